@@ -1,0 +1,50 @@
+namespace Lb.Vrrp.Host;
+
+/// <summary>VRRP states, as keepalived names them.</summary>
+public enum VrrpState
+{
+    /// <summary>INIT: not started.</summary>
+    Init,
+
+    /// <summary>BACKUP.</summary>
+    Backup,
+
+    /// <summary>MASTER.</summary>
+    Master,
+
+    /// <summary>FAULT: a tracked interface/script/file is down.</summary>
+    Fault,
+
+    /// <summary>STOP: the subsystem stopped (only in notifications).</summary>
+    Stop,
+}
+
+/// <summary>What a state change concerns: an instance or a sync group (keepalived's INSTANCE/GROUP).</summary>
+public enum VrrpEntityKind
+{
+    /// <summary>A <c>vrrp_instance</c>.</summary>
+    Instance,
+
+    /// <summary>A <c>vrrp_sync_group</c>.</summary>
+    Group,
+}
+
+/// <summary>One state change, for the durable journal.</summary>
+/// <param name="At">When (from the injected TimeProvider).</param>
+/// <param name="Kind">Instance or group.</param>
+/// <param name="Name">Instance or group name.</param>
+/// <param name="OldState">State before.</param>
+/// <param name="NewState">State after.</param>
+/// <param name="Priority">Effective priority at the change.</param>
+/// <param name="Reason">Why, in words (e.g. "advertisement timeout", "higher priority advert from 10.0.0.3 (150)", "track_script chk_http failed").</param>
+public sealed record VrrpStateChange(DateTimeOffset At, VrrpEntityKind Kind, string Name, VrrpState OldState, VrrpState NewState, int Priority, string Reason);
+
+/// <summary>Receives every state change (the host writes them to its journal). Called on the instance's thread; must not block.</summary>
+public interface IVrrpEventSink
+{
+    /// <summary>A state changed.</summary>
+    void OnStateChanged(VrrpStateChange change);
+
+    /// <summary>The effective priority of an instance changed.</summary>
+    void OnPriorityChanged(string instance, int oldPriority, int newPriority) { }
+}

@@ -1,0 +1,130 @@
+using System.Net;
+
+namespace Lb.Vrrp.Options;
+
+/// <summary>
+/// Everything the VRRP subsystem needs from <c>keepalived.conf</c>: the VRRP-relevant part of
+/// <c>global_defs</c>, and every <c>vrrp_instance</c>, <c>vrrp_sync_group</c>, <c>vrrp_script</c>,
+/// <c>track_file</c> and <c>vrrp_track_process</c> block. Defaults are keepalived 2.2.7's.
+/// Instances, groups and trackers are keyed by name, so a reload can diff them.
+/// </summary>
+public sealed record VrrpSubsystemOptions
+{
+    /// <summary><c>router_id</c>: string identifying this machine (default: the host name).</summary>
+    public string? RouterId { get; init; }
+
+    /// <summary><c>vrrp_mcast_group4</c> (default 224.0.0.18).</summary>
+    public IPAddress MulticastGroup4 { get; init; } = VrrpDefaults.MulticastGroup4;
+
+    /// <summary><c>vrrp_mcast_group6</c> (default ff02::12).</summary>
+    public IPAddress MulticastGroup6 { get; init; } = VrrpDefaults.MulticastGroup6;
+
+    /// <summary><c>vrrp_garp_master_delay</c>: delay of the second burst of gratuitous ARPs after becoming MASTER; zero for none (default 5 s).</summary>
+    public TimeSpan GarpMasterDelay { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary><c>vrrp_garp_master_repeat</c>: gratuitous ARPs per burst after becoming MASTER (default 5).</summary>
+    public int GarpMasterRepeat { get; init; } = 5;
+
+    /// <summary><c>vrrp_garp_lower_prio_delay</c>: delay of the second burst after a lower-priority advert is received as MASTER (default: <see cref="GarpMasterDelay"/>).</summary>
+    public TimeSpan? GarpLowerPrioDelay { get; init; }
+
+    /// <summary><c>vrrp_garp_lower_prio_repeat</c>: gratuitous ARPs per burst after a lower-priority advert is received as MASTER (default: <see cref="GarpMasterRepeat"/>).</summary>
+    public int? GarpLowerPrioRepeat { get; init; }
+
+    /// <summary><c>vrrp_garp_master_refresh</c>: interval of periodic gratuitous ARPs while MASTER; zero for none (default 0).</summary>
+    public TimeSpan GarpMasterRefresh { get; init; } = TimeSpan.Zero;
+
+    /// <summary><c>vrrp_garp_master_refresh_repeat</c>: gratuitous ARPs per refresh (default 1).</summary>
+    public int GarpMasterRefreshRepeat { get; init; } = 1;
+
+    /// <summary><c>vrrp_garp_interval</c>: delay between gratuitous ARPs sent on one interface (default 0).</summary>
+    public TimeSpan GarpInterval { get; init; } = TimeSpan.Zero;
+
+    /// <summary><c>vrrp_gna_interval</c>: delay between unsolicited neighbour adverts sent on one interface (default 0).</summary>
+    public TimeSpan GnaInterval { get; init; } = TimeSpan.Zero;
+
+    /// <summary><c>vrrp_min_garp</c>: one ARP/NA per burst and no second burst (sets repeat 1, delay 0).</summary>
+    public bool MinGarp { get; init; }
+
+    /// <summary><c>vrrp_lower_prio_no_advert</c>: as MASTER, do not answer a lower-priority advert with an advert (default false, true under <c>vrrp_strict</c>).</summary>
+    public bool? LowerPrioNoAdvert { get; init; }
+
+    /// <summary><c>vrrp_higher_prio_send_advert</c>: as MASTER, send an advert before yielding to a higher priority (default false).</summary>
+    public bool HigherPrioSendAdvert { get; init; }
+
+    /// <summary><c>vrrp_version</c>: default VRRP version, 2 or 3 (default 2; IPv6 instances always use 3).</summary>
+    public int Version { get; init; } = 2;
+
+    /// <summary><c>vrrp_strict</c>: strict RFC compliance (default false).</summary>
+    public bool Strict { get; init; }
+
+    /// <summary><c>vrrp_check_unicast_src</c>: in unicast mode, accept adverts only from configured peers (default false).</summary>
+    public bool CheckUnicastSrc { get; init; }
+
+    /// <summary><c>vrrp_skip_check_adv_addr</c>: skip the VIP-list check for adverts from the same master as the previous one (default false).</summary>
+    public bool SkipCheckAdvAddr { get; init; }
+
+    /// <summary><c>vrrp_down_timer_adverts</c>: default number of advert intervals in the master-down timer (default 3).</summary>
+    public int DownTimerAdverts { get; init; } = 3;
+
+    /// <summary><c>vrrp_startup_delay</c>: delay before instances start (default 0).</summary>
+    public TimeSpan StartupDelay { get; init; } = TimeSpan.Zero;
+
+    /// <summary><c>vrrp_notify_priority_changes</c>: send MASTER_PRIORITY/BACKUP_PRIORITY lines on the notify FIFO (default false).</summary>
+    public bool NotifyPriorityChanges { get; init; }
+
+    /// <summary><c>v3_checksum_as_v2</c> (global default): compute the VRRPv3 IPv4 checksum without the pseudo-header (default false).</summary>
+    public bool V3ChecksumAsV2 { get; init; }
+
+    /// <summary><c>script_user</c>: user (and optional group) scripts run as when none is given (default: the user Lb runs as).</summary>
+    public string? ScriptUser { get; init; }
+
+    /// <summary>Group part of <c>script_user username [groupname]</c>.</summary>
+    public string? ScriptGroup { get; init; }
+
+    /// <summary><c>enable_script_security</c>: refuse to run root scripts whose path is writable by non-root users.</summary>
+    public bool EnableScriptSecurity { get; init; }
+
+    /// <summary><c>notify_fifo</c> / <c>vrrp_notify_fifo</c>: FIFO receiving <c>INSTANCE "VI_1" MASTER 100</c> lines (vrrp_notify_fifo wins).</summary>
+    public string? NotifyFifo { get; init; }
+
+    /// <summary><c>notify_fifo_script</c> / <c>vrrp_notify_fifo_script</c>: script started to read the FIFO; the FIFO name is its last argument.</summary>
+    public NotifyScript? NotifyFifoScript { get; init; }
+
+    /// <summary><c>max_auto_priority</c>: realtime scheduling limit (-1..99; default 0 = none). Recorded only; .NET does not change scheduling.</summary>
+    public int MaxAutoPriority { get; init; }
+
+    /// <summary><c>vrrp_instance</c> blocks.</summary>
+    public IReadOnlyList<VrrpInstanceOptions> Instances { get; init; } = [];
+
+    /// <summary><c>vrrp_sync_group</c> blocks.</summary>
+    public IReadOnlyList<VrrpSyncGroupOptions> SyncGroups { get; init; } = [];
+
+    /// <summary><c>vrrp_script</c> blocks.</summary>
+    public IReadOnlyList<VrrpScriptOptions> Scripts { get; init; } = [];
+
+    /// <summary><c>track_file</c> (<c>vrrp_track_file</c>) blocks.</summary>
+    public IReadOnlyList<VrrpTrackFileOptions> TrackFiles { get; init; } = [];
+
+    /// <summary><c>vrrp_track_process</c> blocks.</summary>
+    public IReadOnlyList<VrrpTrackProcessOptions> TrackProcesses { get; init; } = [];
+}
+
+/// <summary>Protocol constants and keepalived defaults.</summary>
+public static class VrrpDefaults
+{
+    /// <summary>IANA VRRP multicast group for IPv4.</summary>
+    public static readonly IPAddress MulticastGroup4 = IPAddress.Parse("224.0.0.18");
+
+    /// <summary>IANA VRRP multicast group for IPv6.</summary>
+    public static readonly IPAddress MulticastGroup6 = IPAddress.Parse("ff02::12");
+
+    /// <summary>IP protocol number of VRRP.</summary>
+    public const int IpProtocol = 112;
+
+    /// <summary>Priority of the address owner.</summary>
+    public const int OwnerPriority = 255;
+
+    /// <summary>Default priority of an instance.</summary>
+    public const int DefaultPriority = 100;
+}
