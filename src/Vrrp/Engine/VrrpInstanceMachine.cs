@@ -1,0 +1,623 @@
+using System.Net;
+using Lb.Vrrp.Diagnostics;
+using Lb.Vrrp.Host;
+using Lb.Vrrp.Options;
+using Lb.Vrrp.Protocol;
+using Microsoft.Extensions.Logging;
+
+namespace Lb.Vrrp.Engine;
+
+/// <summary>
+/// The VRRP state machine of one instance (RFC 3768 / RFC 5798 section 6.4, with keepalived's
+/// extensions: preempt_delay, nopreempt, tracking, GARP repeats). Pure: driven by received adverts,
+/// timers from the injected <see cref="TimeProvider"/> and tracking updates; everything it does to the
+/// world goes out as <see cref="VrrpAction"/>s. All entry points take the engine lock.
+/// </summary>
+internal sealed class VrrpInstanceMachine
+{
+    private readonly object _gate;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly IVrrpActionSink _sink;
+    private readonly IVrrpEventSink _events;
+    private readonly RateLimiter _dropLog;
+    private ITimer? _timer;
+    private ITimer? _garpDelayTimer;
+    private ITimer? _garpRefreshTimer;
+    private ITimer? _lowerPrioGarpTimer;
+    private long? _preemptAt;
+    private long _timerDueAt;
+    private int _ownFaults;
+    private int _priorityDelta;
+    private bool _started;
+
+    public VrrpInstanceMachine(InstanceSettings settings, object gate, IVrrpActionSink sink, IVrrpEventSink events, TimeProvider time, ILogger logger)
+    {
+        Settings = settings;
+        _gate = gate;
+        _sink = sink;
+        _events = events;
+        _time = time;
+        _logger = logger;
+        _dropLog = new RateLimiter(time);
+        BasePriority = settings.Options.Priority;
+        EffectivePriority = BasePriority;
+        MasterAdverInterval = settings.AdvertInterval;
+    }
+
+    public InstanceSettings Settings { get; }
+
+    public string Name => Settings.Name;
+
+    public VrrpState State { get; private set; } = VrrpState.Init;
+
+    public int BasePriority { get; private set; }
+
+    public int EffectivePriority { get; private set; }
+
+    public TimeSpan MasterAdverInterval { get; private set; }
+
+    public IPAddress? MasterAddress { get; private set; }
+
+    public int MasterPriority { get; private set; }
+
+    /// <summary>Our advert source address (for the equal-priority tie-break and own-packet detection); set by the transport.</summary>
+    public IPAddress? SourceAddress { get; set; }
+
+    public DateTimeOffset? LastTransition { get; private set; }
+
+    public string LastReason { get; private set; } = "";
+
+    public bool VipsSet { get; private set; }
+
+    public VrrpDropCounters Drops { get; } = new();
+
+    public long AdvertsReceived { get; private set; }
+
+    public long AdvertsSent { get; private set; }
+
+    public long PriorityZeroReceived { get; private set; }
+
+    public long PriorityZeroSent { get; private set; }
+
+    public int OwnFaults => _ownFaults;
+
+    internal SyncGroupCoordinator? Group { get; set; }
+
+    /// <summary>The master-down interval: down_timer_adverts × Master_Adver_Interval + Skew_Time.</summary>
+    public TimeSpan MasterDownInterval => (MasterAdverInterval * Settings.DownTimerAdverts) + SkewTime;
+
+    /// <summary>Skew_Time: VRRPv2 (256 − priority)/256 s; VRRPv3 ((256 − priority) × Master_Adver_Interval)/256.</summary>
+    public TimeSpan SkewTime
+    {
+        get
+        {
+            long us = Settings.Version == 3
+                ? (256L - EffectivePriority) * (MasterAdverInterval.Ticks / 10) / 256
+                : (256L - EffectivePriority) * 1_000_000 / 256;
+            return TimeSpan.FromTicks(us * 10);
+        }
+    }
+
+    /// <summary>INIT → BACKUP (or MASTER for an address owner configured MASTER, or FAULT when tracking says so).</summary>
+    public void Start()
+    {
+        lock (_gate)
+        {
+            if (_started)
+                return;
+            _started = true;
+            _timer = _time.CreateTimer(_ => OnTimer(), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+            if (IsFaulted)
+            {
+                _logger.EnteringFaultStateInit(Name);
+                SetState(VrrpState.Fault, "init: tracking fault");
+                Emit(new VrrpAction(VrrpActionKind.Notify, State: VrrpState.Fault));
+                return;
+            }
+            if (Settings.Options.InitialState == VrrpInitialState.Master && BasePriority == VrrpDefaults.OwnerPriority)
+            {
+                GotoMaster("init: address owner", force: false);
+                return;
+            }
+            EnterBackupInit();
+        }
+    }
+
+    private void EnterBackupInit()
+    {
+        _logger.EnteringBackupStateInit(Name);
+        SetState(VrrpState.Backup, "init");
+        MasterAdverInterval = Settings.AdvertInterval;
+        Emit(new VrrpAction(VrrpActionKind.Notify, State: VrrpState.Backup));
+        ScheduleMain(MasterDownInterval);
+    }
+
+    /// <summary>Stops: a MASTER sends a priority-0 advert and removes its VIPs (unless <paramref name="keepVips"/>); notify_stop runs.</summary>
+    public void Stop(bool keepVips = false)
+    {
+        lock (_gate)
+        {
+            if (!_started || State == VrrpState.Stop)
+                return;
+            CancelGarpTimers();
+            _timer?.Dispose();
+            _timer = null;
+            if (State == VrrpState.Master)
+            {
+                SendAdvert(0);
+                if (!keepVips)
+                    RemoveVips();
+            }
+            SetState(VrrpState.Stop, "stopping");
+            Emit(new VrrpAction(VrrpActionKind.Notify, State: VrrpState.Stop));
+        }
+    }
+
+    /// <summary>A tracker changed: <paramref name="faults"/> trackers in fault, <paramref name="priorityDelta"/> summed weights.</summary>
+    public void UpdateTracking(int faults, int priorityDelta, string reason)
+    {
+        lock (_gate)
+        {
+            _ownFaults = faults;
+            _priorityDelta = priorityDelta;
+            SetEffectivePriority();
+            if (!_started || State == VrrpState.Stop)
+                return;
+            if (Group is not null)
+                Group.Reevaluate(reason);
+            else
+                ApplyFault(reason);
+        }
+    }
+
+    internal bool IsFaulted => _ownFaults > 0 || (Group?.AnyMemberFaulted ?? false);
+
+    /// <summary>Moves into or out of FAULT according to the tracking state.</summary>
+    internal void ApplyFault(string reason)
+    {
+        if (!_started || State == VrrpState.Stop)
+            return;
+        var fault = IsFaulted;
+        if (fault && State != VrrpState.Fault)
+        {
+            if (State == VrrpState.Master)
+            {
+                LeaveMaster(VrrpState.Fault, reason);
+            }
+            else
+            {
+                _logger.EnteringFaultState(Name);
+                _timer?.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+                SetState(VrrpState.Fault, reason);
+                Emit(new VrrpAction(VrrpActionKind.Notify, State: VrrpState.Fault));
+            }
+        }
+        else if (!fault && State == VrrpState.Fault)
+        {
+            MasterAdverInterval = Settings.AdvertInterval;
+            if (Settings.Options.InitialState == VrrpInitialState.Master && BasePriority == VrrpDefaults.OwnerPriority)
+            {
+                GotoMaster(reason, force: false);
+                return;
+            }
+            _logger.EnteringBackupState(Name);
+            _preemptAt = null;
+            SetState(VrrpState.Backup, reason);
+            Emit(new VrrpAction(VrrpActionKind.Notify, State: VrrpState.Backup));
+            ScheduleMain(MasterDownInterval);
+        }
+    }
+
+    private void SetEffectivePriority()
+    {
+        var old = EffectivePriority;
+        var eff = BasePriority == VrrpDefaults.OwnerPriority ? BasePriority : Math.Clamp(BasePriority + _priorityDelta, 1, 254);
+        if (eff == old)
+            return;
+        EffectivePriority = eff;
+        _logger.ChangingEffectivePriority(Name, old, eff);
+        _events.OnPriorityChanged(Name, old, eff);
+    }
+
+    /// <summary>An advert for our VRID arrived (already parsed and checksummed). <paramref name="ttl"/> is -1 when unknown.</summary>
+    public void ReceiveAdvert(VrrpPacket packet, IPAddress source, int ttl)
+    {
+        lock (_gate)
+        {
+            if (!_started || State is VrrpState.Fault or VrrpState.Stop or VrrpState.Init)
+                return;
+            var checkAddresses = !Settings.SkipCheckAdvAddr || MasterAddress is null || !MasterAddress.Equals(source);
+            var reason = Validate(packet, source, ttl, checkAddresses, out var message);
+            if (reason != VrrpDropReason.None)
+            {
+                CountDrop(reason, message);
+                return;
+            }
+            AdvertsReceived++;
+            if (packet.Priority == 0)
+                PriorityZeroReceived++;
+            if (State == VrrpState.Backup)
+                BackupReceive(packet, source);
+            else if (State == VrrpState.Master)
+                MasterReceive(packet, source);
+        }
+    }
+
+    /// <summary>Counts a drop decided outside the machine (codec errors on the instance's socket).</summary>
+    public void CountDrop(VrrpDropReason reason, string message)
+    {
+        Drops.Increment(reason);
+        if (_dropLog.ShouldLog((int)reason, out var suppressed))
+        {
+            if (suppressed > 0)
+                _logger.DroppedSuppressed(Name, suppressed, reason.ToString());
+            _logger.Dropped(Name, message);
+        }
+    }
+
+    private VrrpDropReason Validate(VrrpPacket p, IPAddress source, int ttl, bool checkAddresses, out string message)
+    {
+        var o = Settings.Options;
+        if (SourceAddress is not null && SourceAddress.Equals(source))
+        {
+            message = $"received our own advert from {source}";
+            return VrrpDropReason.OwnPacket;
+        }
+        if (p.Family != Settings.Family)
+        {
+            message = $"received advert of the wrong address family from {source}";
+            return VrrpDropReason.WrongFamily;
+        }
+        UnicastPeer? peer = null;
+        if (Settings.IsUnicast)
+        {
+            foreach (var up in o.UnicastPeers)
+            {
+                if (up.Address.Equals(source))
+                    peer = up;
+            }
+        }
+        if (!Settings.IsUnicast && ttl >= 0 && ttl != 255)
+        {
+            message = $"invalid ttl. {ttl} and expect 255";
+            return VrrpDropReason.BadTtl;
+        }
+        if (peer is not null && peer.HasTtlRange && ttl >= 0 && (ttl < peer.MinTtl || ttl > peer.MaxTtl))
+        {
+            message = $"invalid ttl {ttl} from {source}, expected {peer.MinTtl}..{peer.MaxTtl}";
+            return VrrpDropReason.BadTtl;
+        }
+        if (p.Version == 2 && Settings.Version == 2)
+        {
+            var ours = o.Authentication?.Type ?? VrrpAuthType.None;
+            if (p.RawAuthType > 2)
+            {
+                message = $"Invalid auth type: {p.RawAuthType}";
+                return VrrpDropReason.InvalidAuthType;
+            }
+            if ((int)ours != p.RawAuthType)
+            {
+                message = $"received a {p.RawAuthType} auth, expecting {(int)ours}!";
+                return VrrpDropReason.AuthTypeMismatch;
+            }
+            if (ours == VrrpAuthType.Pass && !p.AuthData.Span.SequenceEqual(Settings.AuthData))
+            {
+                message = "received an invalid passwd!";
+                return VrrpDropReason.AuthFailure;
+            }
+            if (ours == VrrpAuthType.Ah)
+            {
+                message = "IPSEC-AH authentication is not supported";
+                return VrrpDropReason.AuthAhUnsupported;
+            }
+            if (p.AdvertIntervalCentiseconds != (int)(Settings.AdvertInterval.Ticks / TimeSpan.TicksPerMillisecond / 10))
+            {
+                message = $"advertisement interval mismatch mine={(int)Settings.AdvertInterval.TotalSeconds} sec rcved={p.AdvertIntervalCentiseconds / 100} sec";
+                return VrrpDropReason.AdvertIntervalMismatch;
+            }
+        }
+        if (p.Version != Settings.Version)
+        {
+            message = $"invalid version. {p.Version} and expect {Settings.Version}";
+            return VrrpDropReason.BadVersion;
+        }
+        var expected = Settings.AdvertAddresses;
+        if (expected.Count != p.Addresses.Count)
+        {
+            message = $"received an invalid ip number count {p.Addresses.Count}, expected {expected.Count}!";
+            return VrrpDropReason.AddressCountMismatch;
+        }
+        if (checkAddresses)
+        {
+            foreach (var a in expected)
+            {
+                var found = false;
+                foreach (var b in p.Addresses)
+                {
+                    if (a.Equals(b))
+                    {
+                        found = true;
+                        break;
+                    }
+                }
+                if (!found)
+                {
+                    message = $"ip address associated with VRID {o.VirtualRouterId} not present in MASTER advert : {a}";
+                    return VrrpDropReason.AddressListMismatch;
+                }
+            }
+            if (Settings.IsUnicast && Settings.CheckUnicastSrc && peer is null)
+            {
+                message = $"unicast source address {source} not a unicast peer";
+                return VrrpDropReason.NotUnicastPeer;
+            }
+        }
+        message = "";
+        return VrrpDropReason.None;
+    }
+
+    private void BackupReceive(VrrpPacket p, IPAddress source)
+    {
+        var now = _time.GetTimestamp();
+        if (p.Priority == 0)
+        {
+            _logger.BackupReceivedPriorityZero(Name);
+            ScheduleMain(SkewTime);
+            return;
+        }
+        var preemptDelay = Settings.Options.PreemptDelay;
+        if (!Settings.Options.Preempt
+            || p.Priority >= EffectivePriority
+            || (preemptDelay > TimeSpan.Zero && (_preemptAt is null || _preemptAt.Value > now)))
+        {
+            if (Settings.Version == 3)
+            {
+                var mai = p.AdvertInterval;
+                if (mai != MasterAdverInterval && mai > TimeSpan.Zero)
+                {
+                    _logger.AdvertIntervalUpdated(Name, (long)MasterAdverInterval.TotalMilliseconds, (long)mai.TotalMilliseconds);
+                    MasterAdverInterval = mai;
+                }
+            }
+            MasterAddress = source;
+            MasterPriority = p.Priority;
+            if (preemptDelay > TimeSpan.Zero)
+            {
+                if (p.Priority >= EffectivePriority)
+                    _preemptAt = null;
+                else if (_preemptAt is null)
+                    _preemptAt = now + (long)(preemptDelay.TotalSeconds * _time.TimestampFrequency);
+            }
+            ScheduleMain(MasterDownInterval);
+            return;
+        }
+        _logger.ReceivedLowerPriorityDiscarding(Name, p.Priority, source);
+        MasterAddress = source;
+    }
+
+    private int CompareWithOurAddress(IPAddress source)
+    {
+        if (SourceAddress is null || SourceAddress.AddressFamily != source.AddressFamily)
+            return 0;
+        Span<byte> a = stackalloc byte[16];
+        Span<byte> b = stackalloc byte[16];
+        source.TryWriteBytes(a, out var la);
+        SourceAddress.TryWriteBytes(b, out var lb);
+        return a[..la].SequenceCompareTo(b[..lb]);
+    }
+
+    private void MasterReceive(VrrpPacket p, IPAddress source)
+    {
+        var addrCmp = CompareWithOurAddress(source);
+        if (p.Priority == 0
+            || (Settings.HigherPrioSendAdvert && (p.Priority > EffectivePriority || (p.Priority == EffectivePriority && addrCmp > 0))))
+        {
+            SendAdvert(EffectivePriority);
+            if (p.Priority == 0)
+                return;
+        }
+        if (p.Priority == EffectivePriority)
+        {
+            if (addrCmp == 0)
+            {
+                _logger.EqualPriorityOwnAddress(Name);
+            }
+            else if (EffectivePriority == VrrpDefaults.OwnerPriority)
+            {
+                _logger.BothAddressOwners(Name);
+                BasePriority = VrrpDefaults.OwnerPriority - 1;
+                SetEffectivePriority();
+            }
+        }
+        if (p.Priority < EffectivePriority || (p.Priority == EffectivePriority && addrCmp < 0))
+        {
+            _logger.MasterReceivedLowerPriority(Name, source, p.Priority, EffectivePriority, Settings.LowerPrioNoAdvert ? "" : ", forcing new election");
+            if (!Settings.LowerPrioNoAdvert)
+                SendAdvert(EffectivePriority);
+            if (Settings.GarpLowerPrioRepeat > 0)
+            {
+                Emit(new VrrpAction(VrrpActionKind.SendGarps, Repeat: Settings.GarpLowerPrioRepeat));
+                if (Settings.GarpLowerPrioDelay > TimeSpan.Zero)
+                {
+                    _lowerPrioGarpTimer?.Dispose();
+                    _lowerPrioGarpTimer = OneShot(Settings.GarpLowerPrioDelay, () => Emit(new VrrpAction(VrrpActionKind.SendGarps, Repeat: Settings.GarpLowerPrioRepeat)));
+                }
+            }
+            Emit(new VrrpAction(VrrpActionKind.NotifyMasterRxLowerPri));
+            return;
+        }
+        if (p.Priority > EffectivePriority || (p.Priority == EffectivePriority && addrCmp > 0))
+        {
+            if (p.Priority > EffectivePriority)
+                _logger.MasterReceivedHigherPriority(Name, source, p.Priority, EffectivePriority);
+            else
+                _logger.MasterReceivedSamePriorityHigherIp(Name, source, p.Priority);
+            if (Settings.Version == 3 && p.AdvertInterval > TimeSpan.Zero)
+                MasterAdverInterval = p.AdvertInterval;
+            MasterAddress = source;
+            MasterPriority = p.Priority;
+            LeaveMaster(VrrpState.Backup, p.Priority > EffectivePriority
+                ? $"higher priority advert from {source} ({p.Priority})"
+                : $"equal priority advert from higher address {source}");
+        }
+    }
+
+    private void OnTimer()
+    {
+        lock (_gate)
+        {
+            if (!_started)
+                return;
+            if (State == VrrpState.Backup)
+            {
+                _logger.ReceiveAdvertisementTimeout(Name);
+                GotoMaster("advertisement timeout", force: false);
+            }
+            else if (State == VrrpState.Master)
+            {
+                SendAdvert(EffectivePriority);
+                ScheduleMain(Settings.AdvertInterval);
+            }
+        }
+    }
+
+    /// <summary>BACKUP → MASTER. Unless forced by the sync group, a group member waits until the group may go MASTER.</summary>
+    internal void GotoMaster(string reason, bool force)
+    {
+        if (!force && Group is not null && !Group.CanGotoMaster(this))
+        {
+            ScheduleMain(MasterDownInterval);
+            return;
+        }
+        var previous = State;
+        State = VrrpState.Master;
+        MasterAdverInterval = Settings.AdvertInterval;
+        MasterAddress = SourceAddress;
+        MasterPriority = EffectivePriority;
+        _preemptAt = null;
+        SendAdvert(EffectivePriority);
+        _logger.EnteringMasterState(Name);
+        Transition(previous, VrrpState.Master, reason);
+        _logger.SettingVips(Name);
+        VipsSet = true;
+        Emit(new VrrpAction(VrrpActionKind.AddVips));
+        if (Settings.GarpMasterRepeat > 0)
+        {
+            Emit(new VrrpAction(VrrpActionKind.SendGarps, Repeat: Settings.GarpMasterRepeat));
+            if (Settings.GarpMasterDelay > TimeSpan.Zero)
+                _garpDelayTimer = OneShot(Settings.GarpMasterDelay, () => Emit(new VrrpAction(VrrpActionKind.SendGarps, Repeat: Settings.GarpMasterRepeat)));
+        }
+        if (Settings.GarpMasterRefresh > TimeSpan.Zero)
+        {
+            _garpRefreshTimer = _time.CreateTimer(_ => Guarded(() => Emit(new VrrpAction(VrrpActionKind.SendGarps, Repeat: Settings.GarpMasterRefreshRepeat))), null, Settings.GarpMasterRefresh, Settings.GarpMasterRefresh);
+        }
+        Emit(new VrrpAction(VrrpActionKind.Notify, State: VrrpState.Master));
+        ScheduleMain(Settings.AdvertInterval);
+        Group?.MemberBecameMaster(this);
+    }
+
+    /// <summary>MASTER → BACKUP or FAULT (FAULT sends a priority-0 advert so backups take over after Skew_Time).</summary>
+    internal void LeaveMaster(VrrpState to, string reason)
+    {
+        if (State != VrrpState.Master)
+            return;
+        if (to == VrrpState.Backup)
+        {
+            _logger.EnteringBackupState(Name);
+            _preemptAt = null;
+        }
+        else
+        {
+            _logger.EnteringFaultState(Name);
+            SendAdvert(0);
+        }
+        CancelGarpTimers();
+        RemoveVips();
+        Transition(VrrpState.Master, to, reason);
+        Emit(new VrrpAction(VrrpActionKind.Notify, State: to));
+        if (to == VrrpState.Backup)
+        {
+            ScheduleMain(MasterDownInterval);
+            Group?.MemberLeftMaster(this);
+        }
+        else
+        {
+            _timer?.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        }
+    }
+
+    private void RemoveVips()
+    {
+        _logger.RemovingVips(Name);
+        VipsSet = false;
+        Emit(new VrrpAction(VrrpActionKind.RemoveVips));
+    }
+
+    private void SendAdvert(int priority)
+    {
+        AdvertsSent++;
+        if (priority == 0)
+            PriorityZeroSent++;
+        Emit(new VrrpAction(VrrpActionKind.SendAdvert, Priority: priority));
+    }
+
+    private void SetState(VrrpState to, string reason) => Transition(State, to, reason);
+
+    private void Transition(VrrpState from, VrrpState to, string reason)
+    {
+        State = to;
+        LastTransition = _time.GetUtcNow();
+        LastReason = reason;
+        _events.OnStateChanged(new VrrpStateChange(LastTransition.Value, VrrpEntityKind.Instance, Name, from, to, EffectivePriority, reason));
+    }
+
+    private void ScheduleMain(TimeSpan due)
+    {
+        if (due < TimeSpan.Zero)
+            due = TimeSpan.Zero;
+        _timerDueAt = _time.GetTimestamp() + (long)(due.TotalSeconds * _time.TimestampFrequency);
+        _timer?.Change(due, Timeout.InfiniteTimeSpan);
+    }
+
+    /// <summary>Time left before the main timer fires (master-down timer in BACKUP, next advert in MASTER).</summary>
+    public TimeSpan TimeToTimer => _time.GetElapsedTime(_time.GetTimestamp(), _timerDueAt);
+
+    private ITimer OneShot(TimeSpan due, Action action)
+    {
+        ITimer? t = null;
+        t = _time.CreateTimer(_ => Guarded(action), null, due, Timeout.InfiniteTimeSpan);
+        return t;
+    }
+
+    private void Guarded(Action action)
+    {
+        lock (_gate)
+        {
+            if (State == VrrpState.Master)
+                action();
+        }
+    }
+
+    private void CancelGarpTimers()
+    {
+        _garpDelayTimer?.Dispose();
+        _garpDelayTimer = null;
+        _garpRefreshTimer?.Dispose();
+        _garpRefreshTimer = null;
+        _lowerPrioGarpTimer?.Dispose();
+        _lowerPrioGarpTimer = null;
+    }
+
+    private void Emit(VrrpAction action)
+    {
+        try
+        {
+            _sink.Execute(this, action);
+        }
+        catch (Exception ex)
+        {
+            _logger.ActionFailed(Name, action.Kind.ToString(), ex.Message);
+        }
+    }
+}
