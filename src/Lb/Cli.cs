@@ -1,13 +1,62 @@
+using Lb.Config;
+
 namespace Lb;
 
-/// <summary>Command-line entry: keepalived's flags plus Lb's own subcommands.</summary>
+/// <summary>Command-line entry: keepalived's flags plus Lb's own subcommands (<c>lb ipvs</c>, <c>lb journal</c>, <c>lb genhash</c>).</summary>
 public static class Cli
 {
+    public const string DefaultConfigFile = "/etc/keepalived/keepalived.conf";
+
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
     {
-        _ = args;
-        _ = stderr;
-        stdout.WriteLine("lb");
-        return 0;
+        if (args.Length > 0 && Subcommands.TryGetValue(args[0], out var sub))
+            return sub(args.Skip(1).ToList(), stdout, stderr);
+
+        CliOptions options;
+        try
+        {
+            options = CliOptions.Parse(args);
+        }
+        catch (CliException e)
+        {
+            stderr.WriteLine($"lb: {e.Message}");
+            stderr.WriteLine("Try 'lb --help' for more information.");
+            return 1;
+        }
+
+        if (options.Help)
+        {
+            stdout.Write(CliOptions.HelpText);
+            return 0;
+        }
+        if (options.Version)
+        {
+            stdout.WriteLine($"Lb v{typeof(Cli).Assembly.GetName().Version?.ToString(3)} (keepalived 2.2.7 compatible)");
+            return 0;
+        }
+        if (options.ConfigTest || options.DumpConf)
+            return CheckConfig(options, stdout, stderr);
+
+        stderr.WriteLine("lb: the daemon is not available in this build yet; use -t to check a configuration or -d to dump it");
+        return 1;
+    }
+
+    private static readonly Dictionary<string, Func<IReadOnlyList<string>, TextWriter, TextWriter, int>> Subcommands = new(StringComparer.Ordinal)
+    {
+    };
+
+    private static int CheckConfig(CliOptions options, TextWriter stdout, TextWriter stderr)
+    {
+        var load = new ConfigLoadOptions
+        {
+            Preprocessor = new PreprocessorOptions { ConfigId = options.ConfigId ?? PreprocessorOptions.DefaultConfigId() },
+            CheckInterfaces = options.ConfigTest,
+        };
+        var config = ConfigLoader.Load(options.ConfigFile, load);
+        foreach (var d in config.Diagnostics)
+            stderr.WriteLine(d.ToString());
+        if (options.DumpConf && !config.HasFatal)
+            stdout.Write(options.Json ? ConfigDumper.ToJson(config) + "\n" : ConfigDumper.ToText(config.Nodes));
+        return config.ExitCode;
     }
 }

@@ -1,0 +1,132 @@
+namespace Lb;
+
+public sealed class CliException(string message) : Exception(message);
+
+/// <summary>keepalived 2.2.7's command-line flags, as Lb accepts them.</summary>
+public sealed record CliOptions
+{
+    public string ConfigFile { get; private set; } = Cli.DefaultConfigFile;
+
+    public bool ConfigTest { get; private set; }
+
+    public bool DumpConf { get; private set; }
+
+    public bool Json { get; private set; }
+
+    public string? ConfigId { get; private set; }
+
+    public bool VrrpOnly { get; private set; }
+
+    public bool CheckOnly { get; private set; }
+
+    public bool LogConsole { get; private set; }
+
+    public bool LogDetail { get; private set; }
+
+    public string? LogFacility { get; private set; }
+
+    public bool DontFork { get; private set; }
+
+    public bool DontReleaseVrrp { get; private set; }
+
+    public bool DontReleaseIpvs { get; private set; }
+
+    public string? PidFile { get; private set; }
+
+    public string? VrrpPidFile { get; private set; }
+
+    public string? CheckersPidFile { get; private set; }
+
+    public string? Namespace { get; private set; }
+
+    public bool Help { get; private set; }
+
+    public bool Version { get; private set; }
+
+    public static CliOptions Parse(IReadOnlyList<string> args)
+    {
+        var o = new CliOptions();
+        for (var i = 0; i < args.Count; i++)
+        {
+            var arg = args[i];
+            string? inline = null;
+            if (arg.StartsWith("--", StringComparison.Ordinal) && arg.Contains('=', StringComparison.Ordinal))
+            {
+                inline = arg[(arg.IndexOf('=', StringComparison.Ordinal) + 1)..];
+                arg = arg[..arg.IndexOf('=', StringComparison.Ordinal)];
+            }
+            string Value()
+            {
+                if (inline is not null)
+                    return inline;
+                if (i + 1 >= args.Count)
+                    throw new CliException($"option '{arg}' requires an argument");
+                return args[++i];
+            }
+            switch (arg)
+            {
+                case "-f" or "--use-file": o.ConfigFile = Value(); break;
+                case "-t" or "--config-test":
+                    o.ConfigTest = true;
+                    break;
+                case "-d" or "--dump-conf": o.DumpConf = true; break;
+                case "--json": o.Json = true; break;
+                case "-i" or "--config-id": o.ConfigId = Value(); break;
+                case "-P" or "--vrrp": o.VrrpOnly = true; break;
+                case "-C" or "--check": o.CheckOnly = true; break;
+                case "-l" or "--log-console": o.LogConsole = true; break;
+                case "-D" or "--log-detail": o.LogDetail = true; break;
+                case "-S" or "--log-facility": o.LogFacility = Value(); break;
+                case "-n" or "--dont-fork": o.DontFork = true; break;
+                case "-V" or "--dont-release-vrrp": o.DontReleaseVrrp = true; break;
+                case "-I" or "--dont-release-ipvs": o.DontReleaseIpvs = true; break;
+                case "-p" or "--pid": o.PidFile = Value(); break;
+                case "-r" or "--vrrp_pid": o.VrrpPidFile = Value(); break;
+                case "-c" or "--checkers_pid": o.CheckersPidFile = Value(); break;
+                case "-s" or "--namespace": o.Namespace = Value(); break;
+                case "-h" or "--help": o.Help = true; break;
+                case "-v" or "--version": o.Version = true; break;
+                default:
+                    // "lb -t FILE" is accepted as a convenience: a bare argument after -t is the file to check.
+                    if (!arg.StartsWith('-') && o.ConfigTest && o.ConfigFile == Cli.DefaultConfigFile)
+                    {
+                        o.ConfigFile = arg;
+                        break;
+                    }
+                    throw new CliException($"unknown option '{args[i]}'");
+            }
+        }
+        if (o.VrrpOnly && o.CheckOnly)
+            throw new CliException("-P/--vrrp and -C/--check are exclusive (give neither to run both)");
+        return o;
+    }
+
+    public const string HelpText = """
+        Usage: lb [OPTION...]
+          -f, --use-file=FILE          Use the specified configuration file (default /etc/keepalived/keepalived.conf)
+          -P, --vrrp                   Only run the VRRP subsystem
+          -C, --check                  Only run the checker (IPVS) subsystem
+          -l, --log-console            Log messages to the console
+          -D, --log-detail             Detailed log messages
+          -S, --log-facility=[0-7]     Syslog facility LOCAL[0-7] (default LOG_DAEMON)
+          -n, --dont-fork              Don't fork (Lb always runs in the foreground; accepted for compatibility)
+          -V, --dont-release-vrrp      Don't remove VRRP VIPs and routes on exit
+          -I, --dont-release-ipvs      Don't remove IPVS entries on exit
+          -t, --config-test            Check the configuration for obvious errors and exit (0 ok, 5 errors, 4 cannot run, 6 script security)
+          -d, --dump-conf              Print the effective configuration (after includes, macros and defaults) and exit
+              --json                   With -d: print it as JSON
+          -i, --config-id ID           Skip any configuration lines beginning '@' that don't match ID
+          -p, --pid=FILE               Use the specified pidfile for the parent process
+          -r, --vrrp_pid=FILE          Use the specified pidfile for the VRRP subsystem
+          -c, --checkers_pid=FILE      Use the specified pidfile for the checker subsystem
+          -s, --namespace=NAME         Run in network namespace NAME
+          -v, --version                Display the version number
+          -h, --help                   Display this help message
+
+        Subcommands:
+          lb ipvs list [--json] [--stats]   The kernel's IPVS table, read through Lb's own netlink client
+          lb journal [--since T] [--vs X] [--rs Y] [--follow] [--json]
+          lb genhash -s SERVER -p PORT -u URL [-S] [-H HOST]
+
+        """;
+}

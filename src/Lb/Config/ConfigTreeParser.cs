@@ -1,0 +1,247 @@
+using System.Collections.Immutable;
+using System.Globalization;
+using System.Text;
+
+namespace Lb.Config;
+
+/// <summary>
+/// Builds the statement tree from logical lines: words split on whitespace, quoted strings ("…" or '…', escapes inside
+/// quotes as keepalived's), <c>{</c> and <c>}</c> as their own tokens, a block's opening brace on the keyword's line or the next.
+/// </summary>
+public sealed class ConfigTreeParser
+{
+    public const int MaxDepth = 64;
+
+    private readonly DiagnosticBag _diagnostics;
+    private List<Token> _tokens = new();
+    private int _pos;
+
+    public ConfigTreeParser(DiagnosticBag diagnostics) => _diagnostics = diagnostics;
+
+    private enum Kind
+    {
+        Word,
+        Open,
+        Close,
+        EndOfLine,
+    }
+
+    private readonly record struct Token(Kind Kind, string Text, SourceLocation Location);
+
+    public ImmutableArray<ConfigNode> Parse(IReadOnlyList<LogicalLine> lines)
+    {
+        _tokens = new List<Token>(lines.Count * 3);
+        foreach (var line in lines)
+        {
+            Tokenize(line.Text, line.Location, _tokens);
+            _tokens.Add(new Token(Kind.EndOfLine, string.Empty, line.Location));
+        }
+        _pos = 0;
+        var missing = 0;
+        var nodes = ParseStatements(0, ref missing);
+        if (missing > 0)
+        {
+            var last = lines.Count > 0 ? lines[^1].Location : SourceLocation.None;
+            _diagnostics.Error(last, $"There are {missing} missing '}}'s or extra '{{'s");
+        }
+        return nodes;
+    }
+
+    /// <summary>Splits one line into words, honouring quotes and escapes. Exposed for the script-argument splitter.</summary>
+    public static List<string> SplitWords(string text)
+    {
+        var tokens = new List<Token>();
+        Tokenize(text, SourceLocation.None, tokens, null);
+        return tokens.Select(t => t.Kind switch { Kind.Open => "{", Kind.Close => "}", _ => t.Text }).ToList();
+    }
+
+    private void Tokenize(string text, SourceLocation location, List<Token> tokens) => Tokenize(text, location, tokens, _diagnostics);
+
+    private static void Tokenize(string text, SourceLocation location, List<Token> tokens, DiagnosticBag? diagnostics)
+    {
+        var i = 0;
+        var word = new StringBuilder();
+        while (i < text.Length)
+        {
+            while (i < text.Length && char.IsWhiteSpace(text[i]))
+                i++;
+            if (i >= text.Length)
+                break;
+            word.Clear();
+            var quoted = false;
+            while (i < text.Length && !char.IsWhiteSpace(text[i]))
+            {
+                var c = text[i];
+                if (c is '"' or '\'')
+                {
+                    quoted = true;
+                    var quote = c;
+                    i++;
+                    var closed = false;
+                    while (i < text.Length)
+                    {
+                        c = text[i];
+                        if (c == quote)
+                        {
+                            closed = true;
+                            i++;
+                            break;
+                        }
+                        if (c == '\\' && i + 1 < text.Length)
+                        {
+                            i = Unescape(text, i + 1, word);
+                            continue;
+                        }
+                        word.Append(c);
+                        i++;
+                    }
+                    if (!closed)
+                        diagnostics?.Error(location, $"Unmatched quote: '{quote}{word}'");
+                    continue;
+                }
+                word.Append(c);
+                i++;
+            }
+            var w = word.ToString();
+            if (!quoted && w == "{")
+                tokens.Add(new Token(Kind.Open, w, location));
+            else if (!quoted && w == "}")
+                tokens.Add(new Token(Kind.Close, w, location));
+            else if (!quoted && w.Length > 1 && w.EndsWith('}') && w.Count(ch => ch == '}') > w.Count(ch => ch == '{'))
+            {
+                // "value}" closes a block written on one line, e.g. "virtual_ipaddress { 10.0.0.1/24}".
+                tokens.Add(new Token(Kind.Word, w[..^1], location));
+                tokens.Add(new Token(Kind.Close, "}", location));
+            }
+            else
+                tokens.Add(new Token(Kind.Word, w, location));
+        }
+    }
+
+    private static int Unescape(string text, int i, StringBuilder into)
+    {
+        var c = text[i];
+        switch (c)
+        {
+            case 'a': into.Append('\a'); return i + 1;
+            case 'b': into.Append('\b'); return i + 1;
+            case 'E': into.Append('\u001b'); return i + 1;
+            case 'f': into.Append('\f'); return i + 1;
+            case 'n': into.Append('\n'); return i + 1;
+            case 'r': into.Append('\r'); return i + 1;
+            case 't': into.Append('\t'); return i + 1;
+            case 'v': into.Append('\v'); return i + 1;
+            case 'c' when i + 1 < text.Length:
+                into.Append((char)(char.ToUpperInvariant(text[i + 1]) ^ 0x40));
+                return i + 2;
+            case 'x':
+                {
+                    var j = i + 1;
+                    while (j < text.Length && char.IsAsciiHexDigit(text[j]))
+                        j++;
+                    if (j == i + 1)
+                    {
+                        into.Append('x');
+                        return j;
+                    }
+                    var hex = text[(i + 1)..j];
+                    into.Append((char)(int.Parse(hex.Length > 4 ? hex[^4..] : hex, NumberStyles.HexNumber, CultureInfo.InvariantCulture) & 0xff));
+                    return j;
+                }
+            case >= '0' and <= '7':
+                {
+                    var j = i;
+                    var v = 0;
+                    while (j < text.Length && j < i + 3 && text[j] is >= '0' and <= '7')
+                        v = (v * 8) + (text[j++] - '0');
+                    into.Append((char)(v & 0xff));
+                    return j;
+                }
+            default:
+                into.Append(c);
+                return i + 1;
+        }
+    }
+
+    private ImmutableArray<ConfigNode> ParseStatements(int depth, ref int missing)
+    {
+        var nodes = ImmutableArray.CreateBuilder<ConfigNode>();
+        while (true)
+        {
+            SkipEndOfLines();
+            if (_pos >= _tokens.Count)
+            {
+                if (depth > 0)
+                    missing++;
+                return nodes.ToImmutable();
+            }
+            var token = _tokens[_pos];
+            if (token.Kind == Kind.Close)
+            {
+                _pos++;
+                if (depth == 0)
+                {
+                    _diagnostics.Error(token.Location, "Extra '}' found");
+                    continue;
+                }
+                return nodes.ToImmutable();
+            }
+            if (token.Kind == Kind.Open)
+            {
+                _pos++;
+                _diagnostics.Error(token.Location, "'{' without a keyword before it; block ignored");
+                if (depth >= MaxDepth)
+                {
+                    _diagnostics.Fatal(token.Location, $"blocks nested deeper than {MaxDepth} levels");
+                    _pos = _tokens.Count;
+                    return nodes.ToImmutable();
+                }
+                ParseStatements(depth + 1, ref missing);
+                continue;
+            }
+
+            var keyword = token.Text;
+            var location = token.Location;
+            _pos++;
+            var args = ImmutableArray.CreateBuilder<string>();
+            while (_pos < _tokens.Count && _tokens[_pos].Kind == Kind.Word)
+                args.Add(_tokens[_pos++].Text);
+
+            var isBlock = false;
+            if (_pos < _tokens.Count && _tokens[_pos].Kind == Kind.Open)
+                isBlock = true;
+            else if (_pos < _tokens.Count && _tokens[_pos].Kind == Kind.EndOfLine)
+            {
+                var look = _pos;
+                while (look < _tokens.Count && _tokens[look].Kind == Kind.EndOfLine)
+                    look++;
+                if (look < _tokens.Count && _tokens[look].Kind == Kind.Open)
+                {
+                    isBlock = true;
+                    _pos = look;
+                }
+            }
+
+            if (!isBlock)
+            {
+                nodes.Add(new ConfigNode(keyword, args.ToImmutable(), null, location));
+                continue;
+            }
+            _pos++; // the '{'
+            if (depth >= MaxDepth)
+            {
+                _diagnostics.Fatal(location, $"blocks nested deeper than {MaxDepth} levels");
+                _pos = _tokens.Count;
+                return nodes.ToImmutable();
+            }
+            var children = ParseStatements(depth + 1, ref missing);
+            nodes.Add(new ConfigNode(keyword, args.ToImmutable(), children, location));
+        }
+    }
+
+    private void SkipEndOfLines()
+    {
+        while (_pos < _tokens.Count && _tokens[_pos].Kind == Kind.EndOfLine)
+            _pos++;
+    }
+}

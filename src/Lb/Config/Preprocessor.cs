@@ -1,0 +1,697 @@
+using System.Collections.Immutable;
+using System.Globalization;
+using System.Text;
+using System.Text.RegularExpressions;
+
+namespace Lb.Config;
+
+/// <summary>One line of configuration text after includes, comments, conditionals, macros and generators, with where it came from.</summary>
+public readonly record struct LogicalLine(string Text, SourceLocation Location);
+
+/// <summary>Limits and inputs of the preprocessor. The limits keep a hostile or broken file from running without bound.</summary>
+public sealed record PreprocessorOptions
+{
+    /// <summary>keepalived's config id (<c>-i</c>), compared against <c>@ID</c> lines. Defaults to the short host name.</summary>
+    public string ConfigId { get; init; } = DefaultConfigId();
+
+    public long MaxFileBytes { get; init; } = 16L * 1024 * 1024;
+
+    public int MaxLines { get; init; } = 2_000_000;
+
+    public int MaxIncludeDepth { get; init; } = 32;
+
+    public int MaxFiles { get; init; } = 1024;
+
+    public int MaxExpandedLineLength { get; init; } = 1024 * 1024;
+
+    public int MaxReplacementsPerLine { get; init; } = 10_000;
+
+    /// <summary>Seed for <c>${_RANDOM}</c>; null uses a time-based seed as keepalived does (global <c>random_seed</c> sets it).</summary>
+    public int? RandomSeed { get; init; }
+
+    public static string DefaultConfigId()
+    {
+        var host = Environment.MachineName;
+        var dot = host.IndexOf('.', StringComparison.Ordinal);
+        return dot > 0 ? host[..dot] : host;
+    }
+}
+
+[Flags]
+internal enum IncludeChecks
+{
+    None = 0,
+    Readable = 1,
+    Match = 2,
+    WildcardMatch = 4,
+    BraceMatch = 8,
+    All = Readable | Match | WildcardMatch | BraceMatch,
+}
+
+/// <summary>
+/// Turns keepalived.conf files into logical lines the way keepalived 2.2.7 reads them: comments (<c>#</c>, <c>!</c>) stripped,
+/// <c>include</c> and its strict variants with globs and brace expansion relative to the including file, <c>@ID</c>/<c>@^ID</c>
+/// conditional lines, <c>$NAME=value</c> definitions (multi-line with <c>\</c>) expanded as <c>$NAME</c> or <c>${NAME}</c> at use time,
+/// the predefined <c>_PWD _INSTANCE _RANDOM _HASH _BANG</c>, and the <c>~SEQ</c>/<c>~SEQx</c>/<c>~LST</c> line generators.
+/// </summary>
+public sealed class Preprocessor
+{
+    private static readonly Regex Definition = new(@"^\$([A-Za-z_][A-Za-z0-9_]*)=(.*)$", RegexOptions.CultureInvariant);
+    private static readonly string[] IncludeKeywords = { "include", "includer", "includem", "includew", "includeb", "includea" };
+
+    private readonly PreprocessorOptions _options;
+    private readonly DiagnosticBag _diagnostics;
+    private readonly Dictionary<string, string> _definitions = new(StringComparer.Ordinal);
+    private readonly List<LogicalLine> _lines = new();
+    private readonly List<string> _includeStack = new();
+    private readonly List<string> _files = new();
+    private readonly Random _random;
+    private string _directory = Directory.GetCurrentDirectory();
+    private IncludeChecks _checks = IncludeChecks.None;
+    private bool _lineLimitReported;
+
+    public Preprocessor(PreprocessorOptions options, DiagnosticBag diagnostics)
+    {
+        _options = options;
+        _diagnostics = diagnostics;
+        _random = options.RandomSeed is int seed ? new Random(seed) : new Random();
+    }
+
+    /// <summary>Every file read, in order (the main file first).</summary>
+    public IReadOnlyList<string> Files => _files;
+
+    /// <summary>Reads <paramref name="path"/> and everything it includes. Problems go to the diagnostic bag; this never throws for bad input.</summary>
+    public ImmutableArray<LogicalLine> Run(string path)
+    {
+        if (Directory.Exists(path))
+        {
+            _diagnostics.Fatal(new SourceLocation(path, 0), $"'{path}' is a directory, not a configuration file");
+            return ImmutableArray<LogicalLine>.Empty;
+        }
+        if (!File.Exists(path))
+        {
+            _diagnostics.Fatal(new SourceLocation(path, 0), $"Configuration file '{path}' does not exist");
+            return ImmutableArray<LogicalLine>.Empty;
+        }
+        ReadFile(path, path, SourceLocation.None);
+        return _lines.ToImmutableArray();
+    }
+
+    /// <summary>Preprocesses text that did not come from a file (tests, stdin). Includes resolve relative to <paramref name="directory"/>.</summary>
+    public ImmutableArray<LogicalLine> RunText(string text, string displayName, string? directory = null)
+    {
+        _directory = directory ?? Directory.GetCurrentDirectory();
+        _files.Add(displayName);
+        ReadLines(SplitLines(text), displayName);
+        return _lines.ToImmutableArray();
+    }
+
+    private void ReadFile(string path, string display, SourceLocation from)
+    {
+        string full;
+        try
+        {
+            full = Path.GetFullPath(path);
+        }
+        catch (Exception e) when (e is ArgumentException or IOException or NotSupportedException)
+        {
+            _diagnostics.Error(from, $"invalid include path '{path}': {e.Message}");
+            return;
+        }
+
+        if (_includeStack.Contains(full, StringComparer.Ordinal))
+        {
+            _diagnostics.Error(from, $"Recursive include of '{display}' ignored (already being read: {string.Join(" -> ", _includeStack.Select(Path.GetFileName))})");
+            return;
+        }
+        if (_includeStack.Count >= _options.MaxIncludeDepth)
+        {
+            _diagnostics.Fatal(from, $"Includes nested deeper than {_options.MaxIncludeDepth} levels at '{display}'");
+            return;
+        }
+        if (_files.Count >= _options.MaxFiles)
+        {
+            _diagnostics.Fatal(from, $"More than {_options.MaxFiles} configuration files included; '{display}' not read");
+            return;
+        }
+
+        byte[] bytes;
+        try
+        {
+            var info = new FileInfo(full);
+            if (info.Length > _options.MaxFileBytes)
+            {
+                _diagnostics.Fatal(new SourceLocation(display, 0),
+                    $"file is {info.Length} bytes, larger than the {_options.MaxFileBytes / (1024 * 1024)} MiB a configuration file may have; not read");
+                return;
+            }
+            bytes = File.ReadAllBytes(full);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            _diagnostics.Fatal(from.IsKnown ? from : new SourceLocation(display, 0), $"cannot read '{display}': {e.Message}");
+            return;
+        }
+
+        var nul = Array.IndexOf(bytes, (byte)0);
+        if (nul >= 0)
+        {
+            _diagnostics.Fatal(new SourceLocation(display, 0),
+                $"'{display}' is a binary file (NUL byte at offset {nul}), not a keepalived configuration; not read");
+            return;
+        }
+        _files.Add(display);
+        if (bytes.Length == 0 || bytes.All(b => b is (byte)' ' or (byte)'\t' or (byte)'\n' or (byte)'\r'))
+            _diagnostics.Warning(new SourceLocation(display, 0), $"configuration file '{display}' is empty");
+
+        var text = new UTF8Encoding(false, false).GetString(bytes);
+        var savedDirectory = _directory;
+        var savedChecks = _checks;
+        _includeStack.Add(full);
+        _directory = Path.GetDirectoryName(full) ?? "/";
+        try
+        {
+            ReadLines(SplitLines(text), display);
+        }
+        finally
+        {
+            _includeStack.RemoveAt(_includeStack.Count - 1);
+            _directory = savedDirectory;
+            _checks = savedChecks;
+        }
+    }
+
+    private static string[] SplitLines(string text)
+    {
+        var lines = text.Split('\n');
+        for (var i = 0; i < lines.Length; i++)
+        {
+            if (lines[i].EndsWith('\r'))
+                lines[i] = lines[i][..^1];
+        }
+        return lines;
+    }
+
+    private void ReadLines(string[] lines, string display)
+    {
+        for (var i = 0; i < lines.Length; i++)
+        {
+            if (_lines.Count >= _options.MaxLines)
+                return;
+            var location = new SourceLocation(display, i + 1);
+            var text = StripComment(lines[i], location).Trim();
+            if (text.Length == 0)
+                continue;
+
+            var firstWord = FirstWord(text);
+            if (IncludeKeywords.Contains(firstWord, StringComparer.Ordinal))
+            {
+                Include(firstWord, text[firstWord.Length..].Trim(), location);
+                continue;
+            }
+            if (firstWord == "include_check")
+                SetIncludeChecks(text[firstWord.Length..].Trim(), location);
+
+            // A multi-line definition: "$NAME= \" followed by lines ending in "\" and a last line without it.
+            var body = ConditionalBody(text, location);
+            if (body is not null && body.EndsWith('\\') && Definition.Match(body) is { Success: true } m)
+            {
+                var value = new StringBuilder();
+                var first = m.Groups[2].Value[..^1].Trim();
+                if (first.Length > 0)
+                    value.Append(first);
+                while (++i < lines.Length)
+                {
+                    var continuation = StripComment(lines[i], new SourceLocation(display, i + 1)).Trim();
+                    var more = continuation.EndsWith('\\');
+                    if (more)
+                        continuation = continuation[..^1].Trim();
+                    if (continuation.Length > 0)
+                    {
+                        if (value.Length > 0)
+                            value.Append('\n');
+                        value.Append(continuation);
+                    }
+                    if (value.Length > _options.MaxExpandedLineLength)
+                    {
+                        _diagnostics.Error(location, $"definition of ${m.Groups[1].Value} is longer than {_options.MaxExpandedLineLength} characters; ignored");
+                        value.Clear();
+                        break;
+                    }
+                    if (!more)
+                        break;
+                }
+                _definitions[m.Groups[1].Value] = value.ToString();
+                continue;
+            }
+
+            ProcessLine(text, location, 0);
+        }
+    }
+
+    private static string FirstWord(string text)
+    {
+        var end = 0;
+        while (end < text.Length && !char.IsWhiteSpace(text[end]))
+            end++;
+        return text[..end];
+    }
+
+    /// <summary>Returns the text after an <c>@ID</c>/<c>@^ID</c> prefix when the line applies to this config id, the text itself when it has no prefix, null when it does not apply.</summary>
+    private string? ConditionalBody(string text, SourceLocation location)
+    {
+        if (text.Length == 0 || text[0] != '@')
+            return text;
+        var negate = text.Length > 1 && text[1] == '^';
+        var start = negate ? 2 : 1;
+        var end = start;
+        while (end < text.Length && !char.IsWhiteSpace(text[end]))
+            end++;
+        var id = text[start..end];
+        if (id.Length == 0)
+        {
+            _diagnostics.Error(location, "'@' conditional without a config id");
+            return null;
+        }
+        var matches = string.Equals(id, _options.ConfigId, StringComparison.Ordinal);
+        return matches != negate ? text[end..].Trim() : null;
+    }
+
+    private void ProcessLine(string text, SourceLocation location, int depth)
+    {
+        if (depth > 64)
+        {
+            _diagnostics.Error(location, "macros and ~SEQ/~LST generators nested deeper than 64 levels; line ignored");
+            return;
+        }
+        var body = ConditionalBody(text.Trim(), location);
+        if (string.IsNullOrEmpty(body))
+            return;
+
+        var def = Definition.Match(body);
+        if (def.Success)
+        {
+            _definitions[def.Groups[1].Value] = def.Groups[2].Value.Trim();
+            return;
+        }
+
+        if (body.StartsWith("~SEQ", StringComparison.Ordinal) || body.StartsWith("~LST", StringComparison.Ordinal))
+        {
+            Generate(body, location, depth);
+            return;
+        }
+
+        var expanded = Expand(body, location, out var multiline);
+        if (expanded is null)
+            return;
+        if (multiline)
+        {
+            foreach (var line in expanded.Split('\n'))
+                ProcessLine(line, location, depth + 1);
+            return;
+        }
+        if (!ReferenceEquals(expanded, body) && expanded != body && (expanded.StartsWith('@') || expanded.StartsWith('$') || expanded.StartsWith('~')))
+        {
+            ProcessLine(expanded, location, depth + 1);
+            return;
+        }
+        Emit(expanded, location);
+    }
+
+    private void Emit(string text, SourceLocation location)
+    {
+        if (_lines.Count >= _options.MaxLines)
+        {
+            if (!_lineLimitReported)
+            {
+                _diagnostics.Fatal(location, $"configuration expands to more than {_options.MaxLines} lines; stopped reading");
+                _lineLimitReported = true;
+            }
+            return;
+        }
+        _lines.Add(new LogicalLine(text, location));
+    }
+
+    /// <summary>
+    /// Replaces <c>$NAME</c> (followed by whitespace or the end) and <c>${NAME}</c> with their values, recursively, at use time.
+    /// A multi-line value stops the scan: the caller splits the result and processes each line in turn, so definitions inside it
+    /// take effect in order, as keepalived does.
+    /// </summary>
+    private string? Expand(string text, SourceLocation location, out bool multiline)
+    {
+        multiline = false;
+        var replacements = 0;
+        var i = text.IndexOf('$', StringComparison.Ordinal);
+        while (i >= 0 && i < text.Length)
+        {
+            string? value = null;
+            var end = i;
+            if (i + 1 < text.Length && text[i + 1] == '{')
+            {
+                var close = text.IndexOf('}', i + 2);
+                if (close > 0)
+                {
+                    var inner = text[(i + 2)..close].Trim();
+                    value = Lookup(inner, location);
+                    end = close + 1;
+                }
+            }
+            else
+            {
+                var j = i + 1;
+                while (j < text.Length && (char.IsAsciiLetterOrDigit(text[j]) || text[j] == '_'))
+                    j++;
+                if (j > i + 1 && !char.IsAsciiDigit(text[i + 1]) && (j == text.Length || char.IsWhiteSpace(text[j])))
+                {
+                    value = Lookup(text[(i + 1)..j], location);
+                    end = j;
+                }
+            }
+
+            if (value is null)
+            {
+                i = text.IndexOf('$', i + 1);
+                continue;
+            }
+
+            if (++replacements > _options.MaxReplacementsPerLine)
+            {
+                _diagnostics.Error(location, $"macro expansion does not terminate (more than {_options.MaxReplacementsPerLine} substitutions); line ignored");
+                return null;
+            }
+            if (value.Contains('\n', StringComparison.Ordinal))
+            {
+                multiline = true;
+                return string.Concat(text.AsSpan(0, i), value, text.AsSpan(end));
+            }
+            text = string.Concat(text.AsSpan(0, i), value, text.AsSpan(end));
+            if (text.Length > _options.MaxExpandedLineLength)
+            {
+                _diagnostics.Error(location, $"macro expansion grows the line past {_options.MaxExpandedLineLength} characters (does it refer to itself?); line ignored");
+                return null;
+            }
+            // Rescan from the start of the replacement: replacement is recursive.
+        }
+        return text;
+    }
+
+    private string? Lookup(string reference, SourceLocation location)
+    {
+        var parts = reference.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
+        if (parts.Length == 0)
+            return null;
+        var name = parts[0];
+        if (_definitions.TryGetValue(name, out var value))
+            return value;
+        switch (name)
+        {
+            case "_PWD":
+                return _directory;
+            case "_INSTANCE":
+                return _options.ConfigId;
+            case "_HASH":
+                return "#";
+            case "_BANG":
+                return "!";
+            case "_RANDOM":
+                {
+                    long min = 0, max = 32767;
+                    if (parts.Length > 1 && !long.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out min))
+                    {
+                        _diagnostics.Error(location, $"${{_RANDOM}} minimum '{parts[1]}' is not a non-negative integer");
+                        return null;
+                    }
+                    if (parts.Length > 2 && !long.TryParse(parts[2], NumberStyles.None, CultureInfo.InvariantCulture, out max))
+                    {
+                        _diagnostics.Error(location, $"${{_RANDOM}} maximum '{parts[2]}' is not a non-negative integer");
+                        return null;
+                    }
+                    if (max < min)
+                        (min, max) = (max, min);
+                    return _random.NextInt64(min, max + 1).ToString(CultureInfo.InvariantCulture);
+                }
+            default:
+                return null;
+        }
+    }
+
+    // ~SEQ(var, [start,] [step,] end) rest  |  ~SEQx(...) rest  |  ~LST(var, v1, v2, ...) rest  |  ~LST({a,b}, {1,2}, {3,4}) rest
+    private void Generate(string text, SourceLocation location, int depth)
+    {
+        var hex = text.StartsWith("~SEQx", StringComparison.Ordinal);
+        var isList = text.StartsWith("~LST", StringComparison.Ordinal);
+        var open = text.IndexOf('(', StringComparison.Ordinal);
+        var close = open < 0 ? -1 : FindClose(text, open);
+        if (open < 0 || close < 0)
+        {
+            _diagnostics.Error(location, $"malformed generator '{Truncate(text)}': expected {(isList ? "~LST(var, value, ...)" : "~SEQ(var, start, step, end)")}");
+            return;
+        }
+        var rest = text[(close + 1)..].Trim();
+        var args = SplitTopLevel(text[(open + 1)..close]);
+        if (rest.Length == 0)
+        {
+            _diagnostics.Warning(location, "generator with nothing after it produces no lines");
+            return;
+        }
+
+        // Expand macros in the arguments so ~SEQ(i, 1, $N) works.
+        for (var k = 0; k < args.Count; k++)
+            args[k] = Expand(args[k], location, out _) ?? args[k];
+
+        if (isList)
+        {
+            if (args.Count < 2)
+            {
+                _diagnostics.Error(location, "~LST needs a variable and at least one value");
+                return;
+            }
+            var names = Unbrace(args[0]);
+            foreach (var valueGroup in args.Skip(1))
+            {
+                var values = Unbrace(valueGroup);
+                if (values.Count != names.Count)
+                {
+                    _diagnostics.Error(location, $"~LST value {{{string.Join(',', values)}}} has {values.Count} values for {names.Count} variables");
+                    return;
+                }
+                for (var k = 0; k < names.Count; k++)
+                    _definitions[names[k]] = values[k];
+                ProcessLine(rest, location, depth + 1);
+                if (_lines.Count >= _options.MaxLines)
+                    return;
+            }
+            return;
+        }
+
+        if (args.Count is < 2 or > 4)
+        {
+            _diagnostics.Error(location, $"~SEQ needs 2 to 4 arguments (var, [start,] [step,] end), got {args.Count}");
+            return;
+        }
+        var numbers = new long[args.Count - 1];
+        for (var k = 1; k < args.Count; k++)
+        {
+            if (!TryParseInteger(args[k], out numbers[k - 1]))
+            {
+                _diagnostics.Error(location, $"~SEQ argument '{args[k]}' is not an integer");
+                return;
+            }
+        }
+        long endValue = numbers[^1];
+        long startValue = numbers.Length >= 2 ? numbers[0] : (endValue >= 0 ? 1 : -1);
+        long step = numbers.Length == 3 ? numbers[1] : (endValue >= startValue ? 1 : -1);
+        if (step == 0 || (step > 0 && startValue > endValue && numbers.Length == 3) || (step < 0 && startValue < endValue))
+        {
+            if (step == 0)
+            {
+                _diagnostics.Error(location, "~SEQ step of 0 would never end");
+                return;
+            }
+        }
+        var variable = args[0].Trim();
+        var count = 0L;
+        for (var v = startValue; step > 0 ? v <= endValue : v >= endValue; v += step)
+        {
+            if (++count > _options.MaxLines)
+            {
+                _diagnostics.Fatal(location, $"~SEQ produces more than {_options.MaxLines} values; stopped");
+                return;
+            }
+            _definitions[variable] = hex ? v.ToString("x", CultureInfo.InvariantCulture) : v.ToString(CultureInfo.InvariantCulture);
+            ProcessLine(rest, location, depth + 1);
+            if (_lines.Count >= _options.MaxLines)
+                return;
+        }
+    }
+
+    private static bool TryParseInteger(string s, out long value)
+    {
+        s = s.Trim();
+        var negative = s.StartsWith('-');
+        if (negative)
+            s = s[1..];
+        bool ok = s.StartsWith("0x", StringComparison.OrdinalIgnoreCase)
+            ? long.TryParse(s[2..], NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out value)
+            : long.TryParse(s, NumberStyles.None, CultureInfo.InvariantCulture, out value);
+        if (negative)
+            value = -value;
+        return ok;
+    }
+
+    private static int FindClose(string text, int open)
+    {
+        var depth = 0;
+        for (var i = open; i < text.Length; i++)
+        {
+            if (text[i] is '(' or '{')
+                depth++;
+            else if (text[i] is ')' or '}')
+            {
+                depth--;
+                if (depth == 0)
+                    return text[i] == ')' ? i : -1;
+            }
+        }
+        return -1;
+    }
+
+    private static List<string> SplitTopLevel(string s)
+    {
+        var result = new List<string>();
+        var depth = 0;
+        var start = 0;
+        for (var i = 0; i < s.Length; i++)
+        {
+            if (s[i] == '{')
+                depth++;
+            else if (s[i] == '}')
+                depth--;
+            else if (s[i] == ',' && depth == 0)
+            {
+                result.Add(s[start..i].Trim());
+                start = i + 1;
+            }
+        }
+        result.Add(s[start..].Trim());
+        return result;
+    }
+
+    private static List<string> Unbrace(string s)
+    {
+        s = s.Trim();
+        if (s.StartsWith('{') && s.EndsWith('}'))
+            return s[1..^1].Split(',').Select(x => x.Trim()).ToList();
+        return new List<string> { s };
+    }
+
+    private static string Truncate(string s) => s.Length > 60 ? s[..60] + "…" : s;
+
+    /// <summary>Removes a <c>#</c> or <c>!</c> comment that is outside quotes. Reports an unterminated quote.</summary>
+    private string StripComment(string line, SourceLocation location)
+    {
+        char quote = '\0';
+        for (var i = 0; i < line.Length; i++)
+        {
+            var c = line[i];
+            if (quote != '\0')
+            {
+                if (c == '\\' && i + 1 < line.Length)
+                    i++;
+                else if (c == quote)
+                    quote = '\0';
+            }
+            else if (c is '"' or '\'')
+                quote = c;
+            else if (c is '#' or '!')
+                return line[..i];
+        }
+        if (quote != '\0')
+            _diagnostics.Error(location, $"Unterminated quote {quote}{Truncate(line[(line.LastIndexOf(quote) + 1)..])}");
+        return line;
+    }
+
+    private void SetIncludeChecks(string args, SourceLocation location)
+    {
+        if (args.Length == 0)
+        {
+            _checks = IncludeChecks.All;
+            return;
+        }
+        foreach (var word in args.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries))
+        {
+            var add = !word.StartsWith('-');
+            var name = word.TrimStart('+', '-');
+            var flag = name switch
+            {
+                "readable" => IncludeChecks.Readable,
+                "match" => IncludeChecks.Match,
+                "wildcard_match" => IncludeChecks.WildcardMatch,
+                "brace_match" => IncludeChecks.BraceMatch,
+                _ => IncludeChecks.None,
+            };
+            if (flag == IncludeChecks.None)
+            {
+                _diagnostics.Error(location, $"Unknown include_check option '{word}'");
+                continue;
+            }
+            // match, wildcard_match and brace_match include the readable check.
+            if (add && flag != IncludeChecks.Readable)
+                flag |= IncludeChecks.Readable;
+            _checks = add ? _checks | flag : _checks & ~flag;
+        }
+    }
+
+    private void Include(string keyword, string argument, SourceLocation location)
+    {
+        var checks = _checks | keyword switch
+        {
+            "includer" => IncludeChecks.Readable,
+            "includem" => IncludeChecks.Match | IncludeChecks.Readable,
+            "includew" => IncludeChecks.WildcardMatch | IncludeChecks.Readable,
+            "includeb" => IncludeChecks.BraceMatch | IncludeChecks.Readable,
+            "includea" => IncludeChecks.All,
+            _ => IncludeChecks.None,
+        };
+        var pattern = Unquote(argument);
+        if (pattern.Length == 0)
+        {
+            _diagnostics.Error(location, $"'{keyword}' without a file name");
+            return;
+        }
+
+        var alternatives = Glob.ExpandBraces(pattern, 1024);
+        var anyBrace = alternatives.Count > 1 || pattern.Contains('{', StringComparison.Ordinal);
+        foreach (var alternative in alternatives)
+        {
+            var rooted = Path.IsPathRooted(alternative) ? alternative : Path.Combine(_directory, alternative);
+            var wildcard = Glob.HasWildcard(alternative);
+            var matches = wildcard ? Glob.Match(rooted, 4096) : (File.Exists(rooted) || Directory.Exists(rooted) ? new List<string> { rooted } : new List<string>());
+            if (matches.Count == 0)
+            {
+                var strict = wildcard ? checks.HasFlag(IncludeChecks.WildcardMatch)
+                    : anyBrace ? checks.HasFlag(IncludeChecks.BraceMatch) || checks.HasFlag(IncludeChecks.Match)
+                    : checks.HasFlag(IncludeChecks.Match);
+                _diagnostics.Add(strict ? Severity.Fatal : Severity.Warning, location, $"Config files missing '{alternative}'.");
+                continue;
+            }
+            foreach (var match in matches)
+            {
+                if (Directory.Exists(match))
+                {
+                    _diagnostics.Add(checks.HasFlag(IncludeChecks.Readable) ? Severity.Fatal : Severity.Warning, location, $"Included '{match}' is a directory, not a file");
+                    continue;
+                }
+                ReadFile(match, Path.IsPathRooted(alternative) ? match : Path.GetRelativePath(_directory, match), location);
+            }
+        }
+    }
+
+    private static string Unquote(string s)
+    {
+        s = s.Trim();
+        if (s.Length >= 2 && (s[0] == '"' || s[0] == '\'') && s[^1] == s[0])
+            return s[1..^1];
+        return s;
+    }
+}

@@ -1,0 +1,256 @@
+using System.Collections.Frozen;
+using System.Collections.Immutable;
+using System.Globalization;
+using System.Net;
+
+namespace Lb.Config.Schema;
+
+/// <summary>
+/// Checks a statement tree against the keyword schema: unknown keywords, block/leaf mismatches, argument types and
+/// ranges (keepalived's messages: <c>number '300' outside range [1, 255]</c>), deprecated spellings, and keywords Lb
+/// parses but does not implement yet (a warning, never silence). Produces the effective tree: aliases renamed to their
+/// current keyword and keepalived's defaults filled in.
+/// </summary>
+public sealed class SchemaValidator
+{
+    private readonly KeywordSchema _schema;
+    private readonly DiagnosticBag _diagnostics;
+    private readonly Dictionary<string, (SourceLocation First, int Count)> _unimplemented = new(StringComparer.Ordinal);
+
+    public SchemaValidator(KeywordSchema schema, DiagnosticBag diagnostics)
+    {
+        _schema = schema;
+        _diagnostics = diagnostics;
+    }
+
+    public ImmutableArray<ConfigNode> Validate(ImmutableArray<ConfigNode> nodes)
+    {
+        var result = ValidateBlock(nodes, _schema.Root, "top level");
+        foreach (var (name, (first, count)) in _unimplemented.OrderBy(kv => kv.Value.First.File, StringComparer.Ordinal).ThenBy(kv => kv.Value.First.Line))
+        {
+            var more = count > 1 ? $" (used {count} times)" : string.Empty;
+            _diagnostics.Warning(first, $"'{name}' is parsed but not implemented by Lb yet; it has no effect{more}");
+        }
+        return result;
+    }
+
+    private ImmutableArray<ConfigNode> ValidateBlock(ImmutableArray<ConfigNode> nodes, FrozenDictionary<string, KeywordSpec> specs, string context)
+    {
+        var result = ImmutableArray.CreateBuilder<ConfigNode>(nodes.Length);
+        foreach (var node in nodes)
+        {
+            var validated = ValidateNode(node, specs, context);
+            if (validated is not null)
+                result.Add(validated);
+        }
+
+        // keepalived's defaults, written into the effective configuration where the user left the keyword out.
+        foreach (var spec in specs.Values)
+        {
+            if (spec.Default is null || spec.Name == "*")
+                continue;
+            if (result.Any(n => n.Keyword == spec.Name))
+                continue;
+            var args = spec.Default.Length == 0 ? ImmutableArray<string>.Empty : spec.Default.Split(' ').ToImmutableArray();
+            result.Add(new ConfigNode(spec.Name, args, null, SourceLocation.None));
+        }
+        return result.ToImmutable();
+    }
+
+    private ConfigNode? ValidateNode(ConfigNode node, FrozenDictionary<string, KeywordSpec> specs, string context)
+    {
+        var isListEntry = false;
+        if (!specs.TryGetValue(node.Keyword, out var spec))
+        {
+            if (specs.TryGetValue("*", out var any))
+            {
+                spec = any;
+                isListEntry = true;
+            }
+            else
+            {
+                _diagnostics.Error(node.Location, $"Unknown keyword '{node.Keyword}'");
+                return null;
+            }
+        }
+
+        var keyword = node.Keyword;
+        if (spec.AliasOf is not null)
+        {
+            if (specs.TryGetValue(spec.AliasOf, out var target))
+            {
+                _diagnostics.Warning(node.Location, $"'{node.Keyword}' is deprecated - please use '{spec.AliasOf}'");
+                keyword = spec.AliasOf;
+                spec = target;
+            }
+        }
+
+        if (spec.IsBlock && !node.IsBlock && !spec.BlockOptional)
+        {
+            _diagnostics.Error(node.Location, $"'{node.Keyword}' must be followed by a '{{' block");
+            return null;
+        }
+        if (!spec.IsBlock && node.IsBlock)
+        {
+            _diagnostics.Error(node.Location, $"'{node.Keyword}' does not take a block; block ignored");
+            node = new ConfigNode(node.Keyword, node.Args, null, node.Location);
+        }
+
+        var args = isListEntry ? node.Args.Insert(0, node.Keyword) : node.Args;
+        if (!CheckArgs(spec, args, node.Location, isListEntry ? $"'{node.Keyword}' in {context}" : $"'{node.Keyword}'"))
+            return null;
+        if (spec.Check is not null)
+            args = ArgumentChecks.Run(spec.Check, args, node.Location, _diagnostics);
+        if (args.IsDefault)
+            return null;
+
+        if (!spec.Implemented)
+        {
+            var key = isListEntry ? context : keyword;
+            _unimplemented[key] = _unimplemented.TryGetValue(key, out var seen) ? (seen.First, seen.Count + 1) : (node.Location, 1);
+        }
+
+        if (isListEntry)
+            return new ConfigNode(args[0], args.RemoveAt(0), null, node.Location);
+
+        ImmutableArray<ConfigNode>? children = null;
+        if (node.IsBlock)
+            children = ValidateBlock(node.Children, spec.Children, keyword);
+        else if (spec.IsBlock && spec.Children.Values.Any(c => c.Default is not null))
+            children = ValidateBlock(ImmutableArray<ConfigNode>.Empty, spec.Children, keyword);
+        return new ConfigNode(keyword, args, children, node.Location);
+    }
+
+    private bool CheckArgs(KeywordSpec spec, ImmutableArray<string> args, SourceLocation location, string what)
+    {
+        var i = 0;
+        var ok = true;
+        foreach (var arg in spec.Args)
+        {
+            if (arg.Type == ArgType.Rest)
+            {
+                if (arg.Arity == Arity.One && i >= args.Length)
+                {
+                    _diagnostics.Error(location, $"{what} is missing its argument ({spec.Usage})");
+                    return false;
+                }
+                return true;
+            }
+            if (i >= args.Length)
+            {
+                if (arg.Arity == Arity.One)
+                {
+                    _diagnostics.Error(location, $"{what} is missing an argument ({spec.Usage})");
+                    return false;
+                }
+                break;
+            }
+            if (arg.Arity == Arity.Many)
+            {
+                while (i < args.Length)
+                    ok &= CheckValue(arg, args[i++], location);
+                return ok;
+            }
+            if (arg.Arity == Arity.Optional && !Accepts(arg, args[i]))
+                continue;
+            ok &= CheckValue(arg, args[i++], location);
+        }
+        if (i < args.Length && spec.Check is null)
+            _diagnostics.Warning(location, $"{what}: extra argument{(args.Length - i > 1 ? "s" : string.Empty)} '{string.Join(' ', args.Skip(i))}' ignored ({spec.Usage})");
+        return ok;
+    }
+
+    private static bool Accepts(ArgSpec arg, string value) => arg.Type switch
+    {
+        ArgType.Bool => ParseBool(value) is not null,
+        ArgType.Int => long.TryParse(value, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out _),
+        ArgType.Timer => decimal.TryParse(value, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out _),
+        ArgType.Enum => arg.Choices.Contains(value, StringComparer.OrdinalIgnoreCase),
+        ArgType.Ip => IPAddress.TryParse(value, out _),
+        ArgType.Port => ushort.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out _),
+        _ => true,
+    };
+
+    private bool CheckValue(ArgSpec arg, string value, SourceLocation location)
+    {
+        switch (arg.Type)
+        {
+            case ArgType.Int:
+                if (!long.TryParse(value, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var n))
+                {
+                    _diagnostics.Error(location, $"invalid number '{value}'");
+                    return false;
+                }
+                if (n < 0 && arg.Min is >= 0)
+                {
+                    _diagnostics.Error(location, $"negative number '{value}'");
+                    return false;
+                }
+                if ((arg.Min is decimal min && n < min) || (arg.Max is decimal max && n > max))
+                {
+                    _diagnostics.Error(location, $"number '{value}' outside range [{arg.Min?.ToString(CultureInfo.InvariantCulture) ?? "-inf"}, {arg.Max?.ToString(CultureInfo.InvariantCulture) ?? "inf"}]");
+                    return false;
+                }
+                return true;
+            case ArgType.Timer:
+                if (!decimal.TryParse(value, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var t))
+                {
+                    _diagnostics.Error(location, $"invalid number '{value}'");
+                    return false;
+                }
+                if ((arg.Min is decimal tmin && t < tmin) || (arg.Max is decimal tmax && t > tmax))
+                {
+                    _diagnostics.Error(location, $"number '{value}' outside range [{arg.Min?.ToString(CultureInfo.InvariantCulture) ?? "0"}, {arg.Max?.ToString(CultureInfo.InvariantCulture) ?? "inf"}]");
+                    return false;
+                }
+                return true;
+            case ArgType.Bool:
+                if (ParseBool(value) is null)
+                {
+                    _diagnostics.Error(location, $"invalid boolean '{value}' - expected on|off|true|false|yes|no");
+                    return false;
+                }
+                return true;
+            case ArgType.Ip:
+                if (!IPAddress.TryParse(value, out _))
+                {
+                    _diagnostics.Error(location, $"invalid IP address '{value}'");
+                    return false;
+                }
+                return true;
+            case ArgType.IpPrefix:
+                return ArgumentChecks.TryParsePrefix(value, out _, out _, location, _diagnostics);
+            case ArgType.Port:
+                if (!ushort.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out _))
+                {
+                    _diagnostics.Error(location, $"invalid port '{value}' - must be between 0 & 65535");
+                    return false;
+                }
+                return true;
+            case ArgType.Enum:
+                if (!arg.Choices.Contains(value, StringComparer.OrdinalIgnoreCase))
+                {
+                    _diagnostics.Error(location, $"invalid value '{value}' - expected one of {string.Join('|', arg.Choices)}");
+                    return false;
+                }
+                return true;
+            case ArgType.Hex:
+                if (!long.TryParse(value.StartsWith("0x", StringComparison.OrdinalIgnoreCase) ? value[2..] : value, NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out _))
+                {
+                    _diagnostics.Error(location, $"invalid hex number '{value}'");
+                    return false;
+                }
+                return true;
+            default:
+                return true;
+        }
+    }
+
+    /// <summary>keepalived's &lt;BOOL&gt;: on|off|true|false|yes|no.</summary>
+    public static bool? ParseBool(string value) => value.ToLowerInvariant() switch
+    {
+        "on" or "true" or "yes" => true,
+        "off" or "false" or "no" => false,
+        _ => null,
+    };
+}

@@ -1,0 +1,154 @@
+using System.Collections.Immutable;
+using System.Net.NetworkInformation;
+
+namespace Lb.Config;
+
+/// <summary>
+/// Checks that span statements — references between blocks, duplicates, keepalived's "setting default" errors — and fills in
+/// the defaults keepalived computes rather than declares (protocol, scheduler, forwarding method of a virtual server).
+/// </summary>
+public static class SemanticChecks
+{
+    private static readonly string[] ScriptKeywords =
+    {
+        "script", "notify", "notify_master", "notify_backup", "notify_fault", "notify_stop", "notify_deleted",
+        "notify_master_rx_lower_pri", "notify_up", "notify_down", "quorum_up", "quorum_down", "misc_path",
+    };
+
+    public static ImmutableArray<ConfigNode> Run(ImmutableArray<ConfigNode> nodes, DiagnosticBag diagnostics, ConfigLoadOptions options)
+    {
+        var scripts = nodes.Where(n => n.Keyword == "vrrp_script").Select(n => n.Arg0).OfType<string>().ToHashSet(StringComparer.Ordinal);
+        var instances = new Dictionary<string, ConfigNode>(StringComparer.Ordinal);
+        var vrids = new Dictionary<(string Interface, string Vrid, bool V6), string>();
+        var groups = nodes.Where(n => n.Keyword == "virtual_server_group").Select(n => n.Arg0).OfType<string>().ToHashSet(StringComparer.Ordinal);
+        var interfaces = options.CheckInterfaces ? HostInterfaces() : null;
+        var badInterface = false;
+
+        var result = ImmutableArray.CreateBuilder<ConfigNode>(nodes.Length);
+        foreach (var node in nodes)
+        {
+            switch (node.Keyword)
+            {
+                case "vrrp_instance":
+                    {
+                        var name = node.Arg0 ?? string.Empty;
+                        if (name.Length == 0)
+                            diagnostics.Error(node.Location, "vrrp_instance needs a name");
+                        else if (!instances.TryAdd(name, node))
+                            diagnostics.Error(node.Location, $"vrrp_instance {name} defined more than once");
+                        var vrid = node.Last("virtual_router_id");
+                        if (vrid is null)
+                            diagnostics.Error(node.Location, $"({name}) the virtual router id must be set");
+                        var iface = node.Last("interface")?.Arg0;
+                        if (iface is null && node.Last("unicast_peer") is null)
+                            diagnostics.Error(node.Location, $"({name}) Unknown interface!");
+                        else if (iface is not null && interfaces is not null && !interfaces.Contains(iface))
+                        {
+                            diagnostics.Warning(node.Last("interface")!.Location, $"WARNING - interface {iface} for vrrp_instance {name} doesn't exist");
+                            badInterface = true;
+                        }
+                        var vips = node.Last("virtual_ipaddress");
+                        if (vips is null || vips.Children.Length == 0)
+                            diagnostics.Error(node.Location, $"({name}) No VIP specified; at least one is sensible");
+                        else if (vrid?.Arg0 is string v && iface is not null)
+                        {
+                            var v6 = vips.Children[0].Keyword.Contains(':', StringComparison.Ordinal);
+                            if (vrids.TryGetValue((iface, v, v6), out var other))
+                                diagnostics.Error(vrid.Location, $"({name}) VRID {v} is already used by {other} on interface {iface}");
+                            else
+                                vrids[(iface, v, v6)] = name;
+                        }
+                        foreach (var track in node.All("track_script"))
+                        {
+                            foreach (var entry in track.Children)
+                            {
+                                if (!scripts.Contains(entry.Keyword))
+                                    diagnostics.Error(entry.Location, $"({name}) track script {entry.Keyword} not found, ignoring...");
+                            }
+                        }
+                        result.Add(node);
+                        break;
+                    }
+                case "virtual_server":
+                    result.Add(VirtualServer(node, groups, diagnostics));
+                    break;
+                default:
+                    result.Add(node);
+                    break;
+            }
+        }
+
+        foreach (var group in nodes.Where(n => n.Keyword == "vrrp_sync_group"))
+        {
+            foreach (var member in group.Last("group")?.Children ?? ImmutableArray<ConfigNode>.Empty)
+            {
+                if (!instances.ContainsKey(member.Keyword))
+                    diagnostics.Error(member.Location, $"Virtual router {member.Keyword} specified in sync group {group.Arg0} doesn't exist - ignoring");
+            }
+        }
+
+        if (badInterface)
+            diagnostics.Error(SourceLocation.None, "Non-existent interface specified in configuration");
+
+        var global = nodes.LastOrDefault(n => n.Keyword == "global_defs");
+        var secure = global?.Last("enable_script_security") is not null;
+        if (!secure && UsesScripts(result))
+            diagnostics.Add(Severity.Security, SourceLocation.None, "SECURITY VIOLATION - scripts are being executed but script_security not enabled.");
+        return result.ToImmutable();
+    }
+
+    private static ConfigNode VirtualServer(ConfigNode node, HashSet<string> groups, DiagnosticBag diagnostics)
+    {
+        var args = node.Args;
+        var children = node.Children;
+        if (args.Length >= 2 && args[0] == "group" && !groups.Contains(args[1]))
+            diagnostics.Error(node.Location, $"Virtual server group {args[1]} not found - ignoring");
+
+        var protocol = node.Last("protocol")?.Arg0?.ToUpperInvariant();
+        var isAddress = args.Length >= 2 && args[0] != "fwmark" && args[0] != "group";
+        var label = isAddress ? $"[{args[0]}]:{(protocol ?? "none").ToLowerInvariant()}:{args[1]}" : string.Join(' ', args);
+        if (protocol is null && isAddress)
+        {
+            diagnostics.Error(node.Location, $"Virtual server {label}: no protocol set - defaulting to UDP");
+            children = children.Add(new ConfigNode("protocol", ImmutableArray.Create("UDP"), null, SourceLocation.None));
+            label = $"[{args[0]}]:udp:{args[1]}";
+        }
+        if (node.Last("lb_algo") is null)
+        {
+            diagnostics.Error(node.Location, $"Virtual server {label}: no scheduler set, setting default 'wlc'");
+            children = children.Add(new ConfigNode("lb_algo", ImmutableArray.Create("wlc"), null, SourceLocation.None));
+        }
+        if (node.Last("lb_kind") is null)
+        {
+            diagnostics.Error(node.Location, $"Virtual server {label}: no forwarding method set, setting default NAT");
+            children = children.Add(new ConfigNode("lb_kind", ImmutableArray.Create("NAT"), null, SourceLocation.None));
+        }
+        return children == node.Children ? node : node.WithChildren(children);
+    }
+
+    private static bool UsesScripts(IEnumerable<ConfigNode> nodes)
+    {
+        foreach (var node in nodes)
+        {
+            if (ScriptKeywords.Contains(node.Keyword) && node.Location.IsKnown)
+                return true;
+            if (node.Keyword is "MISC_CHECK")
+                return true;
+            if (UsesScripts(node.Children))
+                return true;
+        }
+        return false;
+    }
+
+    private static HashSet<string> HostInterfaces()
+    {
+        try
+        {
+            return NetworkInterface.GetAllNetworkInterfaces().Select(i => i.Name).ToHashSet(StringComparer.Ordinal);
+        }
+        catch (NetworkInformationException)
+        {
+            return new HashSet<string>(StringComparer.Ordinal);
+        }
+    }
+}
