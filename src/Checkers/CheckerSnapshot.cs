@@ -1,0 +1,40 @@
+namespace Lb.Checkers;
+
+/// <summary>The state of every virtual server, for <c>lb status</c>.</summary>
+public sealed record CheckerSnapshot(DateTimeOffset Time, IReadOnlyList<VirtualServerStatus> VirtualServers);
+
+/// <summary>One virtual server's state.</summary>
+/// <param name="Name">keepalived's text (<c>[10.0.0.100]:tcp:80</c>).</param>
+/// <param name="QuorumUp">Whether the live weight meets the quorum.</param>
+/// <param name="LiveWeight">Sum of the weights of live real servers.</param>
+/// <param name="SorryServer">The sorry server's text, if configured.</param>
+/// <param name="SorryServerActive">Whether the sorry server is serving (quorum lost).</param>
+/// <param name="RealServers">The real servers.</param>
+public sealed record VirtualServerStatus(string Name, bool QuorumUp, long LiveWeight, string? SorryServer, bool SorryServerActive, IReadOnlyList<RealServerStatus> RealServers);
+
+/// <summary>One real server's state.</summary>
+/// <param name="Name">keepalived's text (<c>[10.0.0.2]:tcp:80</c>).</param>
+/// <param name="Alive">Up (in the pool).</param>
+/// <param name="InIpvs">Present in the IPVS table (alive, or inhibited with weight 0).</param>
+/// <param name="Weight">Effective weight (misc_dynamic may change it).</param>
+/// <param name="LastReason">Reason of the last state change.</param>
+/// <param name="Checkers">Its checkers.</param>
+public sealed record RealServerStatus(string Name, bool Alive, bool InIpvs, int Weight, string LastReason, IReadOnlyList<CheckerStatus> Checkers);
+
+/// <summary>One checker's state.</summary>
+/// <param name="Kind">The keepalived keyword (<c>HTTP_GET</c>).</param>
+/// <param name="Up">The checker's own verdict.</param>
+/// <param name="HasRun">Whether it completed a round.</param>
+/// <param name="LastCheck">When the last round ended.</param>
+/// <param name="LastResult">The last round's reason.</param>
+public sealed record CheckerStatus(string Kind, bool Up, bool HasRun, DateTimeOffset? LastCheck, string LastResult);
+
+/// <summary>Raised after every checker round (diagnostics, tests, metrics).</summary>
+/// <param name="VirtualServer">The virtual server's text.</param>
+/// <param name="RealServer">The real server's text.</param>
+/// <param name="Kind">Checker keyword.</param>
+/// <param name="Index">Index of the checker in its real server.</param>
+/// <param name="Success">Round result.</param>
+/// <param name="Reason">Round reason.</param>
+/// <param name="Retries">Retries made in the round.</param>
+public sealed record CheckCompletedEvent(string VirtualServer, string RealServer, string Kind, int Index, bool Success, string Reason, int Retries);

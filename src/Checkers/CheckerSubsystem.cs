@@ -1,0 +1,207 @@
+using Lb.Checkers.Engine;
+using Lb.Checkers.Ipvs;
+using Lb.Checkers.Journal;
+using Lb.Checkers.Logging;
+using Lb.Checkers.Options;
+using Lb.Checkers.Scripts;
+using Microsoft.Extensions.Logging;
+
+namespace Lb.Checkers;
+
+/// <summary>
+/// The checker subsystem (keepalived's checker process): programs the virtual servers into IPVS, runs every checker on
+/// its own schedule and adds, removes or re-weights real servers as keepalived 2.2.7 does. Every state change is
+/// journalled (fsynced) before the IPVS operation is issued, logged with keepalived's text, and raised as
+/// <see cref="StateChanged"/>.
+/// </summary>
+public sealed class CheckerSubsystem : IAsyncDisposable
+{
+    private readonly CheckerSubsystemOptions _options;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly ICheckFactory _checks;
+    private readonly Random _random;
+    private readonly SemaphoreSlim _gate = new(1, 1);
+    private readonly CheckerEngine _engine;
+    private readonly List<Task> _loops = new();
+    private CancellationTokenSource? _cts;
+    private bool _started;
+    private bool _stopped;
+
+    /// <summary>Creates the subsystem. <paramref name="httpClientFactory"/> should have the client registered by
+    /// <see cref="CheckerServiceCollectionExtensions.AddLbCheckers"/>; null: a private handler per HTTP check.</summary>
+    public CheckerSubsystem(CheckerSubsystemOptions options, IIpvsDestinations ipvs, IJournal journal, ILoggerFactory loggerFactory,
+        TimeProvider timeProvider, IHttpClientFactory? httpClientFactory = null)
+        : this(options, ipvs, journal, loggerFactory, timeProvider,
+            new DefaultCheckFactory(options, timeProvider, httpClientFactory, new ProcessScriptRunner(options.EnableScriptSecurity)),
+            new ProcessScriptRunner(options.EnableScriptSecurity), random: null)
+    {
+    }
+
+    /// <summary>Creates the subsystem with explicit probes and script runner (tests, benchmarks).</summary>
+    public CheckerSubsystem(CheckerSubsystemOptions options, IIpvsDestinations ipvs, IJournal journal, ILoggerFactory loggerFactory,
+        TimeProvider timeProvider, ICheckFactory checkFactory, IScriptRunner scriptRunner, Random? random = null)
+    {
+        _options = options;
+        _time = timeProvider;
+        _logger = loggerFactory.CreateLogger("Lb.Checkers");
+        _checks = checkFactory;
+        _random = random ?? Random.Shared;
+        _engine = new CheckerEngine(options, ipvs, journal, _logger, timeProvider, scriptRunner);
+        _engine.Changed += e => StateChanged?.Invoke(this, e);
+    }
+
+    /// <summary>Raised after each state change (real server up/down/weight, quorum, sorry server) is journalled and applied.</summary>
+    public event EventHandler<JournalEntry>? StateChanged;
+
+    /// <summary>Raised after every checker round, successful or not.</summary>
+    public event EventHandler<CheckCompletedEvent>? CheckCompleted;
+
+    /// <summary>Adds the virtual servers and the initially-up real servers to IPVS, then starts every checker.</summary>
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        if (_started)
+            throw new InvalidOperationException("already started");
+        _started = true;
+        _cts = new CancellationTokenSource();
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await _engine.InitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+        foreach (var vs in _engine.VirtualServers)
+        {
+            foreach (var rs in vs.RealServers)
+            {
+                foreach (var c in rs.Checkers)
+                {
+                    var target = new CheckTarget(vs.Options, rs.Options, c.Options, c.Settings);
+                    ICheck check;
+                    try
+                    {
+                        check = _checks.Create(target);
+                    }
+                    catch (Exception ex) when (ex is ArgumentException or FormatException or NotSupportedException)
+                    {
+                        _logger.CheckerCrashed(c.Options.Keyword, rs.Name, ex.Message);
+                        continue;
+                    }
+                    var timeout = c.Options is MiscCheckOptions m ? m.Timeout ?? c.Settings.DelayLoop : c.Settings.ConnectTimeout;
+                    var cs = c;
+                    var round = new CheckRound(check, timeout, c.Settings.DelayBeforeRetry, _time, reason =>
+                    {
+                        if (cs.Settings.LogAllFailures)
+                            _logger.CheckAttemptFailed(cs.Options.Keyword, cs.Rs.Name, reason);
+                        else
+                            _logger.CheckAttemptFailedDebug(cs.Options.Keyword, cs.Rs.Name, reason);
+                    });
+                    _loops.Add(LoopAsync(c, round, _cts.Token));
+                }
+            }
+        }
+    }
+
+    private async Task LoopAsync(CheckerState c, CheckRound round, CancellationToken ct)
+    {
+        try
+        {
+            var warmup = c.Settings.Warmup;
+            if (warmup > TimeSpan.Zero)
+            {
+                var first = TimeSpan.FromTicks((long)(_random.NextDouble() * warmup.Ticks));
+                if (first > TimeSpan.Zero)
+                    await Task.Delay(first, _time, ct).ConfigureAwait(false);
+            }
+            while (!ct.IsCancellationRequested)
+            {
+                var (outcome, retries) = await round.RunAsync(c.RetriesForNextRound(), ct).ConfigureAwait(false);
+                await _gate.WaitAsync(ct).ConfigureAwait(false);
+                try
+                {
+                    await _engine.OnRoundCompletedAsync(c, outcome, retries, ct).ConfigureAwait(false);
+                }
+                finally
+                {
+                    _gate.Release();
+                }
+                if (!outcome.Success)
+                {
+                    if (c.Settings.LogAllFailures)
+                        _logger.CheckAttemptFailed(c.Options.Keyword, c.Rs.Name, outcome.Reason);
+                    else
+                        _logger.CheckAttemptFailedDebug(c.Options.Keyword, c.Rs.Name, outcome.Reason);
+                }
+                CheckCompleted?.Invoke(this, new CheckCompletedEvent(c.Rs.Vs.Name, c.Rs.Name, c.Options.Keyword, c.Index, outcome.Success, outcome.Reason, retries));
+                await Task.Delay(c.Settings.DelayLoop, _time, ct).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+        }
+        catch (Exception ex)
+        {
+            _logger.CheckerCrashed(c.Options.Keyword, c.Rs.Name, ex.ToString());
+        }
+    }
+
+    /// <summary>
+    /// Stops every checker, removes what was added from IPVS (per <c>lvs_flush_on_stop</c>) and, with <c>omega</c>,
+    /// runs the notify_down and quorum_down scripts and waits for them.
+    /// </summary>
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        if (!_started || _stopped)
+            return;
+        _stopped = true;
+        if (_cts is not null)
+            await _cts.CancelAsync().ConfigureAwait(false);
+        await Task.WhenAll(_loops).WaitAsync(cancellationToken).ConfigureAwait(false);
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await _engine.ShutdownAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+        await _engine.PendingNotifies().WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The current state of every virtual server, real server and checker.</summary>
+    public CheckerSnapshot GetSnapshot()
+    {
+        _gate.Wait();
+        try
+        {
+            return new CheckerSnapshot(_time.GetUtcNow(), _engine.VirtualServers.Select(vs => new VirtualServerStatus(
+                vs.Name, vs.QuorumUp, vs.LiveWeight(), vs.Sorry?.Name, vs.SorryActive,
+                vs.RealServers.Select(rs => new RealServerStatus(rs.Name, rs.Alive, rs.Set, rs.EffectiveWeight, rs.LastReason,
+                    rs.Checkers.Select(c => new CheckerStatus(c.Options.Keyword, c.IsUp, c.HasRun, c.LastCheck, c.LastReason)).ToList())).ToList())).ToList());
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <summary>Notify scripts still running (tests).</summary>
+    internal Task PendingNotifies() => _engine.PendingNotifies();
+
+    /// <inheritdoc/>
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            await StopAsync(CancellationToken.None).ConfigureAwait(false);
+        }
+        finally
+        {
+            _cts?.Dispose();
+        }
+    }
+}

@@ -1,0 +1,59 @@
+using Lb.Checkers.Engine;
+using Lb.Checkers.Net;
+using Lb.Checkers.Options;
+using Lb.Checkers.Scripts;
+
+namespace Lb.Checkers.Misc;
+
+/// <summary>
+/// MISC_CHECK: runs misc_path (argv, never a shell) as <c>user</c> or <c>script_user</c>. Exit 0 passes; with
+/// misc_dynamic, 2-255 pass and set the weight to code-2; anything else fails. The round's timeout (misc_timeout,
+/// default delay_loop) kills the script's process tree and group.
+/// </summary>
+public sealed class MiscCheck : ICheck
+{
+    private readonly MiscCheckOptions _options;
+    private readonly IReadOnlyList<string> _argv;
+    private readonly IScriptRunner _runner;
+    private readonly string? _user;
+    private readonly string? _group;
+    private readonly TimeSpan _timeout;
+
+    /// <summary>Creates the probe.</summary>
+    public MiscCheck(MiscCheckOptions options, EffectiveSettings settings, IScriptRunner runner, string? scriptUser, string? scriptGroup)
+    {
+        _options = options;
+        _argv = ScriptCommandLine.Split(options.Path);
+        if (_argv.Count == 0)
+            throw new ArgumentException("MISC_CHECK misc_path is empty");
+        _runner = runner;
+        _user = options.User ?? scriptUser;
+        _group = options.User is null ? scriptGroup : options.Group;
+        _timeout = options.Timeout ?? settings.DelayLoop;
+    }
+
+    /// <summary>The argv executed.</summary>
+    public IReadOnlyList<string> Argv => _argv;
+
+    /// <inheritdoc/>
+    public async ValueTask<CheckOutcome> ExecuteAsync(CancellationToken cancellationToken)
+    {
+        // The round's Polly timeout cancels the token at misc_timeout; the runner's own limit is a backstop.
+        var r = await _runner.RunAsync(new ScriptInvocation(_argv, _user, _group, _timeout + _timeout), cancellationToken).ConfigureAwait(false);
+        if (r.Error is not null)
+            return CheckOutcome.Fail(r.Error);
+        if (r.TimedOut || r.ExitCode is null)
+            return CheckOutcome.Fail(TimeoutReason(_timeout + _timeout));
+        var code = r.ExitCode.Value;
+        if (code == 0)
+            return CheckOutcome.Ok("exited with status 0");
+        if (_options.Dynamic && code >= 2 && code <= 255)
+            return new CheckOutcome(true, $"misc_dynamic weight {code - 2}", code - 2);
+        if (code > 128 && code < 128 + 65)
+            return CheckOutcome.Fail($"exited with status {code} (signal {code - 128})");
+        return CheckOutcome.Fail($"exited with status {code}");
+    }
+
+    /// <inheritdoc/>
+    public string TimeoutReason(TimeSpan timeout) => $"timed out after {SocketConnector.Seconds(timeout)} s (misc_timeout), process tree killed";
+}
