@@ -196,7 +196,7 @@ public sealed class Preprocessor
     {
         for (var i = 0; i < lines.Length; i++)
         {
-            if (_lines.Count >= _options.MaxLines)
+            if (LineLimitReached(new SourceLocation(display, i + 1)))
                 return;
             var location = new SourceLocation(display, i + 1);
             var text = StripComment(lines[i], location).Trim();
@@ -320,16 +320,21 @@ public sealed class Preprocessor
 
     private void Emit(string text, SourceLocation location)
     {
-        if (_lines.Count >= _options.MaxLines)
-        {
-            if (!_lineLimitReported)
-            {
-                _diagnostics.Fatal(location, $"configuration expands to more than {_options.MaxLines} lines; stopped reading");
-                _lineLimitReported = true;
-            }
+        if (LineLimitReached(location))
             return;
-        }
         _lines.Add(new LogicalLine(text, location));
+    }
+
+    private bool LineLimitReached(SourceLocation location)
+    {
+        if (_lines.Count < _options.MaxLines)
+            return false;
+        if (!_lineLimitReported)
+        {
+            _diagnostics.Fatal(location, $"configuration expands to more than {_options.MaxLines} lines; stopped reading");
+            _lineLimitReported = true;
+        }
+        return true;
     }
 
     /// <summary>
@@ -478,7 +483,7 @@ public sealed class Preprocessor
                 for (var k = 0; k < names.Count; k++)
                     _definitions[names[k]] = values[k];
                 ProcessLine(rest, location, depth + 1);
-                if (_lines.Count >= _options.MaxLines)
+                if (LineLimitReached(location))
                     return;
             }
             return;
@@ -520,7 +525,7 @@ public sealed class Preprocessor
             }
             _definitions[variable] = hex ? v.ToString("x", CultureInfo.InvariantCulture) : v.ToString(CultureInfo.InvariantCulture);
             ProcessLine(rest, location, depth + 1);
-            if (_lines.Count >= _options.MaxLines)
+            if (LineLimitReached(location))
                 return;
         }
     }
