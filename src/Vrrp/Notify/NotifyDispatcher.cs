@@ -1,0 +1,164 @@
+using System.Threading.Channels;
+using Lb.Vrrp.Diagnostics;
+using Lb.Vrrp.Host;
+using Lb.Vrrp.Options;
+using Lb.Vrrp.Scripts;
+using Microsoft.Extensions.Logging;
+
+namespace Lb.Vrrp.Notify;
+
+/// <summary>
+/// Runs notify_master/backup/fault/stop and then <c>notify</c> (with "GROUP"|"INSTANCE", name, state,
+/// priority appended), and writes keepalived's FIFO lines (<c>INSTANCE "VI_1" MASTER 100</c>), in
+/// order, off the engine lock.
+/// </summary>
+internal sealed class NotifyDispatcher : IAsyncDisposable
+{
+    private readonly VrrpSubsystemOptions _options;
+    private readonly ScriptRunner _runner;
+    private readonly ILogger _logger;
+    private readonly Channel<Func<Task>> _queue = Channel.CreateBounded<Func<Task>>(new BoundedChannelOptions(1024) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true });
+    private readonly Task _worker;
+    private readonly TimeSpan _scriptTimeout = TimeSpan.FromSeconds(30);
+
+    public NotifyDispatcher(VrrpSubsystemOptions options, ScriptRunner runner, ILogger logger)
+    {
+        _options = options;
+        _runner = runner;
+        _logger = logger;
+        _worker = Task.Run(WorkAsync);
+    }
+
+    /// <summary>Lines written to the FIFO, also kept for tests/status (bounded).</summary>
+    public List<string> RecentFifoLines { get; } = new();
+
+    public static string StateWord(VrrpState s) => s switch
+    {
+        VrrpState.Master => "MASTER",
+        VrrpState.Backup => "BACKUP",
+        VrrpState.Fault => "FAULT",
+        VrrpState.Stop => "STOP",
+        _ => "INIT",
+    };
+
+    /// <summary>The FIFO line keepalived writes.</summary>
+    public static string FifoLine(VrrpEntityKind kind, string name, string state, int priority)
+        => $"{(kind == VrrpEntityKind.Group ? "GROUP" : "INSTANCE")} \"{name}\" {state} {priority}";
+
+    /// <summary>The argv of a <c>notify</c> script: its own argv + 4 arguments.</summary>
+    public static IReadOnlyList<string> NotifyArgv(NotifyScript script, VrrpEntityKind kind, string name, string state, int priority)
+        => [.. script.Command, kind == VrrpEntityKind.Group ? "GROUP" : "INSTANCE", name, state, priority.ToString(System.Globalization.CultureInfo.InvariantCulture)];
+
+    public void InstanceChanged(VrrpInstanceOptions o, VrrpState state, int priority)
+    {
+        var specific = state switch
+        {
+            VrrpState.Master => o.NotifyMaster,
+            VrrpState.Backup => o.NotifyBackup,
+            VrrpState.Fault => o.NotifyFault,
+            VrrpState.Stop => o.NotifyStop,
+            _ => null,
+        };
+        Enqueue(VrrpEntityKind.Instance, o.Name, StateWord(state), priority, specific, o.Notify);
+    }
+
+    public void MasterRxLowerPri(VrrpInstanceOptions o, int priority)
+        => Enqueue(VrrpEntityKind.Instance, o.Name, "MASTER_RX_LOWER_PRI", priority, o.NotifyMasterRxLowerPri, null);
+
+    public void GroupChanged(VrrpSyncGroupOptions g, VrrpState state, int priority)
+    {
+        var specific = state switch
+        {
+            VrrpState.Master => g.NotifyMaster,
+            VrrpState.Backup => g.NotifyBackup,
+            VrrpState.Fault => g.NotifyFault,
+            VrrpState.Stop => g.NotifyStop,
+            _ => null,
+        };
+        Enqueue(VrrpEntityKind.Group, g.Name, StateWord(state), priority, specific, g.Notify);
+    }
+
+    public void PriorityChanged(VrrpInstanceOptions o, VrrpState state, int priority)
+        => Enqueue(VrrpEntityKind.Instance, o.Name, state == VrrpState.Master ? "MASTER_PRIORITY" : "BACKUP_PRIORITY", priority, null, null);
+
+    private void Enqueue(VrrpEntityKind kind, string name, string state, int priority, NotifyScript? specific, NotifyScript? notify)
+    {
+        _queue.Writer.TryWrite(async () =>
+        {
+            if (specific is not null)
+                await RunAsync(name, specific.Command, specific).ConfigureAwait(false);
+            if (notify is not null)
+                await RunAsync(name, NotifyArgv(notify, kind, name, state, priority), notify).ConfigureAwait(false);
+            await WriteFifoAsync(FifoLine(kind, name, state, priority)).ConfigureAwait(false);
+        });
+    }
+
+    private async Task RunAsync(string name, IReadOnlyList<string> argv, NotifyScript script)
+    {
+        var r = await _runner.RunAsync(argv, script.User ?? _options.ScriptUser, script.Group ?? _options.ScriptGroup, _scriptTimeout, CancellationToken.None).ConfigureAwait(false);
+        if (!r.Succeeded)
+            _logger.NotifyExited(name, string.Join(' ', argv), r.StartError is null ? r.ExitCode : -1);
+    }
+
+    private async Task WriteFifoAsync(string line)
+    {
+        lock (RecentFifoLines)
+        {
+            RecentFifoLines.Add(line);
+            if (RecentFifoLines.Count > 256)
+                RecentFifoLines.RemoveAt(0);
+        }
+        if (_options.NotifyFifo is not { } path)
+            return;
+        try
+        {
+            // Opening a FIFO for writing blocks until a reader exists: do not wait forever.
+            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+            await Task.Run(async () =>
+            {
+                await using var fs = new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.ReadWrite, 1, useAsync: false);
+                var bytes = System.Text.Encoding.UTF8.GetBytes(line + "\n");
+                await fs.WriteAsync(bytes, cts.Token).ConfigureAwait(false);
+            }, cts.Token).WaitAsync(cts.Token).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or OperationCanceledException)
+        {
+            _logger.ActionFailed("notify_fifo", "write", ex.Message);
+        }
+    }
+
+    /// <summary>Waits until everything queued so far has run.</summary>
+    public async Task FlushAsync(CancellationToken cancellationToken)
+    {
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        if (_queue.Writer.TryWrite(() =>
+        {
+            done.TrySetResult();
+            return Task.CompletedTask;
+        }))
+        {
+            await done.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private async Task WorkAsync()
+    {
+        await foreach (var item in _queue.Reader.ReadAllAsync().ConfigureAwait(false))
+        {
+            try
+            {
+                await item().ConfigureAwait(false);
+            }
+            catch (Exception ex)
+            {
+                _logger.ActionFailed("notify", "run", ex.Message);
+            }
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _queue.Writer.TryComplete();
+        await _worker.ConfigureAwait(false);
+    }
+}
