@@ -43,7 +43,18 @@ public static class Cli
 
     private static readonly Dictionary<string, Func<IReadOnlyList<string>, TextWriter, TextWriter, int>> Subcommands = new(StringComparer.Ordinal)
     {
+        ["ipvs"] = Ipvs,
+        ["journal"] = Commands.JournalCommand.Run,
+        ["genhash"] = Commands.GenhashCommand.Run,
     };
+
+    private static int Ipvs(IReadOnlyList<string> args, TextWriter stdout, TextWriter stderr)
+    {
+        if (args.Count == 0 || args[0] is "list" or "ls")
+            return Commands.IpvsListCommand.Run(args.Skip(args.Count == 0 ? 0 : 1).ToList(), stdout, stderr);
+        stderr.WriteLine($"lb ipvs: unknown command '{args[0]}' (try: lb ipvs list [--json] [--stats])");
+        return 1;
+    }
 
     private static int CheckConfig(CliOptions options, TextWriter stdout, TextWriter stderr)
     {
