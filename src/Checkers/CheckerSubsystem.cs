@@ -114,7 +114,7 @@ public sealed class CheckerSubsystem : IAsyncDisposable
             {
                 var first = TimeSpan.FromTicks((long)(_random.NextDouble() * warmup.Ticks));
                 if (first > TimeSpan.Zero)
-                    await Task.Delay(first, _time, ct).ConfigureAwait(false);
+                    await TimerDelay.DelayAsync(_time, first, ct).ConfigureAwait(false);
             }
             while (!ct.IsCancellationRequested)
             {
@@ -136,7 +136,7 @@ public sealed class CheckerSubsystem : IAsyncDisposable
                         _logger.CheckAttemptFailedDebug(c.Options.Keyword, c.Rs.Name, outcome.Reason);
                 }
                 CheckCompleted?.Invoke(this, new CheckCompletedEvent(c.Rs.Vs.Name, c.Rs.Name, c.Options.Keyword, c.Index, outcome.Success, outcome.Reason, retries));
-                await Task.Delay(c.Settings.DelayLoop, _time, ct).ConfigureAwait(false);
+                await TimerDelay.DelayAsync(_time, c.Settings.DelayLoop, ct).ConfigureAwait(false);
             }
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)

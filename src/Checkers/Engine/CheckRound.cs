@@ -41,14 +41,15 @@ internal sealed class CheckRound
                 b.AddRetry(new RetryStrategyOptions<CheckOutcome>
                 {
                     MaxRetryAttempts = retries,
-                    Delay = _delayBeforeRetry,
+                    // The wait is done in OnRetry on our TimeProvider (TimerDelay), so a manual clock drives it inline.
+                    Delay = TimeSpan.Zero,
                     BackoffType = DelayBackoffType.Constant,
                     UseJitter = false,
                     ShouldHandle = static args => ValueTask.FromResult(args.Outcome.Exception is TimeoutRejectedException || args.Outcome.Result is { Success: false }),
-                    OnRetry = args =>
+                    OnRetry = async args =>
                     {
                         _onFailedAttempt?.Invoke(args.Outcome.Exception is TimeoutRejectedException ? _check.TimeoutReason(_attemptTimeout) : args.Outcome.Result.Reason);
-                        return ValueTask.CompletedTask;
+                        await TimerDelay.DelayAsync(_time, _delayBeforeRetry, args.Context.CancellationToken).ConfigureAwait(false);
                     },
                 });
             }
