@@ -94,6 +94,9 @@ public sealed record VrrpSubsystemOptions
     /// <summary><c>max_auto_priority</c>: realtime scheduling limit (-1..99; default 0 = none). Recorded only; .NET does not change scheduling.</summary>
     public int MaxAutoPriority { get; init; }
 
+    /// <summary>Command line <c>-V, --dont-release-vrrp</c>: leave the VIPs in place when stopping.</summary>
+    public bool DontReleaseVrrp { get; init; }
+
     /// <summary><c>vrrp_instance</c> blocks.</summary>
     public IReadOnlyList<VrrpInstanceOptions> Instances { get; init; } = [];
 

@@ -1,0 +1,721 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Threading.Channels;
+using Lb.Vrrp.Diagnostics;
+using Lb.Vrrp.Engine;
+using Lb.Vrrp.Host;
+using Lb.Vrrp.Notify;
+using Lb.Vrrp.Options;
+using Lb.Vrrp.Protocol;
+using Lb.Vrrp.Scripts;
+using Lb.Vrrp.Tracking;
+using Lb.Vrrp.Transport;
+using Microsoft.Extensions.Logging;
+
+namespace Lb.Vrrp;
+
+/// <summary>
+/// The VRRP subsystem the host runs: every <c>vrrp_instance</c> with its sockets, VIPs, GARPs,
+/// trackers and notifies. Addresses and links come from the host (<see cref="IAddressTable"/>,
+/// <see cref="ILinkMonitor"/>), state changes go to <see cref="IVrrpEventSink"/>.
+/// </summary>
+public sealed class VrrpSubsystem : IAsyncDisposable
+{
+    private readonly VrrpSubsystemOptions _options;
+    private readonly IAddressTable _addresses;
+    private readonly ILinkMonitor _links;
+    private readonly IVrrpEventSink _events;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly VrrpEngine _engine;
+    private readonly NotifyDispatcher _notify;
+    private readonly ScriptRunner _scripts = new();
+    private readonly TrackingState _tracking = new();
+    private readonly Dictionary<string, InstanceRuntime> _runtimes = new(StringComparer.Ordinal);
+    private readonly Dictionary<(string, AddressFamily, IPAddress?), SocketEntry> _sockets = new();
+    private readonly List<ScriptTracker> _scriptTrackers = new();
+    private readonly List<ITimer> _pollers = new();
+    private readonly VrrpDropCounters _unattributedDrops = new();
+    private readonly RateLimiter _socketDropLog;
+    private readonly CancellationTokenSource _cts = new();
+    private GarpSender? _garp;
+    private bool _started;
+    private bool _stopped;
+
+    /// <summary>Creates the subsystem; nothing happens until <see cref="StartAsync"/>.</summary>
+    public VrrpSubsystem(VrrpSubsystemOptions options, IAddressTable addresses, ILinkMonitor links, IVrrpEventSink events, ILoggerFactory loggerFactory, TimeProvider timeProvider)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(loggerFactory);
+        _options = options;
+        _addresses = addresses;
+        _links = links;
+        _events = events;
+        _time = timeProvider;
+        _logger = loggerFactory.CreateLogger("Lb.Vrrp");
+        _socketDropLog = new RateLimiter(timeProvider);
+        _notify = new NotifyDispatcher(options, _scripts, _logger);
+        var sink = new ActionSink(this);
+        _engine = new VrrpEngine(options, sink, new PriorityForwardingSink(this, events), timeProvider, loggerFactory, (g, s) =>
+            _notify.GroupChanged(g.Options, s, g.Members.Count > 0 ? g.Members.Max(m => m.EffectivePriority) : 0));
+        foreach (var m in _engine.Instances.Values)
+            _runtimes[m.Name] = new InstanceRuntime(m, TrackingState.BindingsFor(m.Settings.Options, options));
+    }
+
+    /// <summary>FIFO lines written so far (most recent 256), for diagnostics and tests.</summary>
+    public IReadOnlyList<string> RecentNotifyLines
+    {
+        get
+        {
+            lock (_notify.RecentFifoLines)
+                return _notify.RecentFifoLines.ToArray();
+        }
+    }
+
+    /// <summary>Opens sockets, starts trackers and every instance (INIT → BACKUP/MASTER/FAULT).</summary>
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        if (_started)
+            return;
+        _started = true;
+        try
+        {
+            _garp = new GarpSender();
+        }
+        catch (SocketException ex)
+        {
+            _logger.ActionFailed("vrrp", "open AF_PACKET socket (gratuitous ARP disabled)", ex.Message);
+        }
+        _links.LinkChanged += OnLinkChanged;
+        _addresses.AddressChanged += OnAddressChanged;
+        foreach (var rt in _runtimes.Values)
+        {
+            var o = rt.Machine.Settings.Options;
+            if (o.VirtualRoutes.Count + o.VirtualRules.Count > 0)
+                _logger.RoutesNotImplemented(o.Name, o.VirtualRoutes.Count + o.VirtualRules.Count);
+            await AttachAsync(rt, cancellationToken).ConfigureAwait(false);
+            rt.StartWorker(_cts.Token);
+        }
+        StartTrackers();
+        lock (_engine.Gate)
+        {
+            foreach (var rt in _runtimes.Values)
+                Reevaluate(rt, "init");
+        }
+        if (_options.StartupDelay > TimeSpan.Zero)
+            await Task.Delay(_options.StartupDelay, _time, cancellationToken).ConfigureAwait(false);
+        _engine.StartAll();
+    }
+
+    /// <summary>Sends priority-0 adverts and removes the VIPs of every MASTER (unless <c>--dont-release-vrrp</c>), runs notify_stop, closes sockets.</summary>
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        if (!_started || _stopped)
+            return;
+        _stopped = true;
+        _links.LinkChanged -= OnLinkChanged;
+        _addresses.AddressChanged -= OnAddressChanged;
+        foreach (var t in _scriptTrackers)
+            t.Dispose();
+        foreach (var p in _pollers)
+            p.Dispose();
+        _engine.StopAll(_options.DontReleaseVrrp);
+        foreach (var rt in _runtimes.Values)
+            await rt.DrainAsync(cancellationToken).ConfigureAwait(false);
+        await _notify.FlushAsync(cancellationToken).ConfigureAwait(false);
+        _cts.Cancel();
+        lock (_sockets)
+        {
+            foreach (var s in _sockets.Values)
+                s.Socket.Dispose();
+            _sockets.Clear();
+        }
+        _garp?.Dispose();
+    }
+
+    /// <summary>A snapshot for <c>lb status</c>.</summary>
+    public VrrpStatus GetStatus()
+    {
+        lock (_engine.Gate)
+        {
+            var inst = _options.Instances.Select(io =>
+            {
+                var m = _engine.Instances[io.Name];
+                return new VrrpInstanceStatus
+                {
+                    Name = m.Name,
+                    State = m.State,
+                    BasePriority = m.BasePriority,
+                    EffectivePriority = m.EffectivePriority,
+                    MasterAddress = m.MasterAddress,
+                    SourceAddress = m.SourceAddress,
+                    Interface = io.Interface,
+                    VirtualRouterId = io.VirtualRouterId,
+                    Version = m.Settings.Version,
+                    VirtualAddresses = [.. io.VirtualIpAddresses, .. io.VirtualIpAddressesExcluded],
+                    VipsSet = m.VipsSet,
+                    LastTransition = m.LastTransition,
+                    LastReason = m.LastReason,
+                    AdvertsReceived = m.AdvertsReceived,
+                    AdvertsSent = m.AdvertsSent,
+                    Drops = m.Drops.Snapshot(),
+                    SyncGroup = m.Group?.Name,
+                };
+            }).ToArray();
+            var groups = _engine.Groups.Values.Select(g => new VrrpSyncGroupStatus(g.Name, g.State, g.Members.Select(m => m.Name).ToArray())).ToArray();
+            return new VrrpStatus(inst, groups, _unattributedDrops.Snapshot());
+        }
+    }
+
+    /// <inheritdoc/>
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync(CancellationToken.None).ConfigureAwait(false);
+        await _notify.DisposeAsync().ConfigureAwait(false);
+        _cts.Dispose();
+    }
+
+    // ---- sockets and addresses -------------------------------------------------------------
+
+    private async Task AttachAsync(InstanceRuntime rt, CancellationToken ct)
+    {
+        var s = rt.Machine.Settings;
+        var ifname = s.Options.Interface;
+        if (ifname is null)
+            return;
+        var link = _links.GetLink(ifname);
+        if (link is null || !link.Exists)
+            return;
+        rt.InterfaceIndex = link.Index;
+        rt.Mac = link.MacAddress?.GetAddressBytes();
+        var source = s.ConfiguredSource ?? await PrimaryAddressAsync(ifname, s, ct).ConfigureAwait(false);
+        lock (_engine.Gate)
+            rt.Machine.SourceAddress = source;
+        if (source is null)
+            return;
+        var unicastSrc = s.IsUnicast ? source : null;
+        var key = (ifname, s.Family, unicastSrc);
+        lock (_sockets)
+        {
+            if (!_sockets.TryGetValue(key, out var entry))
+            {
+                try
+                {
+                    var sock = new VrrpSocket(ifname, link.Index, s.Family, s.IsUnicast ? null : s.MulticastGroup, unicastSrc, source);
+                    entry = new SocketEntry(sock);
+                    _sockets[key] = entry;
+                    var captured = entry;
+                    sock.StartReceiving(a => OnAdvert(captured, a), (r, src, vrid) => OnSocketDrop(captured, r, src, vrid));
+                }
+                catch (SocketException ex)
+                {
+                    _logger.ActionFailed(s.Name, $"open VRRP socket on {ifname}", ex.Message);
+                    return;
+                }
+            }
+            entry.ByVrid[(byte)s.Options.VirtualRouterId] = rt.Machine;
+            rt.Socket = entry.Socket;
+        }
+    }
+
+    private async Task<IPAddress?> PrimaryAddressAsync(string ifname, InstanceSettings s, CancellationToken ct)
+    {
+        IReadOnlyList<InterfaceAddress> list;
+        try
+        {
+            list = await _addresses.ListAsync(ifname, ct).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            _logger.ActionFailed(s.Name, $"list addresses of {ifname}", ex.Message);
+            return null;
+        }
+        var vips = s.Options.VirtualIpAddresses.Concat(s.Options.VirtualIpAddressesExcluded).Select(v => v.Address).ToHashSet();
+        if (s.Family == AddressFamily.InterNetwork)
+            return list.FirstOrDefault(a => a.Address.AddressFamily == AddressFamily.InterNetwork && !a.Secondary && !vips.Contains(a.Address))?.Address
+                ?? list.FirstOrDefault(a => a.Address.AddressFamily == AddressFamily.InterNetwork && !vips.Contains(a.Address))?.Address;
+        var ll = list.FirstOrDefault(a => a.Address.IsIPv6LinkLocal && !vips.Contains(a.Address))?.Address;
+        return ll is null ? null : new IPAddress(ll.GetAddressBytes());
+    }
+
+    private void OnAdvert(SocketEntry entry, ReceivedAdvert a)
+    {
+        VrrpInstanceMachine? m;
+        lock (_sockets)
+            entry.ByVrid.TryGetValue(a.Packet.VirtualRouterId, out m);
+        if (m is null)
+        {
+            OnSocketDrop(entry, VrrpDropReason.UnknownVrid, a.Source, a.Packet.VirtualRouterId);
+            return;
+        }
+        m.ReceiveAdvert(a.Packet, a.Source, a.Ttl);
+    }
+
+    private void OnSocketDrop(SocketEntry entry, VrrpDropReason reason, IPAddress? source, byte vrid)
+    {
+        VrrpInstanceMachine? m = null;
+        if (reason != VrrpDropReason.UnknownVrid)
+        {
+            lock (_sockets)
+                entry.ByVrid.TryGetValue(vrid, out m);
+        }
+        if (m is not null)
+        {
+            m.CountDrop(reason, $"dropped advert from {source}: {reason}");
+            return;
+        }
+        _unattributedDrops.Increment(reason);
+        if (_socketDropLog.ShouldLog((int)reason, out var suppressed))
+        {
+            if (suppressed > 0)
+                _logger.DroppedSuppressed(entry.Socket.InterfaceName, suppressed, reason.ToString());
+            _logger.SocketDropped(source?.ToString() ?? "?", entry.Socket.InterfaceName, reason == VrrpDropReason.UnknownVrid ? $"unknown VRID({vrid})" : reason.ToString());
+        }
+    }
+
+    private void OnAddressChanged(object? sender, AddressChangedEventArgs e)
+    {
+        foreach (var rt in _runtimes.Values)
+        {
+            var o = rt.Machine.Settings.Options;
+            if (e.Removed)
+            {
+                foreach (var v in o.VirtualIpAddresses.Concat(o.VirtualIpAddressesExcluded))
+                {
+                    var dev = v.Device ?? o.Interface;
+                    if (!v.NoTrack && v.Address.Equals(e.Address.Address) && dev == e.Address.Interface)
+                    {
+                        bool set;
+                        lock (_engine.Gate)
+                            set = rt.Machine.VipsSet && rt.Machine.State == VrrpState.Master;
+                        if (set && !rt.IsRemoving(v))
+                        {
+                            _logger.VipRestoring(o.Name, v.Address, dev!);
+                            rt.Enqueue(ct => AddOneAsync(rt, v, ct));
+                            rt.Enqueue(ct => SendGarpsAsync(rt, 1, [v], ct));
+                        }
+                    }
+                }
+            }
+            if (o.Interface == e.Address.Interface && rt.Machine.Settings.ConfiguredSource is null
+                && !o.VirtualIpAddresses.Any(v => v.Address.Equals(e.Address.Address)))
+            {
+                rt.Enqueue(async ct =>
+                {
+                    var src = await PrimaryAddressAsync(o.Interface!, rt.Machine.Settings, ct).ConfigureAwait(false);
+                    if (src is not null)
+                    {
+                        lock (_engine.Gate)
+                            rt.Machine.SourceAddress = src;
+                        if (rt.Socket is null)
+                            await AttachAsync(rt, ct).ConfigureAwait(false);
+                    }
+                });
+            }
+        }
+    }
+
+    private void OnLinkChanged(object? sender, LinkInfo link)
+    {
+        _logger.LinkState(link.Name, link.Exists ? (link.IsUp ? "up" : "down") : "removed");
+        lock (_engine.Gate)
+        {
+            foreach (var rt in _runtimes.Values)
+            {
+                if (rt.Bindings.Any(b => b.Kind == TrackerKind.Interface && b.Name == link.Name))
+                    Reevaluate(rt, $"interface {link.Name} {(link.Exists ? (link.IsUp ? "up" : "down") : "removed")}");
+                if (rt.Machine.Settings.Options.Interface == link.Name && link.Exists)
+                {
+                    rt.InterfaceIndex = link.Index;
+                    rt.Mac = link.MacAddress?.GetAddressBytes();
+                    if (rt.Socket is null)
+                        rt.Enqueue(ct => AttachAsync(rt, ct));
+                }
+            }
+        }
+    }
+
+    // ---- tracking --------------------------------------------------------------------------
+
+    private void StartTrackers()
+    {
+        var used = _runtimes.Values.SelectMany(r => r.Bindings).ToArray();
+        foreach (var so in _options.Scripts.Where(s => used.Any(b => b.Kind == TrackerKind.Script && b.Name == s.Name)))
+        {
+            var tracker = new ScriptTracker(so, _options, _scripts.RunAsync, _time, _logger, (name, up) => TrackerChanged(TrackerKind.Script, name, up));
+            lock (_engine.Gate)
+                _tracking.SetUp(TrackerKind.Script, so.Name, tracker.Up);
+            _scriptTrackers.Add(tracker);
+            tracker.Start();
+        }
+        var files = _options.TrackFiles.Where(f => used.Any(b => b.Kind == TrackerKind.File && b.Name == f.Name)).ToArray();
+        foreach (var f in files)
+            InitFile(f);
+        if (files.Length > 0)
+        {
+            PollFiles(files);
+            _pollers.Add(_time.CreateTimer(_ => PollFiles(files), null, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1)));
+        }
+        var procs = _options.TrackProcesses.Where(p => used.Any(b => b.Kind == TrackerKind.Process && b.Name == p.Name)).ToArray();
+        if (procs.Length > 0)
+        {
+            PollProcesses(procs);
+            _pollers.Add(_time.CreateTimer(_ => PollProcesses(procs), null, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1)));
+        }
+    }
+
+    private static void InitFile(VrrpTrackFileOptions f)
+    {
+        if (f.InitFileValue is not { } v)
+            return;
+        try
+        {
+            if (f.InitFileOverwrite || !File.Exists(f.Path))
+                File.WriteAllText(f.Path, v.ToString(System.Globalization.CultureInfo.InvariantCulture) + "\n");
+        }
+        catch (IOException)
+        {
+        }
+        catch (UnauthorizedAccessException)
+        {
+        }
+    }
+
+    private void PollFiles(IReadOnlyList<VrrpTrackFileOptions> files)
+    {
+        foreach (var f in files)
+        {
+            long value = 0;
+            try
+            {
+                using var fs = new FileStream(f.Path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+                var buf = new byte[64];
+                var n = fs.Read(buf);
+                var text = System.Text.Encoding.ASCII.GetString(buf, 0, n).Trim();
+                var end = 0;
+                while (end < text.Length && (char.IsDigit(text[end]) || (end == 0 && text[end] is '-' or '+')))
+                    end++;
+                long.TryParse(text.AsSpan(0, end), System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out value);
+            }
+            catch (IOException)
+            {
+            }
+            catch (UnauthorizedAccessException)
+            {
+            }
+            lock (_engine.Gate)
+            {
+                if (_tracking.FileValue(f.Name) == value)
+                    continue;
+                _tracking.SetFileValue(f.Name, value);
+                foreach (var rt in _runtimes.Values.Where(r => r.Bindings.Any(b => b.Kind == TrackerKind.File && b.Name == f.Name)))
+                    Reevaluate(rt, $"track_file {f.Name} = {value}");
+            }
+        }
+    }
+
+    private void PollProcesses(IReadOnlyList<VrrpTrackProcessOptions> procs)
+    {
+        var counts = ProcessScanner.Count(procs);
+        lock (_engine.Gate)
+        {
+            foreach (var p in procs)
+            {
+                var up = counts[p.Name] >= p.Quorum && counts[p.Name] <= p.QuorumMax;
+                if (_tracking.IsUp(TrackerKind.Process, p.Name) == up)
+                    continue;
+                TrackerChangedLocked(TrackerKind.Process, p.Name, up);
+            }
+        }
+    }
+
+    private void TrackerChanged(TrackerKind kind, string name, bool up)
+    {
+        lock (_engine.Gate)
+            TrackerChangedLocked(kind, name, up);
+    }
+
+    private void TrackerChangedLocked(TrackerKind kind, string name, bool up)
+    {
+        _tracking.SetUp(kind, name, up);
+        var word = kind switch
+        {
+            TrackerKind.Script => "track_script",
+            TrackerKind.Process => "track_process",
+            _ => "track",
+        };
+        foreach (var rt in _runtimes.Values.Where(r => r.Bindings.Any(b => b.Kind == kind && b.Name == name)))
+            Reevaluate(rt, $"{word} {name} {(up ? "up" : "down")}");
+    }
+
+    private void Reevaluate(InstanceRuntime rt, string reason)
+    {
+        foreach (var b in rt.Bindings.Where(b => b.Kind == TrackerKind.Interface))
+        {
+            var link = _links.GetLink(b.Name);
+            _tracking.SetUp(TrackerKind.Interface, b.Name, link is { Exists: true, IsUp: true });
+        }
+        var (faults, delta, first) = _tracking.Evaluate(rt.Bindings);
+        rt.Machine.UpdateTracking(faults, delta, faults > 0 && first is not null ? first : reason);
+    }
+
+    // ---- actions ---------------------------------------------------------------------------
+
+    private void Execute(VrrpInstanceMachine m, VrrpAction action)
+    {
+        var rt = _runtimes[m.Name];
+        switch (action.Kind)
+        {
+            case VrrpActionKind.SendAdvert:
+                SendAdvert(rt, action.Priority);
+                break;
+            case VrrpActionKind.AddVips:
+                rt.Enqueue(ct => AddVipsAsync(rt, ct));
+                break;
+            case VrrpActionKind.RemoveVips:
+                rt.Enqueue(ct => RemoveVipsAsync(rt, ct));
+                break;
+            case VrrpActionKind.SendGarps:
+                QueueGarps(rt, action.Repeat);
+                break;
+            case VrrpActionKind.Notify:
+                _notify.InstanceChanged(m.Settings.Options, action.State, m.EffectivePriority);
+                break;
+            case VrrpActionKind.NotifyMasterRxLowerPri:
+                _notify.MasterRxLowerPri(m.Settings.Options, m.EffectivePriority);
+                break;
+        }
+    }
+
+    private void SendAdvert(InstanceRuntime rt, int priority)
+    {
+        var m = rt.Machine;
+        var s = m.Settings;
+        if (rt.Socket is null || m.SourceAddress is null)
+            return;
+        var packet = new VrrpPacket
+        {
+            Version = s.Version,
+            VirtualRouterId = (byte)s.Options.VirtualRouterId,
+            Priority = (byte)priority,
+            AuthType = s.Version == 2 ? s.Options.Authentication?.Type ?? VrrpAuthType.None : VrrpAuthType.None,
+            AdvertIntervalCentiseconds = (int)(s.AdvertInterval.TotalMilliseconds / 10),
+            Family = s.Family,
+            Addresses = s.AdvertAddresses,
+            AuthData = s.AuthData,
+        };
+        try
+        {
+            if (s.IsUnicast)
+            {
+                foreach (var peer in s.Options.UnicastPeers)
+                    rt.Socket.Send(packet, m.SourceAddress, peer.Address, (byte)s.Options.UnicastTtl, s.V3ChecksumAsV2);
+            }
+            else
+            {
+                rt.Socket.Send(packet, m.SourceAddress, s.MulticastGroup, 255, s.V3ChecksumAsV2);
+            }
+        }
+        catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+        {
+            m.CountDrop(VrrpDropReason.None, $"send advert failed: {ex.Message}");
+        }
+    }
+
+    private IEnumerable<VirtualAddress> AllVips(InstanceRuntime rt)
+        => rt.Machine.Settings.Options.VirtualIpAddresses.Concat(rt.Machine.Settings.Options.VirtualIpAddressesExcluded);
+
+    private async Task AddVipsAsync(InstanceRuntime rt, CancellationToken ct)
+    {
+        foreach (var v in AllVips(rt))
+            await AddOneAsync(rt, v, ct).ConfigureAwait(false);
+    }
+
+    private async Task AddOneAsync(InstanceRuntime rt, VirtualAddress v, CancellationToken ct)
+    {
+        var dev = v.Device ?? rt.Machine.Settings.Options.Interface;
+        if (dev is null)
+            return;
+        try
+        {
+            await _addresses.AddAsync(dev, v, ct).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            _logger.ActionFailed(rt.Machine.Name, $"add {v.Address} on {dev}", ex.Message);
+        }
+    }
+
+    private async Task RemoveVipsAsync(InstanceRuntime rt, CancellationToken ct)
+    {
+        foreach (var v in AllVips(rt))
+        {
+            var dev = v.Device ?? rt.Machine.Settings.Options.Interface;
+            if (dev is null)
+                continue;
+            rt.MarkRemoving(v, true);
+            try
+            {
+                await _addresses.RemoveAsync(dev, v, ct).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                _logger.ActionFailed(rt.Machine.Name, $"remove {v.Address} from {dev}", ex.Message);
+            }
+            finally
+            {
+                rt.MarkRemoving(v, false);
+            }
+        }
+    }
+
+    private void QueueGarps(InstanceRuntime rt, int repeat)
+    {
+        var vips = AllVips(rt).ToArray();
+        foreach (var v in vips)
+        {
+            var dev = v.Device ?? rt.Machine.Settings.Options.Interface ?? "?";
+            if (v.Address.AddressFamily == AddressFamily.InterNetwork)
+                _logger.SendingQueueingGarps(rt.Machine.Name, dev, v.Address);
+            else
+                _logger.SendingQueueingNas(rt.Machine.Name, dev, v.Address);
+        }
+        if (Interlocked.Exchange(ref rt.GarpPending, 1) == 1)
+            return; // a burst is already queued: coalesce (bounded work under an advert flood)
+        rt.Enqueue(ct =>
+        {
+            Volatile.Write(ref rt.GarpPending, 0);
+            return SendGarpsAsync(rt, repeat, vips, ct);
+        });
+    }
+
+    private async Task SendGarpsAsync(InstanceRuntime rt, int repeat, IReadOnlyList<VirtualAddress> vips, CancellationToken ct)
+    {
+        if (_garp is null)
+            return;
+        for (var i = 0; i < repeat; i++)
+        {
+            foreach (var v in vips)
+            {
+                var dev = v.Device ?? rt.Machine.Settings.Options.Interface;
+                if (dev is null)
+                    continue;
+                var link = _links.GetLink(dev);
+                if (link is null || !link.Exists || link.MacAddress is null)
+                    continue;
+                try
+                {
+                    _garp.Send(link.Index, link.MacAddress.GetAddressBytes(), v.Address);
+                    if (v.Address.AddressFamily == AddressFamily.InterNetwork)
+                        _logger.SendingGarp(dev, v.Address);
+                    else
+                        _logger.SendingNa(dev, v.Address);
+                }
+                catch (SocketException ex)
+                {
+                    _logger.ActionFailed(rt.Machine.Name, $"gratuitous ARP on {dev}", ex.Message);
+                }
+                var gap = v.Address.AddressFamily == AddressFamily.InterNetwork ? _options.GarpInterval : _options.GnaInterval;
+                if (gap > TimeSpan.Zero)
+                    await Task.Delay(gap, _time, ct).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private sealed class ActionSink(VrrpSubsystem owner) : IVrrpActionSink
+    {
+        public void Execute(VrrpInstanceMachine instance, VrrpAction action) => owner.Execute(instance, action);
+    }
+
+    private sealed class PriorityForwardingSink(VrrpSubsystem owner, IVrrpEventSink inner) : IVrrpEventSink
+    {
+        public void OnStateChanged(VrrpStateChange change) => inner.OnStateChanged(change);
+
+        public void OnPriorityChanged(string instance, int oldPriority, int newPriority)
+        {
+            inner.OnPriorityChanged(instance, oldPriority, newPriority);
+            if (owner._runtimes.TryGetValue(instance, out var rt) && rt.Machine.Settings.NotifyPriorityChanges)
+                owner._notify.PriorityChanged(rt.Machine.Settings.Options, rt.Machine.State, newPriority);
+        }
+    }
+
+    private sealed class SocketEntry(VrrpSocket socket)
+    {
+        public VrrpSocket Socket { get; } = socket;
+
+        public Dictionary<byte, VrrpInstanceMachine> ByVrid { get; } = new();
+    }
+
+    /// <summary>Per-instance runtime: interface facts, socket, and an ordered work queue for address and GARP I/O.</summary>
+    private sealed class InstanceRuntime(VrrpInstanceMachine machine, IReadOnlyList<TrackerBinding> bindings)
+    {
+        private readonly Channel<Func<CancellationToken, Task>> _work = Channel.CreateUnbounded<Func<CancellationToken, Task>>(new UnboundedChannelOptions { SingleReader = true });
+        private readonly HashSet<IPAddress> _removing = new();
+        private Task? _worker;
+        public int GarpPending;
+
+        public VrrpInstanceMachine Machine { get; } = machine;
+
+        public IReadOnlyList<TrackerBinding> Bindings { get; } = bindings;
+
+        public VrrpSocket? Socket { get; set; }
+
+        public int InterfaceIndex { get; set; }
+
+        public byte[]? Mac { get; set; }
+
+        public void Enqueue(Func<CancellationToken, Task> work) => _work.Writer.TryWrite(work);
+
+        public void MarkRemoving(VirtualAddress v, bool on)
+        {
+            lock (_removing)
+            {
+                if (on)
+                    _removing.Add(v.Address);
+                else
+                    _removing.Remove(v.Address);
+            }
+        }
+
+        public bool IsRemoving(VirtualAddress v)
+        {
+            lock (_removing)
+                return _removing.Contains(v.Address);
+        }
+
+        public void StartWorker(CancellationToken ct) => _worker = Task.Run(async () =>
+        {
+            try
+            {
+                await foreach (var w in _work.Reader.ReadAllAsync(ct).ConfigureAwait(false))
+                {
+                    try
+                    {
+                        await w(ct).ConfigureAwait(false);
+                    }
+                    catch (Exception ex) when (ex is not OperationCanceledException)
+                    {
+                        // logged by the work item itself where it matters; never kill the queue
+                    }
+                }
+            }
+            catch (OperationCanceledException)
+            {
+            }
+        });
+
+        public async Task DrainAsync(CancellationToken ct)
+        {
+            var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            if (_worker is null || !_work.Writer.TryWrite(_ =>
+            {
+                done.TrySetResult();
+                return Task.CompletedTask;
+            }))
+            {
+                return;
+            }
+            await done.Task.WaitAsync(TimeSpan.FromSeconds(10), ct).ConfigureAwait(false);
+        }
+    }
+}
