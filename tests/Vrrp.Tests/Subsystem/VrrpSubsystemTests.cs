@@ -1,0 +1,164 @@
+using System.Net;
+using Lb.TestSupport;
+using Lb.Vrrp.Host;
+using Lb.Vrrp.Options;
+using Lb.Vrrp.Tests.Support;
+using Xunit;
+
+namespace Lb.Vrrp.Tests.Subsystem;
+
+/// <summary>
+/// The subsystem wired to in-memory fakes of the host's address table and link monitor. The
+/// interface name does not exist in the kernel, so no socket opens: the instance hears nobody and
+/// becomes MASTER on its own timer.
+/// </summary>
+public class VrrpSubsystemTests
+{
+    private const string If = "lbnone0";
+    private static readonly IPAddress Vip = IPAddress.Parse("10.0.0.100");
+    private static readonly IPAddress Evip = IPAddress.Parse("10.0.1.100");
+
+    private sealed class Rig : IAsyncDisposable
+    {
+        public ManualTimeProvider Time { get; } = new();
+        public FakeAddressTable Addresses { get; } = new();
+        public FakeLinkMonitor Links { get; } = new();
+        public RecordingEventSink Events { get; } = new();
+        public ListLoggerProvider Logs { get; } = new();
+        public VrrpSubsystem Subsystem { get; }
+
+        public Rig(Func<VrrpInstanceOptions, VrrpInstanceOptions>? with = null, Func<VrrpSubsystemOptions, VrrpSubsystemOptions>? globals = null)
+        {
+            Links.Set(If, up: true);
+            Links.Set("eth9", up: true);
+            Addresses.Static.Add(new InterfaceAddress(If, 7, IPAddress.Parse("10.0.0.5"), 24));
+            var inst = new VrrpInstanceOptions
+            {
+                Name = "VI_1",
+                Interface = If,
+                VirtualRouterId = 51,
+                VirtualIpAddresses = [new VirtualAddress { Address = Vip, PrefixLength = 24, Label = If + ":1" }],
+                VirtualIpAddressesExcluded = [new VirtualAddress { Address = Evip, PrefixLength = 32, Device = "eth9" }],
+                TrackInterfaces = [new TrackedInterface("eth9")],
+            };
+            var o = new VrrpSubsystemOptions { Instances = [with is null ? inst : with(inst)] };
+            Subsystem = new VrrpSubsystem(globals is null ? o : globals(o), Addresses, Links, Events, Logs, Time);
+        }
+
+        public VrrpInstanceStatus Status => Subsystem.GetStatus().Instances[0];
+
+        public ValueTask DisposeAsync() => Subsystem.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task Master_installs_vips_and_evips_with_their_attributes_and_stop_removes_them()
+    {
+        await using var r = new Rig();
+        await r.Subsystem.StartAsync(CancellationToken.None);
+        Assert.Equal(VrrpState.Backup, r.Status.State);
+        Assert.Equal(IPAddress.Parse("10.0.0.5"), r.Status.SourceAddress);
+        r.Time.Advance(TimeSpan.FromSeconds(4));
+        Assert.Equal(VrrpState.Master, r.Status.State);
+        Assert.True(Wait.Until(() => r.Addresses.Vips.Count == 2));
+        Assert.Contains($"add 10.0.0.100/24 dev {If} label {If}:1", r.Addresses.Calls);
+        Assert.Contains("add 10.0.1.100/32 dev eth9", r.Addresses.Calls);
+        Assert.True(r.Logs.Contains($"(VI_1) Sending/queueing gratuitous ARPs on {If} for 10.0.0.100"));
+
+        await r.Subsystem.StopAsync(CancellationToken.None);
+        Assert.Empty(r.Addresses.Vips);
+        Assert.Equal(VrrpState.Stop, r.Status.State);
+        Assert.True(Wait.Until(() => r.Subsystem.RecentNotifyLines.Contains("INSTANCE \"VI_1\" STOP 100")));
+        Assert.Equal(["INSTANCE \"VI_1\" BACKUP 100", "INSTANCE \"VI_1\" MASTER 100", "INSTANCE \"VI_1\" STOP 100"], r.Subsystem.RecentNotifyLines);
+    }
+
+    [Fact]
+    public async Task Dont_release_vrrp_keeps_the_vips_on_stop()
+    {
+        await using var r = new Rig(globals: g => g with { DontReleaseVrrp = true });
+        await r.Subsystem.StartAsync(CancellationToken.None);
+        r.Time.Advance(TimeSpan.FromSeconds(4));
+        Assert.True(Wait.Until(() => r.Addresses.Vips.Count == 2));
+        await r.Subsystem.StopAsync(CancellationToken.None);
+        Assert.Equal(2, r.Addresses.Vips.Count);
+    }
+
+    [Fact]
+    public async Task A_vip_deleted_behind_our_back_is_restored_unless_no_track()
+    {
+        await using var r = new Rig(with: o => o with { VirtualIpAddressesExcluded = [new VirtualAddress { Address = Evip, PrefixLength = 32, Device = "eth9", NoTrack = true }] });
+        await r.Subsystem.StartAsync(CancellationToken.None);
+        r.Time.Advance(TimeSpan.FromSeconds(4));
+        Assert.True(Wait.Until(() => r.Addresses.Vips.Count == 2));
+        r.Addresses.DeleteBehindOurBack(If, Vip);
+        r.Addresses.DeleteBehindOurBack("eth9", Evip);
+        Assert.True(Wait.Until(() => r.Addresses.Has(If, Vip)));
+        Assert.True(r.Logs.Contains($"(VI_1) VIP 10.0.0.100 removed from {If} behind our back - restoring"));
+        Assert.False(r.Addresses.Has("eth9", Evip));
+        Assert.Equal(VrrpState.Master, r.Status.State);
+    }
+
+    [Fact]
+    public async Task Tracked_interface_down_faults_the_instance_and_up_brings_it_back()
+    {
+        await using var r = new Rig();
+        await r.Subsystem.StartAsync(CancellationToken.None);
+        r.Time.Advance(TimeSpan.FromSeconds(4));
+        Assert.True(Wait.Until(() => r.Addresses.Vips.Count == 2));
+        r.Links.Set("eth9", up: false);
+        Assert.Equal(VrrpState.Fault, r.Status.State);
+        Assert.Equal("track_interface eth9 down", r.Status.LastReason);
+        Assert.True(Wait.Until(() => r.Addresses.Vips.Count == 0));
+        r.Links.Set("eth9", up: true);
+        Assert.Equal(VrrpState.Backup, r.Status.State);
+        r.Time.Advance(TimeSpan.FromSeconds(4));
+        Assert.Equal(VrrpState.Master, r.Status.State);
+    }
+
+    [Fact]
+    public async Task The_instance_interface_vanishing_faults_the_instance()
+    {
+        await using var r = new Rig();
+        await r.Subsystem.StartAsync(CancellationToken.None);
+        r.Links.Set(If, up: false, exists: false);
+        Assert.Equal(VrrpState.Fault, r.Status.State);
+        r.Time.Advance(TimeSpan.FromSeconds(30));
+        Assert.Equal(VrrpState.Fault, r.Status.State);
+        Assert.Contains(r.Events.Changes, c => c.NewState == VrrpState.Fault && c.Name == "VI_1");
+    }
+
+    [Fact]
+    public async Task Weighted_track_interface_changes_priority_instead_of_faulting()
+    {
+        await using var r = new Rig(with: o => o with { TrackInterfaces = [new TrackedInterface("eth9", -30)] });
+        await r.Subsystem.StartAsync(CancellationToken.None);
+        r.Links.Set("eth9", up: false);
+        Assert.Equal(VrrpState.Backup, r.Status.State);
+        Assert.Equal(70, r.Status.EffectivePriority);
+        Assert.True(r.Logs.Contains("(VI_1) Changing effective priority from 100 to 70"));
+    }
+
+    [Fact]
+    public async Task Track_file_value_times_weight_moves_priority_and_init_file_writes_it()
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"lb-track-{Guid.NewGuid():N}");
+        try
+        {
+            await using var r = new Rig(
+                with: o => o with { TrackFiles = [new TrackedReference("f1", Weight: -10)] },
+                globals: g => g with { TrackFiles = [new VrrpTrackFileOptions { Name = "f1", Path = path, InitFileValue = 0 }] });
+            await r.Subsystem.StartAsync(CancellationToken.None);
+            Assert.Equal("0\n", File.ReadAllText(path));
+            Assert.Equal(100, r.Status.EffectivePriority);
+            File.WriteAllText(path, "3\n");
+            r.Time.Advance(TimeSpan.FromSeconds(1));
+            Assert.Equal(70, r.Status.EffectivePriority);
+            File.WriteAllText(path, "30\n");
+            r.Time.Advance(TimeSpan.FromSeconds(1));
+            Assert.Equal(VrrpState.Fault, r.Status.State);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+}

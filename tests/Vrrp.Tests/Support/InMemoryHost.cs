@@ -1,0 +1,106 @@
+using System.Net;
+using System.Net.NetworkInformation;
+using Lb.Vrrp.Host;
+using Lb.Vrrp.Options;
+
+namespace Lb.Vrrp.Tests.Support;
+
+/// <summary>An in-memory address table: what src/Lb's rtnetlink adapter does, minus the kernel.</summary>
+internal sealed class FakeAddressTable : IAddressTable
+{
+    private readonly object _gate = new();
+    private readonly List<(string Interface, VirtualAddress Address)> _vips = new();
+
+    public List<InterfaceAddress> Static { get; } = new();
+
+    public List<string> Calls { get; } = new();
+
+    public event EventHandler<AddressChangedEventArgs>? AddressChanged;
+
+    public IReadOnlyList<(string Interface, VirtualAddress Address)> Vips
+    {
+        get
+        {
+            lock (_gate)
+                return _vips.ToArray();
+        }
+    }
+
+    public bool Has(string ifname, IPAddress a)
+    {
+        lock (_gate)
+            return _vips.Any(v => v.Interface == ifname && v.Address.Address.Equals(a));
+    }
+
+    public Task AddAsync(string interfaceName, VirtualAddress address, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            Calls.Add($"add {address.Address}/{address.EffectivePrefixLength} dev {interfaceName}{(address.Label is null ? "" : " label " + address.Label)}");
+            if (!_vips.Any(v => v.Interface == interfaceName && v.Address.Address.Equals(address.Address)))
+                _vips.Add((interfaceName, address));
+        }
+        AddressChanged?.Invoke(this, new AddressChangedEventArgs(new InterfaceAddress(interfaceName, 7, address.Address, address.EffectivePrefixLength, true), false));
+        return Task.CompletedTask;
+    }
+
+    public Task RemoveAsync(string interfaceName, VirtualAddress address, CancellationToken cancellationToken)
+    {
+        bool removed;
+        lock (_gate)
+        {
+            Calls.Add($"del {address.Address}/{address.EffectivePrefixLength} dev {interfaceName}");
+            removed = _vips.RemoveAll(v => v.Interface == interfaceName && v.Address.Address.Equals(address.Address)) > 0;
+        }
+        if (removed)
+            AddressChanged?.Invoke(this, new AddressChangedEventArgs(new InterfaceAddress(interfaceName, 7, address.Address, address.EffectivePrefixLength, true), true));
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Somebody runs <c>ip addr del</c>.</summary>
+    public void DeleteBehindOurBack(string ifname, IPAddress a)
+    {
+        lock (_gate)
+            _vips.RemoveAll(v => v.Interface == ifname && v.Address.Address.Equals(a));
+        AddressChanged?.Invoke(this, new AddressChangedEventArgs(new InterfaceAddress(ifname, 7, a, 24, true), true));
+    }
+
+    public Task<IReadOnlyList<InterfaceAddress>> ListAsync(string interfaceName, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+            return Task.FromResult<IReadOnlyList<InterfaceAddress>>(Static.Where(s => s.Interface == interfaceName).Concat(_vips.Where(v => v.Interface == interfaceName).Select(v => new InterfaceAddress(v.Interface, 7, v.Address.Address, v.Address.EffectivePrefixLength, true))).ToArray());
+    }
+}
+
+/// <summary>An in-memory link monitor.</summary>
+internal sealed class FakeLinkMonitor : ILinkMonitor
+{
+    private readonly Dictionary<string, LinkInfo> _links = new();
+
+    public event EventHandler<LinkInfo>? LinkChanged;
+
+    public LinkInfo? GetLink(string name)
+    {
+        lock (_links)
+            return _links.TryGetValue(name, out var l) ? l : null;
+    }
+
+    public void Set(string name, bool up, int index = 7, bool exists = true)
+    {
+        var l = new LinkInfo(name, index, PhysicalAddress.Parse("02-00-00-00-00-07"), up, exists);
+        lock (_links)
+        {
+            if (exists)
+                _links[name] = l;
+            else
+                _links.Remove(name);
+        }
+        LinkChanged?.Invoke(this, l);
+    }
+}
+
+internal static class Wait
+{
+    /// <summary>Waits for an asynchronous effect (work queues, processes) — not a timing assertion: the bound only keeps a broken build from hanging.</summary>
+    public static bool Until(Func<bool> condition) => SpinWait.SpinUntil(condition, TimeSpan.FromSeconds(20));
+}
