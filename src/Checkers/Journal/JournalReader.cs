@@ -65,7 +65,9 @@ public sealed class JournalReader
         {
             foreach (var f in Directory.EnumerateFiles(dir, name + ".*"))
             {
-                if (int.TryParse(Path.GetFileName(f).AsSpan(name.Length + 1), out var n))
+                var fileName = Path.GetFileName(f);
+                if (fileName.Length > name.Length + 1 && fileName.StartsWith(name + ".", StringComparison.Ordinal) &&
+                    int.TryParse(fileName.AsSpan(name.Length + 1), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n))
                     rotated.Add((n, f));
             }
         }
