@@ -135,8 +135,10 @@ public sealed class CheckerSubsystem : IAsyncDisposable
                     else
                         _logger.CheckAttemptFailedDebug(c.Options.Keyword, c.Rs.Name, outcome.Reason);
                 }
+                // Arm the next round before telling observers, so a test that reacts by advancing its clock fires it.
+                var next = TimerDelay.DelayAsync(_time, c.Settings.DelayLoop, ct);
                 CheckCompleted?.Invoke(this, new CheckCompletedEvent(c.Rs.Vs.Name, c.Rs.Name, c.Options.Keyword, c.Index, outcome.Success, outcome.Reason, retries));
-                await TimerDelay.DelayAsync(_time, c.Settings.DelayLoop, ct).ConfigureAwait(false);
+                await next.ConfigureAwait(false);
             }
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
