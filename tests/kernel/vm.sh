@@ -24,11 +24,11 @@ repo="$(cd "$here/../.." && pwd)"
 usage() { sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed -e '$d' -e 's/^# \{0,1\}//' >&2; exit 2; }
 log() { printf '[vm] %s\n' "$*" >&2; }
 
-results="" keep_results=0 quiet=0 timeout_s="${LB_VM_TIMEOUT:-2400}"
+results="" quiet=0 timeout_s="${LB_VM_TIMEOUT:-2400}"
 binds=()
 while (($#)); do
   case "$1" in
-    --results) results="$2"; keep_results=1; shift 2 ;;
+    --results) results="$2"; shift 2 ;;
     --bind) binds+=("$2"); shift 2 ;;
     --timeout) timeout_s="$2"; shift 2 ;;
     --quiet) quiet=1; shift ;;
@@ -47,6 +47,7 @@ kit="$("$here/kit.sh")"
 
 qpid=""
 tmp_results=""
+# shellcheck disable=SC2317 # invoked by the trap
 cleanup() {
   if [ -n "$qpid" ] && kill -0 "$qpid" 2>/dev/null; then
     kill "$qpid" 2>/dev/null || true
@@ -101,6 +102,7 @@ done
   while IFS='=' read -r name _; do
     case "$name" in LB_KERNEL_VM | LB_VM_* | LB_KERNEL_KIT_CACHE) ;; LB_*) printf 'export %s=%q\n' "$name" "${!name}" ;; esac
   done < <(env | grep -E '^LB_[A-Za-z0-9_]*=' || true)
+  # shellcheck disable=SC2016 # expanded in the guest
   echo 'mkdir -p "$HOME"'
   printf 'cd %q 2>/dev/null || cd /\n' "$(pwd -P)"
   printf 'exec'

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Runs inside the VM (run.sh starts it through vm.sh): the harness self-test, then the kernel tests.
+# Usage: guest-tests.sh TEST.dll... [-- DOTNET-TEST-ARGS...]
+set -uo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+dlls=()
+while (($#)) && [ "$1" != "--" ]; do dlls+=("$1"); shift; done
+[ "${1:-}" = "--" ] && shift
+
+rc=0
+t0="$(date +%s.%N)"
+"$here/selftest.sh" --guest || rc=1
+t1="$(date +%s.%N)"
+echo "[kernel-tests] self-test: $(awk "BEGIN { printf \"%.1f\", $t1 - $t0 }")s"
+
+# "No test matches the given testcase filter" is not a failure (vstest exits 0 for it); a failing
+# or crashing test is.
+if ((${#dlls[@]} == 0)); then
+  echo "[kernel-tests] no test assembly contains *KernelTests; only the self-test ran"
+  exit "$rc"
+fi
+out="${LB_VM_RESULTS:-/tmp}/test-results"
+# Tiered PGO's instrumentation roughly doubles the JIT-heavy start-up of the test hosts under TCG.
+export DOTNET_TieredPGO=0
+dotnet test "${dlls[@]}" --filter "${LB_KERNEL_FILTER:-FullyQualifiedName~KernelTests}" \
+  --results-directory "$out" --logger "trx" --logger "console;verbosity=normal" "$@" || rc=1
+echo "[kernel-tests] dotnet test: $(awk "BEGIN { printf \"%.1f\", $(date +%s.%N) - $t1 }")s"
+exit "$rc"
