@@ -37,8 +37,7 @@ public static class Cli
         if (options.ConfigTest || options.DumpConf)
             return CheckConfig(options, stdout, stderr);
 
-        stderr.WriteLine("lb: the daemon is not available in this build yet; use -t to check a configuration or -d to dump it");
-        return 1;
+        return Hosting.Daemon.Run(options, stderr);
     }
 
     private static readonly Dictionary<string, Func<IReadOnlyList<string>, TextWriter, TextWriter, int>> Subcommands = new(StringComparer.Ordinal)

@@ -25,6 +25,16 @@ public sealed record CliOptions
 
     public string? LogFacility { get; private set; }
 
+    public string? LogFile { get; private set; }
+
+    public bool NoSyslog { get; private set; }
+
+    /// <summary>Journal of state changes (Lb's own flag; default /var/lib/lb/journal.jsonl).</summary>
+    public string? JournalFile { get; private set; }
+
+    /// <summary>The original arguments, for the "Command line:" log line.</summary>
+    public IReadOnlyList<string> Arguments { get; private set; } = [];
+
     public bool DontFork { get; private set; }
 
     public bool DontReleaseVrrp { get; private set; }
@@ -77,6 +87,9 @@ public sealed record CliOptions
                 case "-l" or "--log-console": o.LogConsole = true; break;
                 case "-D" or "--log-detail": o.LogDetail = true; break;
                 case "-S" or "--log-facility": o.LogFacility = Value(); break;
+                case "-g" or "--log-file": o.LogFile = Value(); break;
+                case "-G" or "--no-syslog": o.NoSyslog = true; break;
+                case "--journal": o.JournalFile = Value(); break;
                 case "-n" or "--dont-fork": o.DontFork = true; break;
                 case "-V" or "--dont-release-vrrp": o.DontReleaseVrrp = true; break;
                 case "-I" or "--dont-release-ipvs": o.DontReleaseIpvs = true; break;
@@ -96,6 +109,7 @@ public sealed record CliOptions
                     throw new CliException($"unknown option '{args[i]}'");
             }
         }
+        o.Arguments = args.ToList();
         if (o.VrrpOnly && o.CheckOnly)
             throw new CliException("-P/--vrrp and -C/--check are exclusive (give neither to run both)");
         return o;
@@ -109,6 +123,9 @@ public sealed record CliOptions
           -l, --log-console            Log messages to the console
           -D, --log-detail             Detailed log messages
           -S, --log-facility=[0-7]     Syslog facility LOCAL[0-7] (default LOG_DAEMON)
+          -g, --log-file=FILE          Also log to FILE
+          -G, --no-syslog              Don't log via syslog
+              --journal=FILE           Journal of state changes (default /var/lib/lb/journal.jsonl)
           -n, --dont-fork              Don't fork (Lb always runs in the foreground; accepted for compatibility)
           -V, --dont-release-vrrp      Don't remove VRRP VIPs and routes on exit
           -I, --dont-release-ipvs      Don't remove IPVS entries on exit

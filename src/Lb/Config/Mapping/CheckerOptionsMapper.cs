@@ -51,7 +51,7 @@ internal static class CheckerOptionsMapper
         }
         else if (args.Length >= 2)
         {
-            address = v.Address(n, args[0]);
+            address = v.ParseAddress(n, args[0]);
             port = v.Port(n, args[1]);
             if (address is null || port is null)
                 return null;
@@ -103,7 +103,7 @@ internal static class CheckerOptionsMapper
             Hysteresis = v.Integer(n, "hysteresis") ?? 0,
             QuorumUp = Script(n.Last("quorum_up")),
             QuorumDown = Script(n.Last("quorum_down")),
-            SorryServer = sorry is { Args.Length: >= 1 } && v.Address(sorry, sorry.Args[0]) is { } sa
+            SorryServer = sorry is { Args.Length: >= 1 } && v.ParseAddress(sorry, sorry.Args[0]) is { } sa
                 ? new SorryServerOptions
                 {
                     Address = sa,
@@ -147,7 +147,7 @@ internal static class CheckerOptionsMapper
                 end = new IPAddress(bytes);
             }
             else
-                start = v.Address(c, text);
+                start = v.ParseAddress(c, text);
             if (start is null)
                 continue;
             result.Add(new VirtualServerGroupEntry
@@ -208,7 +208,7 @@ internal static class CheckerOptionsMapper
 
     private static RealServerOptions? RealServer(ConfigNode n, NodeValues v)
     {
-        if (n.Arg0 is not string a || v.Address(n, a) is not { } address)
+        if (n.Arg0 is not string a || v.ParseAddress(n, a) is not { } address)
             return null;
         var method = n.Last("lvs_method");
         return new RealServerOptions

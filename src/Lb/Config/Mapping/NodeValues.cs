@@ -58,10 +58,10 @@ internal sealed class NodeValues(DiagnosticBag diagnostics)
         var n = parent.Last(keyword);
         if (n is null || n.Args.Length <= index)
             return null;
-        return Address(n, n.Args[index]);
+        return ParseAddress(n, n.Args[index]);
     }
 
-    public IPAddress? Address(ConfigNode node, string text)
+    public IPAddress? ParseAddress(ConfigNode node, string text)
     {
         var slash = text.IndexOf('/', StringComparison.Ordinal);
         var t = slash >= 0 ? text[..slash] : text;

@@ -158,7 +158,7 @@ internal static class VrrpOptionsMapper
 
     private static UnicastPeer? Peer(ConfigNode c, NodeValues v)
     {
-        var address = v.Address(c, c.Keyword);
+        var address = v.ParseAddress(c, c.Keyword);
         if (address is null)
             return null;
         int min = 0, max = 255;
@@ -211,7 +211,7 @@ internal static class VrrpOptionsMapper
                         break;
                     case "peer" when next is not null:
                         i++;
-                        vip = vip with { Peer = v.Address(c, next) };
+                        vip = vip with { Peer = v.ParseAddress(c, next) };
                         break;
                     case "preferred_lft" when next is not null:
                         i++;

@@ -1,0 +1,69 @@
+using System.Threading.Channels;
+using Lb.Checkers.Journal;
+using Lb.Vrrp.Host;
+using Microsoft.Extensions.Logging;
+
+namespace Lb.Hosting;
+
+/// <summary>
+/// Journals every VRRP state change. The VRRP engine must never wait on a disk, so entries go through an unbounded queue
+/// to one writer (fsync per entry); <see cref="DisposeAsync"/> drains the queue, so nothing is lost on a graceful stop.
+/// </summary>
+public sealed class JournalVrrpEventSink : IVrrpEventSink, IAsyncDisposable
+{
+    private readonly IJournal _journal;
+    private readonly ILogger _logger;
+    private readonly Channel<JournalEntry> _queue = Channel.CreateUnbounded<JournalEntry>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Task _writer;
+
+    public JournalVrrpEventSink(IJournal journal, ILogger logger)
+    {
+        _journal = journal;
+        _logger = logger;
+        _writer = Task.Run(WriteAsync);
+    }
+
+    public event Action<VrrpStateChange>? StateChanged;
+
+    public void OnStateChanged(VrrpStateChange change)
+    {
+        _queue.Writer.TryWrite(new JournalEntry
+        {
+            Time = change.At,
+            Subsystem = "vrrp",
+            Kind = change.Kind == VrrpEntityKind.Group ? "sync_group" : "instance",
+            Instance = change.Name,
+            OldState = change.OldState.ToString().ToUpperInvariant(),
+            NewState = change.NewState.ToString().ToUpperInvariant(),
+            Reason = change.Reason,
+            Action = change.NewState switch
+            {
+                VrrpState.Master => $"VIPs added, priority {change.Priority}",
+                VrrpState.Backup or VrrpState.Fault or VrrpState.Stop => $"VIPs removed, priority {change.Priority}",
+                _ => "none",
+            },
+        });
+        StateChanged?.Invoke(change);
+    }
+
+    private async Task WriteAsync()
+    {
+        await foreach (var entry in _queue.Reader.ReadAllAsync().ConfigureAwait(false))
+        {
+            try
+            {
+                await _journal.AppendAsync(entry).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or ObjectDisposedException)
+            {
+                _logger.LogError("Journal: cannot record {Instance} {Old} -> {New}: {Message}", entry.Instance, entry.OldState, entry.NewState, e.Message);
+            }
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _queue.Writer.TryComplete();
+        await _writer.WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
+    }
+}

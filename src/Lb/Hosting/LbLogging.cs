@@ -1,0 +1,118 @@
+using System.Net.Sockets;
+using System.Text;
+using Microsoft.Extensions.Logging;
+using NLog;
+using NLog.Config;
+using NLog.Extensions.Logging;
+using NLog.Layouts;
+using NLog.Targets;
+
+namespace Lb.Hosting;
+
+/// <summary>
+/// NLog set up the way keepalived logs: to syslog (facility daemon, or local0-7 with -S) always, to the console with -l
+/// (prefixed by keepalived's timestamp, <c>Sat Nov 21 21:42:01 2026: </c>), to a file with -g; -D turns on the detail lines.
+/// The syslog ident follows keepalived's process names so existing filters keep matching.
+/// </summary>
+public static class LbLogging
+{
+    public static readonly Layout ConsoleLayout = Layout.FromString(
+        "${date:format=ddd MMM} ${pad:padding=2:inner=${date:format=%d}} ${date:format=HH\\:mm\\:ss yyyy}: ${message}${onexception:inner= ${exception:format=Message}}");
+
+    public static LoggingConfiguration Build(CliOptions options, bool syslog = true)
+    {
+        var config = new LoggingConfiguration();
+        var min = options.LogDetail ? NLog.LogLevel.Debug : NLog.LogLevel.Info;
+        if (options.LogConsole)
+        {
+            var console = new ConsoleTarget("console") { Layout = ConsoleLayout, AutoFlush = true };
+            config.AddRule(min, NLog.LogLevel.Fatal, console);
+        }
+        if (options.LogFile is string file)
+        {
+            var target = new FileTarget("file") { FileName = file, Layout = ConsoleLayout, KeepFileOpen = true, AutoFlush = true };
+            config.AddRule(min, NLog.LogLevel.Fatal, target);
+        }
+        if (syslog && !options.NoSyslog && File.Exists(SyslogTarget.DevLog))
+            config.AddRule(min, NLog.LogLevel.Fatal, new SyslogTarget(Facility(options.LogFacility)) { Name = "syslog" });
+        return config;
+    }
+
+    public static ILoggerFactory CreateFactory(CliOptions options)
+    {
+        var factory = new NLogLoggerFactory(new NLogProviderOptions { ReplaceLoggerFactory = false, RemoveLoggerFactoryFilter = true },
+            new LogFactory { Configuration = Build(options) });
+        return factory;
+    }
+
+    /// <summary>keepalived's -S: 0-7 means local0-7; "user"/"daemon" by name; default daemon (3).</summary>
+    public static int Facility(string? value) => value switch
+    {
+        null => 3,
+        "daemon" => 3,
+        "user" => 1,
+        _ when value.StartsWith("local", StringComparison.Ordinal) && int.TryParse(value.AsSpan(5), out var l) && l is >= 0 and <= 7 => 16 + l,
+        _ when int.TryParse(value, out var n) && n is >= 0 and <= 7 => 16 + n,
+        _ => throw new CliException($"invalid log facility '{value}' (expected 0-7, local0-7, user or daemon)"),
+    };
+}
+
+/// <summary>Writes RFC 3164 datagrams to the local syslog socket (/dev/log), as keepalived does; never blocks the caller.</summary>
+public sealed class SyslogTarget : TargetWithLayout
+{
+    public const string DevLog = "/dev/log";
+    private readonly int _facility;
+    private Socket? _socket;
+
+    public SyslogTarget(int facility)
+    {
+        _facility = facility;
+        Layout = "${message}";
+    }
+
+    protected override void Write(LogEventInfo logEvent)
+    {
+        var severity = logEvent.Level.Ordinal switch
+        {
+            >= 5 => 2, // fatal -> crit
+            4 => 3,    // error -> err
+            3 => 4,    // warn -> warning
+            2 => 6,    // info -> info
+            _ => 7,    // debug/trace -> debug
+        };
+        var ident = Ident(logEvent.LoggerName);
+        var text = $"<{(_facility * 8) + severity}>{logEvent.TimeStamp.ToLocalTime():MMM} {logEvent.TimeStamp.ToLocalTime().Day,2} {logEvent.TimeStamp.ToLocalTime():HH:mm:ss} {ident}[{Environment.ProcessId}]: {RenderLogEvent(Layout, logEvent)}";
+        try
+        {
+            _socket ??= Connect();
+            _socket.Send(Encoding.UTF8.GetBytes(text), SocketFlags.None);
+        }
+        catch (SocketException)
+        {
+            _socket?.Dispose();
+            _socket = null;
+        }
+    }
+
+    private static Socket Connect()
+    {
+        var s = new Socket(AddressFamily.Unix, SocketType.Dgram, ProtocolType.Unspecified) { Blocking = false };
+        s.Connect(new UnixDomainSocketEndPoint(DevLog));
+        return s;
+    }
+
+    /// <summary>keepalived's idents: Keepalived_vrrp, Keepalived_healthcheckers, Keepalived.</summary>
+    public static string Ident(string? logger) => logger switch
+    {
+        not null when logger.StartsWith("Lb.Vrrp", StringComparison.Ordinal) => "Keepalived_vrrp",
+        not null when logger.StartsWith("Lb.Checkers", StringComparison.Ordinal) => "Keepalived_healthcheckers",
+        _ => "Keepalived",
+    };
+
+    protected override void CloseTarget()
+    {
+        _socket?.Dispose();
+        _socket = null;
+        base.CloseTarget();
+    }
+}
