@@ -19,7 +19,7 @@ public sealed class RootFactAttribute : FactAttribute
         {
             if (!Prerequisites.HasCommand(c))
             {
-                Skip = $"needs the command '{c}' (run tests/setup.sh); runs under CI=true";
+                Skip = $"needs the command '{c}' (run scripts/setup.sh); runs under CI=true";
                 return;
             }
         }
@@ -34,5 +34,29 @@ public sealed class KernelFactAttribute : FactAttribute
     {
         if (!Prerequisites.InKernelVm)
             Skip = "needs a kernel with IPVS: runs inside the VM harness (tests/kernel/run.sh), which the README's test command starts";
+    }
+}
+
+/// <summary>A theory that needs root (and optionally commands). Skips outside CI when missing.</summary>
+[AttributeUsage(AttributeTargets.Method)]
+public sealed class RootTheoryAttribute : TheoryAttribute
+{
+    public RootTheoryAttribute(params string[] commands)
+    {
+        if (Prerequisites.IsCi)
+            return;
+        if (!Prerequisites.IsRoot)
+        {
+            Skip = "needs root (network namespaces); runs under CI=true";
+            return;
+        }
+        foreach (var c in commands)
+        {
+            if (!Prerequisites.HasCommand(c))
+            {
+                Skip = $"needs the command '{c}' (run scripts/setup.sh); runs under CI=true";
+                return;
+            }
+        }
     }
 }
