@@ -201,10 +201,11 @@ public sealed class VrrpSubsystem : IAsyncDisposable
             {
                 try
                 {
-                    var sock = new VrrpSocket(ifname, link.Index, s.Family, s.IsUnicast ? null : s.MulticastGroup, unicastSrc, source);
+                    var sock = new VrrpSocket(ifname, link.Index, s.Family, s.IsUnicast ? null : s.MulticastGroup);
                     entry = new SocketEntry(sock);
                     _sockets[key] = entry;
                     var captured = entry;
+                    entry.Local = unicastSrc;
                     sock.StartReceiving(a => OnAdvert(captured, a), (r, src, vrid) => OnSocketDrop(captured, r, src, vrid));
                 }
                 catch (SocketException ex)
@@ -240,6 +241,9 @@ public sealed class VrrpSubsystem : IAsyncDisposable
 
     private void OnAdvert(SocketEntry entry, ReceivedAdvert a)
     {
+        // the packet socket sees every VRRP packet on the link: keep those sent to our group or to us
+        if (entry.Local is null ? !a.Destination.Equals(entry.Socket.MulticastGroup) : !a.Destination.Equals(entry.Local))
+            return;
         VrrpInstanceMachine? m;
         lock (_sockets)
             entry.ByVrid.TryGetValue(a.Packet.VirtualRouterId, out m);
@@ -644,6 +648,8 @@ public sealed class VrrpSubsystem : IAsyncDisposable
         public VrrpSocket Socket { get; } = socket;
 
         public Dictionary<byte, VrrpInstanceMachine> ByVrid { get; } = new();
+
+        public IPAddress? Local { get; set; }
     }
 
     /// <summary>Per-instance runtime: interface facts, socket, and an ordered work queue for address and GARP I/O.</summary>

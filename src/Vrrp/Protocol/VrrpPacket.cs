@@ -160,6 +160,54 @@ public sealed class VrrpPacket
         BinaryPrimitives.WriteUInt16BigEndian(h.Slice(10, 2), VrrpChecksum.Fold(VrrpChecksum.Add(0, h)));
     }
 
+    /// <summary>Parses a full IPv6 packet (fixed header, next header 112; extension headers are refused).</summary>
+    public static bool TryParseIpv6(ReadOnlySpan<byte> datagram, out VrrpPacket? packet, out Ipv4HeaderInfo ip, out VrrpDropReason reason)
+    {
+        packet = null;
+        ip = default;
+        if (datagram.Length < 40)
+        {
+            reason = VrrpDropReason.Truncated;
+            return false;
+        }
+        if ((datagram[0] >> 4) != 6)
+        {
+            reason = VrrpDropReason.BadIpHeader;
+            return false;
+        }
+        var payload = BinaryPrimitives.ReadUInt16BigEndian(datagram.Slice(4, 2));
+        if (40 + payload > datagram.Length)
+        {
+            reason = VrrpDropReason.Truncated;
+            return false;
+        }
+        ip = new Ipv4HeaderInfo(new IPAddress(datagram.Slice(8, 16)), new IPAddress(datagram.Slice(24, 16)), datagram[7], datagram[6]);
+        if (ip.Protocol != VrrpDefaults.IpProtocol)
+        {
+            reason = VrrpDropReason.NotVrrp;
+            return false;
+        }
+        return TryParse(datagram.Slice(40, payload), AddressFamily.InterNetworkV6, ip.Source, ip.Destination, out packet, out reason);
+    }
+
+    /// <summary>Writes a full IPv6 packet (hop limit <paramref name="hopLimit"/>, next header 112) around the message.</summary>
+    public int WriteIpv6Packet(Span<byte> destination, IPAddress source, IPAddress ipDestination, byte hopLimit = 255)
+    {
+        var len = Length;
+        if (destination.Length < 40 + len)
+            throw new ArgumentException("buffer too small", nameof(destination));
+        var h = destination[..40];
+        h.Clear();
+        h[0] = 0x60;
+        BinaryPrimitives.WriteUInt16BigEndian(h.Slice(4, 2), (ushort)len);
+        h[6] = VrrpDefaults.IpProtocol;
+        h[7] = hopLimit;
+        source.TryWriteBytes(h.Slice(8, 16), out _);
+        ipDestination.TryWriteBytes(h.Slice(24, 16), out _);
+        WriteTo(destination[40..], source, ipDestination);
+        return 40 + len;
+    }
+
     /// <summary>Parses a full IPv4 datagram (as a raw IPv4 socket delivers it).</summary>
     public static bool TryParseIpv4(ReadOnlySpan<byte> datagram, out VrrpPacket? packet, out Ipv4HeaderInfo ip, out VrrpDropReason reason)
     {

@@ -1,5 +1,7 @@
+using System.Buffers.Binary;
 using System.Net;
 using System.Net.Sockets;
+using System.Runtime.InteropServices;
 using Lb.Vrrp.Protocol;
 
 namespace Lb.Vrrp.Transport;
@@ -8,71 +10,81 @@ namespace Lb.Vrrp.Transport;
 /// <param name="Packet">The parsed advert.</param>
 /// <param name="Source">IP source.</param>
 /// <param name="Destination">IP destination.</param>
-/// <param name="Ttl">TTL / hop limit, -1 when the socket API does not report it (IPv6).</param>
+/// <param name="Ttl">TTL / hop limit.</param>
 internal readonly record struct ReceivedAdvert(VrrpPacket Packet, IPAddress Source, IPAddress Destination, int Ttl);
 
 /// <summary>
-/// Raw VRRP sockets (protocol 112) of one interface and address family, keepalived style: a receive
-/// socket bound to the interface (joined to the multicast group, or bound to the unicast source),
-/// and a send socket. IPv4 is sent with IP_HDRINCL so TOS 0xc0, TTL 255 and the source address are
-/// exactly ours; IPv6 with hop limit 255 and the checksum computed here.
+/// VRRP I/O on one interface and address family with managed sockets only (no libc):
+/// <list type="bullet">
+/// <item>receive: an AF_PACKET datagram socket bound to the interface for ETH_P_IP / ETH_P_IPV6 with
+/// a classic BPF filter (VRRP only, no outgoing packets), so the full IP header — TTL / hop limit,
+/// source, destination — is seen for both families (.NET cannot open a raw IP socket for protocol
+/// 112, nor read IPV6_HOPLIMIT);</item>
+/// <item>multicast membership: a UDP socket joined to the group on the interface (IGMP/MLD reports,
+/// NIC filter), never read;</item>
+/// <item>send: an IPPROTO_RAW socket with our own IPv4 header (TOS 0xc0, TTL 255, protocol 112) or
+/// IPv6 header (IPV6_HDRINCL, hop limit 255, next header 112), bound to the interface.</item>
+/// </list>
 /// </summary>
 internal sealed class VrrpSocket : IDisposable
 {
+    private const int SolPacket = 263;
+    private const int PacketIgnoreOutgoing = 23;
+    private const int SolSocket = 1;
+    private const int SoAttachFilter = 26;
+    private const int Ipv6HdrIncl = 36;
+
     private readonly Socket _rx;
     private readonly Socket _tx;
+    private readonly Socket? _membership;
     private readonly byte[] _sendBuffer = new byte[2048];
     private readonly object _sendGate = new();
     private readonly CancellationTokenSource _cts = new();
     private Task? _loop;
 
-    public VrrpSocket(string interfaceName, int interfaceIndex, AddressFamily family, IPAddress? multicastGroup, IPAddress? unicastSource, IPAddress? bindSource)
+    public VrrpSocket(string interfaceName, int interfaceIndex, AddressFamily family, IPAddress? multicastGroup)
     {
         InterfaceName = interfaceName;
         InterfaceIndex = interfaceIndex;
         Family = family;
         MulticastGroup = multicastGroup;
-        _rx = new Socket(family, SocketType.Raw, (ProtocolType)112);
-        _tx = new Socket(family, SocketType.Raw, (ProtocolType)112);
+        var v4 = family == AddressFamily.InterNetwork;
+        ushort ethType = v4 ? (ushort)0x0800 : (ushort)0x86dd;
+        _rx = new Socket(AddressFamily.Packet, SocketType.Dgram, (ProtocolType)BinaryPrimitives.ReverseEndianness(ethType));
+        _tx = new Socket(family, SocketType.Raw, ProtocolType.Raw);
         try
         {
-            SocketOptions.BindToDevice(_rx, interfaceName);
-            SocketOptions.BindToDevice(_tx, interfaceName);
-            SocketOptions.MulticastAllOff(_rx);
-            SocketOptions.ReceiveBuffer(_tx, 0);
-            if (family == AddressFamily.InterNetwork)
+            try
             {
-                _tx.SetSocketOption(SocketOptionLevel.IP, SocketOptionName.HeaderIncluded, true);
-                _tx.SetSocketOption(SocketOptionLevel.IP, SocketOptionName.MulticastLoopback, false);
-                if (unicastSource is null && multicastGroup is not null)
-                {
-                    _rx.SetSocketOption(SocketOptionLevel.IP, SocketOptionName.AddMembership, new MulticastOption(multicastGroup, interfaceIndex));
-                    _rx.Bind(new IPEndPoint(multicastGroup, 0));
-                }
-                else if (unicastSource is not null)
-                {
-                    _rx.Bind(new IPEndPoint(unicastSource, 0));
-                }
+                SocketOptions.SetInt(_rx, SolPacket, PacketIgnoreOutgoing, 1);
             }
-            else
+            catch (SocketException)
             {
-                _tx.SetSocketOption(SocketOptionLevel.IPv6, SocketOptionName.MulticastLoopback, false);
-                _tx.SetSocketOption(SocketOptionLevel.IPv6, SocketOptionName.MulticastTimeToLive, 255);
-                _tx.SetSocketOption(SocketOptionLevel.IPv6, SocketOptionName.IpTimeToLive, 255);
-                _tx.SetSocketOption(SocketOptionLevel.IPv6, SocketOptionName.MulticastInterface, interfaceIndex);
-                if (bindSource is not null)
-                    _tx.Bind(new IPEndPoint(WithScope(bindSource, interfaceIndex), 0));
-                _rx.SetSocketOption(SocketOptionLevel.IPv6, SocketOptionName.PacketInformation, true);
-                if (unicastSource is null && multicastGroup is not null)
-                    _rx.SetSocketOption(SocketOptionLevel.IPv6, SocketOptionName.AddMembership, new IPv6MulticastOption(multicastGroup, interfaceIndex));
-                else if (unicastSource is not null)
-                    _rx.Bind(new IPEndPoint(WithScope(unicastSource, interfaceIndex), 0));
+                // kernels before 4.20: the BPF filter drops outgoing packets too
+            }
+            AttachFilter(_rx, v4 ? 9 : 6);
+            _rx.Bind(new LinkLayerEndPoint(interfaceIndex, ethType, []));
+            SocketOptions.BindToDevice(_tx, interfaceName);
+            SocketOptions.ReceiveBuffer(_tx, 0);
+            if (!v4)
+            {
+                SocketOptions.SetInt(_tx, 41, Ipv6HdrIncl, 1);
+            }
+            if (multicastGroup is not null)
+            {
+                _membership = new Socket(family, SocketType.Dgram, ProtocolType.Udp);
+                SocketOptions.ReceiveBuffer(_membership, 0);
+                if (v4)
+                    _membership.SetSocketOption(SocketOptionLevel.IP, SocketOptionName.AddMembership, new MulticastOption(multicastGroup, interfaceIndex));
+                else
+                    _membership.SetSocketOption(SocketOptionLevel.IPv6, SocketOptionName.AddMembership, new IPv6MulticastOption(multicastGroup, interfaceIndex));
             }
         }
         catch
         {
             _rx.Dispose();
             _tx.Dispose();
+            _membership?.Dispose();
             throw;
         }
     }
@@ -85,50 +97,67 @@ internal sealed class VrrpSocket : IDisposable
 
     public IPAddress? MulticastGroup { get; }
 
-    /// <summary>Packets that could not be parsed, with the reason, and parsed adverts: both go to the callbacks on the receive thread.</summary>
+    /// <summary>
+    /// Attaches "accept if not outgoing and the IP protocol byte at <paramref name="protocolOffset"/> is 112".
+    /// struct sock_filter { u16 code; u8 jt; u8 jf; u32 k; }, struct sock_fprog { u16 len; sock_filter *filter; }.
+    /// </summary>
+    private static unsafe void AttachFilter(Socket socket, int protocolOffset)
+    {
+        ReadOnlySpan<(ushort Code, byte Jt, byte Jf, uint K)> program =
+        [
+            (0x20, 0, 0, 0xfffff004), // ld  [SKF_AD_OFF + SKF_AD_PKTTYPE]
+            (0x15, 3, 0, 4), // jeq #PACKET_OUTGOING -> drop
+            (0x30, 0, 0, (uint)protocolOffset), // ldb [protocol]
+            (0x15, 0, 1, 112), // jeq #112 ? accept : drop
+            (0x06, 0, 0, 0x40000), // ret #262144
+            (0x06, 0, 0, 0), // ret #0
+        ];
+        var filter = (byte*)NativeMemory.Alloc((nuint)(program.Length * 8));
+        try
+        {
+            for (var i = 0; i < program.Length; i++)
+            {
+                var f = new Span<byte>(filter + (i * 8), 8);
+                BitConverter.TryWriteBytes(f, program[i].Code);
+                f[2] = program[i].Jt;
+                f[3] = program[i].Jf;
+                BitConverter.TryWriteBytes(f[4..], program[i].K);
+            }
+            Span<byte> prog = stackalloc byte[16];
+            prog.Clear();
+            BitConverter.TryWriteBytes(prog, (ushort)program.Length);
+            BitConverter.TryWriteBytes(prog[8..], (ulong)filter);
+            socket.SetRawSocketOption(SolSocket, SoAttachFilter, prog);
+        }
+        finally
+        {
+            NativeMemory.Free(filter);
+        }
+    }
+
+    /// <summary>Parsed adverts and drops both go to the callbacks on the receive task.</summary>
     public void StartReceiving(Action<ReceivedAdvert> onAdvert, Action<VrrpDropReason, IPAddress?, byte> onDrop)
     {
         _loop = Task.Run(() => ReceiveLoopAsync(onAdvert, onDrop, _cts.Token));
     }
 
-    private static IPAddress WithScope(IPAddress a, int index)
-    {
-        if (!a.IsIPv6LinkLocal)
-            return a;
-        var b = new IPAddress(a.GetAddressBytes(), index);
-        return b;
-    }
-
     private async Task ReceiveLoopAsync(Action<ReceivedAdvert> onAdvert, Action<VrrpDropReason, IPAddress?, byte> onDrop, CancellationToken ct)
     {
         var buffer = new byte[4096];
-        EndPoint any = Family == AddressFamily.InterNetwork ? new IPEndPoint(IPAddress.Any, 0) : new IPEndPoint(IPAddress.IPv6Any, 0);
+        var v4 = Family == AddressFamily.InterNetwork;
         while (!ct.IsCancellationRequested)
         {
             try
             {
-                if (Family == AddressFamily.InterNetwork)
-                {
-                    var r = await _rx.ReceiveFromAsync(buffer, SocketFlags.None, any, ct).ConfigureAwait(false);
-                    var data = buffer.AsSpan(0, r.ReceivedBytes);
-                    if (VrrpPacket.TryParseIpv4(data, out var p, out var ip, out var reason))
-                        onAdvert(new ReceivedAdvert(p!, ip.Source, ip.Destination, ip.Ttl));
-                    else
-                        onDrop(reason, ((IPEndPoint)r.RemoteEndPoint).Address, data.Length > 21 ? data[21] : (byte)0);
-                }
-                else
-                {
-                    var r = await _rx.ReceiveMessageFromAsync(buffer, SocketFlags.None, any, ct).ConfigureAwait(false);
-                    var src = ((IPEndPoint)r.RemoteEndPoint).Address;
-                    var dst = r.PacketInformation.Address ?? MulticastGroup ?? IPAddress.IPv6Any;
-                    var srcNoScope = new IPAddress(src.GetAddressBytes());
-                    var dstNoScope = new IPAddress(dst.GetAddressBytes());
-                    var data = buffer.AsSpan(0, r.ReceivedBytes);
-                    if (VrrpPacket.TryParse(data, AddressFamily.InterNetworkV6, srcNoScope, dstNoScope, out var p, out var reason))
-                        onAdvert(new ReceivedAdvert(p!, srcNoScope, dstNoScope, -1));
-                    else
-                        onDrop(reason, srcNoScope, data.Length > 1 ? data[1] : (byte)0);
-                }
+                var n = await _rx.ReceiveAsync(buffer, SocketFlags.None, ct).ConfigureAwait(false);
+                var data = buffer.AsSpan(0, n);
+                var ok = v4
+                    ? VrrpPacket.TryParseIpv4(data, out var p, out var ip, out var reason)
+                    : VrrpPacket.TryParseIpv6(data, out p, out ip, out reason);
+                if (ok)
+                    onAdvert(new ReceivedAdvert(p!, ip.Source, ip.Destination, ip.Ttl));
+                else if (reason != VrrpDropReason.NotVrrp)
+                    onDrop(reason, ip.Source, v4 ? (data.Length > 21 ? data[21] : (byte)0) : (data.Length > 41 ? data[41] : (byte)0));
             }
             catch (OperationCanceledException)
             {
@@ -140,7 +169,7 @@ internal sealed class VrrpSocket : IDisposable
             }
             catch (SocketException)
             {
-                // interface vanished or transient error: back off a little, keep going
+                // interface vanished (ENETDOWN) or transient: back off, keep going
                 try
                 {
                     await Task.Delay(100, ct).ConfigureAwait(false);
@@ -165,10 +194,9 @@ internal sealed class VrrpSocket : IDisposable
             }
             else
             {
-                if (ttl != 255)
-                    _tx.SetSocketOption(SocketOptionLevel.IPv6, SocketOptionName.IpTimeToLive, (int)ttl);
-                var n = packet.WriteTo(_sendBuffer, source, destination);
-                _tx.SendTo(_sendBuffer.AsSpan(0, n), SocketFlags.None, new IPEndPoint(WithScope(destination, InterfaceIndex), 0));
+                var n = packet.WriteIpv6Packet(_sendBuffer, source, destination, ttl);
+                var dst = destination.IsIPv6LinkLocal || destination.IsIPv6Multicast ? new IPAddress(destination.GetAddressBytes(), InterfaceIndex) : destination;
+                _tx.SendTo(_sendBuffer.AsSpan(0, n), SocketFlags.None, new IPEndPoint(dst, 0));
             }
         }
     }
@@ -178,6 +206,7 @@ internal sealed class VrrpSocket : IDisposable
         _cts.Cancel();
         _rx.Dispose();
         _tx.Dispose();
+        _membership?.Dispose();
         try
         {
             _loop?.Wait(TimeSpan.FromSeconds(2));

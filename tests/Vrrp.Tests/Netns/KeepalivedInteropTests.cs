@@ -1,0 +1,142 @@
+using System.Net;
+using Lb.TestSupport;
+using Lb.Vrrp.Host;
+using Lb.Vrrp.Options;
+using Lb.Vrrp.Tests.Support;
+using Xunit;
+
+namespace Lb.Vrrp.Tests.Netns;
+
+/// <summary>
+/// Lb's real transport (raw sockets, AF_PACKET GARP) on one end of a veth, the real keepalived 2.2.7
+/// on the other end in its own network namespace. Addresses are managed through a stand-in adapter
+/// that runs <c>ip addr</c> (src/Lb provides the rtnetlink one).
+/// </summary>
+public class KeepalivedInteropTests
+{
+    private static string KeepalivedConfig(VethPeer net, int version, int priority, string auth) => $$"""
+        global_defs {
+            router_id peer
+            vrrp_version {{version}}
+            vrrp_garp_master_repeat 1
+            vrrp_garp_master_delay 0
+        }
+        vrrp_instance VI_1 {
+            state BACKUP
+            interface {{net.PeerIf}}
+            virtual_router_id 77
+            priority {{priority}}
+            advert_int 1
+            {{auth}}
+            virtual_ipaddress {
+                {{net.Vip}}/24
+            }
+        }
+        """;
+
+    private static VrrpSubsystemOptions LbOptions(VethPeer net, int version, int priority, VrrpAuthentication? auth) => new()
+    {
+        Version = version,
+        GarpMasterRepeat = 2,
+        GarpMasterDelay = TimeSpan.Zero,
+        Instances =
+        [
+            new VrrpInstanceOptions
+            {
+                Name = "VI_1",
+                Interface = net.HostIf,
+                VirtualRouterId = 77,
+                Priority = priority,
+                Authentication = auth,
+                VirtualIpAddresses = [new VirtualAddress { Address = net.Vip, PrefixLength = 24 }],
+            },
+        ],
+    };
+
+    [RootFact("ip", "keepalived")]
+    public Task V2_pass_both_directions() => Interop(2, new VrrpAuthentication(VrrpAuthType.Pass, "secret12"), "authentication {\n auth_type PASS\n auth_pass secret12\n }");
+
+    [RootFact("ip", "keepalived")]
+    public Task V3_both_directions() => Interop(3, null, "");
+
+    private static async Task Interop(int version, VrrpAuthentication? auth, string kaAuth)
+    {
+        using var net = new VethPeer();
+        // keepalived starts alone and becomes MASTER at priority 100
+        var ka = net.StartKeepalived(KeepalivedConfig(net, version, 100, kaAuth));
+        Assert.True(ka.WaitFor("(VI_1) Entering MASTER STATE"), ka.Output);
+
+        // Lb at 150 hears keepalived's adverts (lower priority: discarded), times out and preempts
+        var logs = new ListLoggerProvider();
+        var events = new RecordingEventSink();
+        await using var lb = new VrrpSubsystem(LbOptions(net, version, 150, auth), new IpCommandAddressTable(), new SysfsLinkMonitor(), events, logs, TimeProvider.System);
+        await lb.StartAsync(CancellationToken.None);
+        Assert.True(Wait.Until(() => logs.Contains($"(VI_1) received lower priority (100) advert from {net.PeerAddress} - discarding")), string.Join('\n', logs.Lines));
+        Assert.True(Wait.Until(() => lb.GetStatus().Instances[0].State == VrrpState.Master), string.Join('\n', logs.Lines));
+        Assert.Equal(0, lb.GetStatus().Instances[0].Drops.Values.Sum());
+
+        // keepalived accepts Lb's advert (checksum, auth, VIP list) and yields
+        Assert.True(ka.WaitFor($"(VI_1) Master received advert from {net.HostAddress} with higher priority 150, ours 100"), ka.Output);
+        Assert.True(ka.WaitFor("(VI_1) Entering BACKUP STATE"), ka.Output);
+        Assert.True(Wait.Until(() => IpCommandAddressTable.Has(net.HostIf, net.Vip)));
+
+        // Lb stops: priority 0 advert, VIP removed, keepalived takes over
+        var masters = CountOf(ka.Output, "(VI_1) Entering MASTER STATE");
+        await lb.StopAsync(CancellationToken.None);
+        Assert.False(IpCommandAddressTable.Has(net.HostIf, net.Vip));
+        Assert.True(Wait.Until(() => CountOf(ka.Output, "(VI_1) Entering MASTER STATE") > masters), ka.Output);
+        Assert.Contains("(VI_1) Backup received priority 0 advertisement", ka.Output);
+    }
+
+    [RootFact("ip", "keepalived")]
+    public async Task Lb_backup_follows_a_keepalived_master_and_takes_over_when_it_is_killed()
+    {
+        using var net = new VethPeer();
+        var logs = new ListLoggerProvider();
+        await using var lb = new VrrpSubsystem(LbOptions(net, 2, 100, null), new IpCommandAddressTable(), new SysfsLinkMonitor(), new RecordingEventSink(), logs, TimeProvider.System);
+        var ka = net.StartKeepalived(KeepalivedConfig(net, 2, 200, ""));
+        await lb.StartAsync(CancellationToken.None);
+        Assert.True(Wait.Until(() => lb.GetStatus().Instances[0].MasterAddress?.Equals(net.PeerAddress) == true), string.Join('\n', logs.Lines));
+        Assert.True(Wait.Until(() => lb.GetStatus().Instances[0].AdvertsReceived >= 3));
+        Assert.Equal(VrrpState.Backup, lb.GetStatus().Instances[0].State);
+        Assert.False(IpCommandAddressTable.Has(net.HostIf, net.Vip));
+
+        ka.Kill();
+        Assert.True(Wait.Until(() => lb.GetStatus().Instances[0].State == VrrpState.Master));
+        Assert.True(logs.Contains("(VI_1) Receive advertisement timeout"));
+        Assert.True(Wait.Until(() => IpCommandAddressTable.Has(net.HostIf, net.Vip)));
+    }
+
+    [RootFact("ip", "tcpdump")]
+    public async Task Adverts_and_gratuitous_arps_go_on_the_wire_as_keepalived_sends_them()
+    {
+        using var net = new VethPeer();
+        var pcap = Path.Combine(net.Dir, "cap.pcap");
+        var cap = net.StartInNs("tcpdump", "-i", net.PeerIf, "-U", "-n", "-w", pcap, "arp or ip proto 112");
+        Assert.True(cap.WaitFor("listening on"), cap.Output);
+        var logs = new ListLoggerProvider();
+        await using (var lb = new VrrpSubsystem(LbOptions(net, 3, 150, null), new IpCommandAddressTable(), new SysfsLinkMonitor(), new RecordingEventSink(), logs, TimeProvider.System))
+        {
+            await lb.StartAsync(CancellationToken.None);
+            Assert.True(Wait.Until(() => lb.GetStatus().Instances[0].State == VrrpState.Master));
+            Assert.True(Wait.Until(() => logs.Lines.Count(l => l == $"Sending gratuitous ARP on {net.HostIf} for {net.Vip}") >= 2), string.Join('\n', logs.Lines));
+            Assert.True(Wait.Until(() => lb.GetStatus().Instances[0].AdvertsSent >= 3));
+        }
+        Assert.True(Wait.Until(() => File.Exists(pcap) && Run.Ok("tcpdump", "-r", pcap, "-n").Contains("vrid 77 prio 0", StringComparison.Ordinal)));
+        cap.Kill();
+        var fields = Run.Ok("tshark", "-r", pcap, "-T", "fields", "-E", "separator=|", "-Y", "vrrp || arp",
+            "-e", "ip.src", "-e", "ip.dst", "-e", "ip.ttl", "-e", "ip.dsfield", "-e", "vrrp.version", "-e", "vrrp.prio", "-e", "vrrp.checksum.status", "-e", "arp.isgratuitous", "-e", "arp.src.proto_ipv4", "-e", "_ws.malformed");
+        var lines = fields.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Contains($"{net.HostAddress}|224.0.0.18|255|0xc0|3|150|1||||", lines.Select(l => l.Replace("0x000000c0", "0xc0", StringComparison.Ordinal)));
+        Assert.Contains(lines, l => l.EndsWith($"|1|{net.Vip}|", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.Contains("|3|0|1|", StringComparison.Ordinal));
+    }
+
+    private static int CountOf(string text, string what)
+    {
+        var n = 0;
+        for (var i = text.IndexOf(what, StringComparison.Ordinal); i >= 0; i = text.IndexOf(what, i + 1, StringComparison.Ordinal))
+            n++;
+        return n;
+    }
+}
