@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# Runs inside the tests/kernel VM (bench/ipvs/run.sh starts it): programs the same IPVS table with
+# Lb's client, ipvsadm -R and keepalived, each from an empty table, and writes RESULT lines to
+# $LB_VM_RESULTS/bench.txt.
+# Usage: guest.sh IPVSBENCH_DLL SERVICES DESTINATIONS ROUNDS
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+dll="$1" services="$2" dests="$3" rounds="$4"
+out="${LB_VM_RESULTS:?run through tests/kernel/vm.sh}"
+work=/tmp/ipvs-bench
+mkdir -p "$work"
+entries=$((services + services * dests))
+res="$out/bench.txt"
+: >"$res"
+
+now() { date +%s.%N; }
+ms() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", (b - a) * 1000 }'; }
+result() { echo "RESULT $*" | tee -a "$res"; }
+count() { ipvsadm -Sn | wc -l; }
+expect_full() {
+  local n
+  n="$(count)"
+  [ "$n" = "$entries" ] || { echo "bench: expected $entries entries after $1, got $n" >&2; exit 1; }
+}
+median() { sort -n | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.1f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+{
+  echo "guest_kernel $(uname -r)"
+  echo "guest_cpu $(lscpu | sed -n 's/^Model name:[[:space:]]*//p' | head -n1), $(nproc) vCPUs"
+  echo "ipvsadm $(ipvsadm --version 2>&1 | head -n1)"
+  echo "keepalived $(keepalived --version 2>&1 | head -n1)"
+  echo "dotnet $(dotnet --version 2>/dev/null || echo '?')"
+} >"$out/guest-machine.txt"
+cat "$out/guest-machine.txt"
+
+"$here/gen.sh" "$work" "$services" "$dests"
+ipvsadm -C
+
+# (1) + (4) Lb's batched client (IpvsBench leaves the full table programmed).
+echo "== Lb (IpvsBench)"
+t0="$(now)"
+DOTNET_TieredPGO=0 dotnet "$dll" --services "$services" --dests "$dests" --rounds "$rounds" | tee -a "$res"
+t1="$(now)"
+result lb_process_wall "$(ms "$t0" "$t1")" "dotnet IpvsBench.dll, wall time including runtime start-up"
+expect_full "IpvsBench"
+ipvsadm -C
+
+# (2) ipvsadm -R from the equivalent rules file.
+echo "== ipvsadm -R"
+samples=()
+for ((r = 0; r < rounds; r++)); do
+  ipvsadm -C
+  t0="$(now)"
+  ipvsadm -R <"$work/rules.ipvsadm"
+  t1="$(now)"
+  expect_full "ipvsadm -R"
+  samples+=("$(ms "$t0" "$t1")")
+done
+result ipvsadm_restore_empty "$(printf '%s\n' "${samples[@]}" | median)" "ipvsadm -R of $entries rules, median of $rounds"
+samples=()
+for ((r = 0; r < rounds; r++)); do
+  ipvsadm -C
+  ipvsadm -R <"$work/rules.ipvsadm"
+  t0="$(now)"
+  ipvsadm -R <"$work/edits-1pct.ipvsadm"
+  t1="$(now)"
+  samples+=("$(ms "$t0" "$t1")")
+done
+result ipvsadm_restore_1pct_weights "$(printf '%s\n' "${samples[@]}" | median)" "ipvsadm -R of $(wc -l <"$work/edits-1pct.ipvsadm") precomputed -e lines (no diff), median of $rounds"
+samples=()
+for ((r = 0; r < rounds; r++)); do
+  t0="$(now)"
+  ipvsadm -Sn >/dev/null
+  t1="$(now)"
+  samples+=("$(ms "$t0" "$t1")")
+done
+result ipvsadm_save "$(printf '%s\n' "${samples[@]}" | median)" "ipvsadm -Sn of $entries entries, median of $rounds"
+ipvsadm -C
+
+# (3) keepalived's checker process, no health checkers: time until every entry is in the kernel.
+echo "== keepalived --check"
+want_lines=$((entries + 3)) # /proc/net/ip_vs has a 3-line header
+rm -f /tmp/kb-*.pid
+t0="$(now)"
+keepalived -n -l -D -f "$work/keepalived.conf" --check -p /tmp/kb-main.pid -r /tmp/kb-vrrp.pid -c /tmp/kb-check.pid \
+  >"$out/keepalived.log" 2>&1 &
+kpid=$!
+deadline=$(($(date +%s) + 900))
+while [ "$(wc -l </proc/net/ip_vs)" -lt "$want_lines" ]; do
+  if ! kill -0 "$kpid" 2>/dev/null; then echo "bench: keepalived exited early:" >&2; tail -n 20 "$out/keepalived.log" >&2; exit 1; fi
+  [ "$(date +%s)" -lt "$deadline" ] || { echo "bench: keepalived did not program the table in 900s" >&2; kill "$kpid"; exit 1; }
+  sleep 0.05
+done
+t1="$(now)"
+expect_full "keepalived"
+result keepalived_start_to_full "$(ms "$t0" "$t1")" "keepalived -n --check start until $entries entries are in the kernel (polling /proc/net/ip_vs every 50 ms)"
+t0="$(now)"
+kill -TERM "$kpid"
+wait "$kpid" || true
+t1="$(now)"
+result keepalived_shutdown "$(ms "$t0" "$t1")" "SIGTERM until keepalived exited ($(count) entries left)"
+ipvsadm -C
+echo "== done"
