@@ -152,7 +152,14 @@ public sealed class SchemaValidator
                 return ok;
             }
             if (arg.Arity == Arity.Optional && !Accepts(arg, args[i]))
+            {
+                // keepalived rejects a bad optional value ("Invalid value 'x' for ... specified") unless a later
+                // argument of the keyword could take it.
+                if (spec.Args.Skip(spec.Args.IndexOf(arg) + 1).Any(a => a.Type == ArgType.Rest || Accepts(a, args[i])))
+                    continue;
+                ok &= CheckValue(arg, args[i++], location);
                 continue;
+            }
             ok &= CheckValue(arg, args[i++], location);
         }
         if (i < args.Length && spec.Check is null)
