@@ -50,6 +50,8 @@ public sealed class ProcessScriptRunner : IScriptRunner
     {
         if (invocation.Argv.Count == 0)
             return new ScriptResult(null, false, "empty command", "", 0);
+        if (ScriptSecurity.Locate(invocation.Argv[0]) is null)
+            return new ScriptResult(null, false, $"cannot run {invocation.Argv[0]}: no such executable", "", 0);
         if (_scriptSecurity && ScriptSecurity.Check(invocation.Argv[0]) is { } unsafeReason)
             return new ScriptResult(null, false, unsafeReason, "", 0);
         IReadOnlyList<string> argv;
@@ -225,7 +227,7 @@ internal static class ScriptSecurity
 {
     public static string? Check(string program)
     {
-        var path = program.Contains('/', StringComparison.Ordinal) ? Path.GetFullPath(program) : Resolve(program);
+        var path = Locate(program);
         if (path is null)
             return $"cannot find {program} in PATH";
         for (var p = path; !string.IsNullOrEmpty(p); p = Path.GetDirectoryName(p))
@@ -242,8 +244,14 @@ internal static class ScriptSecurity
         return null;
     }
 
-    private static string? Resolve(string program)
+    /// <summary>The file <paramref name="program"/> names (a path, or looked up in PATH); null if there is none.</summary>
+    public static string? Locate(string program)
     {
+        if (program.Contains('/', StringComparison.Ordinal))
+        {
+            var full = Path.GetFullPath(program);
+            return File.Exists(full) ? full : null;
+        }
         foreach (var dir in (Environment.GetEnvironmentVariable("PATH") ?? "/usr/sbin:/usr/bin:/sbin:/bin").Split(':'))
         {
             if (dir.Length == 0)

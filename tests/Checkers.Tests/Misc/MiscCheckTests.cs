@@ -1,0 +1,146 @@
+using Lb.Checkers.Engine;
+using Lb.Checkers.Misc;
+using Lb.Checkers.Options;
+using Lb.Checkers.Scripts;
+using Lb.Checkers.Tests.Support;
+using Lb.TestSupport;
+using Xunit;
+
+namespace Lb.Checkers.Tests.Misc;
+
+public sealed class MiscCheckTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("lb-misc-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private static MiscCheck Check(string path, bool dynamic = false, string? user = null)
+    {
+        var options = new MiscCheckOptions { Path = path, Dynamic = dynamic, User = user };
+        var settings = new EffectiveSettings
+        {
+            DelayLoop = TimeSpan.FromSeconds(10),
+            ConnectTimeout = TimeSpan.FromSeconds(5),
+            Retry = 0,
+            DelayBeforeRetry = TimeSpan.FromSeconds(1),
+            Warmup = TimeSpan.Zero,
+            Alpha = false,
+            LogAllFailures = false,
+            ConnectAddress = System.Net.IPAddress.Loopback,
+            ConnectPort = 0,
+        };
+        return new MiscCheck(options, settings, new ProcessScriptRunner(), null, null);
+    }
+
+    [Theory]
+    [InlineData("/bin/sh -c 'exit 0'", true, "exited with status 0")]
+    [InlineData("/bin/sh -c 'exit 1'", false, "exited with status 1")]
+    [InlineData("/bin/sh -c 'exit 9'", false, "exited with status 9")]
+    [InlineData("/nonexistent/check", false, "cannot run /nonexistent/check")]
+    public async Task Exit_status_decides(string path, bool success, string reason)
+    {
+        var r = await Rounds.RunAsync(Check(path), 10);
+        Assert.Equal(success, r.Success);
+        Assert.StartsWith(reason, r.Reason);
+    }
+
+    [Fact]
+    public async Task Misc_dynamic_maps_exit_code_to_weight()
+    {
+        var r = await Rounds.RunAsync(Check("/bin/sh -c 'exit 9'", dynamic: true), 10);
+        Assert.True(r.Success);
+        Assert.Equal(7, r.DynamicWeight);
+        Assert.Equal("misc_dynamic weight 7", r.Reason);
+        var fail = await Rounds.RunAsync(Check("/bin/sh -c 'exit 1'", dynamic: true), 10);
+        Assert.False(fail.Success);
+    }
+
+    [Fact]
+    public async Task A_hanging_script_is_killed_at_the_timeout_with_its_children()
+    {
+        var pidFile = Path.Combine(_dir, "child.pid");
+        var check = Check($"/bin/sh -c 'sleep 1000 & echo $! > {pidFile}; sleep 1000'");
+        var r = await Rounds.RunAsync(check, 1);
+        Assert.False(r.Success);
+        Assert.Equal("timed out after 1 s (misc_timeout), process tree killed", r.Reason);
+        var child = int.Parse(File.ReadAllText(pidFile).Trim(), System.Globalization.CultureInfo.InvariantCulture);
+        Assert.True(await GoneAsync(child), $"child {child} survived");
+    }
+
+    [Fact]
+    public async Task Script_that_detaches_its_child_still_loses_it_with_the_process_group()
+    {
+        // The grandchild is re-parented away from the script (a subshell that exits), so only the group kill reaches it.
+        var pidFile = Path.Combine(_dir, "orphan.pid");
+        var r = await Rounds.RunAsync(Check($"/bin/sh -c '(sleep 1000 & echo $! > {pidFile}) ; sleep 1000'"), 1);
+        Assert.False(r.Success);
+        var orphan = int.Parse(File.ReadAllText(pidFile).Trim(), System.Globalization.CultureInfo.InvariantCulture);
+        Assert.True(await GoneAsync(orphan), $"orphan {orphan} survived");
+    }
+
+    private static async Task<bool> GoneAsync(int pid)
+    {
+        // Bounded wait for the kernel to reap it (not a timing assertion).
+        for (var i = 0; i < 100; i++)
+        {
+            var stat = $"/proc/{pid}/stat";
+            if (!File.Exists(stat))
+                return true;
+            try
+            {
+                var text = File.ReadAllText(stat);
+                var state = text[(text.LastIndexOf(')') + 2)..].Split(' ')[0];
+                if (state is "Z" or "X")
+                    return true;
+            }
+            catch (IOException)
+            {
+                return true;
+            }
+            await Task.Delay(50);
+        }
+        return false;
+    }
+
+    [Fact]
+    public async Task A_script_that_floods_stdout_is_drained_with_bounded_memory()
+    {
+        var runner = new ProcessScriptRunner();
+        var r = await runner.RunAsync(new ScriptInvocation(["/bin/sh", "-c", "head -c 50000000 /dev/zero; echo done >&2; exit 0"], null, null, TimeSpan.FromSeconds(60)), CancellationToken.None);
+        Assert.Equal(0, r.ExitCode);
+        Assert.Equal(50_000_005, r.OutputBytes);
+        Assert.True(r.OutputHead.Length <= ProcessScriptRunner.OutputHeadBytes);
+        var check = await Rounds.RunAsync(Check("/bin/sh -c 'head -c 50000000 /dev/zero; exit 0'"), 60);
+        Assert.True(check.Success, check.Reason);
+    }
+
+    [Fact]
+    public async Task Arguments_are_never_interpreted_by_a_shell()
+    {
+        var runner = new ProcessScriptRunner();
+        var argv = Lb.Checkers.Scripts.ScriptCommandLine.Split("/bin/echo a;b $HOME `id` 'x y'");
+        var r = await runner.RunAsync(new ScriptInvocation(argv, null, null, TimeSpan.FromSeconds(10)), CancellationToken.None);
+        Assert.Equal("a;b $HOME `id` x y\n", r.OutputHead);
+    }
+
+    [RootFact("setpriv", "setsid")]
+    public async Task Runs_as_the_script_user()
+    {
+        var runner = new ProcessScriptRunner();
+        var r = await runner.RunAsync(new ScriptInvocation(["/usr/bin/id", "-u"], "nobody", null, TimeSpan.FromSeconds(10)), CancellationToken.None);
+        Assert.Equal(0, r.ExitCode);
+        Assert.Equal("65534\n", r.OutputHead);
+    }
+
+    [Fact]
+    public async Task Script_security_refuses_a_world_writable_script()
+    {
+        var script = Path.Combine(_dir, "check.sh");
+        File.WriteAllText(script, "#!/bin/sh\nexit 0\n");
+        File.SetUnixFileMode(script, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.OtherWrite);
+        var runner = new ProcessScriptRunner(enableScriptSecurity: true);
+        var r = await runner.RunAsync(new ScriptInvocation([script], null, null, TimeSpan.FromSeconds(10)), CancellationToken.None);
+        Assert.Null(r.ExitCode);
+        Assert.Contains("writable by group or others", r.Error);
+    }
+}
