@@ -146,11 +146,26 @@ public sealed class NetlinkSocket : IDisposable
     /// </summary>
     public async Task<List<T>> RequestAsync<T>(NetlinkRequest request, NetlinkMessageParser<T> parser, CancellationToken cancellationToken = default)
     {
-        var results = new List<T>();
         var isDump = (request.Flags & NLM_F_DUMP) == NLM_F_DUMP;
         if (!isDump && (request.Flags & NLM_F_ACK) == 0)
             throw new ArgumentException($"request '{request.Description}' is neither a dump nor asks for an ACK: nothing would end the exchange", nameof(request));
 
+        // A dump the kernel marks NLM_F_DUMP_INTR changed while it was read: it is read again (bounded).
+        for (var attempt = 1; ; attempt++)
+        {
+            var (results, interrupted) = await ExchangeAsync(request, parser, cancellationToken).ConfigureAwait(false);
+            if (!interrupted || !isDump)
+                return results;
+            if (attempt == MaxDumpAttempts)
+                throw new NetlinkException(request.Description, Errno.EAGAIN, hint: $"the dump was interrupted by concurrent changes {MaxDumpAttempts} times");
+        }
+    }
+
+    private const int MaxDumpAttempts = 5;
+
+    private async Task<(List<T> Results, bool Interrupted)> ExchangeAsync<T>(NetlinkRequest request, NetlinkMessageParser<T> parser, CancellationToken cancellationToken)
+    {
+        var results = new List<T>();
         await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
@@ -166,7 +181,7 @@ public sealed class NetlinkSocket : IDisposable
                 var received = await ReceiveAsync(request.Description, timeout.Token, cancellationToken).ConfigureAwait(false);
                 ProcessReply(_readBuffer.AsSpan(0, received), state);
             }
-            return results;
+            return (results, state.Interrupted);
         }
         finally
         {
@@ -315,6 +330,8 @@ public sealed class NetlinkSocket : IDisposable
         {
             if (message.Sequence != state.Sequence)
                 continue; // a late reply to an earlier, abandoned request, or a notification
+            if ((message.Flags & NLM_F_DUMP_INTR) != 0)
+                state.Interrupted = true;
             switch (message.Type)
             {
                 case NLMSG_NOOP:
@@ -340,8 +357,6 @@ public sealed class NetlinkSocket : IDisposable
                 case NLMSG_OVERRUN:
                     throw new NetlinkException(state.Request.Description, Errno.ENOBUFS, hint: "the kernel reported NLMSG_OVERRUN");
                 default:
-                    if ((message.Flags & NLM_F_DUMP_INTR) != 0)
-                        state.Interrupted = true;
                     if (state.Parser(message, out var value))
                         state.Results.Add(value);
                     break;

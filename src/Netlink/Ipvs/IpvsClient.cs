@@ -122,10 +122,10 @@ public sealed class IpvsClient : IpvsTableBase, IDisposable
     // ---- single changes (throw on failure) ----------------------------------------------------
 
     public Task AddServiceAsync(IpvsService service, CancellationToken cancellationToken = default) =>
-        AckAsync(IpvsMessages.NewService(FamilyId, service), cancellationToken, service.Scheduler);
+        AckAsync(IpvsMessages.NewService(FamilyId, service), cancellationToken, service);
 
     public Task EditServiceAsync(IpvsService service, CancellationToken cancellationToken = default) =>
-        AckAsync(IpvsMessages.SetService(FamilyId, service), cancellationToken, service.Scheduler);
+        AckAsync(IpvsMessages.SetService(FamilyId, service), cancellationToken, service);
 
     public Task DeleteServiceAsync(IpvsServiceKey key, CancellationToken cancellationToken = default) =>
         AckAsync(IpvsMessages.DelService(FamilyId, key), cancellationToken);
@@ -156,25 +156,30 @@ public sealed class IpvsClient : IpvsTableBase, IDisposable
     public override Task FlushAsync(CancellationToken cancellationToken = default) =>
         AckAsync(IpvsMessages.Flush(FamilyId), cancellationToken);
 
-    private async Task AckAsync(NetlinkRequest request, CancellationToken cancellationToken, string? scheduler = null)
+    private async Task AckAsync(NetlinkRequest request, CancellationToken cancellationToken, IpvsService? service = null)
     {
         try
         {
             await _socket.AcknowledgedAsync(request, cancellationToken).ConfigureAwait(false);
         }
-        catch (NetlinkException e) when (Explain(request, e, scheduler) is { } better)
+        catch (NetlinkException e) when (Explain(request, e, service) is { } better)
         {
             throw better;
         }
     }
 
-    /// <summary>Adds what the kernel's bare errno does not say (a scheduler module that is missing).</summary>
-    private static NetlinkException? Explain(NetlinkRequest request, NetlinkException e, string? scheduler)
+    /// <summary>
+    /// Adds what the kernel's bare errno does not say: on a service add/edit ENOENT means the
+    /// scheduler (or persistence engine) module is missing.
+    /// </summary>
+    internal static NetlinkException? Explain(NetlinkRequest request, NetlinkException e, IpvsService? service)
     {
-        if (scheduler is not null && e.Errno == Errno.ENOENT)
-            return new NetlinkException(request.Description, e.Errno, e.KernelMessage, e.AttributeOffset,
-                $"no IPVS scheduler '{scheduler}' (is the module ip_vs_{scheduler} available?)");
-        return null;
+        if (service is null || e.Errno != Errno.ENOENT)
+            return null;
+        var hint = string.IsNullOrEmpty(service.PersistenceEngine)
+            ? $"no IPVS scheduler '{service.Scheduler}' (is the module ip_vs_{service.Scheduler} available?)"
+            : $"no IPVS scheduler '{service.Scheduler}' or persistence engine '{service.PersistenceEngine}' (are the modules ip_vs_{service.Scheduler} and ip_vs_pe_{service.PersistenceEngine} available?)";
+        return new NetlinkException(request.Description, e.Errno, e.KernelMessage, e.AttributeOffset, hint);
     }
 
     protected override async Task<IReadOnlyList<NetlinkException?>> ExecuteAsync(IReadOnlyList<IpvsOperation> operations, CancellationToken cancellationToken)
@@ -185,7 +190,7 @@ public sealed class IpvsClient : IpvsTableBase, IDisposable
         for (var i = 0; i < results.Count; i++)
         {
             var e = results[i].Error;
-            errors[i] = e is not null && operations[i].Service is { } svc ? Explain(requests[i], e, svc.Scheduler) ?? e : e;
+            errors[i] = e is not null && operations[i].Service is { } svc ? Explain(requests[i], e, svc) ?? e : e;
         }
         return errors;
     }

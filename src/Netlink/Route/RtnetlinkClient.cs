@@ -87,5 +87,16 @@ public sealed class RtnetlinkClient : IDisposable
         }
     }
 
+    /// <summary>
+    /// Adds many addresses in batched datagrams (one ACK each); returns each address's outcome
+    /// (EEXIST for one that is already there) instead of stopping at the first failure.
+    /// </summary>
+    public Task<IReadOnlyList<NetlinkBatchItemResult>> AddAddressesAsync(IEnumerable<InterfaceAddress> addresses, CancellationToken cancellationToken = default) =>
+        _socket.SendBatchAsync(addresses.Select(a => RtnetlinkMessages.NewAddress(a)).ToList(), cancellationToken);
+
+    /// <summary>Deletes many addresses in batched datagrams; returns each address's outcome (EADDRNOTAVAIL when absent).</summary>
+    public Task<IReadOnlyList<NetlinkBatchItemResult>> DeleteAddressesAsync(IEnumerable<InterfaceAddress> addresses, CancellationToken cancellationToken = default) =>
+        _socket.SendBatchAsync(addresses.Select(a => RtnetlinkMessages.DelAddress(a)).ToList(), cancellationToken);
+
     public void Dispose() => _socket.Dispose();
 }

@@ -17,11 +17,51 @@ internal static class IpvsadmOracle
     /// <summary>Canonical lines of <c>ipvsadm -Sn</c>, sorted.</summary>
     public static List<string> Rules()
     {
+        // ipvsadm -S does not print thresholds: they come from "ipvsadm -Ln --thresholds".
+        var thresholds = Thresholds(Ipvsadm("-Ln", "--thresholds"));
         var lines = new List<string>();
         foreach (var raw in Ipvsadm("-Sn").Split('\n', StringSplitOptions.RemoveEmptyEntries))
-            lines.Add(ParseRule(raw));
+        {
+            var line = ParseRule(raw);
+            var arrow = line.IndexOf(" -> ", StringComparison.Ordinal);
+            if (arrow > 0)
+            {
+                var dest = line[(arrow + 4)..].Split(' ')[0];
+                var id = line[..arrow] + " -> " + dest;
+                if (!thresholds.TryGetValue(id, out var t))
+                    throw new FormatException($"ipvsadm --thresholds does not list {id}");
+                line = line.Replace(" x=0 y=0", $" x={t.Upper} y={t.Lower}", StringComparison.Ordinal);
+            }
+            lines.Add(line);
+        }
         lines.Sort(StringComparer.Ordinal);
         return lines;
+    }
+
+    /// <summary>Parses "ipvsadm -Ln --thresholds": service lines, then "  -> ADDR:PORT UTHRESH LTHRESH ACTIVE INACT".</summary>
+    internal static Dictionary<string, (string Upper, string Lower)> Thresholds(string text)
+    {
+        var map = new Dictionary<string, (string, string)>(StringComparer.Ordinal);
+        string? service = null;
+        foreach (var line in text.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var t = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            if (line.StartsWith("  -> ", StringComparison.Ordinal))
+            {
+                if (service is null || t[1] == "RemoteAddress:Port")
+                    continue;
+                map[$"{service} -> {Endpoint(t[1])}"] = (t[2], t[3]);
+            }
+            else if (t[0] is "TCP" or "UDP" or "SCTP")
+            {
+                service = $"{t[0]} {Endpoint(t[1])}";
+            }
+            else if (t[0] == "FWM")
+            {
+                service = $"FWM {t[1]}{(t.Length > 2 && t[2] == "IPv6" ? " v6" : "")}";
+            }
+        }
+        return map;
     }
 
     internal static string ParseRule(string line)
@@ -132,7 +172,7 @@ internal static class IpvsadmOracle
     {
         if (mask == "-")
             return "-";
-        if (IPAddress.TryParse(mask, out var m) && m.AddressFamily == AddressFamily.InterNetwork)
+        if (mask.Contains('.', StringComparison.Ordinal) && IPAddress.TryParse(mask, out var m) && m.AddressFamily == AddressFamily.InterNetwork)
         {
             var bits = 0;
             foreach (var b in m.GetAddressBytes())

@@ -31,4 +31,21 @@ public class IpvsadmOracleTests
         ]);
         Assert.Equal(rules, IpvsadmOracle.Canonical(table));
     }
+
+    [Fact]
+    public void Parses_ipvsadm_threshold_listing()
+    {
+        var text =
+            "IP Virtual Server version 1.2.1 (size=4096)\n" +
+            "Prot LocalAddress:Port            Uthreshold Lthreshold ActiveConn InActConn\n" +
+            "  -> RemoteAddress:Port\n" +
+            "TCP  10.0.0.1:80 wlc\n" +
+            "  -> 10.0.1.2:8080                 100        10         0          0         \n" +
+            "FWM  3 IPv6 rr\n" +
+            "  -> [2001:db8::2]:0               0          0          0          0         \n";
+        var map = IpvsadmOracle.Thresholds(text);
+        Assert.Equal(("100", "10"), map["TCP 10.0.0.1:80 -> 10.0.1.2:8080"]);
+        Assert.Equal(("0", "0"), map["FWM 3 v6 -> [2001:db8::2]:0"]);
+        Assert.Equal("TCP [2001:db8::1]:80 s=rr p=60 M=64 pe=- b=- o=False", IpvsadmOracle.ParseRule("-A -t [2001:db8::1]:80 -s rr -p 60 -M 64"));
+    }
 }

@@ -29,7 +29,7 @@ internal sealed class NetnsFixture : IDisposable
     public string Ip(params string[] args) => Shell.Check("ip", ["-n", Name, .. args]);
 
     /// <summary>Opens an rtnetlink client whose socket lives in this namespace.</summary>
-    public RtnetlinkClient OpenClient() => NetworkNamespace.Run(Name, () => RtnetlinkClient.Open());
+    public RtnetlinkClient OpenClient(NetlinkSocketOptions? options = null) => NetworkNamespace.Run(Name, () => RtnetlinkClient.Open(options));
 
     public RtnetlinkMonitor OpenMonitor(RtnetlinkSubscriptions s = RtnetlinkSubscriptions.All) => NetworkNamespace.Run(Name, () => RtnetlinkMonitor.Open(s));
 

@@ -186,4 +186,37 @@ public class RtnetlinkNamespaceTests
         Assert.Contains("needs CAP_NET_ADMIN", e.Message);
         Assert.DoesNotContain("10.3.3.3", ns.Ip("-o", "addr", "show", "dev", "va"));
     }
+
+    [RootFact("ip")]
+    public async Task Batched_changes_get_one_ack_each_across_several_datagrams_with_per_request_errors()
+    {
+        using var ns = new NetnsFixture();
+        // Small batches force many datagrams; each request still gets exactly its own ACK.
+        using var client = ns.OpenClient(new NetlinkSocketOptions { MaxBatchRequests = 7, MaxBatchBytes = 4096 });
+        var va = await client.GetIndexAsync("va");
+        var addresses = Enumerable.Range(0, 300).Select(i => new InterfaceAddress(va, IPAddress.Parse($"10.{20 + i / 250}.{i % 250}.1"), 24)).ToList();
+        await client.AddAddressAsync(addresses[123]); // already there: that one request fails, the others do not
+        var results = await client.AddAddressesAsync(addresses);
+        Assert.Equal(300, results.Count);
+        for (var i = 0; i < results.Count; i++)
+        {
+            if (i == 123)
+            {
+                Assert.Equal("EEXIST", results[i].Error!.ErrnoName);
+                Assert.Contains("10.20.123.1/24", results[i].Error!.Message);
+            }
+            else
+            {
+                Assert.True(results[i].Succeeded, results[i].Error?.Message);
+            }
+        }
+        var ipView = ns.Ip("-o", "-4", "addr", "show", "dev", "va").Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(300, ipView.Length);
+        Assert.Equal(300, (await client.GetAddressesAsync(va, AddressFamily.InterNetwork)).Count);
+
+        var deleted = await client.DeleteAddressesAsync(addresses.Take(150).Append(addresses[0]));
+        Assert.All(deleted.Take(150), r => Assert.True(r.Succeeded, r.Error?.Message));
+        Assert.Equal("EADDRNOTAVAIL", deleted[150].Error!.ErrnoName);
+        Assert.Equal(150, ns.Ip("-o", "-4", "addr", "show", "dev", "va").Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
+    }
 }
