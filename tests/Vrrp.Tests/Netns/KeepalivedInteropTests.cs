@@ -112,8 +112,8 @@ public class KeepalivedInteropTests
     {
         using var net = new VethPeer();
         var pcap = Path.Combine(net.Dir, "cap.pcap");
-        var cap = net.StartInNs("tcpdump", "-i", net.PeerIf, "-U", "-n", "-w", pcap, "arp or ip proto 112");
-        Assert.True(cap.WaitFor("listening on"), cap.Output);
+        var cap = net.StartInNs("tcpdump", "-Z", "root", "-i", net.PeerIf, "-U", "-n", "-w", pcap, "arp or ip proto 112");
+        Assert.True(cap.WaitFor("listening on"), "tcpdump: " + cap.Output + (cap.Process.HasExited ? $" exited {cap.Process.ExitCode}" : ""));
         var logs = new ListLoggerProvider();
         await using (var lb = new VrrpSubsystem(LbOptions(net, 3, 150, null), new IpCommandAddressTable(), new SysfsLinkMonitor(), new RecordingEventSink(), logs, TimeProvider.System))
         {
@@ -122,12 +122,12 @@ public class KeepalivedInteropTests
             Assert.True(Wait.Until(() => logs.Lines.Count(l => l == $"Sending gratuitous ARP on {net.HostIf} for {net.Vip}") >= 2), string.Join('\n', logs.Lines));
             Assert.True(Wait.Until(() => lb.GetStatus().Instances[0].AdvertsSent >= 3));
         }
-        Assert.True(Wait.Until(() => File.Exists(pcap) && Run.Ok("tcpdump", "-r", pcap, "-n").Contains("vrid 77 prio 0", StringComparison.Ordinal)));
+        Assert.True(Wait.Until(() => File.Exists(pcap) && Run.Ok("tcpdump", "-r", pcap, "-n").Contains("vrid 77, prio 0", StringComparison.Ordinal)));
         cap.Kill();
         var fields = Run.Ok("tshark", "-r", pcap, "-T", "fields", "-E", "separator=|", "-Y", "vrrp || arp",
             "-e", "ip.src", "-e", "ip.dst", "-e", "ip.ttl", "-e", "ip.dsfield", "-e", "vrrp.version", "-e", "vrrp.prio", "-e", "vrrp.checksum.status", "-e", "arp.isgratuitous", "-e", "arp.src.proto_ipv4", "-e", "_ws.malformed");
         var lines = fields.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        Assert.Contains($"{net.HostAddress}|224.0.0.18|255|0xc0|3|150|1||||", lines.Select(l => l.Replace("0x000000c0", "0xc0", StringComparison.Ordinal)));
+        Assert.Contains($"{net.HostAddress}|224.0.0.18|255|0xc0|3|150|1|||", lines.Select(l => l.Replace("0x000000c0", "0xc0", StringComparison.Ordinal)));
         Assert.Contains(lines, l => l.EndsWith($"|1|{net.Vip}|", StringComparison.Ordinal));
         Assert.Contains(lines, l => l.Contains("|3|0|1|", StringComparison.Ordinal));
     }
