@@ -60,9 +60,9 @@ public sealed class MiscCheckTests : IDisposable
     {
         var pidFile = Path.Combine(_dir, "child.pid");
         var check = Check($"/bin/sh -c 'sleep 1000 & echo $! > {pidFile}; sleep 1000'");
-        var r = await Rounds.RunAsync(check, 1);
+        var r = await Rounds.RunAsync(check, 3);
         Assert.False(r.Success);
-        Assert.Equal("timed out after 1 s (misc_timeout), process tree killed", r.Reason);
+        Assert.Equal("timed out after 3 s (misc_timeout), process tree killed", r.Reason);
         var child = int.Parse(File.ReadAllText(pidFile).Trim(), System.Globalization.CultureInfo.InvariantCulture);
         Assert.True(await GoneAsync(child), $"child {child} survived");
     }
@@ -72,7 +72,7 @@ public sealed class MiscCheckTests : IDisposable
     {
         // The grandchild is re-parented away from the script (a subshell that exits), so only the group kill reaches it.
         var pidFile = Path.Combine(_dir, "orphan.pid");
-        var r = await Rounds.RunAsync(Check($"/bin/sh -c '(sleep 1000 & echo $! > {pidFile}) ; sleep 1000'"), 1);
+        var r = await Rounds.RunAsync(Check($"/bin/sh -c '(sleep 1000 & echo $! > {pidFile}) ; sleep 1000'"), 3);
         Assert.False(r.Success);
         var orphan = int.Parse(File.ReadAllText(pidFile).Trim(), System.Globalization.CultureInfo.InvariantCulture);
         Assert.True(await GoneAsync(orphan), $"orphan {orphan} survived");
