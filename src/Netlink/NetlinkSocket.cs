@@ -252,14 +252,16 @@ public sealed class NetlinkSocket : IDisposable
         }
     }
 
-    /// <summary>Receives one datagram of multicast notifications (for event sockets); returns the bytes in a fresh array.</summary>
-    public async ValueTask<ReadOnlyMemory<byte>> ReceiveNotificationAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Receives one datagram of multicast notifications (for event sockets) into <paramref name="buffer"/>
+    /// (at least 32 KiB) and returns its length. Throws <see cref="NetlinkException"/> with ENOBUFS when the
+    /// kernel dropped notifications because the socket's buffer was full.
+    /// </summary>
+    public async ValueTask<int> ReceiveNotificationAsync(Memory<byte> buffer, CancellationToken cancellationToken)
     {
-        var buffer = new byte[_readBuffer.Length];
         try
         {
-            var n = await _socket.ReceiveAsync(buffer.AsMemory(), SocketFlags.None, cancellationToken).ConfigureAwait(false);
-            return buffer.AsMemory(0, n);
+            return await _socket.ReceiveAsync(buffer, SocketFlags.None, cancellationToken).ConfigureAwait(false);
         }
         catch (SocketException e)
         {

@@ -1,6 +1,7 @@
 using System.Net.Sockets;
 using Lb.Netlink.Generic;
 using Lb.Netlink.Protocol;
+using Microsoft.Extensions.Logging;
 
 namespace Lb.Netlink.Ipvs;
 
@@ -35,7 +36,7 @@ public sealed class IpvsClient : IpvsTableBase, IDisposable
     private ushort FamilyId => Family.Id;
 
     /// <summary>Opens a generic netlink socket and resolves the IPVS family; throws <see cref="IpvsNotAvailableException"/> without IPVS.</summary>
-    public static async Task<IpvsClient> OpenAsync(NetlinkSocketOptions? options = null, CancellationToken cancellationToken = default)
+    public static async Task<IpvsClient> OpenAsync(NetlinkSocketOptions? options = null, ILogger? logger = null, CancellationToken cancellationToken = default)
     {
         var socket = NetlinkSocket.Open(NetlinkConstants.NETLINK_GENERIC, options);
         try
@@ -49,7 +50,7 @@ public sealed class IpvsClient : IpvsTableBase, IDisposable
             {
                 throw new IpvsNotAvailableException();
             }
-            return new IpvsClient(socket, family);
+            return logger is null ? new IpvsClient(socket, family) : new IpvsClient(socket, family) { Logger = logger };
         }
         catch
         {

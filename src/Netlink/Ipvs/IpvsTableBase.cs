@@ -1,3 +1,6 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
 namespace Lb.Netlink.Ipvs;
 
 /// <summary>
@@ -7,6 +10,9 @@ namespace Lb.Netlink.Ipvs;
 /// </summary>
 public abstract class IpvsTableBase : IIpvsTable
 {
+    /// <summary>Where applied and failed operations are logged.</summary>
+    public ILogger Logger { get; init; } = NullLogger.Instance;
+
     /// <summary>Executes operations in order; returns, per operation, null or the kernel's error.</summary>
     protected abstract Task<IReadOnlyList<NetlinkException?>> ExecuteAsync(IReadOnlyList<IpvsOperation> operations, CancellationToken cancellationToken);
 
@@ -25,6 +31,7 @@ public abstract class IpvsTableBase : IIpvsTable
     {
         if (operations.Count == 0)
             return IpvsApplyResult.Empty;
+        Logger.Applying(operations.Count);
         var errors = await ExecuteAsync(operations, cancellationToken).ConfigureAwait(false);
         var results = new IpvsOperationResult[operations.Count];
         var retryIndex = new List<int>();
@@ -61,6 +68,15 @@ public abstract class IpvsTableBase : IIpvsTable
                 results[i] = retryErrors[j] is null
                     ? new IpvsOperationResult(operations[i], IpvsOperationOutcome.AlreadyInState)
                     : new IpvsOperationResult(operations[i], IpvsOperationOutcome.Failed, retryErrors[j]);
+            }
+        }
+        foreach (var r in results)
+        {
+            switch (r.Outcome)
+            {
+                case IpvsOperationOutcome.Applied: Logger.OperationApplied(r.Operation); break;
+                case IpvsOperationOutcome.AlreadyInState: Logger.OperationAlreadyInState(r.Operation, r.Error?.ErrnoName ?? "EEXIST/ENOENT"); break;
+                default: Logger.OperationFailed(r.Error?.Message ?? r.Operation.ToString()); break;
             }
         }
         return new IpvsApplyResult(results);

@@ -22,6 +22,7 @@ public enum RtnetlinkSubscriptions
 public sealed class RtnetlinkMonitor : IDisposable
 {
     private readonly NetlinkSocket _socket;
+    private readonly byte[] _buffer = new byte[64 * 1024];
 
     private RtnetlinkMonitor(NetlinkSocket socket)
     {
@@ -42,11 +43,10 @@ public sealed class RtnetlinkMonitor : IDisposable
     {
         while (!cancellationToken.IsCancellationRequested)
         {
-            ReadOnlyMemory<byte> datagram;
-            var lost = false;
+            int length;
             try
             {
-                datagram = await _socket.ReceiveNotificationAsync(cancellationToken).ConfigureAwait(false);
+                length = await _socket.ReceiveNotificationAsync(_buffer, cancellationToken).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
@@ -54,15 +54,14 @@ public sealed class RtnetlinkMonitor : IDisposable
             }
             catch (NetlinkException e) when (e.Errno == Errno.ENOBUFS)
             {
-                datagram = default;
-                lost = true;
+                length = -1;
             }
-            if (lost)
+            if (length < 0)
             {
                 yield return new EventsLostEvent();
                 continue;
             }
-            foreach (var e in Parse(datagram.Span))
+            foreach (var e in Parse(_buffer.AsSpan(0, length)))
                 yield return e;
         }
     }

@@ -192,4 +192,26 @@ public class InMemoryIpvsTableTests
         await table.RemoveDestinationAsync(Web, d.Key);
         Assert.Empty(Assert.Single((await table.DumpAsync()).Services).Destinations);
     }
+
+    private sealed class ListLogger : Microsoft.Extensions.Logging.ILogger
+    {
+        public List<(Microsoft.Extensions.Logging.LogLevel Level, int Id, string Text)> Entries { get; } = [];
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+        public bool IsEnabled(Microsoft.Extensions.Logging.LogLevel logLevel) => true;
+        public void Log<TState>(Microsoft.Extensions.Logging.LogLevel logLevel, Microsoft.Extensions.Logging.EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+            Entries.Add((logLevel, eventId.Id, formatter(state, exception)));
+    }
+
+    [Fact]
+    public async Task Applied_and_failed_operations_are_logged_with_stable_event_ids()
+    {
+        var logger = new ListLogger();
+        var table = new InMemoryIpvsTable { Logger = logger };
+        await table.ApplyAsync([
+            IpvsOperation.AddService(new IpvsService(Web, "rr")),
+            IpvsOperation.AddDestination(IpvsServiceKey.Udp(IPAddress.Parse("10.0.0.1"), 53), new IpvsDestination(IPAddress.Parse("10.0.1.1"), 53)),
+        ]);
+        Assert.Contains(logger.Entries, e => e.Id == 2002 && e.Text == "IPVS: add service TCP 10.0.0.1:80 rr");
+        Assert.Contains(logger.Entries, e => e.Id == 2004 && e.Level == Microsoft.Extensions.Logging.LogLevel.Warning && e.Text.Contains("ESRCH", StringComparison.Ordinal));
+    }
 }
