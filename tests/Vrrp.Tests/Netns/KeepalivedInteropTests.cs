@@ -132,6 +132,95 @@ public class KeepalivedInteropTests
         Assert.Contains(lines, l => l.Contains("|3|0|1|", StringComparison.Ordinal));
     }
 
+    [RootFact("ip", "keepalived")]
+    public async Task V2_unicast_peers_both_directions()
+    {
+        using var net = new VethPeer();
+        var ka = net.StartKeepalived($$"""
+            vrrp_instance VI_1 {
+                state BACKUP
+                interface {{net.PeerIf}}
+                virtual_router_id 79
+                priority 100
+                advert_int 1
+                unicast_src_ip {{net.PeerAddress}}
+                unicast_peer {
+                    {{net.HostAddress}}
+                }
+                virtual_ipaddress {
+                    {{net.Vip}}/24
+                }
+            }
+            """);
+        Assert.True(ka.WaitFor("(VI_1) Entering MASTER STATE"), ka.Output);
+        var logs = new ListLoggerProvider();
+        var options = LbOptions(net, 2, 150, null);
+        options = options with
+        {
+            CheckUnicastSrc = true,
+            Instances = [options.Instances[0] with { VirtualRouterId = 79, UnicastSrcIp = net.HostAddress, UnicastPeers = [new UnicastPeer(net.PeerAddress, 250, 255)] }],
+        };
+        await using var lb = new VrrpSubsystem(options, new IpCommandAddressTable(), new SysfsLinkMonitor(), new RecordingEventSink(), logs, TimeProvider.System);
+        await lb.StartAsync(CancellationToken.None);
+        Assert.True(Wait.Until(() => logs.Contains($"(VI_1) received lower priority (100) advert from {net.PeerAddress} - discarding")), string.Join('\n', logs.Lines));
+        Assert.True(Wait.Until(() => lb.GetStatus().Instances[0].State == VrrpState.Master));
+        Assert.True(ka.WaitFor($"(VI_1) Master received advert from {net.HostAddress} with higher priority 150, ours 100"), ka.Output);
+        Assert.Empty(lb.GetStatus().Instances[0].Drops);
+    }
+
+    [RootFact("ip", "keepalived")]
+    public async Task V3_ipv6_both_directions_with_unsolicited_na()
+    {
+        using var net = new VethPeer();
+        var vip6 = IPAddress.Parse($"fd00:{net.HostAddress.GetAddressBytes()[2]:x}::100");
+        var ka = net.StartKeepalived($$"""
+            vrrp_instance VI_6 {
+                state BACKUP
+                interface {{net.PeerIf}}
+                virtual_router_id 78
+                priority 100
+                advert_int 1
+                virtual_ipaddress {
+                    {{vip6}}/64
+                }
+            }
+            """);
+        Assert.True(ka.WaitFor("(VI_6) Entering MASTER STATE"), ka.Output);
+        var pcap = Path.Combine(net.Dir, "na.pcap");
+        var cap = net.StartInNs("tcpdump", "-Z", "root", "-i", net.PeerIf, "-U", "-n", "-w", pcap, "icmp6 or ip6 proto 112");
+        Assert.True(cap.WaitFor("listening on"), cap.Output);
+        Assert.True(Wait.Until(() => Run.Ok("ip", "-o", "addr", "show", "dev", net.HostIf).Contains("fe80::", StringComparison.Ordinal)));
+        var logs = new ListLoggerProvider();
+        var options = new VrrpSubsystemOptions
+        {
+            GarpMasterDelay = TimeSpan.Zero,
+            Instances =
+            [
+                new VrrpInstanceOptions
+                {
+                    Name = "VI_6",
+                    Interface = net.HostIf,
+                    VirtualRouterId = 78,
+                    Priority = 150,
+                    VirtualIpAddresses = [new VirtualAddress { Address = vip6, PrefixLength = 64, NoDad = true }],
+                },
+            ],
+        };
+        await using var lb = new VrrpSubsystem(options, new IpCommandAddressTable(), new SysfsLinkMonitor(), new RecordingEventSink(), logs, TimeProvider.System);
+        await lb.StartAsync(CancellationToken.None);
+        Assert.True(lb.GetStatus().Instances[0].SourceAddress!.IsIPv6LinkLocal);
+        Assert.Equal(3, lb.GetStatus().Instances[0].Version);
+        Assert.True(Wait.Until(() => logs.Lines.Any(l => l.StartsWith("(VI_6) received lower priority (100) advert from fe80::", StringComparison.Ordinal))), string.Join('\n', logs.Lines));
+        Assert.True(Wait.Until(() => lb.GetStatus().Instances[0].State == VrrpState.Master), string.Join('\n', logs.Lines));
+        Assert.True(ka.WaitFor("with higher priority 150, ours 100"), ka.Output);
+        Assert.Contains($"(VI_6) Master received advert from {lb.GetStatus().Instances[0].SourceAddress}", ka.Output);
+        Assert.True(Wait.Until(() => logs.Contains($"Sending unsolicited Neighbour Advert on {net.HostIf} for {vip6}")));
+        Assert.True(Wait.Until(() => Run.Ok("tshark", "-r", pcap, "-Y", "icmpv6.type == 136", "-T", "fields", "-e", "icmpv6.nd.na.target_address").Contains(vip6.ToString(), StringComparison.Ordinal)));
+        var adverts = Run.Ok("tshark", "-r", pcap, "-Y", "vrrp && ipv6.src == " + lb.GetStatus().Instances[0].SourceAddress, "-T", "fields", "-E", "separator=|", "-e", "ipv6.hlim", "-e", "vrrp.prio", "-e", "vrrp.checksum.status", "-e", "vrrp.ipv6_addr");
+        Assert.Contains($"255|150|1|{vip6}", adverts.Split('\n'));
+        Assert.Empty(lb.GetStatus().Instances[0].Drops);
+    }
+
     private static int CountOf(string text, string what)
     {
         var n = 0;
