@@ -33,8 +33,8 @@ public sealed class CheckerSubsystem : IAsyncDisposable
     public CheckerSubsystem(CheckerSubsystemOptions options, IIpvsDestinations ipvs, IJournal journal, ILoggerFactory loggerFactory,
         TimeProvider timeProvider, IHttpClientFactory? httpClientFactory = null)
         : this(options, ipvs, journal, loggerFactory, timeProvider,
-            new DefaultCheckFactory(options, timeProvider, httpClientFactory, new ProcessScriptRunner(options.EnableScriptSecurity)),
-            new ProcessScriptRunner(options.EnableScriptSecurity), random: null)
+            new DefaultCheckFactory(options, timeProvider, httpClientFactory, new ProcessScriptRunner(options.EnableScriptSecurity, timeProvider)),
+            new ProcessScriptRunner(options.EnableScriptSecurity, timeProvider), random: null)
     {
     }
 

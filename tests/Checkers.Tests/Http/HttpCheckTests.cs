@@ -221,3 +221,45 @@ public class HttpCheckTests
         public void Dispose() => _handler.Dispose();
     }
 }
+
+public class HttpCheckWiringTests
+{
+    [Fact]
+    public async Task Bindto_connect_ip_and_connect_port_are_honoured()
+    {
+        await using var server = new ScriptedServer(ScriptedServer.Respond(200, "ok"));
+        var options = new HttpCheckOptions
+        {
+            BindTo = IPAddress.Parse("127.0.0.3"),
+            ConnectIp = IPAddress.Loopback,
+            ConnectPort = (ushort)server.Port,
+            Urls = [new UrlOptions { Path = "/" }],
+        };
+        // The real server's own address/port are unreachable; connect_ip/connect_port point at the test server.
+        var rs = new RealServerOptions { Address = IPAddress.Parse("192.0.2.1"), Port = 1, Checkers = [options] };
+        var vs = new VirtualServerOptions { Address = IPAddress.Parse("10.0.0.100"), Port = 80, RealServers = [rs] };
+        var check = new HttpCheck(options, vs, rs, EffectiveSettings.Resolve(vs, rs, options), TimeProvider.System, null);
+        var r = await Rounds.RunAsync(check, 5);
+        Assert.True(r.Success, r.Reason);
+        Assert.True(server.Requests.TryDequeue(out var req));
+        Assert.Contains($"Host: 127.0.0.1:{server.Port}", req.Split("\r\n"));
+        Assert.Equal("127.0.0.3", server.LastPeer?.Address.ToString());
+    }
+
+    [Fact]
+    public async Task The_registered_factory_client_works_and_does_not_reuse_connections()
+    {
+        var services = new Microsoft.Extensions.DependencyInjection.ServiceCollection();
+        services.AddLbCheckers();
+        await using var provider = Microsoft.Extensions.DependencyInjection.ServiceCollectionContainerBuilderExtensions.BuildServiceProvider(services);
+        var factory = (IHttpClientFactory)provider.GetService(typeof(IHttpClientFactory))!;
+        await using var server = new ScriptedServer(ScriptedServer.Respond(200, "ok", "HTTP/1.1"));
+        var options = new HttpCheckOptions { Protocol = HttpProtocol.Http11, Urls = [new UrlOptions { Path = "/" }] };
+        var rs = new RealServerOptions { Address = IPAddress.Loopback, Port = (ushort)server.Port, Checkers = [options] };
+        var vs = new VirtualServerOptions { Address = IPAddress.Parse("10.0.0.100"), Port = 80, RealServers = [rs] };
+        var check = new HttpCheck(options, vs, rs, EffectiveSettings.Resolve(vs, rs, options), TimeProvider.System, factory);
+        for (var i = 0; i < 3; i++)
+            Assert.True((await Rounds.RunAsync(check, 5)).Success);
+        Assert.Equal(3, server.Connections);
+    }
+}

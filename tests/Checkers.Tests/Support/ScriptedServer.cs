@@ -33,6 +33,7 @@ public sealed class ScriptedServer : IAsyncDisposable
     public ConcurrentQueue<string> Requests { get; } = new();
     public ConcurrentQueue<string> SniNames { get; } = new();
     public int Connections;
+    public IPEndPoint? LastPeer { get; private set; }
     public CancellationToken Stopping => _cts.Token;
 
     public static X509Certificate2 SelfSigned()
@@ -57,6 +58,7 @@ public sealed class ScriptedServer : IAsyncDisposable
                 return;
             }
             Interlocked.Increment(ref Connections);
+            LastPeer = s.RemoteEndPoint as IPEndPoint;
             _ = Task.Run(() => ServeAsync(s));
         }
     }
