@@ -113,12 +113,12 @@ public static class SemanticChecks
             children = children.Add(new ConfigNode("protocol", ImmutableArray.Create("UDP"), null, SourceLocation.None));
             label = $"[{args[0]}]:udp:{args[1]}";
         }
-        if (node.Last("lb_algo") is null)
+        if (node.Last("lb_algo") is null && node.Last("lvs_sched") is null)
         {
             diagnostics.Error(node.Location, $"Virtual server {label}: no scheduler set, setting default 'wlc'");
             children = children.Add(new ConfigNode("lb_algo", ImmutableArray.Create("wlc"), null, SourceLocation.None));
         }
-        if (node.Last("lb_kind") is null)
+        if (node.Last("lb_kind") is null && node.Last("lvs_method") is null)
         {
             diagnostics.Error(node.Location, $"Virtual server {label}: no forwarding method set, setting default NAT");
             children = children.Add(new ConfigNode("lb_kind", ImmutableArray.Create("NAT"), null, SourceLocation.None));
@@ -130,14 +130,28 @@ public static class SemanticChecks
     {
         foreach (var node in nodes)
         {
-            if (ScriptKeywords.Contains(node.Keyword) && node.Location.IsKnown)
+            // keepalived drops scripts whose program does not exist (silently under -t), so only those count.
+            if (ScriptKeywords.Contains(node.Keyword) && node.Location.IsKnown && ScriptExists(node.Args))
                 return true;
-            if (node.Keyword is "MISC_CHECK")
+            if (node.Keyword is "MISC_CHECK" && ScriptExists(node.Last("misc_path")?.Args ?? ImmutableArray<string>.Empty))
                 return true;
             if (UsesScripts(node.Children))
                 return true;
         }
         return false;
+    }
+
+    private static bool ScriptExists(ImmutableArray<string> args)
+    {
+        if (args.IsDefaultOrEmpty)
+            return false;
+        var program = args[0].Split(' ', StringSplitOptions.RemoveEmptyEntries).FirstOrDefault();
+        if (string.IsNullOrEmpty(program))
+            return false;
+        if (program.Contains('/', StringComparison.Ordinal))
+            return File.Exists(program);
+        var path = Environment.GetEnvironmentVariable("PATH") ?? "/usr/bin:/bin";
+        return path.Split(':', StringSplitOptions.RemoveEmptyEntries).Any(dir => File.Exists(Path.Combine(dir, program)));
     }
 
     private static HashSet<string> HostInterfaces()

@@ -1,0 +1,84 @@
+using System.Diagnostics;
+using Lb.Config;
+using Lb.TestSupport;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace Lb.Tests.Config;
+
+/// <summary>
+/// The real keepalived 2.2.7 as oracle: for every corpus configuration, <c>keepalived -t</c> and Lb's loader must give the
+/// same exit code (0 clean, 4 cannot run, 5 errors, 6 script security). Legitimate differences are listed with the reason.
+/// </summary>
+public sealed class KeepalivedOracleTests
+{
+    /// <summary>Corpus files where Lb deliberately differs from keepalived: file → (keepalived's code, Lb's code, why).</summary>
+    private static readonly Dictionary<string, (int Keepalived, int Lb, string Reason)> KnownDifferences = new(StringComparer.Ordinal)
+    {
+    };
+
+    private readonly ITestOutputHelper _output;
+
+    public KeepalivedOracleTests(ITestOutputHelper output) => _output = output;
+
+    [RootFact("keepalived")]
+    public void ExitCodesAgreeWithKeepalived()
+    {
+        Prerequisites.Require(Prerequisites.HasCommand("keepalived"), "keepalived 2.2.7 must be installed for the oracle test");
+        var failures = new List<string>();
+        var agree = 0;
+        foreach (var relative in CorpusTests.ConfigFiles())
+        {
+            var path = Path.Combine(CorpusTests.CorpusDirectory, relative);
+            var (keepalivedCode, keepalivedText) = RunKeepalived(path);
+            var lb = CorpusTests.LoadForTest(relative);
+            if (KnownDifferences.TryGetValue(relative, out var known))
+            {
+                if (known.Keepalived != keepalivedCode || known.Lb != lb.ExitCode)
+                    failures.Add($"{relative}: listed difference changed: keepalived {keepalivedCode} (listed {known.Keepalived}), Lb {lb.ExitCode} (listed {known.Lb})");
+                continue;
+            }
+            if (keepalivedCode == lb.ExitCode)
+            {
+                agree++;
+                continue;
+            }
+            failures.Add($"{relative}: keepalived exit {keepalivedCode}, Lb exit {lb.ExitCode}\n  keepalived: {keepalivedText.Replace("\n", "\n    ", StringComparison.Ordinal)}\n  Lb: {CorpusTests.Render(lb).Replace("\n", "\n    ", StringComparison.Ordinal)}");
+        }
+        _output.WriteLine($"{agree} configurations agree with keepalived, {KnownDifferences.Count} listed differences");
+        Assert.True(failures.Count == 0, string.Join('\n', failures));
+    }
+
+    private static (int Code, string Text) RunKeepalived(string path)
+    {
+        var temp = Directory.CreateTempSubdirectory("lb-oracle-");
+        try
+        {
+            var psi = new ProcessStartInfo("keepalived")
+            {
+                RedirectStandardError = true,
+                RedirectStandardOutput = true,
+                UseShellExecute = false,
+                WorkingDirectory = Path.GetDirectoryName(path)!,
+            };
+            foreach (var a in new[] { "-t", "-l", "-f", path, "-p", Path.Combine(temp.FullName, "p"), "-r", Path.Combine(temp.FullName, "r"), "-c", Path.Combine(temp.FullName, "c"), "-b", Path.Combine(temp.FullName, "b") })
+                psi.ArgumentList.Add(a);
+            using var process = Process.Start(psi)!;
+            var stderr = process.StandardError.ReadToEndAsync();
+            var stdout = process.StandardOutput.ReadToEndAsync();
+            if (!process.WaitForExit(TimeSpan.FromSeconds(30)))
+            {
+                process.Kill(entireProcessTree: true);
+                throw new TimeoutException($"keepalived -t {path} did not finish");
+            }
+            // keepalived's children may still be writing after the parent exits; the pipes close when they are done.
+            if (!Task.WaitAll(new Task[] { stderr, stdout }, TimeSpan.FromSeconds(30)))
+                throw new TimeoutException($"keepalived -t {path}: output did not end");
+            return (process.ExitCode, stderr.Result + stdout.Result);
+        }
+        finally
+        {
+            temp.Delete(recursive: true);
+        }
+    }
+}
