@@ -83,7 +83,8 @@ Changes to the full table (Lb: reconcile = dump of all $entries entries + diff +
 | Lb reconcile, 1% of services ($((services / 100 > 0 ? services / 100 : 1))) with all $dests destinations replaced | $(fmt "$(get lb_reconcile_1pct_services)") |
 | \`ipvsadm -R\` of the same number of precomputed \`-e\` lines (no dump, no diff) | $(fmt "$(get ipvsadm_restore_1pct_weights)") |
 | Lb dump of the table / \`ipvsadm -Sn\` | $(fmt "$(get lb_dump)") / $(fmt "$(get ipvsadm_save)") |
-| Lb benchmark process, wall time including .NET start-up | $(fmt "$(get lb_process_wall)") |
+| keepalived reload (SIGHUP) with the same weight changes, until the kernel shows them | $(fmt "$(get keepalived_reload_1pct_weights)") |
+| Lb process start until the IPVS client is open (.NET start-up and JIT) | $(fmt "$(get lb_open)") |
 
 Machine: host CPU $host_cpu, $(nproc) cores; guest: $(sed -n 's/^guest_cpu //p' <<<"$machine"),
 kernel $(sed -n 's/^guest_kernel //p' <<<"$machine") (Debian), $(sed -n 's/^ipvsadm //p' <<<"$machine"),
