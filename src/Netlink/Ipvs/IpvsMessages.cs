@@ -343,7 +343,10 @@ public static class IpvsMessages
         {
             if (address is null || protocol is null)
                 throw new NetlinkFormatException("IPVS service without a firewall mark and without IPVS_SVC_ATTR_ADDR/PROTOCOL");
-            key = IpvsServiceKey.Create((IpvsProtocol)protocol.Value, ReadAddress(address, family, "IPVS_SVC_ATTR_ADDR"), port);
+            var proto = (IpvsProtocol)protocol.Value;
+            if (proto is not (IpvsProtocol.Tcp or IpvsProtocol.Udp or IpvsProtocol.Sctp))
+                throw new NetlinkFormatException($"IPVS service with protocol {protocol.Value}, not TCP, UDP or SCTP");
+            key = IpvsServiceKey.Create(proto, ReadAddress(address, family, "IPVS_SVC_ATTR_ADDR"), port);
         }
         var service = new IpvsService(key, scheduler ?? "")
         {
