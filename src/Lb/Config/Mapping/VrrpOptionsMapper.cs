@@ -98,9 +98,9 @@ internal static class VrrpOptionsMapper
             Authentication = authentication,
             VirtualIpAddresses = Vips(n.Last("virtual_ipaddress"), v),
             VirtualIpAddressesExcluded = Vips(n.Last("virtual_ipaddress_excluded"), v),
-            VirtualRoutes = (n.Last("virtual_routes")?.Children ?? default).Select(c => new VirtualRoute(Line(c), c.Args.Contains("no_track"))).ToList(),
-            VirtualRules = (n.Last("virtual_rules")?.Children ?? default).Select(c => new VirtualRule(Line(c), c.Args.Contains("no_track"))).ToList(),
-            TrackInterfaces = (n.Last("track_interface")?.Children ?? default).Select(c => new TrackedInterface(c.Keyword, WeightOf(c, v) ?? 0, c.Args.Contains("reverse"))).ToList(),
+            VirtualRoutes = (n.Last("virtual_routes")?.Children ?? System.Collections.Immutable.ImmutableArray<ConfigNode>.Empty).Select(c => new VirtualRoute(Line(c), c.Args.Contains("no_track"))).ToList(),
+            VirtualRules = (n.Last("virtual_rules")?.Children ?? System.Collections.Immutable.ImmutableArray<ConfigNode>.Empty).Select(c => new VirtualRule(Line(c), c.Args.Contains("no_track"))).ToList(),
+            TrackInterfaces = (n.Last("track_interface")?.Children ?? System.Collections.Immutable.ImmutableArray<ConfigNode>.Empty).Select(c => new TrackedInterface(c.Keyword, WeightOf(c, v) ?? 0, c.Args.Contains("reverse"))).ToList(),
             TrackScripts = Tracked(n.Last("track_script"), v),
             TrackFiles = Tracked(n.Last("track_file"), v),
             TrackProcesses = Tracked(n.Last("track_process"), v),
@@ -242,8 +242,8 @@ internal static class VrrpOptionsMapper
     private static VrrpSyncGroupOptions SyncGroup(ConfigNode n, NodeValues v) => new()
     {
         Name = n.Arg0 ?? "?",
-        Members = (n.Last("group")?.Children ?? default).Select(c => c.Keyword).ToList(),
-        TrackInterfaces = (n.Last("track_interface")?.Children ?? default).Select(c => new TrackedInterface(c.Keyword, WeightOf(c, v) ?? 0, c.Args.Contains("reverse"))).ToList(),
+        Members = (n.Last("group")?.Children ?? System.Collections.Immutable.ImmutableArray<ConfigNode>.Empty).Select(c => c.Keyword).ToList(),
+        TrackInterfaces = (n.Last("track_interface")?.Children ?? System.Collections.Immutable.ImmutableArray<ConfigNode>.Empty).Select(c => new TrackedInterface(c.Keyword, WeightOf(c, v) ?? 0, c.Args.Contains("reverse"))).ToList(),
         TrackScripts = Tracked(n.Last("track_script"), v),
         TrackFiles = Tracked(n.Last("track_file"), v),
         TrackProcesses = Tracked(n.Last("track_process"), v),

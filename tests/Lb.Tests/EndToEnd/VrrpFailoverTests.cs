@@ -1,0 +1,185 @@
+using Lb.TestSupport;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace Lb.Lb.Tests.EndToEnd;
+
+/// <summary>
+/// `lb -n -l -P` processes in network namespaces on a bridge, checked with `ip addr` in each namespace (the oracle), and the
+/// real keepalived 2.2.7 in the same virtual router.
+/// </summary>
+public sealed class VrrpFailoverTests(ITestOutputHelper output)
+{
+    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(20);
+    private const string Vip = "10.0.0.100/24";
+
+    internal static string Config(string routerId, int priority, string state = "BACKUP", int version = 2, string auth = "", string extra = "", string advert = "1", string globalExtra = "") => $$"""
+        global_defs {
+            router_id {{routerId}}
+            vrrp_garp_master_delay 1
+            {{globalExtra}}
+        }
+        vrrp_instance VI_1 {
+            state {{state}}
+            interface eth0
+            virtual_router_id 51
+            priority {{priority}}
+            advert_int {{advert}}
+            version {{version}}
+            {{auth}}
+            virtual_ipaddress {
+                {{Vip}} dev eth0
+            }
+            {{extra}}
+        }
+        """;
+
+    private const string Pass = "authentication {\n auth_type PASS\n auth_pass s3cret\n}";
+
+    private void Dump(params LabProcess[] processes)
+    {
+        foreach (var p in processes)
+            output.WriteLine($"----- {p.Label}\n{p.Output}");
+    }
+
+    [RootFact("ip")]
+    public void Master_killed_with_SIGKILL_the_backup_takes_the_VIP()
+    {
+        using var lab = new NetnsLab();
+        var a = lab.AddHost("a", "10.0.0.2/24");
+        var b = lab.AddHost("b", "10.0.0.3/24");
+        var la = lab.StartLb(a, "lb-a", "-n", "-l", "-P", "-f", lab.WriteFile("a.conf", Config("a", 150)), "--journal", Path.Combine(lab.Directory, "a.jsonl"));
+        var lbb = lab.StartLb(b, "lb-b", "-n", "-l", "-P", "-f", lab.WriteFile("b.conf", Config("b", 100)), "--journal", Path.Combine(lab.Directory, "b.jsonl"));
+        try
+        {
+            Assert.True(NetnsLab.WaitFor(() => lab.HasAddress(a, Vip), Bound), "VIP never appeared on the higher-priority node");
+            Assert.False(lab.HasAddress(b, Vip));
+            Assert.True(NetnsLab.WaitFor(() => lbb.OutputContains("(VI_1) Entering BACKUP STATE"), Bound));
+
+            la.Signal("KILL");
+            Assert.True(NetnsLab.WaitFor(() => lab.HasAddress(b, Vip), Bound), "backup did not take over after the master was killed");
+            Assert.Contains("(VI_1) Entering MASTER STATE", lbb.Output, StringComparison.Ordinal);
+            var journal = File.ReadAllLines(Path.Combine(lab.Directory, "b.jsonl"));
+            Assert.Contains(journal, l => l.Contains("\"VI_1\"", StringComparison.Ordinal) && l.Contains("\"MASTER\"", StringComparison.Ordinal));
+        }
+        finally
+        {
+            Dump(la, lbb);
+        }
+    }
+
+    [RootFact("ip")]
+    public void Graceful_stop_sends_priority_0_and_removes_the_VIP()
+    {
+        using var lab = new NetnsLab();
+        var a = lab.AddHost("a", "10.0.0.2/24");
+        var b = lab.AddHost("b", "10.0.0.3/24");
+        // A long advert interval: without the priority-0 advert the backup would wait 3 x 10 s; with it, skew time (< 1 s).
+        var la = lab.StartLb(a, "lb-a", "-n", "-l", "-P", "-f", lab.WriteFile("a.conf", Config("a", 150, advert: "10")), "--journal", Path.Combine(lab.Directory, "a.jsonl"));
+        var lbb = lab.StartLb(b, "lb-b", "-n", "-l", "-P", "-f", lab.WriteFile("b.conf", Config("b", 100, advert: "10")), "--journal", Path.Combine(lab.Directory, "b.jsonl"));
+        try
+        {
+            Assert.True(NetnsLab.WaitFor(() => lab.HasAddress(a, Vip), TimeSpan.FromSeconds(45)), "VIP never appeared on the higher-priority node");
+            Assert.True(NetnsLab.WaitFor(() => lbb.OutputContains("(VI_1) Entering BACKUP STATE"), Bound));
+            la.Signal("TERM");
+            Assert.True(la.WaitForExit(TimeSpan.FromSeconds(20)), "lb did not stop on SIGTERM");
+            Assert.False(lab.HasAddress(a, Vip), "the stopped node kept the VIP");
+            // Well under 3 x advert_int: the takeover came from the priority-0 advert, not from the master-down timer.
+            Assert.True(NetnsLab.WaitFor(() => lab.HasAddress(b, Vip), TimeSpan.FromSeconds(10)), "backup did not take over on the priority-0 advert");
+        }
+        finally
+        {
+            Dump(la, lbb);
+        }
+    }
+
+    [RootFact("ip")]
+    public void Failing_vrrp_script_moves_the_VIP_by_weight_and_back()
+    {
+        using var lab = new NetnsLab();
+        var a = lab.AddHost("a", "10.0.0.2/24");
+        var b = lab.AddHost("b", "10.0.0.3/24");
+        var flag = Path.Combine(lab.Directory, "a-healthy");
+        File.WriteAllText(flag, "ok");
+        var script = $$"""
+            vrrp_script chk {
+                script "/usr/bin/test -e {{flag}}"
+                interval 1
+                fall 1
+                rise 1
+                weight -60
+            }
+            """;
+        var la = lab.StartLb(a, "lb-a", "-n", "-l", "-P", "-f", lab.WriteFile("a.conf", script + "\n" + Config("a", 150, extra: "track_script {\n chk\n}", globalExtra: "enable_script_security\n script_user root")), "--journal", Path.Combine(lab.Directory, "a.jsonl"));
+        var lbb = lab.StartLb(b, "lb-b", "-n", "-l", "-P", "-f", lab.WriteFile("b.conf", Config("b", 100)), "--journal", Path.Combine(lab.Directory, "b.jsonl"));
+        try
+        {
+            Assert.True(NetnsLab.WaitFor(() => lab.HasAddress(a, Vip), Bound));
+            File.Delete(flag);
+            Assert.True(NetnsLab.WaitFor(() => lab.HasAddress(b, Vip) && !lab.HasAddress(a, Vip), Bound), "VIP did not move when the script failed (150-60 < 100)");
+            Assert.Contains("(VI_1) Changing effective priority from 150 to 90", la.Output, StringComparison.Ordinal);
+            File.WriteAllText(flag, "ok");
+            Assert.True(NetnsLab.WaitFor(() => lab.HasAddress(a, Vip) && !lab.HasAddress(b, Vip), Bound), "VIP did not come back (preempt) when the script recovered");
+        }
+        finally
+        {
+            Dump(la, lbb);
+        }
+    }
+
+    public static TheoryData<int, bool> Versions => new() { { 2, true }, { 3, false } };
+
+    [RootTheory("ip", "keepalived")]
+    [MemberData(nameof(Versions))]
+    public void Lb_and_keepalived_share_a_virtual_router_both_ways(int version, bool pass)
+    {
+        using var lab = new NetnsLab();
+        var k = lab.AddHost("k", "10.0.0.2/24");
+        var l = lab.AddHost("l", "10.0.0.3/24");
+        var auth = pass ? Pass : string.Empty;
+
+        // keepalived master, Lb backup: Lb must stay BACKUP (it accepts keepalived's adverts), then take over when keepalived dies.
+        var ka = lab.StartKeepalived(k, "keepalived", lab.WriteFile("k.conf", Config("k", 150, version: version, auth: auth)));
+        var lb = lab.StartLb(l, "lb", "-n", "-l", "-P", "-f", lab.WriteFile("l.conf", Config("l", 100, version: version, auth: auth)), "--journal", Path.Combine(lab.Directory, "l.jsonl"));
+        try
+        {
+            Assert.True(NetnsLab.WaitFor(() => lab.HasAddress(k, Vip), Bound), "keepalived never became master");
+            Assert.True(NetnsLab.WaitFor(() => lb.OutputContains("(VI_1) Entering BACKUP STATE"), Bound));
+            Thread.Sleep(4000); // longer than master_down_interval: Lb must not have taken over while keepalived advertises
+            Assert.False(lab.HasAddress(l, Vip), "Lb took the VIP although keepalived (higher priority) is master");
+            ka.Signal("KILL");
+            Assert.True(NetnsLab.WaitFor(() => lab.HasAddress(l, Vip), Bound), "Lb did not take over from keepalived");
+
+            // Now keepalived comes back with the higher priority and preempts Lb: Lb must accept and release the VIP.
+            var ka2 = lab.StartKeepalived(k, "keepalived-2", lab.WriteFile("k2.conf", Config("k", 150, version: version, auth: auth)));
+            Assert.True(NetnsLab.WaitFor(() => lab.HasAddress(k, Vip) && !lab.HasAddress(l, Vip), Bound), "keepalived did not preempt Lb");
+            Assert.Contains("Master received advert from 10.0.0.2 with higher priority 150, ours 100", lb.Output, StringComparison.Ordinal);
+            ka2.Signal("KILL");
+        }
+        finally
+        {
+            Dump(ka, lb);
+        }
+
+        // Lb master, keepalived backup: keepalived must accept Lb's adverts, then take over when Lb dies.
+        using var lab2 = new NetnsLab();
+        var k2 = lab2.AddHost("k", "10.0.0.2/24");
+        var l2 = lab2.AddHost("l", "10.0.0.3/24");
+        var lbm = lab2.StartLb(l2, "lb", "-n", "-l", "-P", "-f", lab2.WriteFile("l.conf", Config("l", 150, version: version, auth: auth)), "--journal", Path.Combine(lab2.Directory, "l.jsonl"));
+        var kb = lab2.StartKeepalived(k2, "keepalived", lab2.WriteFile("k.conf", Config("k", 100, version: version, auth: auth)));
+        try
+        {
+            Assert.True(NetnsLab.WaitFor(() => lab2.HasAddress(l2, Vip), Bound), "Lb never became master");
+            Assert.True(NetnsLab.WaitFor(() => kb.OutputContains("(VI_1) Entering BACKUP STATE"), Bound), "keepalived never entered BACKUP");
+            Thread.Sleep(4000);
+            Assert.False(lab2.HasAddress(k2, Vip), "keepalived took the VIP although Lb (higher priority) is master: it does not accept Lb's adverts");
+            Assert.DoesNotContain("bad checksum", kb.Output, StringComparison.OrdinalIgnoreCase);
+            lbm.Signal("KILL");
+            Assert.True(NetnsLab.WaitFor(() => lab2.HasAddress(k2, Vip), Bound), "keepalived did not take over from Lb");
+        }
+        finally
+        {
+            Dump(lbm, kb);
+        }
+    }
+}
