@@ -19,6 +19,8 @@ internal sealed class NotifyDispatcher : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly Channel<Func<Task>> _queue = Channel.CreateBounded<Func<Task>>(new BoundedChannelOptions(1024) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true });
     private readonly Task _worker;
+    private readonly Channel<string> _fifoQueue = Channel.CreateBounded<string>(new BoundedChannelOptions(4096) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true });
+    private readonly Task _fifoWorker;
     private readonly TimeSpan _scriptTimeout = TimeSpan.FromSeconds(30);
 
     public NotifyDispatcher(VrrpSubsystemOptions options, ScriptRunner runner, ILogger logger)
@@ -27,6 +29,7 @@ internal sealed class NotifyDispatcher : IAsyncDisposable
         _runner = runner;
         _logger = logger;
         _worker = Task.Run(WorkAsync);
+        _fifoWorker = Task.Run(FifoWorkAsync);
     }
 
     /// <summary>Lines written to the FIFO, also kept for tests/status (bounded).</summary>
@@ -100,7 +103,7 @@ internal sealed class NotifyDispatcher : IAsyncDisposable
             _logger.NotifyExited(name, string.Join(' ', argv), r.StartError is null ? r.ExitCode : -1);
     }
 
-    private async Task WriteFifoAsync(string line)
+    private Task WriteFifoAsync(string line)
     {
         lock (RecentFifoLines)
         {
@@ -108,22 +111,50 @@ internal sealed class NotifyDispatcher : IAsyncDisposable
             if (RecentFifoLines.Count > 256)
                 RecentFifoLines.RemoveAt(0);
         }
-        if (_options.NotifyFifo is not { } path)
-            return;
+        if (_options.NotifyFifo is not null)
+            _fifoQueue.Writer.TryWrite(line);
+        return Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// Writes FIFO lines on a task of their own (a FIFO nobody reads blocks when full; scripts must not
+    /// wait for it). The FIFO is created with mkfifo when missing and held open read-write, as
+    /// keepalived does, so readers see one continuous stream and opening never blocks.
+    /// </summary>
+    private async Task FifoWorkAsync()
+    {
+        FileStream? fifo = null;
         try
         {
-            // Opening a FIFO for writing blocks until a reader exists: do not wait forever.
-            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(5));
-            await Task.Run(async () =>
+            await foreach (var line in _fifoQueue.Reader.ReadAllAsync().ConfigureAwait(false))
             {
-                await using var fs = new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.ReadWrite, 1, useAsync: false);
-                var bytes = System.Text.Encoding.UTF8.GetBytes(line + "\n");
-                await fs.WriteAsync(bytes, cts.Token).ConfigureAwait(false);
-            }, cts.Token).WaitAsync(cts.Token).ConfigureAwait(false);
+                try
+                {
+                    if (fifo is null)
+                    {
+                        var path = _options.NotifyFifo!;
+                        if (!File.Exists(path))
+                        {
+                            using var p = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("mkfifo", [path]) { UseShellExecute = false });
+                            await p!.WaitForExitAsync().ConfigureAwait(false);
+                        }
+                        fifo = new FileStream(path, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite, 0);
+                    }
+                    var bytes = System.Text.Encoding.UTF8.GetBytes(line + "\n");
+                    fifo.Write(bytes);
+                    fifo.Flush();
+                }
+                catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or System.ComponentModel.Win32Exception)
+                {
+                    _logger.ActionFailed("notify_fifo", "write", ex.Message);
+                    fifo?.Dispose();
+                    fifo = null;
+                }
+            }
         }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or OperationCanceledException)
+        finally
         {
-            _logger.ActionFailed("notify_fifo", "write", ex.Message);
+            fifo?.Dispose();
         }
     }
 
@@ -160,5 +191,7 @@ internal sealed class NotifyDispatcher : IAsyncDisposable
     {
         _queue.Writer.TryComplete();
         await _worker.ConfigureAwait(false);
+        _fifoQueue.Writer.TryComplete();
+        await _fifoWorker.WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
     }
 }

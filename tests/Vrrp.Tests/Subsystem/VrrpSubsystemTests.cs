@@ -161,4 +161,61 @@ public class VrrpSubsystemTests
             File.Delete(path);
         }
     }
+
+    [Fact]
+    public async Task Notify_scripts_run_with_keepalived_arguments_in_order()
+    {
+        var log = Path.Combine(Path.GetTempPath(), $"lb-notify-{Guid.NewGuid():N}");
+        try
+        {
+            var script = NotifyScript.Parse($"/bin/sh -c 'echo \"$0 $*\" >> {log}' notify");
+            var master = NotifyScript.Parse($"/bin/sh -c 'echo master-$0 >> {log}' x");
+            await using var r = new Rig(with: o => o with { Notify = script, NotifyMaster = master });
+            await r.Subsystem.StartAsync(CancellationToken.None);
+            r.Time.Advance(TimeSpan.FromSeconds(4));
+            await r.Subsystem.StopAsync(CancellationToken.None);
+            Assert.Equal(
+                ["notify INSTANCE VI_1 BACKUP 100", "master-x", "notify INSTANCE VI_1 MASTER 100", "notify INSTANCE VI_1 STOP 100"],
+                File.ReadAllLines(log));
+        }
+        finally
+        {
+            File.Delete(log);
+        }
+    }
+
+    [Fact]
+    public async Task Notify_fifo_receives_keepalived_lines()
+    {
+        var fifo = Path.Combine(Path.GetTempPath(), $"lb-fifo-{Guid.NewGuid():N}");
+        Assert.Equal(0, Run.Capture("mkfifo", fifo).Code);
+        try
+        {
+            var lines = new List<string>();
+            var reader = Task.Run(() =>
+            {
+                using var sr = new StreamReader(fifo);
+                string? l;
+                while ((l = sr.ReadLine()) is not null)
+                {
+                    lock (lines)
+                        lines.Add(l);
+                }
+            });
+            await using var r = new Rig(globals: g => g with { NotifyFifo = fifo });
+            await r.Subsystem.StartAsync(CancellationToken.None);
+            r.Time.Advance(TimeSpan.FromSeconds(4));
+            Assert.True(Wait.Until(() =>
+            {
+                lock (lines)
+                    return lines.Contains("INSTANCE \"VI_1\" MASTER 100");
+            }));
+            lock (lines)
+                Assert.Equal("INSTANCE \"VI_1\" BACKUP 100", lines[0]);
+        }
+        finally
+        {
+            File.Delete(fifo);
+        }
+    }
 }
