@@ -522,7 +522,8 @@ public sealed class VrrpSubsystem : IAsyncDisposable
         }
         catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
         {
-            m.CountDrop(VrrpDropReason.None, $"send advert failed: {ex.Message}");
+            if (_socketDropLog.ShouldLog(-1, out _))
+                _logger.ActionFailed(m.Name, $"send advert on {rt.Socket.InterfaceName}", ex.Message);
         }
     }
 

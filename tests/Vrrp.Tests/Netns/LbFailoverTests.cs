@@ -1,0 +1,115 @@
+using System.Net;
+using Lb.TestSupport;
+using Lb.Vrrp.Host;
+using Lb.Vrrp.Options;
+using Lb.Vrrp.Tests.Support;
+using Xunit;
+
+namespace Lb.Vrrp.Tests.Netns;
+
+/// <summary>
+/// Two (three) Lb VRRP subsystems in this process, each on its own veth whose far end sits in a
+/// bridge inside a scratch namespace: real adverts cross the bridge. VIPs are managed by the
+/// <see cref="IpCommandAddressTable"/> STAND-IN (src/Lb provides the rtnetlink adapter).
+/// The end-to-end version with <c>lb -P</c> processes and SIGKILL is run by src/Lb's tests.
+/// </summary>
+public class LbFailoverTests
+{
+    private sealed class Bridge : IDisposable
+    {
+        public Bridge(int ports)
+        {
+            var tag = Random.Shared.Next(0x1000, 0xffff).ToString("x4", System.Globalization.CultureInfo.InvariantCulture);
+            Namespace = "lbbr" + tag;
+            var net = Random.Shared.Next(0, 255);
+            Vip = IPAddress.Parse($"172.30.{net}.100");
+            Run.Ok("ip", "netns", "add", Namespace);
+            Run.Ok("ip", "netns", "exec", Namespace, "ip", "link", "add", "br0", "type", "bridge");
+            Run.Ok("ip", "netns", "exec", Namespace, "ip", "link", "set", "br0", "up");
+            for (var i = 0; i < ports; i++)
+            {
+                var host = $"lb{(char)('a' + i)}{tag}";
+                var far = $"lq{(char)('a' + i)}{tag}";
+                Run.Ok("ip", "link", "add", host, "type", "veth", "peer", "name", far);
+                Run.Ok("ip", "link", "set", far, "netns", Namespace);
+                Run.Ok("ip", "netns", "exec", Namespace, "ip", "link", "set", far, "master", "br0", "up");
+                Run.Ok("ip", "addr", "add", $"172.30.{net}.{i + 1}/24", "dev", host);
+                Run.Ok("ip", "link", "set", host, "up");
+                Interfaces.Add(host);
+                Addresses.Add(IPAddress.Parse($"172.30.{net}.{i + 1}"));
+            }
+        }
+
+        public string Namespace { get; }
+        public IPAddress Vip { get; }
+        public List<string> Interfaces { get; } = new();
+        public List<IPAddress> Addresses { get; } = new();
+
+        public VrrpSubsystem Lb(int port, int priority, ListLoggerProvider logs, int version = 2) => new(
+            new VrrpSubsystemOptions
+            {
+                Version = version,
+                GarpMasterDelay = TimeSpan.Zero,
+                Instances =
+                [
+                    new VrrpInstanceOptions
+                    {
+                        Name = "VI_1",
+                        Interface = Interfaces[port],
+                        VirtualRouterId = 90,
+                        Priority = priority,
+                        AdvertInterval = version == 3 ? TimeSpan.FromMilliseconds(300) : TimeSpan.FromSeconds(1),
+                        VirtualIpAddresses = [new VirtualAddress { Address = Vip, PrefixLength = 24 }],
+                    },
+                ],
+            },
+            new IpCommandAddressTable(), new SysfsLinkMonitor(), new RecordingEventSink(), logs, TimeProvider.System);
+
+        public void Dispose()
+        {
+            foreach (var i in Interfaces)
+                Run.Capture("ip", "link", "del", i);
+            Run.Capture("ip", "netns", "del", Namespace);
+        }
+    }
+
+    private static VrrpState StateOf(VrrpSubsystem s) => s.GetStatus().Instances[0].State;
+
+    [RootFact("ip")]
+    public async Task Three_routers_elect_the_highest_fail_over_on_stop_and_link_loss_and_preempt_back()
+    {
+        using var br = new Bridge(3);
+        var la = new ListLoggerProvider();
+        var lbA = br.Lb(0, 200, la, version: 3);
+        var lbB = br.Lb(1, 150, new ListLoggerProvider(), version: 3);
+        await using var lbC = br.Lb(2, 100, new ListLoggerProvider(), version: 3);
+        await lbA.StartAsync(default);
+        await lbB.StartAsync(default);
+        await lbC.StartAsync(default);
+        Assert.True(Wait.Until(() => StateOf(lbA) == VrrpState.Master));
+        Assert.True(Wait.Until(() => lbC.GetStatus().Instances[0].MasterAddress?.Equals(br.Addresses[0]) == true && lbB.GetStatus().Instances[0].MasterAddress?.Equals(br.Addresses[0]) == true));
+        Assert.Equal(VrrpState.Backup, StateOf(lbB));
+        Assert.Equal(VrrpState.Backup, StateOf(lbC));
+        Assert.True(Wait.Until(() => IpCommandAddressTable.Has(br.Interfaces[0], br.Vip)));
+
+        // A stops gracefully: priority 0, B (next highest) takes over, C stays backup
+        await lbA.DisposeAsync();
+        Assert.True(Wait.Until(() => StateOf(lbB) == VrrpState.Master));
+        Assert.False(IpCommandAddressTable.Has(br.Interfaces[0], br.Vip));
+        Assert.True(Wait.Until(() => IpCommandAddressTable.Has(br.Interfaces[1], br.Vip)));
+        Assert.True(Wait.Until(() => lbC.GetStatus().Instances[0].MasterAddress?.Equals(br.Addresses[1]) == true));
+        Assert.Equal(VrrpState.Backup, StateOf(lbC));
+
+        // B's link is cut (as a crash looks to the others): C times out and takes over
+        Run.Ok("ip", "link", "set", br.Interfaces[1], "down");
+        Assert.True(Wait.Until(() => StateOf(lbC) == VrrpState.Master));
+        Run.Ok("ip", "link", "set", br.Interfaces[1], "up");
+
+        // A comes back with the highest priority and preempts everyone
+        await using var lbA2 = br.Lb(0, 200, new ListLoggerProvider(), version: 3);
+        await lbA2.StartAsync(default);
+        Assert.True(Wait.Until(() => StateOf(lbA2) == VrrpState.Master && StateOf(lbB) == VrrpState.Backup && StateOf(lbC) == VrrpState.Backup));
+        Assert.True(Wait.Until(() => !IpCommandAddressTable.Has(br.Interfaces[2], br.Vip)));
+        await lbB.DisposeAsync();
+    }
+}
