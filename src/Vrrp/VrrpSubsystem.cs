@@ -322,6 +322,8 @@ public sealed class VrrpSubsystem : IAsyncDisposable
     private void OnLinkChanged(object? sender, LinkInfo link)
     {
         _logger.LinkState(link.Name, link.Exists ? (link.IsUp ? "up" : "down") : "removed");
+        if (!link.Exists)
+            DetachInterface(link.Name);
         lock (_engine.Gate)
         {
             foreach (var rt in _runtimes.Values)
@@ -335,6 +337,24 @@ public sealed class VrrpSubsystem : IAsyncDisposable
                     if (rt.Socket is null)
                         rt.Enqueue(ct => AttachAsync(rt, ct));
                 }
+            }
+        }
+    }
+
+    /// <summary>The interface is gone: its sockets are bound to a dead ifindex, close them; they are reopened when it reappears.</summary>
+    private void DetachInterface(string ifname)
+    {
+        lock (_sockets)
+        {
+            foreach (var key in _sockets.Keys.Where(k => k.Item1 == ifname).ToArray())
+            {
+                _sockets[key].Socket.Dispose();
+                _sockets.Remove(key);
+            }
+            foreach (var rt in _runtimes.Values)
+            {
+                if (rt.Machine.Settings.Options.Interface == ifname)
+                    rt.Socket = null;
             }
         }
     }

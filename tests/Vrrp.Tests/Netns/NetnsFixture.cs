@@ -29,6 +29,15 @@ internal sealed class VethPeer : IDisposable
         Vip = IPAddress.Parse($"172.31.{net}.100");
         Dir = Directory.CreateTempSubdirectory("lb-vrrp-netns-").FullName;
         Run.Ok("ip", "netns", "add", Namespace);
+        AddVeth();
+    }
+
+    /// <summary>Deletes the veth pair (the interface vanishes).</summary>
+    public void DeleteVeth() => Run.Ok("ip", "link", "del", HostIf);
+
+    /// <summary>Creates the veth pair (again: a new ifindex, same names and addresses).</summary>
+    public void AddVeth()
+    {
         Run.Ok("ip", "link", "add", HostIf, "type", "veth", "peer", "name", PeerIf);
         Run.Ok("ip", "link", "set", PeerIf, "netns", Namespace);
         Run.Ok("ip", "addr", "add", $"{HostAddress}/24", "dev", HostIf);
@@ -185,12 +194,13 @@ internal sealed class IpCommandAddressTable : IAddressTable
     public static bool Has(string ifname, IPAddress a) => Run.Ok("ip", "-o", "addr", "show", "dev", ifname).Contains($" {a}/", StringComparison.Ordinal);
 }
 
-/// <summary>STAND-IN link monitor reading <c>/sys/class/net</c> once per call (no events).</summary>
+/// <summary>STAND-IN link monitor reading <c>/sys/class/net</c> once per call; events only when a test calls <see cref="Raise"/>.</summary>
 internal sealed class SysfsLinkMonitor : ILinkMonitor
 {
-#pragma warning disable CS0067
     public event EventHandler<LinkInfo>? LinkChanged;
-#pragma warning restore CS0067
+
+    /// <summary>Reports the current state of <paramref name="name"/> (as RTM_NEWLINK/RTM_DELLINK would).</summary>
+    public void Raise(string name) => LinkChanged?.Invoke(this, GetLink(name) ?? new LinkInfo(name, 0, null, false, Exists: false));
 
     public LinkInfo? GetLink(string name)
     {
