@@ -112,6 +112,8 @@ public readonly record struct IpvsServiceKey
     /// <summary>ipvsadm's numeric text: <c>TCP 10.0.0.1:80</c>, <c>UDP [2001:db8::1]:53</c>, <c>FWM 7</c>, <c>FWM 7 IPv6</c>.</summary>
     public override string ToString()
     {
+        if (Family == AddressFamily.Unspecified)
+            return "(empty IPVS service key)";
         if (IsFirewallMark)
             return Family == AddressFamily.InterNetworkV6 ? $"FWM {FirewallMark} IPv6" : $"FWM {FirewallMark}";
         return $"{ProtocolName(Protocol)} {IpvsText.Endpoint(Address!, Port)}";
@@ -129,7 +131,7 @@ public readonly record struct IpvsServiceKey
 /// <summary>Identifies a destination within a service.</summary>
 public readonly record struct IpvsDestinationKey(IPAddress Address, ushort Port)
 {
-    public override string ToString() => IpvsText.Endpoint(Address, Port);
+    public override string ToString() => Address is null ? "(empty IPVS destination key)" : IpvsText.Endpoint(Address, Port);
 }
 
 /// <summary>A virtual service's settings (what <c>ipvsadm -A/-E</c> sets).</summary>

@@ -188,7 +188,8 @@ public class IpvsMessagesTests
         Assert.Contains("negative", Assert.Throws<ArgumentException>(() => IpvsMessages.NewDestination(Fam, key, new IpvsDestination(IPAddress.Loopback, 80, weight: -1))).Message);
         Assert.Contains("lower threshold", Assert.Throws<ArgumentException>(() => IpvsMessages.NewDestination(Fam, key, new IpvsDestination(IPAddress.Loopback, 80) { LowerThreshold = 5 })).Message);
         Assert.Contains("interface name", Assert.Throws<ArgumentException>(() => IpvsMessages.NewDaemon(Fam, new IpvsSyncDaemon(IpvsSyncDaemonState.Master, new string('e', 16)))).Message);
-        Assert.Throws<ArgumentException>(() => IpvsMessages.DelService(Fam, default));
+        Assert.Contains("empty", Assert.Throws<ArgumentException>(() => IpvsMessages.DelService(Fam, default)).Message);
+        Assert.Equal("(empty IPVS service key)", default(IpvsServiceKey).ToString());
         Assert.Throws<ArgumentOutOfRangeException>(() => IpvsServiceKey.Fwmark(0));
     }
 
