@@ -61,14 +61,18 @@ static async Task PhaseAsync(string kind, int count, int seconds, int port, Func
     await using var provider = services.BuildServiceProvider();
     var factory = provider.GetRequiredService<IHttpClientFactory>();
     long ok = 0, failed = 0;
+    var reasons = new System.Collections.Concurrent.ConcurrentDictionary<string, int>();
     var sub = new CheckerSubsystem(options, new NullIpvs(), NullJournal.Instance, NullLoggerFactory.Instance, TimeProvider.System,
-        new DefaultCheckFactory(options, TimeProvider.System, factory, new ProcessScriptRunner()), new ProcessScriptRunner());
+        new DefaultCheckFactory(options, TimeProvider.System, Environment.GetEnvironmentVariable("BENCH_NO_FACTORY") == "1" ? null : factory, new ProcessScriptRunner()), new ProcessScriptRunner());
     sub.CheckCompleted += (_, e) =>
     {
         if (e.Success)
             Interlocked.Increment(ref ok);
         else
+        {
             Interlocked.Increment(ref failed);
+            reasons.AddOrUpdate(System.Text.RegularExpressions.Regex.Replace(e.Reason, "[0-9]+", "N"), 1, (_, n) => n + 1);
+        }
     };
     await sub.StartAsync(CancellationToken.None);
     await Task.Delay(3000); // warm-up spread and JIT
@@ -88,6 +92,13 @@ static async Task PhaseAsync(string kind, int count, int seconds, int port, Func
     me.Refresh();
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
         $"{kind,-9}: {checks} checks in {elapsed:0.0} s ({checks / elapsed:0} /s, {fails} failed), CPU {cpu:0.00} s => {cpu / checks * 10_000:0.000} CPU s per 10,000 checks; peak RSS {me.PeakWorkingSet64 / 1048576.0:0} MiB"));
+    PrintReasons(reasons);
+}
+
+static void PrintReasons(System.Collections.Concurrent.ConcurrentDictionary<string, int> reasons)
+{
+    foreach (var (reason, n) in reasons.OrderByDescending(r => r.Value).Take(5))
+        Console.WriteLine($"           failure: {n} x {reason}");
 }
 
 static int FreePort()
@@ -115,7 +126,15 @@ internal static class Server
     {
         using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         listener.Bind(new IPEndPoint(IPAddress.Any, port));
-        listener.Listen(4096);
+        listener.Listen(65535);
+        var loops = new List<Task>();
+        for (var i = 0; i < 8; i++)
+            loops.Add(AcceptLoopAsync(listener));
+        await Task.WhenAll(loops);
+    }
+
+    private static async Task AcceptLoopAsync(Socket listener)
+    {
         while (true)
         {
             var s = await listener.AcceptAsync();
