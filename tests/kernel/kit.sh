@@ -146,6 +146,10 @@ main() {
 
   mkdir -p "$cache_root"
   local pkg ver kit resolved
+  if ! resolved="$(resolve_package)" && [ "$(id -u)" = 0 ]; then
+    log "apt cannot resolve $meta_pkg; running apt-get update once"
+    apt-get update -qq >&2 || true
+  fi
   if resolved="$(resolve_package)"; then
     read -r pkg ver <<<"$resolved"
     kit="$cache_root/${pkg}_${ver}"

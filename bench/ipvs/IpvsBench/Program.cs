@@ -1,5 +1,5 @@
 // IPVS programming benchmark for Lb's batched client (src/Netlink). Run inside the tests/kernel VM
-// by bench/ipvs/run.sh. Prints "RESULT <name> <milliseconds> <note>" lines; bench/ipvs/run.sh turns
+// by bench/ipvs/run.sh. Prints "RESULT <name> <min ms> <median ms> <note>" lines; bench/ipvs/run.sh turns
 // them into the table in docs/benchmarks.md.
 //
 // Table: S services (TCP, wrr) x D destinations (direct routing), the same table that
@@ -17,7 +17,7 @@ var rounds = IntArg(args, "--rounds", 3);
 var process = Stopwatch.StartNew();
 
 using var client = await IpvsClient.OpenAsync();
-Report("lb_open", process.Elapsed.TotalMilliseconds, "process start to IPVS family resolved (includes JIT)");
+Report("lb_open", [process.Elapsed.TotalMilliseconds], "process start to IPVS family resolved (includes JIT)");
 
 var desired = BenchTable.Build(services, dests);
 var entries = services + services * dests;
@@ -29,7 +29,7 @@ var result = await client.ReconcileAsync(desired, IpvsOwnership.Everything);
 sw.Stop();
 Ensure(result, entries);
 await VerifyAsync(client, desired);
-Report("lb_reconcile_empty_cold", sw.Elapsed.TotalMilliseconds, $"{result.Operations.Count} operations, first call in the process");
+Report("lb_reconcile_empty_cold", [sw.Elapsed.TotalMilliseconds], $"{result.Operations.Count} operations, first call in the process");
 
 var samples = new List<double>();
 for (var i = 0; i < rounds; i++)
@@ -42,7 +42,7 @@ for (var i = 0; i < rounds; i++)
     await VerifyAsync(client, desired);
     samples.Add(sw.Elapsed.TotalMilliseconds);
 }
-Report("lb_reconcile_empty", Median(samples), $"dump + diff + batched apply of {entries} operations, median of {rounds}");
+Report("lb_reconcile_empty", samples, $"dump + diff + batched apply of {entries} operations, {rounds} rounds");
 
 samples.Clear();
 var empty = new IpvsTableSnapshot([]);
@@ -57,7 +57,7 @@ for (var i = 0; i < rounds; i++)
     await VerifyAsync(client, desired);
     samples.Add(sw.Elapsed.TotalMilliseconds);
 }
-Report("lb_apply_empty", Median(samples), $"batched apply only of {entries} operations, median of {rounds}");
+Report("lb_apply_empty", samples, $"batched apply only of {entries} operations, {rounds} rounds");
 
 // Reading the table back and a reconcile that has nothing to do.
 samples.Clear();
@@ -70,7 +70,7 @@ for (var i = 0; i < rounds; i++)
         throw new InvalidOperationException($"dump: {snapshot.Services.Count} services");
     samples.Add(sw.Elapsed.TotalMilliseconds);
 }
-Report("lb_dump", Median(samples), $"dump of {entries} entries, median of {rounds}");
+Report("lb_dump", samples, $"dump of {entries} entries, {rounds} rounds");
 
 samples.Clear();
 for (var i = 0; i < rounds; i++)
@@ -81,7 +81,7 @@ for (var i = 0; i < rounds; i++)
     Ensure(result, 0);
     samples.Add(sw.Elapsed.TotalMilliseconds);
 }
-Report("lb_reconcile_noop", Median(samples), $"dump + diff, 0 operations, median of {rounds}");
+Report("lb_reconcile_noop", samples, $"dump + diff, 0 operations, {rounds} rounds");
 
 // (4) 1% changes, reconciled both ways (base -> changed -> base), each direction timed.
 var weighted = BenchTable.WithChangedWeights(desired, changes: Math.Max(1, services * dests / 100));
@@ -92,7 +92,7 @@ await TimeChangeAsync("lb_reconcile_1pct_services", desired, replaced, "services
 // Leave the base table programmed: the caller checks it with ipvsadm -Sn.
 await client.ReconcileAsync(desired, IpvsOwnership.Everything);
 await VerifyAsync(client, desired);
-Report("lb_process", process.Elapsed.TotalMilliseconds, "whole benchmark process");
+Report("lb_process", [process.Elapsed.TotalMilliseconds], "whole benchmark process");
 return 0;
 
 async Task TimeChangeAsync(string name, IReadOnlyList<IpvsVirtualServer> from, IReadOnlyList<IpvsVirtualServer> to, string what)
@@ -113,7 +113,7 @@ async Task TimeChangeAsync(string name, IReadOnlyList<IpvsVirtualServer> from, I
             times.Add(sw.Elapsed.TotalMilliseconds);
         }
     }
-    Report(name, Median(times), $"{what}: {operations} operations, dump + diff + apply, median of {times.Count}");
+    Report(name, times, $"{what}: {operations} operations, dump + diff + apply, {times.Count} rounds");
 }
 
 static void Ensure(IpvsApplyResult result, int expectedOperations)
@@ -138,8 +138,8 @@ static double Median(List<double> values)
     return sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[(sorted.Count / 2) - 1] + sorted[sorted.Count / 2]) / 2;
 }
 
-static void Report(string name, double milliseconds, string note) =>
-    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"RESULT {name} {milliseconds:F1} {note}"));
+static void Report(string name, List<double> milliseconds, string note) =>
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"RESULT {name} {milliseconds.Min():F1} {Median(milliseconds):F1} {note}"));
 
 static int IntArg(string[] args, string name, int fallback)
 {
