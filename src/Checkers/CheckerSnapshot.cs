@@ -38,3 +38,8 @@ public sealed record CheckerStatus(string Kind, bool Up, bool HasRun, DateTimeOf
 /// <param name="Reason">Round reason.</param>
 /// <param name="Retries">Retries made in the round.</param>
 public sealed record CheckCompletedEvent(string VirtualServer, string RealServer, string Kind, int Index, bool Success, string Reason, int Retries);
+
+/// <summary>One IPVS service of the desired table with its destinations.</summary>
+/// <param name="Service">The service.</param>
+/// <param name="Destinations">Its destinations with their weights.</param>
+public sealed record DesiredService(Ipvs.IpvsService Service, IReadOnlyList<Ipvs.IpvsDestination> Destinations);

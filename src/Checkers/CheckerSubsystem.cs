@@ -191,6 +191,41 @@ public sealed class CheckerSubsystem : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// The IPVS table this subsystem wants right now: its services and, for each, the destinations it has added with
+    /// their current weights (0 for inhibited ones). Equal to what the IPVS operations issued so far have built, so
+    /// src/Lb can reconcile a kernel dump against it (start-up after a crash, audits).
+    /// </summary>
+    public IReadOnlyList<DesiredService> GetDesiredTable()
+    {
+        _gate.Wait();
+        try
+        {
+            var list = new List<DesiredService>();
+            foreach (var vs in _engine.VirtualServers)
+            {
+                if (!vs.Added)
+                    continue;
+                var dests = new List<Ipvs.IpvsDestination>();
+                var sorryServing = vs.Sorry is { Alive: true } && !vs.QuorumUp;
+                foreach (var rs in vs.RealServers)
+                {
+                    if (rs.Set)
+                        dests.Add(rs.Destination(rs.Alive && !sorryServing ? Math.Max(0, rs.EffectiveWeight) : 0));
+                }
+                if (vs.Sorry is { Set: true } sorry)
+                    dests.Add(sorry.Destination with { Weight = sorry.Alive ? sorry.Destination.Weight : 0 });
+                foreach (var svc in vs.Services)
+                    list.Add(new DesiredService(svc, dests));
+            }
+            return list;
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
     /// <summary>Notify scripts still running (tests).</summary>
     internal Task PendingNotifies() => _engine.PendingNotifies();
 

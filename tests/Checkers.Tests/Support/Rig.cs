@@ -45,11 +45,29 @@ public sealed class Rig : IAsyncDisposable
 
     public static CheckerSubsystemOptions Options1(VirtualServerOptions vs) => new() { VirtualServers = [vs] };
 
-    public Task StartAsync() => Subsystem.StartAsync(CancellationToken.None);
+    public async Task StartAsync()
+    {
+        await Subsystem.StartAsync(CancellationToken.None);
+        AssertDesiredTableMatchesIpvs();
+    }
 
     /// <summary>Advances the clock with no synchronization context, so continuations of fired timers run inline
     /// (xunit's context would otherwise defer them to the thread pool, after Advance returns).</summary>
-    public void Advance(double seconds) => ManualClock.Advance(Time, seconds);
+    public void Advance(double seconds)
+    {
+        ManualClock.Advance(Time, seconds);
+        AssertDesiredTableMatchesIpvs();
+    }
+
+    /// <summary>The subsystem's desired table must equal what its IPVS operations built.</summary>
+    public void AssertDesiredTableMatchesIpvs()
+    {
+        var desired = Subsystem.GetDesiredTable()
+            .SelectMany(d => d.Destinations.Select(x => $"{d.Service} {Format.Endpoint(x.Address, x.Port)}={x.Weight}"))
+            .Order(StringComparer.Ordinal).ToList();
+        var actual = Ipvs.Table.SelectMany(t => t.Value.Select(x => $"{t.Key} {x.Key}={x.Value.Weight}")).Order(StringComparer.Ordinal).ToList();
+        Xunit.Assert.Equal(actual, desired);
+    }
 
     /// <summary>Seconds since start at which the journal entry was written.</summary>
     public double At(int journalIndex) => (Journal.Entries[journalIndex].Time - new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero)).TotalSeconds;
