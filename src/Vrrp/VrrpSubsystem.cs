@@ -364,8 +364,16 @@ public sealed class VrrpSubsystem : IAsyncDisposable
     private void StartTrackers()
     {
         var used = _runtimes.Values.SelectMany(r => r.Bindings).ToArray();
-        foreach (var so in _options.Scripts.Where(s => used.Any(b => b.Kind == TrackerKind.Script && b.Name == s.Name)))
+        var scriptsInUse = _options.Scripts.Where(s => used.Any(b => b.Kind == TrackerKind.Script && b.Name == s.Name)).ToArray();
+        if (!_options.EnableScriptSecurity && (scriptsInUse.Length > 0 || _options.Instances.Any(i => i.Notify is not null || i.NotifyMaster is not null || i.NotifyBackup is not null || i.NotifyFault is not null || i.NotifyStop is not null)))
+            _logger.InstanceWarning("vrrp", "SECURITY VIOLATION - scripts are being executed but script_security not enabled.");
+        foreach (var so in scriptsInUse)
         {
+            if (_options.EnableScriptSecurity && ScriptSecurity.RunsAsRoot(so.User ?? _options.ScriptUser) && ScriptSecurity.IsInsecure(so.Command[0], out var why))
+            {
+                _logger.InstanceWarning("vrrp", $"Disabling track script {so.Name} due to insecure ({why})");
+                continue;
+            }
             var tracker = new ScriptTracker(so, _options, _scripts.RunAsync, _time, _logger, (name, up) => TrackerChanged(TrackerKind.Script, name, up));
             lock (_engine.Gate)
                 _tracking.SetUp(TrackerKind.Script, so.Name, tracker.Up);

@@ -98,6 +98,11 @@ internal sealed class NotifyDispatcher : IAsyncDisposable
 
     private async Task RunAsync(string name, IReadOnlyList<string> argv, NotifyScript script)
     {
+        if (_options.EnableScriptSecurity && argv.Count > 0 && ScriptSecurity.RunsAsRoot(script.User ?? _options.ScriptUser) && ScriptSecurity.IsInsecure(argv[0], out var why))
+        {
+            _logger.InstanceWarning(name, $"not running insecure notify script {argv[0]} ({why})");
+            return;
+        }
         var r = await _runner.RunAsync(argv, script.User ?? _options.ScriptUser, script.Group ?? _options.ScriptGroup, _scriptTimeout, CancellationToken.None).ConfigureAwait(false);
         if (!r.Succeeded)
             _logger.NotifyExited(name, string.Join(' ', argv), r.StartError is null ? r.ExitCode : -1);
