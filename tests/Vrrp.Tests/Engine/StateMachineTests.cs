@@ -340,6 +340,31 @@ public class StateMachineTests
     }
 
     [Fact]
+    public void Stop_as_backup_sends_nothing_and_notifies_stop()
+    {
+        var h = new Harness(Instance());
+        h.Start();
+        h.TakeActions();
+        h.Engine.StopAll();
+        Assert.Equal([new VrrpAction(VrrpActionKind.Notify, State: VrrpState.Stop)], h.TakeActions());
+        h.Time.Advance(TimeSpan.FromSeconds(10));
+        Assert.Equal(VrrpState.Stop, h["VI_1"].State);
+    }
+
+    [Fact]
+    public void Adverts_are_ignored_after_stop_and_in_fault()
+    {
+        var h = new Harness(Instance());
+        h.Start();
+        h["VI_1"].UpdateTracking(1, 0, "f");
+        h.Receive("VI_1", 200, "10.0.0.3");
+        Assert.Equal(0, h["VI_1"].AdvertsReceived);
+        h.Engine.StopAll();
+        h.Receive("VI_1", 200, "10.0.0.3");
+        Assert.Equal(0, h["VI_1"].AdvertsReceived);
+    }
+
+    [Fact]
     public void Garp_bursts_follow_master_delay_and_refresh()
     {
         var h = new Harness(Instance(with: o => o with { GarpMasterDelay = TimeSpan.FromSeconds(5), GarpMasterRepeat = 3, GarpMasterRefresh = TimeSpan.FromSeconds(60), GarpMasterRefreshRepeat = 2 }));

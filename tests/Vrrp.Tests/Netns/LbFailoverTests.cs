@@ -21,7 +21,7 @@ public class LbFailoverTests
         {
             var tag = Random.Shared.Next(0x1000, 0xffff).ToString("x4", System.Globalization.CultureInfo.InvariantCulture);
             Namespace = "lbbr" + tag;
-            var net = Random.Shared.Next(0, 255);
+            var net = VethPeer.NextSubnet();
             Vip = IPAddress.Parse($"172.30.{net}.100");
             Run.Ok("ip", "netns", "add", Namespace);
             Run.Ok("ip", "netns", "exec", Namespace, "ip", "link", "add", "br0", "type", "bridge");

@@ -23,7 +23,7 @@ internal sealed class VethPeer : IDisposable
         Namespace = "lbvrrp" + tag;
         HostIf = "lbv" + tag;
         PeerIf = "lbp" + tag;
-        var net = Random.Shared.Next(0, 255);
+        var net = NextSubnet();
         HostAddress = IPAddress.Parse($"172.31.{net}.1");
         PeerAddress = IPAddress.Parse($"172.31.{net}.2");
         Vip = IPAddress.Parse($"172.31.{net}.100");
@@ -46,6 +46,11 @@ internal sealed class VethPeer : IDisposable
         InNs("ip", "link", "set", PeerIf, "up");
         InNs("ip", "link", "set", "lo", "up");
     }
+
+    private static int _subnet = Random.Shared.Next(0, 250);
+
+    /// <summary>A /24 no other fixture of this run uses (tests run in parallel).</summary>
+    public static int NextSubnet() => Interlocked.Increment(ref _subnet) % 250;
 
     public string Namespace { get; }
     public string HostIf { get; }
