@@ -168,6 +168,15 @@ internal sealed class CheckerEngine
             case MiscCheckOptions m:
                 _logger.MiscResult(c.Rs.Options.Address.ToString(), ScriptName(m.Path), "succeeded");
                 break;
+            case UdpCheckOptions:
+                _logger.UdpSucceeded(name);
+                break;
+            case PingCheckOptions:
+                _logger.IcmpSucceeded(name);
+                break;
+            case SmtpCheckOptions:
+                _logger.SmtpSucceeded(name);
+                break;
             default:
                 _logger.GenericSucceeded(c.Options.Keyword, name);
                 break;
@@ -200,7 +209,14 @@ internal sealed class CheckerEngine
                 else
                     _logger.MiscResult(c.Rs.Options.Address.ToString(), ScriptName(m.Path), "failed");
                 break;
+            case PingCheckOptions:
+                if (withRetries)
+                    _logger.IcmpFailedAfterRetries(name, c.Rs.Vs.Name, retries);
+                else
+                    _logger.IcmpFailed(name);
+                break;
             default:
+                // UDP_CHECK, DNS_CHECK, SMTP_CHECK: "<KIND> on service <rs> failed[ after N retries]."
                 if (withRetries)
                     _logger.GenericFailedAfterRetries(c.Options.Keyword, name, retries);
                 else

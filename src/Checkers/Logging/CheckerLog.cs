@@ -59,6 +59,21 @@ internal static partial class CheckerLog
     [LoggerMessage(20, LogLevel.Information, "{Kind} on service {RealServer} failed.")]
     public static partial void GenericFailed(this ILogger logger, string kind, string realServer);
 
+    [LoggerMessage(23, LogLevel.Information, "UDP connection to {RealServer} success.")]
+    public static partial void UdpSucceeded(this ILogger logger, string realServer);
+
+    [LoggerMessage(24, LogLevel.Information, "ICMP connection to {RealServer} success.")]
+    public static partial void IcmpSucceeded(this ILogger logger, string realServer);
+
+    [LoggerMessage(25, LogLevel.Information, "ICMP CHECK on service {RealServer} of {VirtualServer} failed after {Retries} retries.")]
+    public static partial void IcmpFailedAfterRetries(this ILogger logger, string realServer, string virtualServer, int retries);
+
+    [LoggerMessage(26, LogLevel.Information, "ICMP CHECK on service {RealServer} failed.")]
+    public static partial void IcmpFailed(this ILogger logger, string realServer);
+
+    [LoggerMessage(27, LogLevel.Information, "Remote SMTP server {RealServer} succeed on service.")]
+    public static partial void SmtpSucceeded(this ILogger logger, string realServer);
+
     [LoggerMessage(21, LogLevel.Information, "{Kind} check of {RealServer}: {Reason}")]
     public static partial void CheckAttemptFailed(this ILogger logger, string kind, string realServer, string reason);
 

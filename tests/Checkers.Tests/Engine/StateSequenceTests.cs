@@ -384,3 +384,32 @@ public class StateSequenceTests
         Assert.Equal("[web]:443", rig.Subsystem.GetSnapshot().VirtualServers[1].Name);
     }
 }
+
+public class LogTextTests
+{
+    [Theory]
+    [InlineData("UDP", "UDP connection to [10.0.0.2]:tcp:80 success.", "UDP_CHECK on service [10.0.0.2]:tcp:80 failed after 1 retries.")]
+    [InlineData("PING", "ICMP connection to [10.0.0.2]:tcp:80 success.", "ICMP CHECK on service [10.0.0.2]:tcp:80 of [10.0.0.100]:tcp:80 failed after 1 retries.")]
+    [InlineData("SMTP", "Remote SMTP server [10.0.0.2]:tcp:80 succeed on service.", "SMTP_CHECK on service [10.0.0.2]:tcp:80 failed after 1 retries.")]
+    [InlineData("DNS", "DNS_CHECK on service [10.0.0.2]:tcp:80 succeeded.", "DNS_CHECK on service [10.0.0.2]:tcp:80 failed after 1 retries.")]
+    [InlineData("MISC", "Misc check to [10.0.0.2] for [/usr/bin/check] succeeded.", "Misc check to [10.0.0.2] for [/usr/bin/check] failed (exited with status 1).")]
+    public async Task Each_kind_logs_keepalived_text(string kind, string success, string failure)
+    {
+        CheckerOptions c = kind switch
+        {
+            "UDP" => new UdpCheckOptions { Retry = 1 },
+            "PING" => new PingCheckOptions { Retry = 1 },
+            "SMTP" => new SmtpCheckOptions { Retry = 1 },
+            "DNS" => new DnsCheckOptions { Retry = 1 },
+            _ => new MiscCheckOptions { Path = "/usr/bin/check --fast", Retry = 1 },
+        };
+        await using var rig = new Rig(Options1(Vs(Rs("10.0.0.2", c))));
+        rig.Checks.For("10.0.0.2").Then(CheckOutcome.Ok("ok"), CheckOutcome.Fail("exited with status 1"), CheckOutcome.Fail("exited with status 1"));
+        await rig.StartAsync();
+        rig.Advance(5);
+        rig.Advance(1);
+        var logs = rig.Logs.Info();
+        Assert.Contains(success, logs);
+        Assert.Contains(failure, logs);
+    }
+}
