@@ -192,3 +192,31 @@ public sealed class JournalTests : IDisposable
         Assert.Contains("\"new\":\"down\"", File.ReadAllLines(PathOf)[2]);
     }
 }
+
+public sealed class JournalFollowCliTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("lb-journal-cli-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    [Fact]
+    public async Task Follow_prints_existing_then_new_entries_and_ends_on_cancel()
+    {
+        var path = System.IO.Path.Combine(_dir, "journal.jsonl");
+        using var w = new JournalWriter(new JournalOptions { Path = path });
+        var e = new JournalEntry { Time = DateTimeOffset.UnixEpoch, Subsystem = "checkers", Kind = "real_server", VirtualServer = "[10.0.0.100]:tcp:80", RealServer = "[10.0.0.2]:tcp:80", OldState = "up", NewState = "down", Reason = "first" };
+        await w.AppendAsync(e);
+        var time = new ManualTimeProvider();
+        var output = new StringWriter();
+        using var cts = new CancellationTokenSource();
+        var run = JournalCli.RunAsync(["--file", path, "--follow", "--json"], TextWriter.Synchronized(output), new StringWriter(), time, TimeSpan.FromSeconds(1), cts.Token);
+        await w.AppendAsync(e with { Reason = "second" });
+        ManualClock.Advance(time, 1);
+        for (var i = 0; i < 600 && !output.ToString().Contains("second", StringComparison.Ordinal); i++)
+            await Task.Delay(50); // bounded wait for the follower's poll to print (not a timing assertion)
+        cts.Cancel();
+        Assert.Equal(0, await run.WaitAsync(TimeSpan.FromSeconds(30)));
+        var lines = output.ToString().Trim().Split('\n');
+        Assert.Equal(["first", "second"], lines.Select(l => JournalReader.TryParse(l)!.Reason));
+    }
+}

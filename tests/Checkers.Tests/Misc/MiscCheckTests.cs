@@ -144,3 +144,19 @@ public sealed class MiscCheckTests : IDisposable
         Assert.Contains("writable by group or others", r.Error);
     }
 }
+
+public class NotifyScriptTests
+{
+    [Fact]
+    public async Task A_hanging_notify_script_is_killed_at_its_timeout_on_the_injected_clock()
+    {
+        var time = new ManualTimeProvider();
+        var runner = new ProcessScriptRunner(timeProvider: time);
+        var run = runner.RunAsync(new ScriptInvocation(["/bin/sleep", "1000"], null, null, TimeSpan.FromSeconds(30)), CancellationToken.None);
+        Assert.False(run.IsCompleted);
+        ManualClock.Advance(time, 30);
+        var r = await run.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.True(r.TimedOut);
+        Assert.Null(r.ExitCode);
+    }
+}
