@@ -29,6 +29,7 @@ public sealed class ScriptedServer : IAsyncDisposable
 
     public Func<Connection, Task> Handler { get; set; }
     public bool TlsStall { get; }
+    public TaskCompletionSource HandshakeStarted { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     public int Port => ((IPEndPoint)_listener.LocalEndpoint).Port;
     public ConcurrentQueue<string> Requests { get; } = new();
     public ConcurrentQueue<string> SniNames { get; } = new();
@@ -71,6 +72,10 @@ public sealed class ScriptedServer : IAsyncDisposable
             Stream stream = new NetworkStream(s, ownsSocket: false);
             if (TlsStall)
             {
+                // Wait for the ClientHello to start arriving, say so, then never answer it.
+                var one = new byte[1];
+                await stream.ReadAsync(one, _cts.Token);
+                HandshakeStarted.TrySetResult();
                 await Task.Delay(Timeout.Infinite, _cts.Token);
                 return;
             }
