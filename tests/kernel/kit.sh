@@ -137,7 +137,7 @@ main() {
   if [ "${1:-}" = "--check" ]; then
     local why
     why="$(missing_prereqs)"
-    if [ -n "$why" ]; then printf 'missing: %s\n' "$why" | paste -sd ';' - | sed 's/;/; /g'; return 1; fi
+    if [ -n "$why" ]; then printf '%s\n' "$why" | paste -sd ';' - | sed 's/;/; /g'; return 1; fi
     return 0
   fi
   local why

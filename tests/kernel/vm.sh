@@ -40,7 +40,7 @@ done
 (($#)) || { log "no command given"; usage; }
 
 if ! why="$("$here/kit.sh" --check)"; then
-  log "cannot run the VM: $why"
+  log "cannot run the VM; missing: $why"
   exit 2
 fi
 kit="$("$here/kit.sh")"
@@ -142,7 +142,9 @@ if [ -s "$results/vm-exit-code" ]; then
 fi
 if [ "$qrc" = 124 ]; then
   log "timed out after ${timeout_s}s"
+  if ((quiet)); then tail -n 40 "$results/.lb-vm/console.log" >&2 || true; fi
   exit 124
 fi
-log "the VM stopped (qemu exit $qrc) before the command finished; see above${quiet:+ or $results/.lb-vm/console.log}"
+log "the VM stopped (qemu exit $qrc) before the command finished; see the console output above"
+if ((quiet)); then tail -n 40 "$results/.lb-vm/console.log" >&2 || true; fi
 exit 125
