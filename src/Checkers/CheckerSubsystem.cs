@@ -24,6 +24,7 @@ public sealed class CheckerSubsystem : IAsyncDisposable
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly CheckerEngine _engine;
     private readonly List<Task> _loops = new();
+    private readonly System.Collections.Concurrent.ConcurrentQueue<JournalEntry> _pendingChanges = new();
     private CancellationTokenSource? _cts;
     private bool _started;
     private bool _stopped;
@@ -48,10 +49,13 @@ public sealed class CheckerSubsystem : IAsyncDisposable
         _checks = checkFactory;
         _random = random ?? Random.Shared;
         _engine = new CheckerEngine(options, ipvs, journal, _logger, timeProvider, scriptRunner);
-        _engine.Changed += e => StateChanged?.Invoke(this, e);
+        _engine.Changed += e => _pendingChanges.Enqueue(e);
     }
 
-    /// <summary>Raised after each state change (real server up/down/weight, quorum, sorry server) is journalled and applied.</summary>
+    /// <summary>
+    /// Raised after each state change (real server up/down/weight, quorum, sorry server) is journalled and applied,
+    /// outside the subsystem's lock (a handler may call <see cref="GetSnapshot"/>), in order.
+    /// </summary>
     public event EventHandler<JournalEntry>? StateChanged;
 
     /// <summary>Raised after every checker round, successful or not.</summary>
@@ -73,6 +77,7 @@ public sealed class CheckerSubsystem : IAsyncDisposable
         {
             _gate.Release();
         }
+        RaiseChanges();
         foreach (var vs in _engine.VirtualServers)
         {
             foreach (var rs in vs.RealServers)
@@ -128,6 +133,7 @@ public sealed class CheckerSubsystem : IAsyncDisposable
                 {
                     _gate.Release();
                 }
+                RaiseChanges();
                 if (!outcome.Success)
                 {
                     if (c.Settings.LogAllFailures)
@@ -171,6 +177,7 @@ public sealed class CheckerSubsystem : IAsyncDisposable
         {
             _gate.Release();
         }
+        RaiseChanges();
         await _engine.PendingNotifies().WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 
@@ -223,6 +230,16 @@ public sealed class CheckerSubsystem : IAsyncDisposable
         finally
         {
             _gate.Release();
+        }
+    }
+
+    private void RaiseChanges()
+    {
+        // Several loops may drain concurrently; a lock keeps the events in journal order.
+        lock (_pendingChanges)
+        {
+            while (_pendingChanges.TryDequeue(out var e))
+                StateChanged?.Invoke(this, e);
         }
     }
 

@@ -413,3 +413,23 @@ public class LogTextTests
         Assert.Contains(failure, logs);
     }
 }
+
+public class StateChangedEventTests
+{
+    [Fact]
+    public async Task Handlers_run_outside_the_lock_and_may_take_a_snapshot()
+    {
+        var vs = Vs(Rs("10.0.0.2", new TcpCheckOptions { Retry = 0 }));
+        await using var rig = new Rig(Options1(vs));
+        var seen = new List<string>();
+        rig.Subsystem.StateChanged += (_, e) =>
+        {
+            var alive = rig.Subsystem.GetSnapshot().VirtualServers[0].RealServers[0].Alive;
+            seen.Add($"{e.Kind} {e.OldState}->{e.NewState} alive={alive}");
+        };
+        rig.Checks.For("10.0.0.2").Then(CheckOutcome.Ok("ok"), CheckOutcome.Fail("refused"));
+        await rig.StartAsync();
+        rig.Advance(5);
+        Assert.Equal(["real_server init->up alive=True", "quorum init->up alive=True", "real_server up->down alive=False", "quorum up->down alive=False"], seen);
+    }
+}
