@@ -63,6 +63,7 @@ internal sealed class VrrpSocket : IDisposable
                 // kernels before 4.20: the BPF filter drops outgoing packets too
             }
             AttachFilter(_rx, v4 ? 9 : 6);
+            _rx.ReceiveBufferSize = 1 << 20; // ride out bursts (floods, many instances) without kernel drops
             _rx.Bind(new LinkLayerEndPoint(interfaceIndex, ethType, []));
             SocketOptions.BindToDevice(_tx, interfaceName);
             SocketOptions.ReceiveBuffer(_tx, 0);

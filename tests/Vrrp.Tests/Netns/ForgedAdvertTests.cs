@@ -22,8 +22,8 @@ public class ForgedAdvertTests
             pkt = bytes.fromhex(hexpkt)
             for i in range(n):
                 s.sendto(pkt, ("224.0.0.18", 0))
-                if i % 50 == 49:
-                    time.sleep(0.02)
+                if i % 20 == 19:
+                    time.sleep(0.01)
         """;
 
     [RootFact("ip", "python3")]
@@ -78,11 +78,20 @@ public class ForgedAdvertTests
             Hex(Claim(vrid: 99)),
             Hex(Claim(), corrupt: d => d[23] = 100),
         };
-        net.InNs(["python3", "-c", Sender, net.PeerIf, PerKind.ToString(System.Globalization.CultureInfo.InvariantCulture), .. forged]);
-
         var st = () => lb.GetStatus();
-        Assert.True(Wait.Until(() => st().UnattributedDrops.GetValueOrDefault(VrrpDropReason.UnknownVrid) == PerKind
-            && st().Instances[0].Drops.GetValueOrDefault(VrrpDropReason.BadLength) == PerKind), string.Join(", ", st().Instances[0].Drops));
+        var kinds = new (string Hex, Func<long> Count)[]
+        {
+            (forged[0], () => st().Instances[0].Drops.GetValueOrDefault(VrrpDropReason.AuthFailure)),
+            (forged[1], () => st().Instances[0].Drops.GetValueOrDefault(VrrpDropReason.BadTtl)),
+            (forged[2], () => st().Instances[0].Drops.GetValueOrDefault(VrrpDropReason.BadChecksum)),
+            (forged[3], () => st().UnattributedDrops.GetValueOrDefault(VrrpDropReason.UnknownVrid)),
+            (forged[4], () => st().Instances[0].Drops.GetValueOrDefault(VrrpDropReason.BadLength)),
+        };
+        foreach (var (hex, count) in kinds)
+        {
+            net.InNs("python3", "-c", Sender, net.PeerIf, PerKind.ToString(System.Globalization.CultureInfo.InvariantCulture), hex);
+            Assert.True(Wait.Until(() => count() == PerKind), string.Join(", ", st().Instances[0].Drops) + " / " + string.Join(", ", st().UnattributedDrops));
+        }
         var drops = st().Instances[0].Drops;
         Assert.Equal(PerKind, drops[VrrpDropReason.AuthFailure]);
         Assert.Equal(PerKind, drops[VrrpDropReason.BadTtl]);
