@@ -23,6 +23,10 @@ public static class LbLogging
     {
         var config = new LoggingConfiguration();
         var min = options.LogDetail ? NLog.LogLevel.Debug : NLog.LogLevel.Info;
+        // Framework chatter (HttpClient request logs, host lifetime) is not part of keepalived's log: only its warnings pass.
+        var sink = new NullTarget("framework");
+        config.AddRule(NLog.LogLevel.Trace, NLog.LogLevel.Info, sink, "System.*", final: true);
+        config.AddRule(NLog.LogLevel.Trace, NLog.LogLevel.Info, sink, "Microsoft.*", final: true);
         if (options.LogConsole)
         {
             var console = new ConsoleTarget("console") { Layout = ConsoleLayout, AutoFlush = true };
