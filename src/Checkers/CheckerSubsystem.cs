@@ -58,6 +58,13 @@ public sealed class CheckerSubsystem : IAsyncDisposable
     /// </summary>
     public event EventHandler<JournalEntry>? StateChanged;
 
+    /// <summary>
+    /// For <c>ha_suspend</c>: tells whether a virtual address is configured on this host (src/Lb wires it to the
+    /// rtnetlink address list). While it is not, checkers of virtual servers with <c>ha_suspend</c> skip their rounds,
+    /// as keepalived disables them. Null: never suspend. Set before <see cref="StartAsync"/>.
+    /// </summary>
+    public Func<System.Net.IPAddress, bool>? IsLocalAddress { get; set; }
+
     /// <summary>Raised after every checker round, successful or not.</summary>
     public event EventHandler<CheckCompletedEvent>? CheckCompleted;
 
@@ -123,6 +130,11 @@ public sealed class CheckerSubsystem : IAsyncDisposable
             }
             while (!ct.IsCancellationRequested)
             {
+                if (Suspended(c.Rs.Vs))
+                {
+                    await TimerDelay.DelayAsync(_time, c.Settings.DelayLoop, ct).ConfigureAwait(false);
+                    continue;
+                }
                 var (outcome, retries) = await round.RunAsync(c.RetriesForNextRound(), ct).ConfigureAwait(false);
                 await _gate.WaitAsync(ct).ConfigureAwait(false);
                 try
@@ -231,6 +243,22 @@ public sealed class CheckerSubsystem : IAsyncDisposable
         {
             _gate.Release();
         }
+    }
+
+    private bool Suspended(VsState vs)
+    {
+        if (!vs.Options.HaSuspend || IsLocalAddress is not { } isLocal || vs.Options.Address is not { } address)
+            return false;
+        var suspended = !isLocal(address);
+        lock (vs)
+        {
+            if (suspended != vs.Suspended)
+            {
+                vs.Suspended = suspended;
+                _logger.HaSuspend(suspended ? "Suspending" : "Resuming", vs.Name);
+            }
+        }
+        return suspended;
     }
 
     private void RaiseChanges()

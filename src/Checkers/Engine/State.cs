@@ -21,6 +21,9 @@ internal sealed class VsState
     public bool QuorumUp { get; set; }
     public bool Added { get; set; }
 
+    /// <summary>ha_suspend: checkers paused because the virtual address is not local.</summary>
+    public bool Suspended { get; set; }
+
     /// <summary>Sum of the effective weights of alive real servers (<c>weigh_live_realservers</c>).</summary>
     public long LiveWeight()
     {

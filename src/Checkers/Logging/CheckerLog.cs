@@ -80,6 +80,9 @@ internal static partial class CheckerLog
     [LoggerMessage(22, LogLevel.Debug, "{Kind} check of {RealServer}: {Reason}")]
     public static partial void CheckAttemptFailedDebug(this ILogger logger, string kind, string realServer, string reason);
 
+    [LoggerMessage(28, LogLevel.Information, "{What} healthcheckers of VS {VirtualServer} (ha_suspend)")]
+    public static partial void HaSuspend(this ILogger logger, string what, string virtualServer);
+
     [LoggerMessage(30, LogLevel.Error, "IPVS: {Operation} failed: {Error}")]
     public static partial void IpvsFailed(this ILogger logger, string operation, string error);
 

@@ -433,3 +433,25 @@ public class StateChangedEventTests
         Assert.Equal(["real_server init->up alive=True", "quorum init->up alive=True", "real_server up->down alive=False", "quorum up->down alive=False"], seen);
     }
 }
+
+public class HaSuspendTests
+{
+    [Fact]
+    public async Task Checkers_skip_rounds_while_the_virtual_address_is_not_local()
+    {
+        var vs = Vs(Rs("10.0.0.2", new TcpCheckOptions { Retry = 0 })) with { HaSuspend = true };
+        await using var rig = new Rig(Options1(vs));
+        var local = false;
+        rig.Subsystem.IsLocalAddress = a => local && a.Equals(System.Net.IPAddress.Parse("10.0.0.100"));
+        var check = rig.Checks.For("10.0.0.2").Always(CheckOutcome.Fail("refused"));
+        await rig.StartAsync();
+        rig.Advance(10);
+        Assert.Equal(0, check.Calls);
+        Assert.Contains("Suspending healthcheckers of VS [10.0.0.100]:tcp:80 (ha_suspend)", rig.Logs.Info());
+        local = true;
+        rig.Advance(5);
+        Assert.Equal(1, check.Calls);
+        Assert.Contains("Resuming healthcheckers of VS [10.0.0.100]:tcp:80 (ha_suspend)", rig.Logs.Info());
+        Assert.Contains("del 10.0.0.2:80", rig.Ipvs.Operations);
+    }
+}
