@@ -133,7 +133,7 @@ internal sealed class VrrpInstanceMachine
         ScheduleMain(MasterDownInterval);
     }
 
-    /// <summary>Stops: a MASTER sends a priority-0 advert and removes its VIPs (unless <paramref name="keepVips"/>); notify_stop runs.</summary>
+    /// <summary>Stops: a MASTER sends a priority-0 advert and removes its VIPs (neither with <paramref name="keepVips"/>, keepalived's --dont-release-vrrp); notify_stop runs.</summary>
     public void Stop(bool keepVips = false)
     {
         lock (_gate)
@@ -143,11 +143,11 @@ internal sealed class VrrpInstanceMachine
             CancelGarpTimers();
             _timer?.Dispose();
             _timer = null;
-            if (State == VrrpState.Master)
+            // keepalived with --dont-release-vrrp skips restore_vrrp_interfaces entirely: no priority 0, VIPs stay
+            if (State == VrrpState.Master && !keepVips)
             {
                 SendAdvert(0);
-                if (!keepVips)
-                    RemoveVips();
+                RemoveVips();
             }
             SetState(VrrpState.Stop, "stopping");
             Emit(new VrrpAction(VrrpActionKind.Notify, State: VrrpState.Stop));

@@ -340,6 +340,17 @@ public class StateMachineTests
     }
 
     [Fact]
+    public void Stop_keeping_vips_sends_no_priority_0()
+    {
+        var h = new Harness(Instance());
+        h.Start();
+        h.Time.Advance(V2Down100);
+        h.TakeActions();
+        h.Engine.StopAll(keepVips: true);
+        Assert.Equal([new VrrpAction(VrrpActionKind.Notify, State: VrrpState.Stop)], h.TakeActions());
+    }
+
+    [Fact]
     public void Stop_as_backup_sends_nothing_and_notifies_stop()
     {
         var h = new Harness(Instance());

@@ -85,7 +85,7 @@ internal sealed class FakeLinkMonitor : ILinkMonitor
             return _links.TryGetValue(name, out var l) ? l : null;
     }
 
-    public void Set(string name, bool up, int index = 7, bool exists = true)
+    public void Set(string name, bool up, int index = 999_999, bool exists = true)
     {
         var l = new LinkInfo(name, index, PhysicalAddress.Parse("02-00-00-00-00-07"), up, exists);
         lock (_links)
