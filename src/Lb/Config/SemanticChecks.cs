@@ -58,6 +58,17 @@ public static class SemanticChecks
                             else
                                 vrids[(iface, v, v6)] = name;
                         }
+                        if (interfaces is not null)
+                        {
+                            foreach (var tracked in node.All("track_interface").SelectMany(t => t.Children))
+                            {
+                                if (!interfaces.Contains(tracked.Keyword))
+                                {
+                                    diagnostics.Warning(tracked.Location, $"({name}) tracked interface {tracked.Keyword} doesn't exist");
+                                    badInterface = true;
+                                }
+                            }
+                        }
                         foreach (var track in node.All("track_script"))
                         {
                             foreach (var entry in track.Children)
