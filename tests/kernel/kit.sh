@@ -15,7 +15,7 @@
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-cache_root="${LB_KERNEL_KIT_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/lb-kernel-kit}"
+cache_root="${LB_KERNEL_KIT_CACHE:-${XDG_CACHE_HOME:-${HOME:-/root}/.cache}/lb-kernel-kit}"
 meta_pkg="${LB_KERNEL_META_PACKAGE:-linux-image-amd64}"
 kit_format=3 # bump when the kit layout or the initramfs recipe changes
 

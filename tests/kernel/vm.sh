@@ -71,7 +71,7 @@ rm -rf "$results/.lb-vm" "$results/vm-exit-code" "$results/vm-output.log"
 mkdir -p "$results/.lb-vm"
 
 # Paths to expose under the guest's tmpfs mounts.
-nuget="${NUGET_PACKAGES:-$HOME/.nuget/packages}"
+nuget="${NUGET_PACKAGES:-${HOME:-/root}/.nuget/packages}"
 bind_paths=("$repo" "$(pwd -P)" "$nuget" "${binds[@]}")
 if [ -n "${LB_VM_BIND:-}" ]; then IFS=: read -r -a extra <<<"$LB_VM_BIND"; bind_paths+=("${extra[@]}"); fi
 bind_list=""
