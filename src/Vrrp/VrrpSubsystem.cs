@@ -38,7 +38,8 @@ public sealed class VrrpSubsystem : IAsyncDisposable
     private readonly VrrpDropCounters _unattributedDrops = new();
     private readonly RateLimiter _socketDropLog;
     private readonly CancellationTokenSource _cts = new();
-    private GarpSender? _garp;
+    private IGarpSender? _garp;
+    private readonly Func<IGarpSender>? _garpFactory;
     private bool _started;
     private bool _stopped;
 
@@ -62,6 +63,13 @@ public sealed class VrrpSubsystem : IAsyncDisposable
             _runtimes[m.Name] = new InstanceRuntime(m, TrackingState.BindingsFor(m.Settings.Options, options));
     }
 
+    /// <summary>Test seam: the GARP/NA sender.</summary>
+    internal VrrpSubsystem(VrrpSubsystemOptions options, IAddressTable addresses, ILinkMonitor links, IVrrpEventSink events, ILoggerFactory loggerFactory, TimeProvider timeProvider, Func<IGarpSender> garpFactory)
+        : this(options, addresses, links, events, loggerFactory, timeProvider)
+    {
+        _garpFactory = garpFactory;
+    }
+
     /// <summary>FIFO lines written so far (most recent 256), for diagnostics and tests.</summary>
     public IReadOnlyList<string> RecentNotifyLines
     {
@@ -80,7 +88,7 @@ public sealed class VrrpSubsystem : IAsyncDisposable
         _started = true;
         try
         {
-            _garp = new GarpSender();
+            _garp = _garpFactory?.Invoke() ?? new GarpSender();
         }
         catch (SocketException ex)
         {
@@ -121,7 +129,10 @@ public sealed class VrrpSubsystem : IAsyncDisposable
             p.Dispose();
         _engine.StopAll(_options.DontReleaseVrrp);
         foreach (var rt in _runtimes.Values)
+        {
+            rt.CancelGarps();
             await rt.DrainAsync(cancellationToken).ConfigureAwait(false);
+        }
         await _notify.FlushAsync(cancellationToken).ConfigureAwait(false);
         _cts.Cancel();
         lock (_sockets)
@@ -296,7 +307,7 @@ public sealed class VrrpSubsystem : IAsyncDisposable
                         {
                             _logger.VipRestoring(o.Name, v.Address, dev!);
                             rt.Enqueue(ct => AddOneAsync(rt, v, ct));
-                            rt.Enqueue(ct => SendGarpsAsync(rt, 1, [v], ct));
+                            rt.Enqueue(_ => SendGarpsAsync(rt, 1, [v], rt.GarpToken));
                         }
                     }
                 }
@@ -505,6 +516,7 @@ public sealed class VrrpSubsystem : IAsyncDisposable
                 rt.Enqueue(ct => AddVipsAsync(rt, ct));
                 break;
             case VrrpActionKind.RemoveVips:
+                rt.CancelGarps();
                 rt.Enqueue(ct => RemoveVipsAsync(rt, ct));
                 break;
             case VrrpActionKind.SendGarps:
@@ -615,10 +627,11 @@ public sealed class VrrpSubsystem : IAsyncDisposable
         }
         if (Interlocked.Exchange(ref rt.GarpPending, 1) == 1)
             return; // a burst is already queued: coalesce (bounded work under an advert flood)
+        var token = rt.GarpToken;
         rt.Enqueue(ct =>
         {
             Volatile.Write(ref rt.GarpPending, 0);
-            return SendGarpsAsync(rt, repeat, vips, ct);
+            return SendGarpsAsync(rt, repeat, vips, token);
         });
     }
 
@@ -728,6 +741,10 @@ public sealed class VrrpSubsystem : IAsyncDisposable
                     {
                         await w(ct).ConfigureAwait(false);
                     }
+                    catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+                    {
+                        // a cancelled GARP burst (left MASTER / stopping)
+                    }
                     catch (Exception ex) when (ex is not OperationCanceledException)
                     {
                         // logged by the work item itself where it matters; never kill the queue
@@ -750,7 +767,27 @@ public sealed class VrrpSubsystem : IAsyncDisposable
             {
                 return;
             }
-            await done.Task.WaitAsync(TimeSpan.FromSeconds(10), ct).ConfigureAwait(false);
+            try
+            {
+                await done.Task.WaitAsync(TimeSpan.FromSeconds(10), ct).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+                // a stuck address operation must not block shutdown
+            }
+        }
+
+        private CancellationTokenSource _garpCts = new();
+
+        /// <summary>Token of the current GARP bursts.</summary>
+        public CancellationToken GarpToken => _garpCts.Token;
+
+        /// <summary>Cancels queued/pacing GARP bursts (keepalived: vrrp_remove_delayed_arp).</summary>
+        public void CancelGarps()
+        {
+            var old = Interlocked.Exchange(ref _garpCts, new CancellationTokenSource());
+            old.Cancel();
+            old.Dispose();
         }
     }
 }

@@ -4,8 +4,14 @@ using Lb.Vrrp.Protocol;
 
 namespace Lb.Vrrp.Transport;
 
+/// <summary>Sends one gratuitous ARP / unsolicited NA (a seam for tests).</summary>
+internal interface IGarpSender : IDisposable
+{
+    void Send(int interfaceIndex, ReadOnlySpan<byte> mac, IPAddress vip);
+}
+
 /// <summary>Sends gratuitous ARPs and unsolicited NAs through one AF_PACKET socket.</summary>
-public sealed class GarpSender : IDisposable
+public sealed class GarpSender : IGarpSender
 {
     private readonly Socket _socket;
     private readonly byte[] _frame = new byte[128];

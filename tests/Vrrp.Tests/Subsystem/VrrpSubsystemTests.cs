@@ -219,3 +219,65 @@ public class VrrpSubsystemTests
         }
     }
 }
+
+public class GarpPacingTests
+{
+    private sealed class RecordingGarp(ManualTimeProvider time) : Lb.Vrrp.Transport.IGarpSender
+    {
+        public List<(TimeSpan At, IPAddress Vip)> Sent { get; } = new();
+
+        private readonly DateTimeOffset _start = time.GetUtcNow();
+
+        public void Send(int interfaceIndex, ReadOnlySpan<byte> mac, IPAddress vip)
+        {
+            lock (Sent)
+                Sent.Add((time.GetUtcNow() - _start, vip));
+        }
+
+        public void Dispose()
+        {
+        }
+    }
+
+    [Fact]
+    public async Task Garp_interval_spaces_the_packets_of_a_burst_and_the_delayed_burst_repeats_it()
+    {
+        var time = new ManualTimeProvider();
+        var garp = new RecordingGarp(time);
+        var links = new FakeLinkMonitor();
+        links.Set("lbnone0", up: true);
+        var addrs = new FakeAddressTable();
+        addrs.Static.Add(new InterfaceAddress("lbnone0", 7, IPAddress.Parse("10.0.0.5"), 24));
+        var options = new VrrpSubsystemOptions
+        {
+            GarpInterval = TimeSpan.FromMilliseconds(500),
+            GarpMasterRepeat = 2,
+            GarpMasterDelay = TimeSpan.FromSeconds(5),
+            Instances =
+            [
+                new VrrpInstanceOptions
+                {
+                    Name = "VI_1",
+                    Interface = "lbnone0",
+                    VirtualRouterId = 1,
+                    VirtualIpAddresses = [new VirtualAddress { Address = IPAddress.Parse("10.0.0.100") }, new VirtualAddress { Address = IPAddress.Parse("10.0.0.101") }],
+                },
+            ],
+        };
+        await using var s = new VrrpSubsystem(options, addrs, links, new RecordingEventSink(), new ListLoggerProvider(), time, () => garp);
+        await s.StartAsync(default);
+        time.Advance(TimeSpan.FromSeconds(4)); // master at 3.609 s
+        Assert.True(Wait.Until(() => garp.Sent.Count == 1));
+        for (var i = 0; i < 3; i++)
+        {
+            var n = garp.Sent.Count;
+            time.Advance(TimeSpan.FromMilliseconds(500));
+            Assert.True(Wait.Until(() => garp.Sent.Count == n + 1));
+        }
+        var first = garp.Sent[0].At;
+        Assert.Equal([first, first + TimeSpan.FromMilliseconds(500), first + TimeSpan.FromSeconds(1), first + TimeSpan.FromMilliseconds(1500)], garp.Sent.Select(x => x.At));
+        Assert.Equal(["10.0.0.100", "10.0.0.101", "10.0.0.100", "10.0.0.101"], garp.Sent.Select(x => x.Vip.ToString()));
+        time.Advance(TimeSpan.FromSeconds(3.5)); // garp_master_delay 5 s after becoming master
+        Assert.True(Wait.Until(() => garp.Sent.Count == 5));
+    }
+}
