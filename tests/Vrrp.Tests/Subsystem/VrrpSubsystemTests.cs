@@ -271,12 +271,15 @@ public class GarpPacingTests
         for (var i = 0; i < 3; i++)
         {
             var n = garp.Sent.Count;
+            // the burst is pacing: its delay timer (beside the advert and garp_master_delay timers) must exist before the clock moves
+            Assert.True(Wait.Until(() => time.ActiveTimers >= 3));
             time.Advance(TimeSpan.FromMilliseconds(500));
             Assert.True(Wait.Until(() => garp.Sent.Count == n + 1));
         }
         var first = garp.Sent[0].At;
         Assert.Equal([first, first + TimeSpan.FromMilliseconds(500), first + TimeSpan.FromSeconds(1), first + TimeSpan.FromMilliseconds(1500)], garp.Sent.Select(x => x.At));
         Assert.Equal(["10.0.0.100", "10.0.0.101", "10.0.0.100", "10.0.0.101"], garp.Sent.Select(x => x.Vip.ToString()));
+        Assert.True(Wait.Until(() => time.ActiveTimers >= 3));
         time.Advance(TimeSpan.FromSeconds(3.5)); // garp_master_delay 5 s after becoming master
         Assert.True(Wait.Until(() => garp.Sent.Count == 5));
     }
