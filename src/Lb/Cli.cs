@@ -2,7 +2,7 @@ using Lb.Config;
 
 namespace Lb;
 
-/// <summary>Command-line entry: keepalived's flags plus Lb's own subcommands (<c>lb ipvs</c>, <c>lb journal</c>, <c>lb genhash</c>).</summary>
+/// <summary>Command-line entry: keepalived's flags plus Lb's own subcommands (<c>lb ipvs</c>, <c>lb journal</c>, <c>lb genhash</c>, <c>lb status</c>).</summary>
 public static class Cli
 {
     public const string DefaultConfigFile = "/etc/keepalived/keepalived.conf";
@@ -45,6 +45,7 @@ public static class Cli
         ["ipvs"] = Ipvs,
         ["journal"] = Commands.JournalCommand.Run,
         ["genhash"] = Commands.GenhashCommand.Run,
+        ["status"] = Status.StatusCommand.Run,
     };
 
     private static int Ipvs(IReadOnlyList<string> args, TextWriter stdout, TextWriter stderr)

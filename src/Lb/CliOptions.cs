@@ -49,6 +49,23 @@ public sealed record CliOptions
 
     public string? Namespace { get; private set; }
 
+    /// <summary>Status socket (Lb's own flag; default /run/lb/lb.sock, or next to the -p pid file).</summary>
+    public string? SocketPath { get; private set; }
+
+    /// <summary>SIGUSR1 data dump (default /tmp/keepalived.data).</summary>
+    public string? DataFile { get; private set; }
+
+    /// <summary>SIGUSR2 statistics (default /tmp/keepalived.stats).</summary>
+    public string? StatsFile { get; private set; }
+
+    /// <summary>SIGRTMIN+2 JSON dump (default /tmp/keepalived.json).</summary>
+    public string? JsonFile { get; private set; }
+
+    /// <summary>Prometheus listen address (off by default; loopback only unless <see cref="MetricsAllowRemote"/>).</summary>
+    public System.Net.IPEndPoint? MetricsListen { get; private set; }
+
+    public bool MetricsAllowRemote { get; private set; }
+
     public bool Help { get; private set; }
 
     public bool Version { get; private set; }
@@ -56,6 +73,7 @@ public sealed record CliOptions
     public static CliOptions Parse(IReadOnlyList<string> args)
     {
         var o = new CliOptions();
+        string? metrics = null;
         for (var i = 0; i < args.Count; i++)
         {
             var arg = args[i];
@@ -97,6 +115,12 @@ public sealed record CliOptions
                 case "-r" or "--vrrp_pid": o.VrrpPidFile = Value(); break;
                 case "-c" or "--checkers_pid": o.CheckersPidFile = Value(); break;
                 case "-s" or "--namespace": o.Namespace = Value(); break;
+                case "--socket": o.SocketPath = Value(); break;
+                case "--data-file": o.DataFile = Value(); break;
+                case "--stats-file": o.StatsFile = Value(); break;
+                case "--json-file": o.JsonFile = Value(); break;
+                case "--metrics": metrics = Value(); break;
+                case "--metrics-allow-remote": o.MetricsAllowRemote = true; break;
                 case "-h" or "--help": o.Help = true; break;
                 case "-v" or "--version": o.Version = true; break;
                 default:
@@ -110,6 +134,8 @@ public sealed record CliOptions
             }
         }
         o.Arguments = args.ToList();
+        if (metrics is not null)
+            o.MetricsListen = Metrics.MetricsServer.ParseListen(metrics, o.MetricsAllowRemote);
         if (o.VrrpOnly && o.CheckOnly)
             throw new CliException("-P/--vrrp and -C/--check are exclusive (give neither to run both)");
         return o;
@@ -126,7 +152,8 @@ public sealed record CliOptions
           -g, --log-file=FILE          Also log to FILE
           -G, --no-syslog              Don't log via syslog
               --journal=FILE           Journal of state changes (default /var/lib/lb/journal.jsonl)
-          -n, --dont-fork              Don't fork (Lb always runs in the foreground; accepted for compatibility)
+          -n, --dont-fork              Don't fork. Lb always runs in the foreground (use systemd Type=notify, or '&');
+                                       the flag is accepted for compatibility and changes nothing
           -V, --dont-release-vrrp      Don't remove VRRP VIPs and routes on exit
           -I, --dont-release-ipvs      Don't remove IPVS entries on exit
           -t, --config-test            Check the configuration for obvious errors and exit (0 ok, 5 errors, 4 cannot run, 6 script security)
@@ -136,11 +163,22 @@ public sealed record CliOptions
           -p, --pid=FILE               Use the specified pidfile for the parent process
           -r, --vrrp_pid=FILE          Use the specified pidfile for the VRRP subsystem
           -c, --checkers_pid=FILE      Use the specified pidfile for the checker subsystem
-          -s, --namespace=NAME         Run in network namespace NAME
+          -s, --namespace=NAME         Run in network namespace NAME (re-runs lb under 'ip netns exec NAME', forwarding signals)
+              --socket=PATH            Status socket for 'lb status' (default /run/lb/lb.sock, or PIDFILE-DIR/NAME.sock with -p)
+              --data-file=FILE         SIGUSR1 data dump (default /tmp/keepalived.data)
+              --stats-file=FILE        SIGUSR2 statistics (default /tmp/keepalived.stats)
+              --json-file=FILE         SIGRTMIN+2 JSON dump (default /tmp/keepalived.json)
+              --metrics=ADDR:PORT      Serve Prometheus metrics on http://ADDR:PORT/metrics (off by default; loopback only)
+              --metrics-allow-remote   Allow a non-loopback --metrics address (the metrics are unauthenticated)
           -v, --version                Display the version number
           -h, --help                   Display this help message
 
+        Signals: TERM/INT stop (VIPs and IPVS entries removed unless -V/-I), HUP reloads, USR1 writes the data dump,
+        USR2 the statistics, RTMIN+2 the JSON dump. With $NOTIFY_SOCKET set, readiness is reported to systemd.
+
         Subcommands:
+          lb status [--json] [--watch [--interval S]] [--socket PATH | -p PIDFILE] [-s NAME]
+                                            The running daemon's VRRP instances and virtual servers
           lb ipvs list [--json] [--stats]   The kernel's IPVS table, read through Lb's own netlink client
           lb journal [--since T] [--vs X] [--rs Y] [--follow] [--json]
           lb genhash -s SERVER -p PORT -u URL [-S] [-H HOST]

@@ -3,6 +3,8 @@ using Lb.Checkers;
 using Lb.Checkers.Journal;
 using Lb.Config;
 using Lb.Config.Mapping;
+using Lb.Metrics;
+using Lb.Status;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -20,6 +22,9 @@ public static class Daemon
 
     public static int Run(CliOptions options, TextWriter stderr)
     {
+        if (options.Namespace is not null)
+            return NamespaceLauncher.Run(options, stderr);
+
         // No defaults: no appsettings files or watchers (keepalived.conf is the only configuration), console lifetime for signals.
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = [], DisableDefaults = true, ContentRootPath = AppContext.BaseDirectory });
         builder.Services.AddSingleton<IHostLifetime, Microsoft.Extensions.Hosting.Internal.ConsoleLifetime>();
@@ -35,6 +40,8 @@ public static class Daemon
         var log = bootstrap.CreateLogger("Lb");
         log.LogInformation("Starting Lb v{Version} (keepalived 2.2.7 compatible)", typeof(Daemon).Assembly.GetName().Version?.ToString(3));
         log.LogInformation("Running on {Os}", RuntimeInformation.OSDescription);
+        if (Environment.GetEnvironmentVariable(NamespaceLauncher.EnvironmentVariable) is string ns)
+            log.LogInformation("Running in network namespace {Namespace}", ns);
         log.LogInformation("Command line: {Args}", string.Join(' ', new[] { "lb" }.Concat(options.Arguments).Select(a => $"'{a}'")));
         log.LogInformation("Opening file '{File}'.", options.ConfigFile);
 
@@ -65,8 +72,8 @@ public static class Daemon
             log.LogWarning("Nothing to run: no vrrp_instance{Vrrp} and no virtual_server{Check}",
                 options.CheckOnly ? " (VRRP disabled by -C)" : string.Empty, options.VrrpOnly ? " (checker disabled by -P)" : string.Empty);
 
-        using var pidFiles = PidFiles.Create(options, runVrrp, runCheckers, log);
-        if (pidFiles is null)
+        using var daemonLock = DaemonLock.Acquire(options, runVrrp, runCheckers, log);
+        if (daemonLock is null)
             return 1;
 
         builder.Services.AddSingleton(options);
@@ -75,77 +82,136 @@ public static class Daemon
         builder.Services.AddSingleton(mapped.Vrrp);
         builder.Services.AddSingleton(_ => new JournalWriter(mapped.Checkers.Journal));
         builder.Services.AddLbCheckers();
+        // Registered first so it stops last (hosted services stop in reverse order).
+        if (Environment.GetEnvironmentVariable(HangOnStopService.EnvironmentVariable) == "1")
+            builder.Services.AddHostedService<HangOnStopService>();
         if (runVrrp)
-            builder.Services.AddHostedService<VrrpService>();
+        {
+            builder.Services.AddSingleton<VrrpService>();
+            builder.Services.AddHostedService(sp => sp.GetRequiredService<VrrpService>());
+        }
         if (runCheckers)
-            builder.Services.AddHostedService<CheckerService>();
+        {
+            builder.Services.AddSingleton<CheckerService>();
+            builder.Services.AddHostedService(sp => sp.GetRequiredService<CheckerService>());
+        }
 
         using var host = builder.Build();
-        using var hup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, ctx =>
+        var vrrp = host.Services.GetService<VrrpService>();
+        var checkers = host.Services.GetService<CheckerService>();
+        var collector = new StatusCollector(options, TimeProvider.System, vrrp, checkers);
+        var lifetime = host.Services.GetRequiredService<IHostApplicationLifetime>();
+        var hostLog = host.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Lb");
+        using var notify = SdNotify.FromEnvironment();
+
+        var socketPath = StatusServer.DefaultPath(options.SocketPath, options.PidFile, Environment.GetEnvironmentVariable(NamespaceLauncher.EnvironmentVariable));
+        var status = StatusServer.Start(socketPath, collector.Collect, hostLog);
+        var dumps = new DumpWriter(collector.Collect, hostLog, options.DataFile, options.StatsFile, options.JsonFile);
+        MetricsServer? metrics = null;
+        var context = new DaemonContext(host, hostLog, notify, collector);
+        var registrations = new List<PosixSignalRegistration>
         {
-            ctx.Cancel = true;
-            log.LogWarning("Reloading is not available in this build yet (SIGHUP ignored); restart lb to apply a new configuration");
+            PosixSignalRegistration.Create(PosixSignal.SIGHUP, ctx =>
+            {
+                ctx.Cancel = true;
+                OnSighup(context);
+            }),
+            PosixSignalRegistration.Create(Signals.SIGUSR1, ctx =>
+            {
+                ctx.Cancel = true;
+                dumps.Request(DumpKind.Data);
+            }),
+            PosixSignalRegistration.Create(Signals.SIGUSR2, ctx =>
+            {
+                ctx.Cancel = true;
+                dumps.Request(DumpKind.Stats);
+            }),
+            PosixSignalRegistration.Create(Signals.JsonDump, ctx =>
+            {
+                ctx.Cancel = true;
+                dumps.Request(DumpKind.Json);
+            }),
+        };
+        Timer? watchdog = null;
+        lifetime.ApplicationStopping.Register(() =>
+        {
+            notify.Stopping();
+            // The host gives each service StopTimeout; past that plus a margin something ignores cancellation: exit anyway.
+            watchdog = new Timer(_ =>
+            {
+                hostLog.LogError("Stop did not finish within {Seconds} s; exiting now", (StopTimeout + StopMargin).TotalSeconds);
+                NLog.LogManager.Flush(TimeSpan.FromSeconds(1));
+                Environment.Exit(ForcedExitCode);
+            }, null, StopTimeout + StopMargin, Timeout.InfiniteTimeSpan);
         });
+        if (vrrp is not null)
+            vrrp.StateChanged += _ => ThreadPool.QueueUserWorkItem(_ => notify.Status(Summary(collector)));
         try
         {
-            host.Run();
+            if (options.MetricsListen is { } endPoint)
+                metrics = MetricsServer.Start(endPoint, () => MetricsText.Render(collector.Collect(), checkers?.Statistics), hostLog);
+            host.Start();
+            notify.Ready(Summary(collector));
+            host.WaitForShutdown();
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
             log.LogError("{Message}", e.Message);
+            notify.Stopping();
             return 1;
         }
+        finally
+        {
+            foreach (var r in registrations)
+                r.Dispose();
+            metrics?.DisposeAsync().AsTask().Wait(TimeSpan.FromSeconds(5));
+            status?.DisposeAsync().AsTask().Wait(TimeSpan.FromSeconds(5));
+            dumps.DisposeAsync().AsTask().Wait(TimeSpan.FromSeconds(5));
+        }
+        watchdog?.Dispose();
         log.LogInformation("Stopped Lb v{Version}", typeof(Daemon).Assembly.GetName().Version?.ToString(3));
         return 0;
     }
+
+    /// <summary>Exit code when the stop watchdog fires.</summary>
+    public const int ForcedExitCode = 2;
+
+    /// <summary>How long past <see cref="StopTimeout"/> the watchdog waits before exiting.</summary>
+    public static readonly TimeSpan StopMargin = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// The one place SIGHUP is dispatched (the reload engineer replaces this body). Runs on the signal thread: hand work
+    /// off, never block. A reload should send <c>context.Notify.Reloading()</c> first and <c>context.Notify.Ready(...)</c>
+    /// when done.
+    /// </summary>
+    private static void OnSighup(DaemonContext context)
+    {
+        context.Log.LogWarning("Reloading is not available in this build yet (SIGHUP ignored); restart lb to apply a new configuration");
+    }
+
+    /// <summary>sd_notify's STATUS= text: instance states and real servers up.</summary>
+    public static string Summary(StatusCollector collector)
+    {
+        var r = collector.Collect();
+        var parts = new List<string>();
+        if (r.VrrpInstances.Count > 0)
+            parts.Add(string.Join(", ", r.VrrpInstances.Select(i => $"{i.Name} {i.State}")));
+        if (r.VirtualServers.Count > 0)
+            parts.Add($"{r.VirtualServers.Count} virtual servers, {r.VirtualServers.Sum(v => v.RealServers.Count(rs => rs.Up))}/{r.VirtualServers.Sum(v => v.RealServers.Count)} real servers up");
+        return parts.Count == 0 ? "running (nothing configured)" : string.Join("; ", parts);
+    }
 }
 
-/// <summary>keepalived's -p/-r/-c pid files, removed on exit.</summary>
-public sealed class PidFiles : IDisposable
+/// <summary>What a signal handler of the daemon can reach.</summary>
+public sealed record DaemonContext(IHost Host, ILogger Log, SdNotify Notify, StatusCollector Status);
+
+/// <summary>Test hook (<c>LB_TEST_HANG_ON_STOP=1</c>): a service whose stop ignores cancellation and never ends, to prove the
+/// stop watchdog bounds shutdown.</summary>
+internal sealed class HangOnStopService : IHostedService
 {
-    private readonly List<string> _paths = new();
+    public const string EnvironmentVariable = "LB_TEST_HANG_ON_STOP";
 
-    public static PidFiles? Create(CliOptions options, bool vrrp, bool checkers, ILogger log)
-    {
-        var files = new PidFiles();
-        var pid = Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture) + "\n";
-        foreach (var (path, wanted) in new[] { (options.PidFile, true), (options.VrrpPidFile, vrrp), (options.CheckersPidFile, checkers) })
-        {
-            if (path is null || !wanted)
-                continue;
-            try
-            {
-                if (File.Exists(path) && int.TryParse(File.ReadAllText(path).Trim(), out var other) && other != Environment.ProcessId && Directory.Exists($"/proc/{other}"))
-                {
-                    log.LogError("daemon is already running (pid {Pid} in {File}); not starting a second one on the same pid file", other, path);
-                    files.Dispose();
-                    return null;
-                }
-                File.WriteAllText(path, pid);
-                files._paths.Add(path);
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                log.LogError("cannot write pid file {File}: {Message}", path, e.Message);
-                files.Dispose();
-                return null;
-            }
-        }
-        return files;
-    }
+    public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
-    public void Dispose()
-    {
-        foreach (var p in _paths)
-        {
-            try
-            {
-                File.Delete(p);
-            }
-            catch (IOException)
-            {
-            }
-        }
-        _paths.Clear();
-    }
+    public Task StopAsync(CancellationToken cancellationToken) => Task.Delay(Timeout.Infinite, CancellationToken.None);
 }

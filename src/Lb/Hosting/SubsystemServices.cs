@@ -1,8 +1,11 @@
 using Lb.Checkers;
 using Lb.Checkers.Journal;
+using System.Collections.Concurrent;
 using Lb.Checkers.Options;
+using Lb.Metrics;
 using Lb.Netlink.Ipvs;
 using Lb.Vrrp;
+using Lb.Vrrp.Host;
 using Lb.Vrrp.Options;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -23,12 +26,16 @@ public sealed class CheckerService(
 
     public NetlinkIpvsDestinations? Ipvs => _ipvs;
 
+    /// <summary>Rounds and estimated durations per checker, for status and metrics.</summary>
+    public CheckStatistics Statistics { get; } = new(options, time);
+
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         _logger.LogInformation("Starting Healthcheck child process, pid={Pid}", Environment.ProcessId);
         _client = await IpvsClient.OpenAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
         _ipvs = new NetlinkIpvsDestinations(_client);
         _subsystem = new CheckerSubsystem(options, _ipvs, journal, loggerFactory, time, http);
+        _subsystem.CheckCompleted += (_, e) => Statistics.OnCheckCompleted(e);
         await _subsystem.StartAsync(cancellationToken).ConfigureAwait(false);
         _logger.LogInformation("Startup complete");
     }
@@ -39,7 +46,7 @@ public sealed class CheckerService(
             return;
         if (cli.DontReleaseIpvs && _ipvs is not null)
             _ipvs.KeepOnStop = true;
-        await _subsystem.StopAsync(cancellationToken).ConfigureAwait(false);
+        await _subsystem.StopAsync(cancellationToken).WaitAsync(cancellationToken).ConfigureAwait(false);
         _logger.LogInformation("Stopped");
     }
 
@@ -60,14 +67,27 @@ public sealed class VrrpService(
     private RtnetlinkHost? _kernel;
     private JournalVrrpEventSink? _sink;
     private VrrpSubsystem? _subsystem;
+    private readonly ConcurrentDictionary<string, long> _transitions = new(StringComparer.Ordinal);
 
     public VrrpSubsystem? Subsystem => _subsystem;
+
+    /// <summary>State changes per instance since start (the subsystem has no counter; counted from its events).</summary>
+    public long Transitions(string instance) => _transitions.TryGetValue(instance, out var n) ? n : 0;
+
+    /// <summary>Raised on every instance or sync-group state change (sd_notify STATUS=, metrics).</summary>
+    public event Action<VrrpStateChange>? StateChanged;
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         _logger.LogInformation("Starting VRRP child process, pid={Pid}", Environment.ProcessId);
         _kernel = await RtnetlinkHost.StartAsync(_logger, cancellationToken).ConfigureAwait(false);
         _sink = new JournalVrrpEventSink(journal, _logger);
+        _sink.StateChanged += c =>
+        {
+            if (c.Kind == VrrpEntityKind.Instance)
+                _transitions.AddOrUpdate(c.Name, 1, (_, n) => n + 1);
+            StateChanged?.Invoke(c);
+        };
         _subsystem = new VrrpSubsystem(options, _kernel, _kernel, _sink, loggerFactory, time);
         await _subsystem.StartAsync(cancellationToken).ConfigureAwait(false);
     }
@@ -78,7 +98,7 @@ public sealed class VrrpService(
             return;
         if (cli.DontReleaseVrrp && _kernel is not null)
             _kernel.KeepOnStop = true;
-        await _subsystem.StopAsync(cancellationToken).ConfigureAwait(false);
+        await _subsystem.StopAsync(cancellationToken).WaitAsync(cancellationToken).ConfigureAwait(false);
         _logger.LogInformation("Stopped");
     }
 

@@ -1,0 +1,103 @@
+using System.Globalization;
+using System.Text;
+using Lb.Status;
+
+namespace Lb.Metrics;
+
+/// <summary>Prometheus text exposition format 0.0.4 of a <see cref="StatusReport"/> and the checker statistics.</summary>
+public static class MetricsText
+{
+    public const string ContentType = "text/plain; version=0.0.4; charset=utf-8";
+
+    private static readonly string[] States = ["INIT", "BACKUP", "MASTER", "FAULT", "STOP"];
+    private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
+
+    public static string Render(StatusReport r, CheckStatistics? checks)
+    {
+        var sb = new StringBuilder();
+        Family(sb, "lb_up", "gauge", "1 while the daemon runs.");
+        sb.Append("lb_up 1\n");
+        Family(sb, "lb_start_time_seconds", "gauge", "Start time of the daemon, Unix seconds.");
+        sb.Append(Inv, $"lb_start_time_seconds {r.Daemon.Started.ToUnixTimeMilliseconds() / 1000.0:0.###}\n");
+
+        Family(sb, "lb_vrrp_instance_state", "gauge", "VRRP instance state: 1 for the current state, 0 for the others.");
+        foreach (var i in r.VrrpInstances)
+        {
+            foreach (var s in States)
+                sb.Append(Inv, $"lb_vrrp_instance_state{{instance=\"{Esc(i.Name)}\",state=\"{s}\"}} {(i.State == s ? 1 : 0)}\n");
+        }
+        Family(sb, "lb_vrrp_instance_priority", "gauge", "Effective priority (after tracking).");
+        foreach (var i in r.VrrpInstances)
+            sb.Append(Inv, $"lb_vrrp_instance_priority{{instance=\"{Esc(i.Name)}\"}} {i.EffectivePriority}\n");
+        Family(sb, "lb_vrrp_instance_base_priority", "gauge", "Configured priority.");
+        foreach (var i in r.VrrpInstances)
+            sb.Append(Inv, $"lb_vrrp_instance_base_priority{{instance=\"{Esc(i.Name)}\"}} {i.BasePriority}\n");
+        Family(sb, "lb_vrrp_instance_vips_set", "gauge", "1 while the instance's VIPs are installed.");
+        foreach (var i in r.VrrpInstances)
+            sb.Append(Inv, $"lb_vrrp_instance_vips_set{{instance=\"{Esc(i.Name)}\"}} {(i.VipsSet ? 1 : 0)}\n");
+        Family(sb, "lb_vrrp_instance_transitions_total", "counter", "State changes since the daemon started.");
+        foreach (var i in r.VrrpInstances)
+            sb.Append(Inv, $"lb_vrrp_instance_transitions_total{{instance=\"{Esc(i.Name)}\"}} {i.Transitions}\n");
+        Family(sb, "lb_vrrp_adverts_sent_total", "counter", "Advertisements sent.");
+        foreach (var i in r.VrrpInstances)
+            sb.Append(Inv, $"lb_vrrp_adverts_sent_total{{instance=\"{Esc(i.Name)}\"}} {i.AdvertsSent}\n");
+        Family(sb, "lb_vrrp_adverts_received_total", "counter", "Valid advertisements received.");
+        foreach (var i in r.VrrpInstances)
+            sb.Append(Inv, $"lb_vrrp_adverts_received_total{{instance=\"{Esc(i.Name)}\"}} {i.AdvertsReceived}\n");
+        Family(sb, "lb_vrrp_adverts_dropped_total", "counter", "Advertisements dropped, by reason (instance=\"\" when no instance could be blamed).");
+        foreach (var i in r.VrrpInstances)
+        {
+            foreach (var (reason, n) in i.AdvertsDropped.OrderBy(k => k.Key, StringComparer.Ordinal))
+                sb.Append(Inv, $"lb_vrrp_adverts_dropped_total{{instance=\"{Esc(i.Name)}\",reason=\"{Esc(reason)}\"}} {n}\n");
+        }
+        foreach (var (reason, n) in r.UnattributedDrops.OrderBy(k => k.Key, StringComparer.Ordinal))
+            sb.Append(Inv, $"lb_vrrp_adverts_dropped_total{{instance=\"\",reason=\"{Esc(reason)}\"}} {n}\n");
+
+        Family(sb, "lb_virtual_server_quorum_up", "gauge", "1 while the virtual server's live weight meets its quorum.");
+        foreach (var vs in r.VirtualServers)
+            sb.Append(Inv, $"lb_virtual_server_quorum_up{{virtual_server=\"{Esc(vs.Name)}\"}} {(vs.QuorumUp ? 1 : 0)}\n");
+        Family(sb, "lb_virtual_server_live_weight", "gauge", "Sum of the weights of live real servers.");
+        foreach (var vs in r.VirtualServers)
+            sb.Append(Inv, $"lb_virtual_server_live_weight{{virtual_server=\"{Esc(vs.Name)}\"}} {vs.LiveWeight}\n");
+        Family(sb, "lb_real_server_up", "gauge", "1 while the real server is up (in the pool).");
+        foreach (var vs in r.VirtualServers)
+        {
+            foreach (var rs in vs.RealServers)
+                sb.Append(Inv, $"lb_real_server_up{{virtual_server=\"{Esc(vs.Name)}\",real_server=\"{Esc(rs.Name)}\"}} {(rs.Up ? 1 : 0)}\n");
+        }
+        Family(sb, "lb_real_server_weight", "gauge", "Effective weight of the real server.");
+        foreach (var vs in r.VirtualServers)
+        {
+            foreach (var rs in vs.RealServers)
+                sb.Append(Inv, $"lb_real_server_weight{{virtual_server=\"{Esc(vs.Name)}\",real_server=\"{Esc(rs.Name)}\"}} {rs.Weight}\n");
+        }
+        if (checks is not null)
+        {
+            Family(sb, "lb_checks_total", "counter", "Checker rounds, by checker kind and result.");
+            foreach (var ((kind, success), n) in checks.Rounds)
+                sb.Append(Inv, $"lb_checks_total{{kind=\"{Esc(kind)}\",result=\"{(success ? "success" : "failure")}\"}} {n}\n");
+            Family(sb, "lb_check_duration_seconds", "histogram",
+                "Checker round duration (connect, retries and delay_before_retry included), estimated as the time between two completions minus delay_loop.");
+            foreach (var (kind, h) in checks.Durations)
+            {
+                var (cumulative, count, sum) = h.Read();
+                for (var b = 0; b < CheckStatistics.Buckets.Length; b++)
+                    sb.Append(Inv, $"lb_check_duration_seconds_bucket{{kind=\"{Esc(kind)}\",le=\"{CheckStatistics.Buckets[b].ToString(Inv)}\"}} {cumulative[b]}\n");
+                sb.Append(Inv, $"lb_check_duration_seconds_bucket{{kind=\"{Esc(kind)}\",le=\"+Inf\"}} {count}\n");
+                sb.Append(Inv, $"lb_check_duration_seconds_sum{{kind=\"{Esc(kind)}\"}} {sum.ToString("0.######", Inv)}\n");
+                sb.Append(Inv, $"lb_check_duration_seconds_count{{kind=\"{Esc(kind)}\"}} {count}\n");
+            }
+        }
+        Family(sb, "lb_ipvs_operations_total", "counter", "IPVS netlink operations issued.");
+        sb.Append(Inv, $"lb_ipvs_operations_total {r.Ipvs.Operations}\n");
+        Family(sb, "lb_ipvs_errors_total", "counter", "IPVS netlink operations that failed.");
+        sb.Append(Inv, $"lb_ipvs_errors_total {r.Ipvs.Errors}\n");
+        return sb.ToString();
+    }
+
+    private static void Family(StringBuilder sb, string name, string type, string help) =>
+        sb.Append("# HELP ").Append(name).Append(' ').Append(help).Append("\n# TYPE ").Append(name).Append(' ').Append(type).Append('\n');
+
+    /// <summary>Label value escaping of the text format: backslash, double quote, newline.</summary>
+    public static string Esc(string s) => s.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal).Replace("\n", "\\n", StringComparison.Ordinal);
+}

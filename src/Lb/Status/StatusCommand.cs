@@ -1,0 +1,88 @@
+using System.Globalization;
+using System.Net.Sockets;
+using System.Text.Json;
+
+namespace Lb.Status;
+
+/// <summary><c>lb status [--json] [--watch [--interval S]] [--socket PATH | -p PIDFILE] [-s NS]</c>.</summary>
+public static class StatusCommand
+{
+    public const string Usage = "usage: lb status [--json] [--watch] [--interval SECONDS] [--socket PATH | -p PIDFILE] [-s NAMESPACE]";
+
+    public static int Run(IReadOnlyList<string> args, TextWriter stdout, TextWriter stderr)
+    {
+        string? socket = null, pidFile = null, netns = null;
+        var json = false;
+        var watch = false;
+        var interval = TimeSpan.FromSeconds(2);
+        for (var i = 0; i < args.Count; i++)
+        {
+            string Value() => i + 1 < args.Count ? args[++i] : throw new CliException($"option '{args[i]}' requires an argument");
+            try
+            {
+                switch (args[i])
+                {
+                    case "--json": json = true; break;
+                    case "--watch" or "-w": watch = true; break;
+                    case "--interval":
+                        interval = TimeSpan.FromSeconds(double.Parse(Value(), NumberStyles.Float, CultureInfo.InvariantCulture));
+                        if (interval <= TimeSpan.Zero)
+                            throw new CliException("--interval must be positive");
+                        break;
+                    case "--socket": socket = Value(); break;
+                    case "-p" or "--pid": pidFile = Value(); break;
+                    case "-s" or "--namespace": netns = Value(); break;
+                    case "-h" or "--help":
+                        stdout.WriteLine(Usage);
+                        return 0;
+                    default: throw new CliException($"unknown option '{args[i]}'");
+                }
+            }
+            catch (Exception e) when (e is CliException or FormatException or OverflowException)
+            {
+                stderr.WriteLine($"lb status: {e.Message}");
+                stderr.WriteLine(Usage);
+                return 1;
+            }
+        }
+        var path = StatusServer.DefaultPath(socket, pidFile, netns);
+        if (!watch)
+            return Once(path, json, stdout, stderr);
+        using var stop = new CancellationTokenSource();
+        Console.CancelKeyPress += (_, e) =>
+        {
+            e.Cancel = true;
+            stop.Cancel();
+        };
+        while (!stop.IsCancellationRequested)
+        {
+            if (!json && !Console.IsOutputRedirected)
+                stdout.Write("\x1b[H\x1b[2J");
+            Once(path, json, stdout, stderr);
+            stdout.Flush();
+            stop.Token.WaitHandle.WaitOne(interval);
+        }
+        return 0;
+    }
+
+    private static int Once(string path, bool json, TextWriter stdout, TextWriter stderr)
+    {
+        StatusResponse response;
+        try
+        {
+            response = StatusClient.QueryAsync(path).GetAwaiter().GetResult();
+        }
+        catch (Exception e) when (e is SocketException or IOException or OperationCanceledException or JsonException or UnauthorizedAccessException)
+        {
+            stderr.WriteLine($"lb status: cannot reach the daemon on {path}: {e.Message} (is lb running? --socket PATH or -p PIDFILE selects another daemon)");
+            return 3;
+        }
+        if (!response.Ok || response.Status is null)
+        {
+            stderr.WriteLine($"lb status: {response.Error}");
+            return 1;
+        }
+        stdout.Write(json ? JsonSerializer.Serialize(response.Status, StatusJsonContext.Default.StatusReport) + "\n" : StatusText.Tables(response.Status));
+        return 0;
+    }
+}

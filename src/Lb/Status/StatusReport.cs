@@ -1,0 +1,112 @@
+using System.Text.Json.Serialization;
+
+namespace Lb.Status;
+
+/// <summary>
+/// What <c>lb status --json</c>, the SIGUSR1/SIGUSR2 dumps and the JSON dump show: the daemon, its VRRP instances and its
+/// virtual servers, in Lb's own layout (names in keepalived's text, states in keepalived's upper case).
+/// </summary>
+public sealed record StatusReport
+{
+    public required DaemonInfo Daemon { get; init; }
+
+    public required IReadOnlyList<VrrpInstanceReport> VrrpInstances { get; init; }
+
+    public required IReadOnlyList<SyncGroupReport> SyncGroups { get; init; }
+
+    /// <summary>Dropped adverts that no instance could be blamed for (unknown VRID, unparsable), by reason.</summary>
+    public required IReadOnlyDictionary<string, long> UnattributedDrops { get; init; }
+
+    public required IReadOnlyList<VirtualServerReport> VirtualServers { get; init; }
+
+    public required IpvsReport Ipvs { get; init; }
+}
+
+public sealed record DaemonInfo(
+    int Pid, string Version, DateTimeOffset Started, DateTimeOffset Now, string ConfigFile, string? Namespace, bool VrrpRunning, bool CheckersRunning);
+
+public sealed record VrrpInstanceReport
+{
+    public required string Name { get; init; }
+
+    /// <summary>INIT, BACKUP, MASTER, FAULT or STOP.</summary>
+    public required string State { get; init; }
+
+    public required int BasePriority { get; init; }
+
+    public required int EffectivePriority { get; init; }
+
+    public string? MasterAddress { get; init; }
+
+    public string? SourceAddress { get; init; }
+
+    public string? Interface { get; init; }
+
+    public required int VirtualRouterId { get; init; }
+
+    public required int Version { get; init; }
+
+    /// <summary>VIPs as <c>address/prefix</c>.</summary>
+    public required IReadOnlyList<string> VirtualAddresses { get; init; }
+
+    public required bool VipsSet { get; init; }
+
+    public DateTimeOffset? LastTransition { get; init; }
+
+    public required string LastReason { get; init; }
+
+    /// <summary>State changes seen by this daemon since it started.</summary>
+    public required long Transitions { get; init; }
+
+    public required long AdvertsSent { get; init; }
+
+    public required long AdvertsReceived { get; init; }
+
+    public required IReadOnlyDictionary<string, long> AdvertsDropped { get; init; }
+
+    public string? SyncGroup { get; init; }
+}
+
+public sealed record SyncGroupReport(string Name, string State, IReadOnlyList<string> Members);
+
+public sealed record VirtualServerReport
+{
+    public required string Name { get; init; }
+
+    public required bool QuorumUp { get; init; }
+
+    public required long LiveWeight { get; init; }
+
+    public string? SorryServer { get; init; }
+
+    public required bool SorryServerActive { get; init; }
+
+    public required IReadOnlyList<RealServerReport> RealServers { get; init; }
+}
+
+public sealed record RealServerReport
+{
+    public required string Name { get; init; }
+
+    public required bool Up { get; init; }
+
+    public required bool InIpvs { get; init; }
+
+    public required int Weight { get; init; }
+
+    public required string LastReason { get; init; }
+
+    public required IReadOnlyList<CheckerReport> Checkers { get; init; }
+}
+
+public sealed record CheckerReport(string Kind, bool Up, bool HasRun, DateTimeOffset? LastCheck, string LastResult, long Rounds, long Failures);
+
+public sealed record IpvsReport(long Operations, long Errors);
+
+/// <summary>The answer to one status-socket request.</summary>
+public sealed record StatusResponse(bool Ok, string? Error, StatusReport? Status);
+
+[JsonSourceGenerationOptions(WriteIndented = true, PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower, DefaultIgnoreCondition = JsonIgnoreCondition.Never)]
+[JsonSerializable(typeof(StatusReport))]
+[JsonSerializable(typeof(StatusResponse))]
+public sealed partial class StatusJsonContext : JsonSerializerContext;
