@@ -97,6 +97,9 @@ public sealed record VrrpSubsystemOptions
     /// <summary>Command line <c>-V, --dont-release-vrrp</c>: leave the VIPs in place when stopping.</summary>
     public bool DontReleaseVrrp { get; init; }
 
+    /// <summary>Command line <c>-X, --release-vips</c>: at startup, remove VIPs left on the interfaces (after a crash) by instances that do not start as MASTER.</summary>
+    public bool ReleaseVips { get; init; }
+
     /// <summary><c>vrrp_instance</c> blocks.</summary>
     public IReadOnlyList<VrrpInstanceOptions> Instances { get; init; } = [];
 
