@@ -96,6 +96,7 @@ public sealed class VrrpSubsystem : IAsyncDisposable
         }
         _links.LinkChanged += OnLinkChanged;
         _addresses.AddressChanged += OnAddressChanged;
+        _notify.StartFifoScript();
         foreach (var rt in _runtimes.Values)
         {
             var o = rt.Machine.Settings.Options;

@@ -163,6 +163,30 @@ internal sealed class NotifyDispatcher : IAsyncDisposable
         }
     }
 
+    private readonly CancellationTokenSource _fifoScriptCts = new();
+    private Task? _fifoScript;
+
+    /// <summary>Creates the FIFO if needed and starts <c>notify_fifo_script</c> with the FIFO name as its last argument (killed at dispose).</summary>
+    public void StartFifoScript()
+    {
+        if (_options.NotifyFifo is not { } path || _options.NotifyFifoScript is not { } script || script.Command.Count == 0)
+            return;
+        try
+        {
+            if (!File.Exists(path))
+            {
+                using var p = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("mkfifo", [path]) { UseShellExecute = false });
+                p!.WaitForExit();
+            }
+        }
+        catch (System.ComponentModel.Win32Exception ex)
+        {
+            _logger.ActionFailed("notify_fifo", "mkfifo", ex.Message);
+            return;
+        }
+        _fifoScript = _runner.RunAsync([.. script.Command, path], script.User ?? _options.ScriptUser, script.Group ?? _options.ScriptGroup, Timeout.InfiniteTimeSpan, _fifoScriptCts.Token);
+    }
+
     /// <summary>Waits until everything queued so far has run.</summary>
     public async Task FlushAsync(CancellationToken cancellationToken)
     {
@@ -197,6 +221,10 @@ internal sealed class NotifyDispatcher : IAsyncDisposable
         _queue.Writer.TryComplete();
         await _worker.ConfigureAwait(false);
         _fifoQueue.Writer.TryComplete();
+        _fifoScriptCts.Cancel();
+        if (_fifoScript is not null)
+            await _fifoScript.WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        _fifoScriptCts.Dispose();
         await _fifoWorker.WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
     }
 }

@@ -185,6 +185,29 @@ public class VrrpSubsystemTests
     }
 
     [Fact]
+    public async Task Notify_fifo_script_reads_the_fifo_it_is_given()
+    {
+        var dir = Directory.CreateTempSubdirectory("lb-fifo-").FullName;
+        var fifo = Path.Combine(dir, "notify.fifo");
+        var output = Path.Combine(dir, "out");
+        try
+        {
+            await using (var r = new Rig(globals: g => g with { NotifyFifo = fifo, NotifyFifoScript = NotifyScript.Parse($"/bin/sh -c 'while read l; do echo \"$l\" >> {output}; done < \"$0\"'") }))
+            {
+                await r.Subsystem.StartAsync(CancellationToken.None);
+                r.Time.Advance(TimeSpan.FromSeconds(4));
+                Assert.True(Wait.Until(() => File.Exists(output) && File.ReadAllText(output).Contains("INSTANCE \"VI_1\" MASTER 100", StringComparison.Ordinal)));
+            }
+            // the script is killed at dispose, possibly before it reads STOP: only the first two are certain
+            Assert.Equal(["INSTANCE \"VI_1\" BACKUP 100", "INSTANCE \"VI_1\" MASTER 100"], File.ReadAllLines(output)[..2]);
+        }
+        finally
+        {
+            Directory.Delete(dir, true);
+        }
+    }
+
+    [Fact]
     public async Task Notify_fifo_receives_keepalived_lines()
     {
         var fifo = Path.Combine(Path.GetTempPath(), $"lb-fifo-{Guid.NewGuid():N}");
