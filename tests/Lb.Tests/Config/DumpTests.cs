@@ -5,12 +5,18 @@ namespace Lb.Lb.Tests.Config;
 
 public sealed class DumpTests
 {
-    internal static string RepoFile(string relative)
+    /// <summary>A file of the repository: searched upwards from the test binaries, then from this source file.</summary>
+    internal static string RepoFile(string relative, [System.Runtime.CompilerServices.CallerFilePath] string source = "")
     {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, relative)))
-            dir = dir.Parent;
-        return dir is null ? throw new FileNotFoundException(relative) : Path.Combine(dir.FullName, relative);
+        foreach (var start in new[] { AppContext.BaseDirectory, Path.GetDirectoryName(source) ?? "/" })
+        {
+            var dir = new DirectoryInfo(start);
+            while (dir is not null && !File.Exists(Path.Combine(dir.FullName, relative)))
+                dir = dir.Parent;
+            if (dir is not null)
+                return Path.Combine(dir.FullName, relative);
+        }
+        throw new FileNotFoundException(relative);
     }
 
     private static List<ConfigNode> Tree(string text)
@@ -56,9 +62,25 @@ public sealed class DumpTests
         var text = ConfigDumper.ToText(first.Nodes);
         var second = ConfigLoader.LoadText(text, "dump.conf", new ConfigLoadOptions { Preprocessor = new PreprocessorOptions { ConfigId = "director1" } });
         Assert.Equal(0, second.ExitCode);
-        Assert.Equal(first.Nodes, second.Nodes);
+        Assert.Null(FirstDifference(first.Nodes, second.Nodes, "/"));
         // Defaults are explicit in the dump: dumping again gives the same text.
         Assert.Equal(text, ConfigDumper.ToText(second.Nodes));
+    }
+
+    private static string? FirstDifference(IReadOnlyList<ConfigNode> a, IReadOnlyList<ConfigNode> b, string path)
+    {
+        for (var i = 0; i < Math.Max(a.Count, b.Count); i++)
+        {
+            if (i >= a.Count || i >= b.Count)
+                return $"{path}: {a.Count} vs {b.Count} statements";
+            var (x, y) = (a[i], b[i]);
+            var here = $"{path}{x}";
+            if (x.Keyword != y.Keyword || !x.Args.SequenceEqual(y.Args) || x.IsBlock != y.IsBlock)
+                return $"{here} (block {x.IsBlock}) vs {y} (block {y.IsBlock})";
+            if (FirstDifference(x.Children, y.Children, here + "/") is string d)
+                return d;
+        }
+        return null;
     }
 
     [Fact]
