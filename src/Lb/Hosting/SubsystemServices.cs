@@ -21,6 +21,7 @@ public sealed class CheckerService(
     private IpvsClient? _client;
     private NetlinkIpvsDestinations? _ipvs;
     private CheckerSubsystem? _subsystem;
+    private int _disposed;
 
     public CheckerSubsystem? Subsystem => _subsystem;
 
@@ -52,6 +53,9 @@ public sealed class CheckerService(
 
     public async ValueTask DisposeAsync()
     {
+        // Registered as a singleton and as the hosted service's factory result: the container disposes it twice.
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+            return;
         if (_subsystem is not null)
             await _subsystem.DisposeAsync().ConfigureAwait(false);
         _client?.Dispose();
@@ -67,6 +71,7 @@ public sealed class VrrpService(
     private RtnetlinkHost? _kernel;
     private JournalVrrpEventSink? _sink;
     private VrrpSubsystem? _subsystem;
+    private int _disposed;
     private readonly ConcurrentDictionary<string, long> _transitions = new(StringComparer.Ordinal);
 
     public VrrpSubsystem? Subsystem => _subsystem;
@@ -104,6 +109,9 @@ public sealed class VrrpService(
 
     public async ValueTask DisposeAsync()
     {
+        // Registered as a singleton and as the hosted service's factory result: the container disposes it twice.
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+            return;
         if (_subsystem is not null)
             await _subsystem.DisposeAsync().ConfigureAwait(false);
         if (_sink is not null)
