@@ -134,6 +134,8 @@ public sealed record CliOptions
             }
         }
         o.Arguments = args.ToList();
+        if (o.LogFacility is not null)
+            Hosting.LbLogging.Facility(o.LogFacility); // throws CliException for a bad -S before anything starts
         if (metrics is not null)
             o.MetricsListen = Metrics.MetricsServer.ParseListen(metrics, o.MetricsAllowRemote);
         if (o.VrrpOnly && o.CheckOnly)
