@@ -16,14 +16,20 @@ namespace Lb.Checkers;
 /// </summary>
 public sealed class CheckerSubsystem : IAsyncDisposable
 {
-    private readonly CheckerSubsystemOptions _options;
+    private CheckerSubsystemOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
-    private readonly ICheckFactory _checks;
+    private ICheckFactory _checks;
     private readonly Random _random;
     private readonly SemaphoreSlim _gate = new(1, 1);
+
+    // Start, reload and stop take this one at a time (a second reload waits for the first).
+    private readonly SemaphoreSlim _lifecycle = new(1, 1);
+    private readonly Func<CheckerSubsystemOptions, (ICheckFactory Checks, IScriptRunner Scripts)>? _rebuildProbes;
+    private long _reloadsRequested;
+    private long _reloadApplied;
     private readonly CheckerEngine _engine;
-    private readonly List<Task> _loops = new();
+    private readonly List<(Task Loop, CheckerState Checker)> _loops = new();
     private readonly System.Collections.Concurrent.ConcurrentQueue<JournalEntry> _pendingChanges = new();
     private CancellationTokenSource? _cts;
     private bool _started;
@@ -37,6 +43,10 @@ public sealed class CheckerSubsystem : IAsyncDisposable
             new DefaultCheckFactory(options, timeProvider, httpClientFactory, new ProcessScriptRunner(options.EnableScriptSecurity, timeProvider)),
             new ProcessScriptRunner(options.EnableScriptSecurity, timeProvider), random: null)
     {
+        // script_user / enable_script_security are baked into the probes and the runner: a reload that changes them rebuilds both.
+        _rebuildProbes = o => (
+            new DefaultCheckFactory(o, timeProvider, httpClientFactory, new ProcessScriptRunner(o.EnableScriptSecurity, timeProvider)),
+            new ProcessScriptRunner(o.EnableScriptSecurity, timeProvider));
     }
 
     /// <summary>Creates the subsystem with explicit probes and script runner (tests, benchmarks).</summary>
@@ -71,50 +81,141 @@ public sealed class CheckerSubsystem : IAsyncDisposable
     /// <summary>Adds the virtual servers and the initially-up real servers to IPVS, then starts every checker.</summary>
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        if (_started)
-            throw new InvalidOperationException("already started");
-        _started = true;
-        _cts = new CancellationTokenSource();
-        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        await _lifecycle.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            await _engine.InitAsync(cancellationToken).ConfigureAwait(false);
-        }
-        finally
-        {
-            _gate.Release();
-        }
-        RaiseChanges();
-        foreach (var vs in _engine.VirtualServers)
-        {
-            foreach (var rs in vs.RealServers)
+            if (_started)
+                throw new InvalidOperationException("already started");
+            _started = true;
+            _cts = new CancellationTokenSource();
+            await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+            try
             {
-                foreach (var c in rs.Checkers)
+                await _engine.InitAsync(cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                _gate.Release();
+            }
+            RaiseChanges();
+            foreach (var vs in _engine.VirtualServers)
+            {
+                foreach (var rs in vs.RealServers)
                 {
-                    var target = new CheckTarget(vs.Options, rs.Options, c.Options, c.Settings);
-                    ICheck check;
-                    try
-                    {
-                        check = _checks.Create(target);
-                    }
-                    catch (Exception ex) when (ex is ArgumentException or FormatException or NotSupportedException)
-                    {
-                        _logger.CheckerCrashed(c.Options.Keyword, rs.Name, ex.Message);
-                        continue;
-                    }
-                    var timeout = c.Options is MiscCheckOptions m ? m.Timeout ?? c.Settings.DelayLoop : c.Settings.ConnectTimeout;
-                    var cs = c;
-                    var round = new CheckRound(check, timeout, c.Settings.DelayBeforeRetry, _time, reason =>
-                    {
-                        if (cs.Settings.LogAllFailures)
-                            _logger.CheckAttemptFailed(cs.Options.Keyword, cs.Rs.Name, reason);
-                        else
-                            _logger.CheckAttemptFailedDebug(cs.Options.Keyword, cs.Rs.Name, reason);
-                    });
-                    _loops.Add(LoopAsync(c, round, _cts.Token));
+                    foreach (var c in rs.Checkers)
+                        StartChecker(c);
                 }
             }
         }
+        finally
+        {
+            _lifecycle.Release();
+        }
+    }
+
+    /// <summary>
+    /// Applies a new configuration as a diff against the running one (SIGHUP; src/Lb parses and validates the file
+    /// first and calls this only when it is valid). Virtual, real and sorry servers are matched by identity
+    /// (virtual server: address/port/protocol, fwmark or group; real server: address/port within its virtual server);
+    /// an object found identical keeps its state and its checkers keep their schedule, with no IPVS operation and no
+    /// journal entry. Added, removed and changed objects are applied one by one, each journalled (kind <c>reload</c>,
+    /// reason <c>configuration reload</c>) before its IPVS operations; quorum, hysteresis and the sorry server are then
+    /// re-evaluated once per changed virtual server. See src/Checkers/README.md for every case.
+    /// </summary>
+    /// <remarks>
+    /// Reloads run one at a time (a second waits for the first) and atomically with respect to checker results (a round
+    /// that ends meanwhile is applied after the reload, or discarded when its checker was removed or replaced).
+    /// Reloading the same configuration twice does nothing the second time. When several reloads wait, one requested
+    /// later than an already applied one is not "undone": an older request that gets its turn after a newer one was
+    /// applied is skipped (<see cref="ReloadResult.Superseded"/>), so the running configuration is always the last one
+    /// requested. <paramref name="cancellationToken"/> only bounds the wait for the turn; an applying reload is not
+    /// cancelled half-way.
+    /// </remarks>
+    public async Task<ReloadResult> ReloadAsync(CheckerSubsystemOptions next, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(next);
+        var ticket = Interlocked.Increment(ref _reloadsRequested);
+        await _lifecycle.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (!_started)
+                throw new InvalidOperationException("the checker subsystem is not started");
+            if (_stopped)
+                throw new InvalidOperationException("the checker subsystem is stopped");
+            if (ticket < _reloadApplied)
+            {
+                _logger.ReloadSuperseded();
+                return new ReloadResult { Superseded = true };
+            }
+            _reloadApplied = ticket;
+            _logger.Reloading(next.VirtualServers.Count);
+
+            var previous = _options;
+            EngineReload applied;
+            await _gate.WaitAsync(CancellationToken.None).ConfigureAwait(false);
+            try
+            {
+                if (_rebuildProbes is not null &&
+                    (previous.ScriptUser != next.ScriptUser || previous.ScriptGroup != next.ScriptGroup || previous.EnableScriptSecurity != next.EnableScriptSecurity))
+                {
+                    var (checks, scripts) = _rebuildProbes(next);
+                    _checks = checks;
+                    _engine.Scripts = scripts;
+                }
+                _options = next;
+                applied = await _engine.ReloadAsync(next, CancellationToken.None).ConfigureAwait(false);
+            }
+            finally
+            {
+                _gate.Release();
+            }
+            RaiseChanges();
+
+            foreach (var c in applied.Retired)
+                c.Stop?.Cancel();
+            for (var i = _loops.Count - 1; i >= 0; i--)
+            {
+                if (_loops[i].Loop.IsCompleted)
+                {
+                    _loops[i].Checker.Stop?.Dispose();
+                    _loops.RemoveAt(i);
+                }
+            }
+            foreach (var c in applied.Started)
+                StartChecker(c);
+            _logger.Reloaded(applied.Result.ToString());
+            return applied.Result;
+        }
+        finally
+        {
+            _lifecycle.Release();
+        }
+    }
+
+    private void StartChecker(CheckerState c)
+    {
+        var rs = c.Rs;
+        var target = new CheckTarget(rs.Vs.Options, rs.Options, c.Options, c.Settings);
+        ICheck check;
+        try
+        {
+            check = _checks.Create(target);
+        }
+        catch (Exception ex) when (ex is ArgumentException or FormatException or NotSupportedException)
+        {
+            _logger.CheckerCrashed(c.Options.Keyword, rs.Name, ex.Message);
+            return;
+        }
+        var timeout = c.Options is MiscCheckOptions m ? m.Timeout ?? c.Settings.DelayLoop : c.Settings.ConnectTimeout;
+        var round = new CheckRound(check, timeout, c.Settings.DelayBeforeRetry, _time, reason =>
+        {
+            if (c.Settings.LogAllFailures)
+                _logger.CheckAttemptFailed(c.Options.Keyword, c.Rs.Name, reason);
+            else
+                _logger.CheckAttemptFailedDebug(c.Options.Keyword, c.Rs.Name, reason);
+        });
+        c.Stop = CancellationTokenSource.CreateLinkedTokenSource(_cts!.Token);
+        _loops.Add((LoopAsync(c, round, c.Stop.Token), c));
     }
 
     private async Task LoopAsync(CheckerState c, CheckRound round, CancellationToken ct)
@@ -137,14 +238,20 @@ public sealed class CheckerSubsystem : IAsyncDisposable
                 }
                 var (outcome, retries) = await round.RunAsync(c.RetriesForNextRound(), ct).ConfigureAwait(false);
                 await _gate.WaitAsync(ct).ConfigureAwait(false);
+                bool retired;
                 try
                 {
-                    await _engine.OnRoundCompletedAsync(c, outcome, retries, ct).ConfigureAwait(false);
+                    // A reload may have removed or replaced this checker while the round ran: its result is discarded.
+                    retired = c.Retired;
+                    if (!retired)
+                        await _engine.OnRoundCompletedAsync(c, outcome, retries, ct).ConfigureAwait(false);
                 }
                 finally
                 {
                     _gate.Release();
                 }
+                if (retired)
+                    break;
                 RaiseChanges();
                 if (!outcome.Success)
                 {
@@ -174,12 +281,22 @@ public sealed class CheckerSubsystem : IAsyncDisposable
     /// </summary>
     public async Task StopAsync(CancellationToken cancellationToken)
     {
-        if (!_started || _stopped)
-            return;
-        _stopped = true;
+        await _lifecycle.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (!_started || _stopped)
+                return;
+            _stopped = true;
+        }
+        finally
+        {
+            _lifecycle.Release();
+        }
         if (_cts is not null)
             await _cts.CancelAsync().ConfigureAwait(false);
-        await Task.WhenAll(_loops).WaitAsync(cancellationToken).ConfigureAwait(false);
+        await Task.WhenAll(_loops.Select(l => l.Loop)).WaitAsync(cancellationToken).ConfigureAwait(false);
+        foreach (var (_, c) in _loops)
+            c.Stop?.Dispose();
         await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
@@ -225,15 +342,7 @@ public sealed class CheckerSubsystem : IAsyncDisposable
             {
                 if (!vs.Added)
                     continue;
-                var dests = new List<Ipvs.IpvsDestination>();
-                var sorryServing = vs.Sorry is { Alive: true } && !vs.QuorumUp;
-                foreach (var rs in vs.RealServers)
-                {
-                    if (rs.Set)
-                        dests.Add(rs.Destination(rs.Alive && !sorryServing ? Math.Max(0, rs.EffectiveWeight) : 0));
-                }
-                if (vs.Sorry is { Set: true } sorry)
-                    dests.Add(sorry.Destination with { Weight = sorry.Alive ? sorry.Destination.Weight : 0 });
+                var dests = vs.CurrentDestinations();
                 foreach (var svc in vs.Services)
                     list.Add(new DesiredService(svc, dests));
             }

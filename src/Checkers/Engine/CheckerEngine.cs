@@ -13,15 +13,15 @@ namespace Lb.Checkers.Engine;
 /// IPVS operations and journal entries. Not thread-safe: the caller serializes calls (one gate per subsystem).
 /// Every change is journalled (appended and fsynced) before the IPVS operation is issued.
 /// </summary>
-internal sealed class CheckerEngine
+internal sealed partial class CheckerEngine
 {
     private const string Subsystem = "checkers";
-    private readonly CheckerSubsystemOptions _options;
+    private CheckerSubsystemOptions _options;
     private readonly IIpvsDestinations _ipvs;
     private readonly IJournal _journal;
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
-    private readonly IScriptRunner _scripts;
+    private IScriptRunner _scripts;
     private readonly List<Task> _notifies = new();
 
     public CheckerEngine(CheckerSubsystemOptions options, IIpvsDestinations ipvs, IJournal journal, ILogger logger, TimeProvider time, IScriptRunner scripts)
@@ -33,19 +33,30 @@ internal sealed class CheckerEngine
         _time = time;
         _scripts = scripts;
         foreach (var vso in options.VirtualServers)
+            VirtualServers.Add(BuildVirtualServer(vso, options));
+    }
+
+    /// <summary>The runtime state of <paramref name="vso"/> before start-up: nothing alive, nothing in IPVS.</summary>
+    private static VsState BuildVirtualServer(VirtualServerOptions vso, CheckerSubsystemOptions options)
+    {
+        var vs = new VsState(vso, BuildServices(vso));
+        if (vso.SorryServer is { } ss)
+            vs.Sorry = new SorryState(vs, ss);
+        foreach (var rso in vso.RealServers)
         {
-            var vs = new VsState(vso, BuildServices(vso));
-            if (vso.SorryServer is { } ss)
-                vs.Sorry = new SorryState(vs, ss);
-            foreach (var rso in vso.RealServers)
-            {
-                var rs = new RsState(vs, rso);
-                for (var i = 0; i < rso.Checkers.Count; i++)
-                    rs.Checkers.Add(new CheckerState(rs, rso.Checkers[i], EffectiveSettings.Resolve(vso, rso, rso.Checkers[i], options.CheckerLogAllFailures), i));
-                vs.RealServers.Add(rs);
-            }
-            VirtualServers.Add(vs);
+            var rs = new RsState(vs, rso);
+            for (var i = 0; i < rso.Checkers.Count; i++)
+                rs.Checkers.Add(new CheckerState(rs, rso.Checkers[i], EffectiveSettings.Resolve(vso, rso, rso.Checkers[i], options.CheckerLogAllFailures), i));
+            vs.RealServers.Add(rs);
         }
+        return vs;
+    }
+
+    /// <summary>The runner of notify scripts (a reload that changes <c>enable_script_security</c> replaces it).</summary>
+    public IScriptRunner Scripts
+    {
+        get => _scripts;
+        set => _scripts = value;
     }
 
     public List<VsState> VirtualServers { get; } = new();
@@ -70,55 +81,74 @@ internal sealed class CheckerEngine
         if (_options.LvsFlush)
             await IpvsAsync("flush", () => _ipvs.FlushAsync(ct)).ConfigureAwait(false);
         foreach (var vs in VirtualServers)
+            await InitVirtualServerAsync(vs, reload: false, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>Programs one virtual server that is not in IPVS yet (start-up, or added by a reload).</summary>
+    private async Task InitVirtualServerAsync(VsState vs, bool reload, CancellationToken ct)
+    {
+        // set_quorum_states(): nothing is alive yet.
+        vs.QuorumUp = vs.LiveWeight() >= vs.Options.Quorum + vs.Options.Hysteresis;
+
+        foreach (var svc in vs.Services)
+            await IpvsAsync($"add service {svc}", () => _ipvs.AddServiceAsync(svc, ct)).ConfigureAwait(false);
+        vs.Added = true;
+
+        foreach (var rs in vs.RealServers)
+            await InitRealServerAsync(rs, reload, ct).ConfigureAwait(false);
+
+        await UpdateQuorumStateAsync(vs, init: true, ct).ConfigureAwait(false);
+
+        if (vs.Sorry is { Inhibit: true, Set: false } sorry)
         {
-            // check_api.c: alpha checkers start failed; others start up with "one failure is enough".
-            foreach (var rs in vs.RealServers)
-            {
-                foreach (var c in rs.Checkers)
-                {
-                    if (c.Settings.Alpha)
-                        SetCheckerState(c, false);
-                }
-            }
-            // set_quorum_states(): nothing is alive yet.
-            vs.QuorumUp = vs.LiveWeight() >= vs.Options.Quorum + vs.Options.Hysteresis;
+            await AddDestinationsAsync(vs, sorry.Destination with { Weight = 0 }, ct).ConfigureAwait(false);
+            sorry.Set = true;
+        }
+    }
 
-            foreach (var svc in vs.Services)
-                await IpvsAsync($"add service {svc}", () => _ipvs.AddServiceAsync(svc, ct)).ConfigureAwait(false);
-            vs.Added = true;
-
-            // init_service_rs()
-            foreach (var rs in vs.RealServers)
-            {
-                if ((rs.NumFailedCheckers == 0 && !rs.Alive) || (rs.Inhibit && !rs.Set))
-                {
-                    var up = rs.NumFailedCheckers == 0;
-                    var weight = up ? Math.Max(0, rs.EffectiveWeight) : 0;
-                    await JournalAsync("real_server", vs, rs.Name, "init", up ? "up" : "down",
-                        up ? "start-up" : "alpha: down until the first successful check",
-                        up ? $"added with weight {weight}" : "added with weight 0 (inhibit_on_failure)").ConfigureAwait(false);
-                    await AddDestinationsAsync(vs, rs.Destination(weight), ct).ConfigureAwait(false);
-                    rs.Set = true;
-                    if (up)
-                    {
-                        rs.Alive = true;
-                        if (_options.RsInitNotifies)
-                            RunNotify(rs.Options.NotifyUp, wait: false);
-                    }
-                }
-                else
-                {
-                    await JournalAsync("real_server", vs, rs.Name, "init", "down", "alpha: down until the first successful check", "none").ConfigureAwait(false);
-                }
-            }
-
-            await UpdateQuorumStateAsync(vs, init: true, ct).ConfigureAwait(false);
-
-            if (vs.Sorry is { Inhibit: true, Set: false } sorry)
-            {
-                await AddDestinationsAsync(vs, sorry.Destination with { Weight = 0 }, ct).ConfigureAwait(false);
-                sorry.Set = true;
-            }
+    /// <summary>
+    /// <c>init_service_rs()</c> for one real server: alpha checkers start failed (others start up with "one failure is
+    /// enough"); an up server is added with its weight, a down one only with inhibit_on_failure (weight 0). While the
+    /// sorry server serves (a reload adding a server to a virtual server without quorum) an up server is not added.
+    /// </summary>
+    private async Task InitRealServerAsync(RsState rs, bool reload, CancellationToken ct)
+    {
+        var vs = rs.Vs;
+        foreach (var c in rs.Checkers)
+        {
+            if (c.Settings.Alpha)
+                SetCheckerState(c, false);
+        }
+        var up = rs.NumFailedCheckers == 0;
+        var serving = !vs.SorryServing;
+        var kind = reload ? ReloadKind : "real_server";
+        var old = reload ? "absent" : "init";
+        var reason = (reload, up) switch
+        {
+            (false, true) => "start-up",
+            (false, false) => "alpha: down until the first successful check",
+            (true, true) => ReloadReason,
+            (true, false) => ReloadReason + "; alpha: down until the first successful check",
+        };
+        if ((up && serving) || rs.Inhibit)
+        {
+            var weight = up && serving ? Math.Max(0, rs.EffectiveWeight) : 0;
+            if (reload)
+                _logger.ServiceStateChange("Adding", rs.Name, "to", vs.Name);
+            await JournalAsync(kind, vs, rs.Name, old, up ? "up" : "down", reason,
+                up && serving ? $"added with weight {weight}" : "added with weight 0 (inhibit_on_failure)").ConfigureAwait(false);
+            await AddDestinationsAsync(vs, rs.Destination(weight), ct).ConfigureAwait(false);
+            rs.Set = true;
+        }
+        else
+        {
+            await JournalAsync(kind, vs, rs.Name, old, up ? "up" : "down", reason, up ? "none (sorry server active, quorum down)" : "none").ConfigureAwait(false);
+        }
+        if (up)
+        {
+            rs.Alive = true;
+            if (_options.RsInitNotifies)
+                RunNotify(rs.Options.NotifyUp, wait: false);
         }
     }
 
@@ -127,6 +157,8 @@ internal sealed class CheckerEngine
     /// <summary>Applies the result of one round (an attempt plus its retries) of <paramref name="c"/>.</summary>
     public async Task OnRoundCompletedAsync(CheckerState c, CheckOutcome outcome, int retriesMade, CancellationToken ct)
     {
+        if (c.Retired)
+            return; // a reload removed or replaced this checker while its round was in flight
         c.Rounds++;
         c.LastCheck = _time.GetUtcNow();
         c.LastReason = outcome.Reason;

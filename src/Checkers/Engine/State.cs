@@ -13,8 +13,10 @@ internal sealed class VsState
         Name = Format.VirtualServer(options);
     }
 
-    public VirtualServerOptions Options { get; }
-    public IReadOnlyList<IpvsService> Services { get; }
+    /// <summary>The running options; a reload replaces them.</summary>
+    public VirtualServerOptions Options { get; set; }
+
+    public IReadOnlyList<IpvsService> Services { get; set; }
     public string Name { get; }
     public List<RsState> RealServers { get; } = new();
     public SorryState? Sorry { get; set; }
@@ -37,6 +39,26 @@ internal sealed class VsState
     }
 
     public bool SorryActive => Sorry is { Alive: true };
+
+    /// <summary>The sorry server serves instead of the real servers (quorum lost): alive real servers are out of the pool.</summary>
+    public bool SorryServing => Sorry is { Alive: true } && !QuorumUp;
+
+    /// <summary>The weight <paramref name="rs"/> has in IPVS while it is there (0 when down, inhibited, or while the sorry server serves).</summary>
+    public int WeightInIpvs(RsState rs) => rs.Alive && !SorryServing ? Math.Max(0, rs.EffectiveWeight) : 0;
+
+    /// <summary>The destinations this virtual server has in each of its IPVS services right now.</summary>
+    public List<IpvsDestination> CurrentDestinations()
+    {
+        var dests = new List<IpvsDestination>();
+        foreach (var rs in RealServers)
+        {
+            if (rs.Set)
+                dests.Add(rs.Destination(WeightInIpvs(rs)));
+        }
+        if (Sorry is { Set: true } sorry)
+            dests.Add(sorry.Destination with { Weight = sorry.Alive ? sorry.Destination.Weight : 0 });
+        return dests;
+    }
 }
 
 /// <summary>Runtime state of one real server (keepalived's <c>real_server_t</c>).</summary>
@@ -51,15 +73,18 @@ internal sealed class RsState
         Inhibit = options.InhibitOnFailure ?? vs.Options.InhibitOnFailure;
     }
 
-    public VsState Vs { get; }
-    public RealServerOptions Options { get; }
+    /// <summary>Its virtual server (a reload moves a new real server into the running one).</summary>
+    public VsState Vs { get; set; }
+
+    /// <summary>The running options; a reload replaces them.</summary>
+    public RealServerOptions Options { get; set; }
     public string Name { get; }
     public int EffectiveWeight { get; set; }
     public bool Alive { get; set; }
     public bool Set { get; set; }
-    public bool Inhibit { get; }
+    public bool Inhibit { get; set; }
     public int NumFailedCheckers { get; set; }
-    public List<CheckerState> Checkers { get; } = new();
+    public List<CheckerState> Checkers { get; set; } = new();
     public string LastReason { get; set; } = "";
 
     public IpvsDestination Destination(int weight) => new()
@@ -123,6 +148,13 @@ internal sealed class CheckerState
     public string LastReason { get; set; } = "not run yet";
     public DateTimeOffset? LastCheck { get; set; }
     public long Rounds { get; set; }
+
+    /// <summary>Set (under the subsystem's gate) when a reload removed or replaced this checker: a round still in
+    /// flight is discarded, and its loop ends.</summary>
+    public bool Retired { get; set; }
+
+    /// <summary>Cancels this checker's loop (owned by the subsystem).</summary>
+    public CancellationTokenSource? Stop { get; set; }
 
     /// <summary>keepalived's TCP_CHECK keeps retrying while down; HTTP_GET, SSL_GET and MISC_CHECK do not.</summary>
     public bool RetriesWhileDown => Options is TcpCheckOptions;

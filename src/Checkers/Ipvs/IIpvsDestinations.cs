@@ -17,6 +17,15 @@ public interface IIpvsDestinations
     /// <summary>Adds a virtual service (ipvsadm -A). Adding an existing identical service is not an error.</summary>
     Task AddServiceAsync(IpvsService service, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Changes a virtual service's scheduler, scheduler flags, one-packet scheduling and persistence (timeout, netmask,
+    /// engine) in place (ipvsadm -E), keeping its destinations and connections. The service is found by its identity
+    /// (family, protocol, address, port, firewall mark). Used by configuration reload.
+    /// The default implementation throws <see cref="NotSupportedException"/> (adapters written before reload existed).
+    /// </summary>
+    Task EditServiceAsync(IpvsService service, CancellationToken cancellationToken) =>
+        throw new NotSupportedException("this IPVS adapter cannot edit a service (ipvsadm -E)");
+
     /// <summary>Removes a virtual service with its destinations (ipvsadm -D).</summary>
     Task RemoveServiceAsync(IpvsService service, CancellationToken cancellationToken);
 

@@ -92,6 +92,24 @@ internal static partial class CheckerLog
     [LoggerMessage(32, LogLevel.Warning, "Script {Script} {Result}")]
     public static partial void ScriptProblem(this ILogger logger, string script, string result);
 
+    [LoggerMessage(40, LogLevel.Information, "Reloading checker configuration ({VirtualServers} virtual servers)")]
+    public static partial void Reloading(this ILogger logger, int virtualServers);
+
+    [LoggerMessage(41, LogLevel.Information, "{Verb} Virtual Server {VirtualServer}")]
+    public static partial void ReloadVirtualServer(this ILogger logger, string verb, string virtualServer);
+
+    [LoggerMessage(42, LogLevel.Information, "Updating Virtual Server {VirtualServer}: {Changes}")]
+    public static partial void ReloadUpdatingVirtualServer(this ILogger logger, string virtualServer, string changes);
+
+    [LoggerMessage(43, LogLevel.Information, "Updating service {RealServer} of VS {VirtualServer}: {Changes}")]
+    public static partial void ReloadUpdatingRealServer(this ILogger logger, string realServer, string virtualServer, string changes);
+
+    [LoggerMessage(44, LogLevel.Information, "Checker configuration reloaded: {Summary}")]
+    public static partial void Reloaded(this ILogger logger, string summary);
+
+    [LoggerMessage(45, LogLevel.Information, "Checker configuration reload skipped: a newer one was applied while it waited")]
+    public static partial void ReloadSuperseded(this ILogger logger);
+
     [LoggerMessage(33, LogLevel.Error, "Checker {Kind} on {RealServer} crashed: {Error}")]
     public static partial void CheckerCrashed(this ILogger logger, string kind, string realServer, string error);
 }
