@@ -19,9 +19,9 @@ namespace Lb.Vrrp;
 /// trackers and notifies. Addresses and links come from the host (<see cref="IAddressTable"/>,
 /// <see cref="ILinkMonitor"/>), state changes go to <see cref="IVrrpEventSink"/>.
 /// </summary>
-public sealed class VrrpSubsystem : IAsyncDisposable
+public sealed partial class VrrpSubsystem : IAsyncDisposable
 {
-    private readonly VrrpSubsystemOptions _options;
+    private VrrpSubsystemOptions _options;
     private readonly IAddressTable _addresses;
     private readonly ILinkMonitor _links;
     private readonly IVrrpEventSink _events;
@@ -31,10 +31,19 @@ public sealed class VrrpSubsystem : IAsyncDisposable
     private readonly NotifyDispatcher _notify;
     private readonly ScriptRunner _scripts = new();
     private readonly TrackingState _tracking = new();
-    private readonly Dictionary<string, InstanceRuntime> _runtimes = new(StringComparer.Ordinal);
+    // copy-on-write: replaced (never mutated) under the engine lock by a reload, so readers iterate a stable snapshot
+    private volatile Dictionary<string, InstanceRuntime> _runtimes = new(StringComparer.Ordinal);
+    private readonly Dictionary<VrrpInstanceMachine, InstanceRuntime> _byMachine = new(ReferenceEqualityComparer.Instance);
+    private readonly SemaphoreSlim _lifecycle = new(1, 1);
     private readonly Dictionary<(string, AddressFamily, IPAddress?), SocketEntry> _sockets = new();
-    private readonly List<ScriptTracker> _scriptTrackers = new();
-    private readonly List<ITimer> _pollers = new();
+    private readonly Dictionary<string, ScriptTracker> _scriptTrackers = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, VrrpScriptOptions> _runningScripts = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, VrrpTrackFileOptions> _runningFiles = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, VrrpTrackProcessOptions> _runningProcesses = new(StringComparer.Ordinal);
+    private volatile VrrpTrackFileOptions[] _polledFiles = [];
+    private volatile VrrpTrackProcessOptions[] _polledProcesses = [];
+    private ITimer? _filePoller;
+    private ITimer? _processPoller;
     private readonly VrrpDropCounters _unattributedDrops = new();
     private readonly RateLimiter _socketDropLog;
     private readonly CancellationTokenSource _cts = new();
@@ -60,7 +69,11 @@ public sealed class VrrpSubsystem : IAsyncDisposable
         _engine = new VrrpEngine(options, sink, new PriorityForwardingSink(this, events), timeProvider, loggerFactory, (g, s) =>
             _notify.GroupChanged(g.Options, s, g.Members.Count > 0 ? g.Members.Max(m => m.EffectivePriority) : 0));
         foreach (var m in _engine.Instances.Values)
-            _runtimes[m.Name] = new InstanceRuntime(m, TrackingState.BindingsFor(m.Settings.Options, options));
+        {
+            var rt = new InstanceRuntime(m, TrackingState.BindingsFor(m.Settings.Options, options));
+            _runtimes[m.Name] = rt;
+            _byMachine[m] = rt;
+        }
     }
 
     /// <summary>Test seam: the GARP/NA sender.</summary>
@@ -82,6 +95,19 @@ public sealed class VrrpSubsystem : IAsyncDisposable
 
     /// <summary>Opens sockets, starts trackers and every instance (INIT → BACKUP/MASTER/FAULT).</summary>
     public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        await _lifecycle.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await StartCoreAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _lifecycle.Release();
+        }
+    }
+
+    private async Task StartCoreAsync(CancellationToken cancellationToken)
     {
         if (_started)
             return;
@@ -119,15 +145,28 @@ public sealed class VrrpSubsystem : IAsyncDisposable
     /// <summary>Sends priority-0 adverts and removes the VIPs of every MASTER (unless <c>--dont-release-vrrp</c>), runs notify_stop, closes sockets.</summary>
     public async Task StopAsync(CancellationToken cancellationToken)
     {
+        await _lifecycle.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await StopCoreAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _lifecycle.Release();
+        }
+    }
+
+    private async Task StopCoreAsync(CancellationToken cancellationToken)
+    {
         if (!_started || _stopped)
             return;
         _stopped = true;
         _links.LinkChanged -= OnLinkChanged;
         _addresses.AddressChanged -= OnAddressChanged;
-        foreach (var t in _scriptTrackers)
+        foreach (var t in _scriptTrackers.Values)
             t.Dispose();
-        foreach (var p in _pollers)
-            p.Dispose();
+        _filePoller?.Dispose();
+        _processPoller?.Dispose();
         _engine.StopAll(_options.DontReleaseVrrp);
         foreach (var rt in _runtimes.Values)
         {
@@ -189,7 +228,7 @@ public sealed class VrrpSubsystem : IAsyncDisposable
 
     // ---- sockets and addresses -------------------------------------------------------------
 
-    private async Task AttachAsync(InstanceRuntime rt, CancellationToken ct)
+    private async Task AttachAsync(InstanceRuntime rt, CancellationToken ct, bool register = true)
     {
         var s = rt.Machine.Settings;
         var ifname = s.Options.Interface;
@@ -226,8 +265,10 @@ public sealed class VrrpSubsystem : IAsyncDisposable
                     return;
                 }
             }
-            entry.ByVrid[(byte)s.Options.VirtualRouterId] = rt.Machine;
+            rt.SocketEntry = entry;
             rt.Socket = entry.Socket;
+            if (register)
+                entry.ByVrid[(byte)s.Options.VirtualRouterId] = rt.Machine;
         }
     }
 
@@ -375,37 +416,11 @@ public sealed class VrrpSubsystem : IAsyncDisposable
 
     private void StartTrackers()
     {
-        var used = _runtimes.Values.SelectMany(r => r.Bindings).ToArray();
-        var scriptsInUse = _options.Scripts.Where(s => used.Any(b => b.Kind == TrackerKind.Script && b.Name == s.Name)).ToArray();
-        if (!_options.EnableScriptSecurity && (scriptsInUse.Length > 0 || _options.Instances.Any(i => i.Notify is not null || i.NotifyMaster is not null || i.NotifyBackup is not null || i.NotifyFault is not null || i.NotifyStop is not null)))
+        var scripts = _options.Scripts.Where(s => _runtimes.Values.Any(r => r.Bindings.Any(b => b.Kind == TrackerKind.Script && b.Name == s.Name))).ToArray();
+        if (!_options.EnableScriptSecurity && (scripts.Length > 0 || _options.Instances.Any(i => i.Notify is not null || i.NotifyMaster is not null || i.NotifyBackup is not null || i.NotifyFault is not null || i.NotifyStop is not null)))
             _logger.InstanceWarning("vrrp", "SECURITY VIOLATION - scripts are being executed but script_security not enabled.");
-        foreach (var so in scriptsInUse)
-        {
-            if (_options.EnableScriptSecurity && ScriptSecurity.RunsAsRoot(so.User ?? _options.ScriptUser) && ScriptSecurity.IsInsecure(so.Command[0], out var why))
-            {
-                _logger.InstanceWarning("vrrp", $"Disabling track script {so.Name} due to insecure ({why})");
-                continue;
-            }
-            var tracker = new ScriptTracker(so, _options, _scripts.RunAsync, _time, _logger, (name, up) => TrackerChanged(TrackerKind.Script, name, up));
-            lock (_engine.Gate)
-                _tracking.SetUp(TrackerKind.Script, so.Name, tracker.Up);
-            _scriptTrackers.Add(tracker);
-            tracker.Start();
-        }
-        var files = _options.TrackFiles.Where(f => used.Any(b => b.Kind == TrackerKind.File && b.Name == f.Name)).ToArray();
-        foreach (var f in files)
-            InitFile(f);
-        if (files.Length > 0)
-        {
-            PollFiles(files);
-            _pollers.Add(_time.CreateTimer(_ => PollFiles(files), null, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1)));
-        }
-        var procs = _options.TrackProcesses.Where(p => used.Any(b => b.Kind == TrackerKind.Process && b.Name == p.Name)).ToArray();
-        if (procs.Length > 0)
-        {
-            PollProcesses(procs);
-            _pollers.Add(_time.CreateTimer(_ => PollProcesses(procs), null, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1)));
-        }
+        lock (_engine.Gate)
+            SyncTrackers(null, _options, null);
     }
 
     private static void InitFile(VrrpTrackFileOptions f)
@@ -427,6 +442,8 @@ public sealed class VrrpSubsystem : IAsyncDisposable
 
     private void PollFiles(IReadOnlyList<VrrpTrackFileOptions> files)
     {
+        if (_stopped)
+            return;
         foreach (var f in files)
         {
             long value = 0;
@@ -460,6 +477,8 @@ public sealed class VrrpSubsystem : IAsyncDisposable
 
     private void PollProcesses(IReadOnlyList<VrrpTrackProcessOptions> procs)
     {
+        if (_stopped || procs.Count == 0)
+            return;
         var counts = ProcessScanner.Count(procs);
         lock (_engine.Gate)
         {
@@ -471,12 +490,6 @@ public sealed class VrrpSubsystem : IAsyncDisposable
                 TrackerChangedLocked(TrackerKind.Process, p.Name, up);
             }
         }
-    }
-
-    private void TrackerChanged(TrackerKind kind, string name, bool up)
-    {
-        lock (_engine.Gate)
-            TrackerChangedLocked(kind, name, up);
     }
 
     private void TrackerChangedLocked(TrackerKind kind, string name, bool up)
@@ -507,19 +520,27 @@ public sealed class VrrpSubsystem : IAsyncDisposable
 
     private void Execute(VrrpInstanceMachine m, VrrpAction action)
     {
-        var rt = _runtimes[m.Name];
+        if (!_byMachine.TryGetValue(m, out var rt))
+            return;
         switch (action.Kind)
         {
             case VrrpActionKind.SendAdvert:
                 SendAdvert(rt, action.Priority);
                 break;
             case VrrpActionKind.AddVips:
-                rt.Enqueue(ct => AddVipsAsync(rt, ct));
+            {
+                // the list is taken now, under the engine lock: a reload changing it later does not rewrite queued work
+                var vips = AllVips(rt).ToArray();
+                rt.Enqueue(ct => AddVipsAsync(rt, vips, ct));
                 break;
+            }
             case VrrpActionKind.RemoveVips:
+            {
+                var vips = AllVips(rt).ToArray();
                 rt.CancelGarps();
-                rt.Enqueue(ct => RemoveVipsAsync(rt, ct));
+                rt.Enqueue(ct => RemoveVipsAsync(rt, vips, ct));
                 break;
+            }
             case VrrpActionKind.SendGarps:
                 QueueGarps(rt, action.Repeat);
                 break;
@@ -571,9 +592,9 @@ public sealed class VrrpSubsystem : IAsyncDisposable
     private IEnumerable<VirtualAddress> AllVips(InstanceRuntime rt)
         => rt.Machine.Settings.Options.VirtualIpAddresses.Concat(rt.Machine.Settings.Options.VirtualIpAddressesExcluded);
 
-    private async Task AddVipsAsync(InstanceRuntime rt, CancellationToken ct)
+    private async Task AddVipsAsync(InstanceRuntime rt, IReadOnlyList<VirtualAddress> vips, CancellationToken ct)
     {
-        foreach (var v in AllVips(rt))
+        foreach (var v in vips)
             await AddOneAsync(rt, v, ct).ConfigureAwait(false);
     }
 
@@ -592,13 +613,18 @@ public sealed class VrrpSubsystem : IAsyncDisposable
         }
     }
 
-    private async Task RemoveVipsAsync(InstanceRuntime rt, CancellationToken ct)
+    private async Task RemoveVipsAsync(InstanceRuntime rt, IReadOnlyList<VirtualAddress> vips, CancellationToken ct)
     {
-        foreach (var v in AllVips(rt))
+        foreach (var v in vips)
+            await RemoveOneAsync(rt, v, ct).ConfigureAwait(false);
+    }
+
+    private async Task RemoveOneAsync(InstanceRuntime rt, VirtualAddress v, CancellationToken ct)
+    {
         {
             var dev = v.Device ?? rt.Machine.Settings.Options.Interface;
             if (dev is null)
-                continue;
+                return;
             rt.MarkRemoving(v, true);
             try
             {
@@ -701,13 +727,16 @@ public sealed class VrrpSubsystem : IAsyncDisposable
         private readonly Channel<Func<CancellationToken, Task>> _work = Channel.CreateUnbounded<Func<CancellationToken, Task>>(new UnboundedChannelOptions { SingleReader = true });
         private readonly HashSet<IPAddress> _removing = new();
         private Task? _worker;
+        private CancellationTokenSource? _workerCts;
         public int GarpPending;
 
         public VrrpInstanceMachine Machine { get; } = machine;
 
-        public IReadOnlyList<TrackerBinding> Bindings { get; } = bindings;
+        public IReadOnlyList<TrackerBinding> Bindings { get; set; } = bindings;
 
         public VrrpSocket? Socket { get; set; }
+
+        public SocketEntry? SocketEntry { get; set; }
 
         public int InterfaceIndex { get; set; }
 
@@ -732,7 +761,33 @@ public sealed class VrrpSubsystem : IAsyncDisposable
                 return _removing.Contains(v.Address);
         }
 
-        public void StartWorker(CancellationToken ct) => _worker = Task.Run(async () =>
+        /// <summary>Reload: ends the worker of a retired runtime (after <see cref="DrainAsync"/>).</summary>
+        public void StopWorker()
+        {
+            _work.Writer.TryComplete();
+            _workerCts?.Cancel();
+        }
+
+        /// <summary>A task completing when everything queued so far has run (or the worker is gone).</summary>
+        public Task Barrier()
+        {
+            var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            if (_worker is null || !_work.Writer.TryWrite(_ =>
+            {
+                done.TrySetResult();
+                return Task.CompletedTask;
+            }))
+            {
+                return Task.CompletedTask;
+            }
+            return done.Task;
+        }
+
+        public void StartWorker(CancellationToken outer)
+        {
+            _workerCts = CancellationTokenSource.CreateLinkedTokenSource(outer);
+            var ct = _workerCts.Token;
+            _worker = Task.Run(async () =>
         {
             try
             {
@@ -756,6 +811,7 @@ public sealed class VrrpSubsystem : IAsyncDisposable
             {
             }
         });
+        }
 
         public async Task DrainAsync(CancellationToken ct)
         {

@@ -113,4 +113,13 @@ internal static partial class VrrpLog
 
     [LoggerMessage(36, LogLevel.Information, "({Instance}) Notify script {Script} exited with status {Status}")]
     public static partial void NotifyExited(this ILogger logger, string instance, string script, int status);
+
+    [LoggerMessage(37, LogLevel.Information, "Reload: {Change}")]
+    public static partial void ReloadApplied(this ILogger logger, string change);
+
+    [LoggerMessage(38, LogLevel.Warning, "Reload: {Setting} changed - {Consequence}")]
+    public static partial void ReloadNeedsRestart(this ILogger logger, string setting, string consequence);
+
+    [LoggerMessage(39, LogLevel.Information, "Reload: no change")]
+    public static partial void ReloadNoChange(this ILogger logger);
 }

@@ -31,11 +31,36 @@ internal sealed class SyncGroupCoordinator
             m.Group = this;
     }
 
-    public VrrpSyncGroupOptions Options { get; }
+    public VrrpSyncGroupOptions Options { get; set; }
 
     public string Name => Options.Name;
 
-    public IReadOnlyList<VrrpInstanceMachine> Members { get; }
+    public IReadOnlyList<VrrpInstanceMachine> Members { get; private set; }
+
+    /// <summary>Reload: replaces the members (removed ones leave the group, added ones join it); the group state is kept.</summary>
+    public void SetMembers(IReadOnlyList<VrrpInstanceMachine> members)
+    {
+        foreach (var m in Members)
+        {
+            if (!members.Contains(m) && m.Group == this)
+                m.Group = null;
+        }
+        foreach (var m in members)
+            m.Group = this;
+        Members = members;
+    }
+
+    /// <summary>
+    /// Reload, after a membership change: faults are re-applied to every member, and when one member is
+    /// MASTER the BACKUP members follow it (as they would have had they been members when it became MASTER).
+    /// </summary>
+    public void Resync(string reason)
+    {
+        Reevaluate(reason);
+        var master = Members.FirstOrDefault(m => m.State == VrrpState.Master);
+        if (master is not null && Members.Any(m => m.State == VrrpState.Backup))
+            MemberBecameMaster(master);
+    }
 
     public VrrpState State { get; private set; } = VrrpState.Init;
 

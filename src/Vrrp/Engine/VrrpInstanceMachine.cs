@@ -45,7 +45,48 @@ internal sealed class VrrpInstanceMachine
         MasterAdverInterval = settings.AdvertInterval;
     }
 
-    public InstanceSettings Settings { get; }
+    public InstanceSettings Settings { get; private set; }
+
+    /// <summary>True once <see cref="Start"/> ran.</summary>
+    public bool Started => _started;
+
+    /// <summary>
+    /// Reload, "soft" change: takes <paramref name="next"/> in place, keeping the state, the timers and
+    /// the master it knows. A new <c>priority</c> is applied to the effective priority (elections then run
+    /// by the protocol: a BACKUP now above the MASTER preempts on the MASTER's next advert, a MASTER now
+    /// below a BACKUP loses to it when that BACKUP preempts); a shorter <c>advert_int</c> pulls the next
+    /// MASTER advert in; <c>garp_master_refresh</c> is re-armed; a changed preempt setting forgets a pending
+    /// preempt_delay. Nothing is sent and no transition happens here.
+    /// </summary>
+    public void ApplySettings(InstanceSettings next)
+    {
+        lock (_gate)
+        {
+            var old = Settings;
+            Settings = next;
+            if (old.Options.Priority != next.Options.Priority)
+            {
+                BasePriority = next.Options.Priority;
+                SetEffectivePriority();
+            }
+            if (old.Options.Preempt != next.Options.Preempt || old.Options.PreemptDelay != next.Options.PreemptDelay)
+                _preemptAt = null;
+            if (old.AdvertInterval != next.AdvertInterval)
+            {
+                if (State != VrrpState.Backup || MasterAdverInterval == old.AdvertInterval)
+                    MasterAdverInterval = next.AdvertInterval;
+                if (State == VrrpState.Master && TimeToTimer > next.AdvertInterval)
+                    ScheduleMain(next.AdvertInterval);
+            }
+            if (State == VrrpState.Master && (old.GarpMasterRefresh != next.GarpMasterRefresh || old.GarpMasterRefreshRepeat != next.GarpMasterRefreshRepeat))
+            {
+                _garpRefreshTimer?.Dispose();
+                _garpRefreshTimer = null;
+                if (next.GarpMasterRefresh > TimeSpan.Zero)
+                    _garpRefreshTimer = _time.CreateTimer(_ => Guarded(() => Emit(new VrrpAction(VrrpActionKind.SendGarps, Repeat: Settings.GarpMasterRefreshRepeat))), null, next.GarpMasterRefresh, next.GarpMasterRefresh);
+            }
+        }
+    }
 
     public string Name => Settings.Name;
 

@@ -47,4 +47,7 @@ public interface IVrrpEventSink
 
     /// <summary>The effective priority of an instance changed.</summary>
     void OnPriorityChanged(string instance, int oldPriority, int newPriority) { }
+
+    /// <summary>A reload applied one change (an instance, group or tracker added, removed, changed in place or restarted).</summary>
+    void OnReloadApplied(Reload.VrrpReloadChange change) { }
 }

@@ -14,7 +14,7 @@ namespace Lb.Vrrp.Notify;
 /// </summary>
 internal sealed class NotifyDispatcher : IAsyncDisposable
 {
-    private readonly VrrpSubsystemOptions _options;
+    private volatile VrrpSubsystemOptions _options;
     private readonly ScriptRunner _runner;
     private readonly ILogger _logger;
     private readonly Channel<Func<Task>> _queue = Channel.CreateBounded<Func<Task>>(new BoundedChannelOptions(1024) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true });
@@ -30,6 +30,13 @@ internal sealed class NotifyDispatcher : IAsyncDisposable
         _logger = logger;
         _worker = Task.Run(WorkAsync);
         _fifoWorker = Task.Run(FifoWorkAsync);
+    }
+
+    /// <summary>Reload: script_user, enable_script_security apply to the next scripts run; the FIFO and its script stay as started (a restart changes them).</summary>
+    public void Update(VrrpSubsystemOptions next)
+    {
+        var old = _options;
+        _options = next with { NotifyFifo = old.NotifyFifo, NotifyFifoScript = old.NotifyFifoScript };
     }
 
     /// <summary>Lines written to the FIFO, also kept for tests/status (bounded).</summary>

@@ -32,6 +32,14 @@ internal sealed class TrackingState
 
     public void SetFileValue(string name, long value) => _fileValues[name] = value;
 
+    /// <summary>Reload: a stopped or restarted tracker's state is forgotten (unknown counts as up; a file value as 0).</summary>
+    public void Forget(TrackerKind kind, string name)
+    {
+        _up.Remove((kind, name));
+        if (kind == TrackerKind.File)
+            _fileValues.Remove(name);
+    }
+
     public long? FileValue(string name) => _fileValues.TryGetValue(name, out var v) ? v : null;
 
     public (int Faults, int Delta, string? FirstFault) Evaluate(IEnumerable<TrackerBinding> bindings)
