@@ -21,6 +21,7 @@ public sealed class CheckerService(
     private IpvsClient? _client;
     private NetlinkIpvsDestinations? _ipvs;
     private CheckerSubsystem? _subsystem;
+    private LocalAddresses? _local;
     private int _disposed;
 
     public CheckerSubsystem? Subsystem => _subsystem;
@@ -37,6 +38,11 @@ public sealed class CheckerService(
         _ipvs = new NetlinkIpvsDestinations(_client);
         _subsystem = new CheckerSubsystem(options, _ipvs, journal, loggerFactory, time, http);
         _subsystem.CheckCompleted += (_, e) => Statistics.OnCheckCompleted(e);
+        if (options.VirtualServers.Any(v => v.HaSuspend))
+        {
+            _local = await LocalAddresses.StartAsync(_logger, cancellationToken).ConfigureAwait(false);
+            _subsystem.IsLocalAddress = _local.Contains;
+        }
         await _subsystem.StartAsync(cancellationToken).ConfigureAwait(false);
         _logger.LogInformation("Startup complete");
     }
@@ -58,6 +64,8 @@ public sealed class CheckerService(
             return;
         if (_subsystem is not null)
             await _subsystem.DisposeAsync().ConfigureAwait(false);
+        if (_local is not null)
+            await _local.DisposeAsync().ConfigureAwait(false);
         _client?.Dispose();
     }
 }

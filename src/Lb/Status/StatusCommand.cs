@@ -68,6 +68,11 @@ public static class StatusCommand
     private static int Once(string path, bool json, TextWriter stdout, TextWriter stderr)
     {
         StatusResponse response;
+        if (!File.Exists(path))
+        {
+            stderr.WriteLine($"lb status: no status socket at {path} (is lb running? --socket PATH or -p PIDFILE selects another daemon)");
+            return 3;
+        }
         try
         {
             response = StatusClient.QueryAsync(path).GetAwaiter().GetResult();
