@@ -40,6 +40,11 @@ public static class SemanticChecks
                         if (vrid is null)
                             diagnostics.Error(node.Location, $"({name}) the virtual router id must be set");
                         var iface = node.Last("interface")?.Arg0;
+                        if (iface == "lo")
+                        {
+                            diagnostics.Error(node.Last("interface")!.Location, $"({name}) cannot use a loopback interface (lo) for vrrp - ignoring");
+                            iface = null;
+                        }
                         if (iface is null && node.Last("unicast_peer") is null)
                             diagnostics.Error(node.Location, $"({name}) Unknown interface!");
                         else if (iface is not null && interfaces is not null && !interfaces.Contains(iface))
@@ -77,7 +82,7 @@ public static class SemanticChecks
                                     diagnostics.Error(entry.Location, $"({name}) track script {entry.Keyword} not found, ignoring...");
                             }
                         }
-                        result.Add(node);
+                        result.Add(VrrpInstanceDefaults(node, name, diagnostics));
                         break;
                     }
                 case "virtual_server":
@@ -106,6 +111,26 @@ public static class SemanticChecks
         if (!secure && UsesScripts(result))
             diagnostics.Add(Severity.Security, SourceLocation.None, "SECURITY VIOLATION - scripts are being executed but script_security not enabled.");
         return result.ToImmutable();
+    }
+
+    /// <summary>
+    /// keepalived 2.2.7 computes the priority default from the state: an instance configured <c>state MASTER</c> without a
+    /// priority advertises 255 (address owner), any other 100. nopreempt makes no sense at 255 and is reset, with an error.
+    /// </summary>
+    private static ConfigNode VrrpInstanceDefaults(ConfigNode node, string name, DiagnosticBag diagnostics)
+    {
+        var children = node.Children;
+        var priority = node.Last("priority");
+        var master = string.Equals(node.Last("state")?.Arg0, "MASTER", StringComparison.OrdinalIgnoreCase);
+        var effective = priority?.Arg0 ?? (master ? "255" : "100");
+        if (priority is null)
+            children = children.Add(new ConfigNode("priority", ImmutableArray.Create(effective), null, SourceLocation.None));
+        if (effective == "255" && node.Last("nopreempt") is { } nopreempt)
+        {
+            diagnostics.Error(nopreempt.Location, $"({name}) nopreempt is incompatible with priority 255. resetting nopreempt");
+            children = children.RemoveAll(c => c.Keyword == "nopreempt");
+        }
+        return children == node.Children ? node : node.WithChildren(children);
     }
 
     private static ConfigNode VirtualServer(ConfigNode node, HashSet<string> groups, DiagnosticBag diagnostics)

@@ -200,7 +200,7 @@ public sealed class MappingTests
             vrrp_instance V6 {
                 interface eth1
                 virtual_router_id 9
-                priority 255
+                priority 254
                 advert_int 0.05
                 nopreempt
                 unicast_src_ip 10.0.0.2
@@ -236,7 +236,7 @@ public sealed class MappingTests
         Assert.True(s1.WeightReverse);
         Assert.Equal(10, s1.Weight);
         var vi = Assert.Single(mapped.Vrrp.Instances);
-        Assert.Equal(255, vi.Priority);
+        Assert.Equal(254, vi.Priority);
         Assert.Equal(TimeSpan.FromMilliseconds(50), vi.AdvertInterval);
         Assert.False(vi.Preempt);
         Assert.Equal(IPAddress.Parse("10.0.0.2"), vi.UnicastSrcIp);
@@ -250,5 +250,17 @@ public sealed class MappingTests
         Assert.Equal(new TrackedReference("s1", 5), Assert.Single(vi.TrackScripts));
         Assert.Equal(new[] { "/usr/local/bin/notify.sh", "arg" }, vi.Notify!.Command);
         Assert.Equal(new[] { "V6" }, Assert.Single(mapped.Vrrp.SyncGroups).Members);
+    }
+
+    [Theory]
+    [InlineData("state MASTER", 255)]
+    [InlineData("state BACKUP", 100)]
+    [InlineData("", 100)]
+    [InlineData("state MASTER\n priority 120", 120)]
+    public void Priority_default_follows_the_state_as_keepalived(string lines, int expected)
+    {
+        // keepalived 2.2.7 advertises priority 255 for "state MASTER" without a priority (seen with tcpdump).
+        var mapped = Map($"vrrp_instance V {{\n interface eth0\n virtual_router_id 1\n {lines}\n virtual_ipaddress {{\n  10.0.0.1\n }}\n}}\n");
+        Assert.Equal(expected, Assert.Single(mapped.Vrrp.Instances).Priority);
     }
 }
