@@ -87,4 +87,49 @@ public sealed class DaemonCheckerKernelTests(ITestOutputHelper output)
             output.WriteLine(lb.Output);
         }
     }
+
+    [KernelFact]
+    public void Ha_suspend_skips_checks_until_the_virtual_address_is_local()
+    {
+        using var lab = new DaemonLab();
+        var director = lab.Lab.AddHost("dir", "10.0.0.2/24");
+        var rs1 = lab.Lab.AddHost("rs1", "10.0.0.11/24");
+        var root = Path.Combine(lab.Dir, "www");
+        Directory.CreateDirectory(root);
+        lab.Lab.Start(rs1, "web1", "busybox", "httpd", "-f", "-p", "10.0.0.11:80", "-h", root);
+        const string config = """
+            virtual_server 10.0.0.100 80 {
+                delay_loop 1
+                lb_algo rr
+                lb_kind DR
+                protocol TCP
+                ha_suspend
+                real_server 10.0.0.11 80 {
+                    weight 1
+                    TCP_CHECK {
+                        connect_timeout 1
+                        retry 0
+                    }
+                }
+            }
+            """;
+        var lb = lab.StartLb(director, "lb", null, "-n", "-l", "-C", "-f", lab.Lab.WriteFile("lb.conf", config),
+            "--journal", Path.Combine(lab.Dir, "j.jsonl"), "-p", lab.PidFile("lb"));
+        try
+        {
+            lab.WaitStatus("lb", s => s.VirtualServers.Count == 1, lb);
+            // Several delay_loops with the VIP absent: the checker never runs.
+            Thread.Sleep(TimeSpan.FromSeconds(5));
+            var suspended = lab.WaitStatus("lb", s => s.VirtualServers.Count == 1, lb);
+            Assert.False(suspended.VirtualServers[0].RealServers[0].Checkers[0].HasRun, "checked while the VIP was not local");
+
+            lab.Lab.Exec(director, "ip", "addr", "add", "10.0.0.100/32", "dev", "lo");
+            var resumed = lab.WaitStatus("lb", s => s.VirtualServers[0].RealServers[0].Checkers[0].HasRun && s.VirtualServers[0].RealServers[0].Up, lb);
+            Assert.True(resumed.VirtualServers[0].QuorumUp);
+        }
+        finally
+        {
+            output.WriteLine(lb.Output);
+        }
+    }
 }
