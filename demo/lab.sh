@@ -196,17 +196,15 @@ journal_lines() { # DIRECTOR: how many lines its journal has
   local f="$work/journal-$1.jsonl"
   if [ -f "$f" ]; then wc -l <"$f"; else echo 0; fi
 }
-# DIRECTOR FROM PATTERN...: some line after line FROM of the director's journal has every pattern.
+# DIRECTOR FROM PATTERN...: some line after line FROM of the director's journal has every pattern. (No process
+# substitution here: the kernel VM has no /dev/fd.)
 journal_has() {
-  local f="$work/journal-$1.jsonl" from="$2" line p ok
+  local f="$work/journal-$1.jsonl" from="$2" lines p
   shift 2
   [ -f "$f" ] || return 1
-  while IFS= read -r line; do
-    ok=1
-    for p in "$@"; do [[ "$line" == *"$p"* ]] || { ok=0; break; }; done
-    ((ok)) && return 0
-  done < <(tail -n "+$((from + 1))" "$f")
-  return 1
+  lines="$(tail -n "+$((from + 1))" "$f")"
+  for p in "$@"; do lines="$(grep -F -- "$p" <<<"$lines" || true)"; done
+  [ -n "$lines" ]
 }
 # DIRECTOR: "10.0.0.11=up 10.0.0.12=up 10.0.0.13=up" — each real server's latest state in the director's journal.
 rs_states() {
