@@ -320,6 +320,13 @@ public sealed partial class VrrpSubsystem
         };
     }
 
+    /// <summary>Test seam: the running machine of an instance.</summary>
+    internal VrrpInstanceMachine MachineOf(string name)
+    {
+        lock (_engine.Gate)
+            return _engine.Instances[name];
+    }
+
     /// <summary>Names of the options that differ between two resolved settings (instance options and the globals folded in).</summary>
     private static List<string> InstanceDifferences(InstanceSettings a, InstanceSettings b)
     {
