@@ -96,10 +96,12 @@ done
 if [ -n "$work" ]; then
   mkdir -p "$work"
   work="$(cd "$work" && pwd)"
-  rm -rf "$work"/journal-*.jsonl* "$work"/lb-*.log "$work"/www-*
+  rm -rf "$work"/journal-*.jsonl* "$work"/lb-*.log "$work"/httpd-*.log "$work"/www-*
 else
   work="$(mktemp -d "${TMPDIR:-/tmp}/lb-demo.XXXXXX")"
 fi
+# Each lb's status socket (lb status --socket): on a local file system (the VM's work directory may be a 9p share).
+sockets="$(mktemp -d /tmp/lb-demo-sockets.XXXXXX)"
 namespaces=()
 pids=()
 declare -A lb_pid=() httpd_pid=()
@@ -148,6 +150,7 @@ cleanup() {
   else
     rm -rf "$work"
   fi
+  rm -rf "$sockets"
   if [ -n "$report" ]; then
     if ((rc == 0)); then echo ok; else echo "${failure:-lab exited with $rc in step $step_no ($step_title)}"; fi >"$report" || true
   fi
@@ -215,6 +218,30 @@ rs_states() {
 }
 rs_states_are() { [ "$(rs_states "$1")" = "$2" ]; }
 ALL_UP="10.0.0.11=up 10.0.0.12=up 10.0.0.13=up"
+# WEB DIRECTOR-IP: how many /health requests from that director the web server has answered with 200 (httpd -vv log).
+health_count() {
+  awk -F': ' -v ip="$2" '
+    $2 == "url:/health" { u[$1] = 1; next }
+    $2 == "response:200" && ($1 in u) { split($1, a, ":"); if (a[1] == ip) n++; delete u[$1] }
+    END { print n + 0 }' "$work/httpd-$1.log" 2>/dev/null || echo 0
+}
+# DIRECTOR DIRECTOR-IP EXPECTED WEB...: the director's journal shows EXPECTED and has not changed while each WEB answered
+# two more of its HTTP checks. Real servers start "up" without a check (as in keepalived), and under emulation a first
+# check can still time out, so "up" alone is not yet settled. (Called directly, not in a subshell: it keeps state.)
+declare -A settle_base=()
+settle_journal=""
+settled() {
+  local d="$1" ip="$2" want="$3" w lines
+  shift 3
+  if ! rs_states_are "$d" "$want"; then settle_journal=""; return 1; fi
+  lines="$(journal_lines "$d")"
+  if [ "$settle_journal" != "$d:$lines" ]; then
+    settle_journal="$d:$lines"
+    for w in "$@"; do settle_base[$w]="$(health_count "$w" "$ip")"; done
+    return 1
+  fi
+  for w in "$@"; do (($(health_count "$w" "$ip") - ${settle_base[$w]} >= 2)) || return 1; done
+}
 WEB1_DOWN="10.0.0.11=down 10.0.0.12=up 10.0.0.13=up"
 
 # One HTTP request from the client to the VIP; prints the answering server's line. (No `wget -T`: Debian 12's
@@ -255,8 +282,8 @@ show_lb() { # DIRECTOR ARGS...
 start_lb() { # DIRECTOR [ARGS...]
   local d="$1"
   shift
-  printf '$ ip netns exec %s lb -n -l -f %s%s --journal %s &\n' "$(ns "$d")" "$config" "${*:+ $*}" "$work/journal-$d.jsonl"
-  ip netns exec "$(ns "$d")" "$lb" -n -l -f "$config" "$@" --journal "$work/journal-$d.jsonl" >"$work/lb-$d.log" 2>&1 &
+  printf '$ ip netns exec %s lb -n -l -f %s%s --journal %s --socket %s &\n' "$(ns "$d")" "$config" "${*:+ $*}" "$work/journal-$d.jsonl" "$sockets/$d.sock"
+  ip netns exec "$(ns "$d")" "$lb" -n -l -f "$config" "$@" --journal "$work/journal-$d.jsonl" --socket "$sockets/$d.sock" >"$work/lb-$d.log" 2>&1 &
   lb_pid[$d]=$!
   note "pid ${lb_pid[$d]}, console log in $work/lb-$d.log"
 }
@@ -264,10 +291,11 @@ lb_alive() { kill -0 "${lb_pid[$1]}" 2>/dev/null || fail "lb on $1 exited: $(tai
 vrrp_log() { # DIRECTOR: lb's own VRRP state lines, as keepalived writes them
   show grep -hE '\(VI_WEB\) Entering [A-Z]+ STATE' "$work/lb-$1.log" || true
 }
-# `lb status` is being added to Lb; without it, the same facts come from lb's log (VRRP) and `lb ipvs list` (IPVS).
+# `lb status` (the daemon's VRRP and checker state over its status socket); an lb built before it existed gets the
+# same facts from its log (VRRP) and `lb ipvs list` (IPVS).
 status() { # DIRECTOR [ipvs]
   if [ "$has_status" = yes ]; then
-    show_lb "$1" status
+    show_lb "$1" status --socket "$sockets/$1.sock"
   else
     note "(this lb has no 'lb status' yet: $1's VRRP state from its log${2:+, its IPVS table from lb ipvs list})"
     vrrp_log "$1"
@@ -293,7 +321,7 @@ for i in 1 2 3; do
   printf 'Hello from %s (real server %s)\n' "$w" "$ip" >"$work/www-$w/index.html"
   printf 'ok\n' >"$work/www-$w/health"
   # Listens on every address of its namespace: 10.0.0.1N for the health checks, the VIP for the clients.
-  ip netns exec "$(ns "$w")" busybox httpd -f -p 80 -h "$work/www-$w" &
+  ip netns exec "$(ns "$w")" busybox httpd -f -vv -p 80 -h "$work/www-$w" 2>"$work/httpd-$w.log" &
   pids+=($!)
   httpd_pid[$w]=$!
 done
@@ -302,7 +330,7 @@ note "namespaces: ${namespaces[*]}"
 note "web1..3: VIP $VIP/32 on lo, net.ipv4.conf.all.arp_ignore=1, arp_announce=2, busybox httpd on :80 serving / and /health"
 show ip -n "$(ns web1)" -4 -br addr show
 for i in 1 2 3; do
-  wait_until "web$i serves /health" 30 timeout 5 ip netns exec "$(ns dir1)" busybox wget -q -O /dev/null "http://10.0.0.1$i/health" ||
+  wait_until "web$i answers" 30 timeout 5 ip netns exec "$(ns dir1)" busybox wget -q -O /dev/null "http://10.0.0.1$i/" ||
     fail "web$i does not answer"
 done
 
@@ -312,7 +340,8 @@ start_lb dir2 -i director2
 
 step "wait for dir1 (priority 150) to be MASTER and both directors' checkers to bring the real servers up"
 wait_until "the VIP $VIP is on dir1, not on dir2" "$START_BOUND" vip_only_on dir1 dir2 || { lb_alive dir1; lb_alive dir2; fail "dir1 did not become MASTER"; }
-wait_until "dir1's journal: all 3 real servers up" "$BOUND" rs_states_are dir1 "$ALL_UP" || fail "dir1's checkers: $(rs_states dir1)"
+wait_until "dir1's journal: all 3 real servers up, settled (web1, web2 passed 2 more HTTP checks)" "$START_BOUND" settled dir1 10.0.0.2 "$ALL_UP" web1 web2 ||
+  fail "dir1's checkers: $(rs_states dir1)"
 wait_until "dir2's journal: all 3 real servers up" "$BOUND" rs_states_are dir2 "$ALL_UP" || fail "dir2's checkers: $(rs_states dir2)"
 show ip -n "$(ns dir1)" -4 -br addr show dev eth0
 show ip -n "$(ns dir2)" -4 -br addr show dev eth0
@@ -333,7 +362,7 @@ printf '$ kill %s   # busybox httpd in %s\n' "${httpd_pid[web1]}" "$(ns web1)"
 kill "${httpd_pid[web1]}"
 wait_until "dir1's journal: 10.0.0.11 up -> down" "$BOUND" journal_has dir1 "$mark" '"rs":"[10.0.0.11]:tcp:80"' '"old":"up"' '"new":"down"' ||
   fail "dir1 did not notice web1 stop"
-wait_until "dir1's journal: web2 and web3 up" "$BOUND" rs_states_are dir1 "$WEB1_DOWN" || fail "dir1's checkers: $(rs_states dir1)"
+wait_until "dir1's journal: web2 and web3 up, settled" "$BOUND" settled dir1 10.0.0.2 "$WEB1_DOWN" web2 || fail "dir1's checkers: $(rs_states dir1)"
 show_lb dir1 journal --file "$work/journal-dir1.jsonl" --rs 10.0.0.11 || fail "lb journal failed"
 
 step "6 requests again: all answered, none by web1"
@@ -352,7 +381,7 @@ printf '$ ip -n %s link set dir1 down   # unplug dir1 from the switch\n' "$(ns s
 ip -n "$(ns sw)" link set dir1 down
 wait_until "the VIP $VIP is on dir2" "$BOUND" has_vip dir2 || { lb_alive dir2; fail "dir2 did not take the VIP over"; }
 show ip -n "$(ns dir2)" -4 -br addr show dev eth0
-wait_until "dir2's journal: web2 and web3 up, web1 down" "$BOUND" rs_states_are dir2 "$WEB1_DOWN" || fail "dir2's checkers: $(rs_states dir2)"
+wait_until "dir2's journal: web2 and web3 up, web1 down, settled" "$BOUND" settled dir2 10.0.0.3 "$WEB1_DOWN" web2 || fail "dir2's checkers: $(rs_states dir2)"
 wait_until "the client reaches the VIP again" "$BOUND" request || fail "the VIP does not answer after the failover"
 
 step "6 requests through the new MASTER (dir2)"
