@@ -45,7 +45,7 @@ public class LbFailoverTests
         public List<string> Interfaces { get; } = new();
         public List<IPAddress> Addresses { get; } = new();
 
-        public VrrpSubsystem Lb(int port, int priority, ListLoggerProvider logs, int version = 2) => new(
+        public VrrpSubsystemOptions Options(int port, int priority, int version = 2, params IPAddress[] extraVips) =>
             new VrrpSubsystemOptions
             {
                 Version = version,
@@ -59,11 +59,14 @@ public class LbFailoverTests
                         VirtualRouterId = 90,
                         Priority = priority,
                         AdvertInterval = version == 3 ? TimeSpan.FromMilliseconds(300) : TimeSpan.FromSeconds(1),
-                        VirtualIpAddresses = [new VirtualAddress { Address = Vip, PrefixLength = 24 }],
+                        VirtualIpAddresses = [new VirtualAddress { Address = Vip, PrefixLength = 24 }, .. extraVips.Select(v => new VirtualAddress { Address = v, PrefixLength = 24 })],
                     },
                 ],
-            },
-            new IpCommandAddressTable(), new SysfsLinkMonitor(), new RecordingEventSink(), logs, TimeProvider.System);
+            };
+
+        public VrrpSubsystem Lb(int port, int priority, ListLoggerProvider logs, int version = 2, IVrrpEventSink? events = null) => new(
+            Options(port, priority, version),
+            new IpCommandAddressTable(), new SysfsLinkMonitor(), events ?? new RecordingEventSink(), logs, TimeProvider.System);
 
         public void Dispose()
         {
@@ -111,5 +114,36 @@ public class LbFailoverTests
         Assert.True(Wait.Until(() => StateOf(lbA2) == VrrpState.Master && StateOf(lbB) == VrrpState.Backup && StateOf(lbC) == VrrpState.Backup));
         Assert.True(Wait.Until(() => !IpCommandAddressTable.Has(br.Interfaces[2], br.Vip)));
         await lbB.DisposeAsync();
+    }
+
+    [RootFact("ip")]
+    public async Task A_master_stays_master_across_reloads_and_a_vip_added_by_reload_appears()
+    {
+        using var br = new Bridge(2);
+        var events = new RecordingEventSink();
+        await using var lbA = br.Lb(0, 200, new ListLoggerProvider(), events: events);
+        await using var lbB = br.Lb(1, 100, new ListLoggerProvider());
+        await lbA.StartAsync(default);
+        await lbB.StartAsync(default);
+        Assert.True(Wait.Until(() => StateOf(lbA) == VrrpState.Master && lbB.GetStatus().Instances[0].MasterAddress?.Equals(br.Addresses[0]) == true));
+        Assert.True(Wait.Until(() => IpCommandAddressTable.Has(br.Interfaces[0], br.Vip)));
+        var transitions = events.Changes.Count;
+
+        // nothing changed; then a lower priority that still wins; then one more VIP (on both, so B keeps accepting A's adverts)
+        Assert.True((await lbA.ReloadAsync(br.Options(0, 200), default)).NothingChanged);
+        Assert.Equal(["VI_1"], (await lbA.ReloadAsync(br.Options(0, 180), default)).ChangedSoft);
+        var extra = IPAddress.Parse(br.Vip.ToString()[..br.Vip.ToString().LastIndexOf('.')] + ".101");
+        Assert.Equal(["VI_1"], (await lbB.ReloadAsync(br.Options(1, 100, 2, extra), default)).ChangedSoft);
+        Assert.Equal(["VI_1"], (await lbA.ReloadAsync(br.Options(0, 180, 2, extra), default)).ChangedSoft);
+        Assert.True(Wait.Until(() => IpCommandAddressTable.Has(br.Interfaces[0], extra)));
+
+        // several advert intervals later: still MASTER, never left it, B still follows A
+        await Task.Delay(TimeSpan.FromSeconds(4));
+        Assert.Equal(VrrpState.Master, StateOf(lbA));
+        Assert.Equal(VrrpState.Backup, StateOf(lbB));
+        Assert.Equal(transitions, events.Changes.Count);
+        Assert.Equal(180, lbA.GetStatus().Instances[0].EffectivePriority);
+        Assert.True(IpCommandAddressTable.Has(br.Interfaces[0], br.Vip));
+        Assert.False(IpCommandAddressTable.Has(br.Interfaces[1], extra));
     }
 }
