@@ -41,6 +41,9 @@ public sealed record CliOptions
 
     public bool DontReleaseIpvs { get; private set; }
 
+    /// <summary>-X: remove VIPs left behind by a previous run (e.g. after SIGKILL) at start.</summary>
+    public bool ReleaseVips { get; private set; }
+
     public string? PidFile { get; private set; }
 
     public string? VrrpPidFile { get; private set; }
@@ -111,6 +114,7 @@ public sealed record CliOptions
                 case "-n" or "--dont-fork": o.DontFork = true; break;
                 case "-V" or "--dont-release-vrrp": o.DontReleaseVrrp = true; break;
                 case "-I" or "--dont-release-ipvs": o.DontReleaseIpvs = true; break;
+                case "-X" or "--release-vips": o.ReleaseVips = true; break;
                 case "-p" or "--pid": o.PidFile = Value(); break;
                 case "-r" or "--vrrp_pid": o.VrrpPidFile = Value(); break;
                 case "-c" or "--checkers_pid": o.CheckersPidFile = Value(); break;
@@ -157,6 +161,7 @@ public sealed record CliOptions
           -n, --dont-fork              Don't fork. Lb always runs in the foreground (use systemd Type=notify, or '&');
                                        the flag is accepted for compatibility and changes nothing
           -V, --dont-release-vrrp      Don't remove VRRP VIPs and routes on exit
+          -X, --release-vips           Drop VIPs left behind by a previous run at start
           -I, --dont-release-ipvs      Don't remove IPVS entries on exit
           -t, --config-test            Check the configuration for obvious errors and exit (0 ok, 5 errors, 4 cannot run, 6 script security)
           -d, --dump-conf              Print the effective configuration (after includes, macros and defaults) and exit

@@ -79,7 +79,7 @@ public static class Daemon
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton(mapped.Checkers);
-        builder.Services.AddSingleton(mapped.Vrrp);
+        builder.Services.AddSingleton(Reloader.Apply(mapped.Vrrp, options));
         builder.Services.AddSingleton(_ => new JournalWriter(mapped.Checkers.Journal));
         builder.Services.AddLbCheckers();
         // Registered first so it stops last (hosted services stop in reverse order).
@@ -108,7 +108,8 @@ public static class Daemon
         var status = StatusServer.Start(socketPath, collector.Collect, hostLog);
         var dumps = new DumpWriter(collector.Collect, hostLog, options.DataFile, options.StatsFile, options.JsonFile);
         MetricsServer? metrics = null;
-        var context = new DaemonContext(host, hostLog, notify, collector);
+        using var reloader = new Reloader(options, config, hostLog, notify, () => Summary(collector), vrrp, checkers);
+        var context = new DaemonContext(host, hostLog, notify, collector, reloader);
         var registrations = new List<PosixSignalRegistration>
         {
             PosixSignalRegistration.Create(PosixSignal.SIGHUP, ctx =>
@@ -180,14 +181,10 @@ public static class Daemon
     public static readonly TimeSpan StopMargin = TimeSpan.FromSeconds(5);
 
     /// <summary>
-    /// The one place SIGHUP is dispatched (the reload engineer replaces this body). Runs on the signal thread: hand work
-    /// off, never block. A reload should send <c>context.Notify.Reloading()</c> first and <c>context.Notify.Ready(...)</c>
-    /// when done.
+    /// The one place SIGHUP is dispatched. Runs on the signal thread: it only raises the reloader's flag (see
+    /// <see cref="Reloader"/>), which sends RELOADING=1, validates, applies the diff and sends READY=1.
     /// </summary>
-    private static void OnSighup(DaemonContext context)
-    {
-        context.Log.LogWarning("Reloading is not available in this build yet (SIGHUP ignored); restart lb to apply a new configuration");
-    }
+    private static void OnSighup(DaemonContext context) => context.Reloader.Request();
 
     /// <summary>sd_notify's STATUS= text: instance states and real servers up.</summary>
     public static string Summary(StatusCollector collector)
@@ -203,7 +200,7 @@ public static class Daemon
 }
 
 /// <summary>What a signal handler of the daemon can reach.</summary>
-public sealed record DaemonContext(IHost Host, ILogger Log, SdNotify Notify, StatusCollector Status);
+public sealed record DaemonContext(IHost Host, ILogger Log, SdNotify Notify, StatusCollector Status, Reloader Reloader);
 
 /// <summary>Test hook (<c>LB_TEST_HANG_ON_STOP=1</c>): a service whose stop ignores cancellation and never ends, to prove the
 /// stop watchdog bounds shutdown.</summary>

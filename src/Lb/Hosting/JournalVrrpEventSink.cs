@@ -46,6 +46,22 @@ public sealed class JournalVrrpEventSink : IVrrpEventSink, IAsyncDisposable
         StateChanged?.Invoke(change);
     }
 
+    /// <summary>Every object a reload added, removed or changed is journalled too.</summary>
+    public void OnReloadApplied(Vrrp.Reload.VrrpReloadChange change)
+    {
+        _queue.Writer.TryWrite(new JournalEntry
+        {
+            Time = change.At,
+            Subsystem = "vrrp",
+            Kind = "reload",
+            Instance = change.Name,
+            OldState = change.Action == Vrrp.Reload.VrrpReloadAction.Added ? "absent" : "configured",
+            NewState = change.Action.ToString(),
+            Reason = change.Fields.Count > 0 ? $"configuration reload: {change.Object} {string.Join(", ", change.Fields)}" : $"configuration reload: {change.Object}",
+            Action = change.Action.ToString(),
+        });
+    }
+
     private async Task WriteAsync()
     {
         await foreach (var entry in _queue.Reader.ReadAllAsync().ConfigureAwait(false))

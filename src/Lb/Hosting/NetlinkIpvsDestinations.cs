@@ -46,6 +46,21 @@ public sealed class NetlinkIpvsDestinations(IpvsClient client) : CheckerIpvs.IIp
             Added.Add(s.Key);
     });
 
+    public Task EditServiceAsync(CheckerIpvs.IpvsService service, CancellationToken cancellationToken) => Run(async () =>
+    {
+        var s = ToNetlink(service);
+        try
+        {
+            await _client.EditServiceAsync(s, cancellationToken).ConfigureAwait(false);
+        }
+        catch (ErrnoException e) when (e.Errno is Errno.ENOENT or Errno.ESRCH)
+        {
+            await _client.AddServiceAsync(s, cancellationToken).ConfigureAwait(false);
+        }
+        lock (Added)
+            Added.Add(s.Key);
+    });
+
     public Task RemoveServiceAsync(CheckerIpvs.IpvsService service, CancellationToken cancellationToken) => KeepOnStop ? Task.CompletedTask : Run(async () =>
     {
         var key = Key(service);

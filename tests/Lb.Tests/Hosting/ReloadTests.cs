@@ -1,0 +1,125 @@
+using Lb.Lb.Tests.EndToEnd;
+using Lb.TestSupport;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace Lb.Lb.Tests.Hosting;
+
+/// <summary>
+/// SIGHUP on a running `lb -P` in network namespaces: validated first, applied as a diff, a MASTER stays MASTER, a bad file
+/// changes nothing and names its line, a storm of signals leaves the daemon serving.
+/// </summary>
+public sealed class ReloadTests(ITestOutputHelper output)
+{
+    private const string ExtraVip = "10.0.0.101/24";
+
+    private static int Count(string text, string what) => text.Split(what).Length - 1;
+
+    private static bool WaitLog(LabProcess p, string text, int occurrences) =>
+        NetnsLab.WaitFor(() => Count(p.Output, text) >= occurrences, DaemonLab.Bound);
+
+    [RootFact("ip")]
+    public void Reload_without_change_touches_nothing_and_a_new_vip_is_added_without_a_transition()
+    {
+        using var lab = new DaemonLab();
+        var a = lab.Lab.AddHost("a", "10.0.0.2/24");
+        var b = lab.Lab.AddHost("b", "10.0.0.3/24");
+        var la = lab.StartVrrp(a, "a", 150);
+        var lbb = lab.StartVrrp(b, "b", 100);
+        try
+        {
+            Assert.True(NetnsLab.WaitFor(() => lab.Lab.HasAddress(a, DaemonLab.Vip), DaemonLab.Bound), "a never became master");
+            Assert.True(WaitLog(lbb, "(VI_1) Entering BACKUP STATE", 1));
+            // Let the master's scheduled GARP bursts (at MASTER and garp_master_delay 1 s later) finish first.
+            Assert.True(WaitLog(la, "Sending gratuitous ARP", 10));
+            Thread.Sleep(1500);
+            var journal = Path.Combine(lab.Dir, "a.jsonl");
+            var journalBefore = File.ReadAllLines(journal).Length;
+            var masterLines = Count(la.Output, "Entering MASTER STATE");
+            var garps = Count(la.Output, "Sending gratuitous ARP");
+
+            la.Signal("HUP");
+            Assert.True(WaitLog(la, "Reload complete", 1), "reload did not complete");
+            Assert.Contains("VRRP reload: no change", la.Output, StringComparison.Ordinal);
+            Thread.Sleep(1500);
+            Assert.Equal(masterLines, Count(la.Output, "Entering MASTER STATE"));
+            Assert.Equal(garps, Count(la.Output, "Sending gratuitous ARP"));
+            Assert.Equal(journalBefore, File.ReadAllLines(journal).Length);
+            Assert.Equal("MASTER", lab.WaitStatus("a", s => s.VrrpInstances.Count == 1, la).VrrpInstances[0].State);
+
+            // Add a VIP: it appears on the master only; no state change.
+            File.WriteAllText(Path.Combine(lab.Dir, "a.conf"), DaemonLab.Config("a", 150).Replace($"{DaemonLab.Vip} dev eth0", $"{DaemonLab.Vip} dev eth0\n        {ExtraVip} dev eth0", StringComparison.Ordinal));
+            la.Signal("HUP");
+            Assert.True(WaitLog(la, "Reload complete", 2), "second reload did not complete");
+            Assert.True(NetnsLab.WaitFor(() => lab.Lab.HasAddress(a, ExtraVip), DaemonLab.Bound), "the new VIP was not added on the master");
+            Assert.True(lab.Lab.HasAddress(a, DaemonLab.Vip));
+            Assert.False(lab.Lab.HasAddress(b, ExtraVip));
+            Assert.Equal(masterLines, Count(la.Output, "Entering MASTER STATE"));
+        }
+        finally
+        {
+            output.WriteLine(la.Output);
+            output.WriteLine(lbb.Output);
+        }
+    }
+
+    [RootFact("ip")]
+    public void Reload_of_a_broken_file_keeps_the_running_configuration_and_reports_the_line()
+    {
+        using var lab = new DaemonLab();
+        var a = lab.Lab.AddHost("a", "10.0.0.2/24");
+        var la = lab.StartVrrp(a, "a", 150);
+        try
+        {
+            Assert.True(NetnsLab.WaitFor(() => lab.Lab.HasAddress(a, DaemonLab.Vip), DaemonLab.Bound), "never became master");
+            var broken = DaemonLab.Config("a", 150).Replace("priority 150", "priority 300", StringComparison.Ordinal).Replace($"{DaemonLab.Vip} dev eth0", "10.0.0.199/24 dev eth0", StringComparison.Ordinal);
+            var line = broken.Split('\n').ToList().FindIndex(l => l.Contains("priority 300", StringComparison.Ordinal)) + 1;
+            File.WriteAllText(Path.Combine(lab.Dir, "a.conf"), broken);
+            la.Signal("HUP");
+            Assert.True(WaitLog(la, "Reload refused", 1), "broken reload was not refused");
+            Assert.Contains($"(a.conf: Line {line}) number '300' outside range [1, 255]", la.Output, StringComparison.Ordinal);
+            Thread.Sleep(1500);
+            Assert.True(lab.Lab.HasAddress(a, DaemonLab.Vip), "the running VIP was touched by a refused reload");
+            Assert.False(lab.Lab.HasAddress(a, "10.0.0.199/24"));
+
+            // The file disappears: refused as well.
+            File.Delete(Path.Combine(lab.Dir, "a.conf"));
+            la.Signal("HUP");
+            Assert.True(WaitLog(la, "Reload refused", 2), "reload of a missing file was not refused");
+            Assert.True(lab.Lab.HasAddress(a, DaemonLab.Vip));
+            Assert.False(la.HasExited);
+        }
+        finally
+        {
+            output.WriteLine(la.Output);
+        }
+    }
+
+    [RootFact("ip")]
+    public void Hundred_sighups_leave_the_daemon_serving_with_the_last_configuration()
+    {
+        using var lab = new DaemonLab();
+        var a = lab.Lab.AddHost("a", "10.0.0.2/24");
+        var la = lab.StartVrrp(a, "a", 150);
+        try
+        {
+            Assert.True(NetnsLab.WaitFor(() => lab.Lab.HasAddress(a, DaemonLab.Vip), DaemonLab.Bound), "never became master");
+            File.WriteAllText(Path.Combine(lab.Dir, "a.conf"), DaemonLab.Config("a", 150).Replace($"{DaemonLab.Vip} dev eth0", $"{DaemonLab.Vip} dev eth0\n        {ExtraVip} dev eth0", StringComparison.Ordinal));
+            for (var i = 0; i < 100; i++)
+                la.Signal("HUP");
+            Assert.True(WaitLog(la, "Reload complete", 1));
+            Assert.True(NetnsLab.WaitFor(() => lab.Lab.HasAddress(a, ExtraVip), DaemonLab.Bound), "the last configuration was not applied");
+            var status = lab.WaitStatus("a", s => s.VrrpInstances.Count == 1 && s.VrrpInstances[0].State == "MASTER", la);
+            Assert.Equal(150, status.VrrpInstances[0].EffectivePriority);
+            Assert.False(la.HasExited);
+            // Storms coalesce: far fewer reloads than signals, and none half-done (every start has its end).
+            Assert.InRange(Count(la.Output, "Reload complete"), 1, 99);
+            Assert.Equal(Count(la.Output, ": Reloading"), Count(la.Output, "Reload complete") + Count(la.Output, "Reload refused") + Count(la.Output, "Reload failed"));
+            Assert.Equal(1, Count(la.Output, "Entering MASTER STATE"));
+        }
+        finally
+        {
+            output.WriteLine(la.Output);
+        }
+    }
+}
