@@ -218,11 +218,12 @@ rs_states() {
 }
 rs_states_are() { [ "$(rs_states "$1")" = "$2" ]; }
 ALL_UP="10.0.0.11=up 10.0.0.12=up 10.0.0.13=up"
-# WEB DIRECTOR-IP: how many /health requests from that director the web server has answered with 200 (httpd -vv log).
+# WEB DIRECTOR-IP: how many /health requests from that director the web server has answered with 200 (httpd -vv log,
+# peers as [::ffff:10.0.0.2]:46762).
 health_count() {
   awk -F': ' -v ip="$2" '
     $2 == "url:/health" { u[$1] = 1; next }
-    $2 == "response:200" && ($1 in u) { split($1, a, ":"); if (a[1] == ip) n++; delete u[$1] }
+    $2 == "response:200" && ($1 in u) { peer = $1; sub(/^\[::ffff:/, "", peer); sub(/\]?:[0-9]+$/, "", peer); if (peer == ip) n++; delete u[$1] }
     END { print n + 0 }' "$work/httpd-$1.log" 2>/dev/null || echo 0
 }
 # DIRECTOR DIRECTOR-IP EXPECTED WEB...: the director's journal shows EXPECTED and has not changed while each WEB answered
