@@ -31,8 +31,8 @@ public sealed class CheckerKernelTests(ITestOutputHelper output)
                         path /health
                         status_code 200
                     }
-                    connect_timeout 1
-                    retry 0
+                    connect_timeout 3
+                    retry 1
                     delay_before_retry 1
                 }
             }
@@ -44,16 +44,16 @@ public sealed class CheckerKernelTests(ITestOutputHelper output)
                         path /health
                         status_code 200-299
                     }
-                    connect_timeout 1
-                    retry 0
+                    connect_timeout 3
+                    retry 1
                     delay_before_retry 1
                 }
             }
             real_server 10.0.0.13 80 {
                 weight 1
                 TCP_CHECK {
-                    connect_timeout 1
-                    retry 0
+                    connect_timeout 3
+                    retry 1
                 }
             }
         }
@@ -127,6 +127,68 @@ public sealed class CheckerKernelTests(ITestOutputHelper output)
         {
             output.WriteLine(lb.Output);
             output.WriteLine($"web3 alive: {!web3.HasExited} {web3.Output}");
+        }
+    }
+
+    private static double Metric(string ns, int port, string name)
+    {
+        var response = Hosting.DaemonLab.Scrape(ns, port);
+        var samples = Hosting.DaemonTests.ParseExposition(response[(response.IndexOf("\r\n\r\n", StringComparison.Ordinal) + 4)..]);
+        return samples[name];
+    }
+
+    [KernelFact]
+    public void Reload_without_change_issues_no_IPVS_call_and_adding_a_real_server_touches_only_it()
+    {
+        using var lab = new NetnsLab();
+        var director = lab.AddHost("dir", "10.0.0.2/24");
+        var rs1 = lab.AddHost("rs1", "10.0.0.11/24");
+        var rs2 = lab.AddHost("rs2", "10.0.0.12/24");
+        var rs3 = lab.AddHost("rs3", "10.0.0.13/24");
+        Httpd(lab, rs1, "10.0.0.11", "web1");
+        Httpd(lab, rs2, "10.0.0.12", "web2");
+        Httpd(lab, rs3, "10.0.0.13", "web3");
+        var journal = Path.Combine(lab.Directory, "journal.jsonl");
+        // The running configuration lacks the third real server; the reload adds it.
+        // Generous check timeouts: the first reload JIT-compiles its code path, which under software emulation can stall
+        // the guest for seconds; checks must not fail because of the emulator, only because of the servers.
+        var full = Config.Replace("connect_timeout 3", "connect_timeout 15", StringComparison.Ordinal).Replace("retry 1", "retry 2", StringComparison.Ordinal);
+        var start = System.Text.RegularExpressions.Regex.Replace(full, @"    real_server 10\.0\.0\.13 80 \{.*?\n    \}\n", string.Empty, System.Text.RegularExpressions.RegexOptions.Singleline);
+        Assert.DoesNotContain("10.0.0.13", start, StringComparison.Ordinal);
+        var conf = lab.WriteFile("lb.conf", start);
+        var lb = lab.StartLb(director, "lb", "-n", "-l", "-C", "-f", conf, "--journal", journal, "--metrics", "127.0.0.1:9651");
+        try
+        {
+            const string svc = "-A -t 10.0.0.100:80 -s wrr";
+            const string d1 = "-a -t 10.0.0.100:80 -r 10.0.0.11:80 -g -w 3";
+            const string d2 = "-a -t 10.0.0.100:80 -r 10.0.0.12:80 -g -w 2";
+            const string d3 = "-a -t 10.0.0.100:80 -r 10.0.0.13:80 -g -w 1";
+            Assert.True(NetnsLab.WaitFor(() => Table(lab, director).SequenceEqual(new[] { svc, d1, d2 }), StartBound),
+                "initial table wrong: " + string.Join(" | ", Table(lab, director)));
+            Assert.True(NetnsLab.WaitFor(() => { try { return Metric(director, 9651, "lb_ipvs_operations_total") >= 3; } catch (Exception e) when (e is not OutOfMemoryException) { return false; } }, Bound));
+
+            var ops = Metric(director, 9651, "lb_ipvs_operations_total");
+            var entries = File.ReadAllLines(journal).Length;
+            lb.Signal("HUP");
+            Assert.True(NetnsLab.WaitFor(() => lb.OutputContains("Reload complete"), Bound), "reload did not complete");
+            Assert.Contains("Checker reload: no change", lb.Output, StringComparison.Ordinal);
+            Thread.Sleep(3000);
+            Assert.Equal(ops, Metric(director, 9651, "lb_ipvs_operations_total"));
+            Assert.Equal(entries, File.ReadAllLines(journal).Length);
+
+            File.WriteAllText(conf, full);
+            lb.Signal("HUP");
+            Assert.True(NetnsLab.WaitFor(() => Table(lab, director).SequenceEqual(new[] { svc, d1, d2, d3 }), Bound),
+                "after the reload adding 10.0.0.13: " + string.Join(" | ", Table(lab, director)));
+            var added = File.ReadAllLines(journal).Skip(entries).ToList();
+            output.WriteLine(string.Join("\n", added));
+            Assert.NotEmpty(added);
+            Assert.All(added, l => Assert.Contains("10.0.0.13", l, StringComparison.Ordinal));
+            Assert.Equal(ops + 1, Metric(director, 9651, "lb_ipvs_operations_total"));
+        }
+        finally
+        {
+            output.WriteLine(lb.Output);
         }
     }
 }
