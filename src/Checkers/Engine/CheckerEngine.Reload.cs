@@ -522,7 +522,7 @@ internal sealed partial class CheckerEngine
         ("lvs_method", o.ForwardingMethod.ToString()),
         ("tunnel", o.Tunnel?.ToString() ?? "none"),
         ("ip_family", o.IpFamily?.ToString() ?? "auto"),
-        ("group members", string.Join(",", o.GroupEntries.Select(e => e.FirewallMark is uint m ? $"fwmark {m}" : $"{e.Address}{(e.AddressEnd is null ? "" : "-" + e.AddressEnd)}:{e.Port}"))),
+        ("group members", string.Join(",", o.GroupEntries.Select(e => e.FirewallMark is uint m ? $"fwmark {m}" : $"{e.Address}{(e.AddressEnd is null ? "" : "-" + e.AddressEnd)}{(e.Port is { } port ? ":" + port : "")}"))),
         ("quorum", o.Quorum.ToString(CultureInfo.InvariantCulture)),
         ("hysteresis", o.Hysteresis.ToString(CultureInfo.InvariantCulture)),
         ("quorum_up", Script(o.QuorumUp)),

@@ -9,6 +9,9 @@ public sealed class InMemoryIpvs : IIpvsDestinations
     public List<string> Operations { get; } = new();
     public Dictionary<string, Dictionary<string, IpvsDestination>> Table { get; } = new();
 
+    /// <summary>The services as last added or edited (scheduler, persistence…), by their text.</summary>
+    public Dictionary<string, IpvsService> Services { get; } = new();
+
     /// <summary>Called at the start of each operation (e.g. to check the journal already has the entry).</summary>
     public Action<string>? BeforeOperation { get; set; }
 
@@ -23,7 +26,10 @@ public sealed class InMemoryIpvs : IIpvsDestinations
     {
         Record("flush");
         lock (_gate)
+        {
             Table.Clear();
+            Services.Clear();
+        }
         return Task.CompletedTask;
     }
 
@@ -31,7 +37,24 @@ public sealed class InMemoryIpvs : IIpvsDestinations
     {
         Record($"add-service {service}");
         lock (_gate)
+        {
+            if (Table.ContainsKey(service.ToString()))
+                throw new InvalidOperationException($"service {service} exists");
             Table[service.ToString()] = new();
+            Services[service.ToString()] = service;
+        }
+        return Task.CompletedTask;
+    }
+
+    public Task EditServiceAsync(IpvsService service, CancellationToken cancellationToken)
+    {
+        Record($"edit-service {service} {service.Scheduler}");
+        lock (_gate)
+        {
+            if (!Table.ContainsKey(service.ToString()))
+                throw new InvalidOperationException($"service {service} missing");
+            Services[service.ToString()] = service;
+        }
         return Task.CompletedTask;
     }
 
@@ -39,7 +62,11 @@ public sealed class InMemoryIpvs : IIpvsDestinations
     {
         Record($"del-service {service}");
         lock (_gate)
-            Table.Remove(service.ToString());
+        {
+            if (!Table.Remove(service.ToString()))
+                throw new InvalidOperationException($"service {service} missing");
+            Services.Remove(service.ToString());
+        }
         return Task.CompletedTask;
     }
 
