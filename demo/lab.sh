@@ -296,7 +296,12 @@ vrrp_log() { # DIRECTOR: lb's own VRRP state lines, as keepalived writes them
 # same facts from its log (VRRP) and `lb ipvs list` (IPVS).
 status() { # DIRECTOR [ipvs]
   if [ "$has_status" = yes ]; then
-    show_lb "$1" status --socket "$sockets/$1.sock"
+    # One retry: the daemon's 2 s request timeout also covers building and sending its first reply, which a slow
+    # (emulated) CPU can exceed; the client then sees an empty answer.
+    show_lb "$1" status --socket "$sockets/$1.sock" || {
+      note "(no answer from $1's lb; asking once more)"
+      show_lb "$1" status --socket "$sockets/$1.sock"
+    }
   else
     note "(this lb has no 'lb status' yet: $1's VRRP state from its log${2:+, its IPVS table from lb ipvs list})"
     vrrp_log "$1"
