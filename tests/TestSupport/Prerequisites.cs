@@ -26,6 +26,17 @@ public static class Prerequisites
         return false;
     }
 
+    /// <summary>Why a root test must skip here, or null to run it (always run under CI, where a missing prerequisite fails).</summary>
+    public static string? RootSkipReason(IEnumerable<string> commands)
+    {
+        if (IsCi)
+            return null;
+        if (!IsRoot)
+            return "needs root (network namespaces); runs under CI=true";
+        var missing = commands.FirstOrDefault(c => !HasCommand(c));
+        return missing is null ? null : $"needs the command '{missing}' (run scripts/setup.sh); runs under CI=true";
+    }
+
     /// <summary>Throws with the reason when a prerequisite is missing (reached only under CI, where the attribute does not skip).</summary>
     public static void Require(bool condition, string reason)
     {

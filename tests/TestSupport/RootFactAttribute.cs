@@ -6,24 +6,7 @@ namespace Lb.TestSupport;
 [AttributeUsage(AttributeTargets.Method)]
 public sealed class RootFactAttribute : FactAttribute
 {
-    public RootFactAttribute(params string[] commands)
-    {
-        if (Prerequisites.IsCi)
-            return;
-        if (!Prerequisites.IsRoot)
-        {
-            Skip = "needs root (network namespaces); runs under CI=true";
-            return;
-        }
-        foreach (var c in commands)
-        {
-            if (!Prerequisites.HasCommand(c))
-            {
-                Skip = $"needs the command '{c}' (run scripts/setup.sh); runs under CI=true";
-                return;
-            }
-        }
-    }
+    public RootFactAttribute(params string[] commands) => Skip = Prerequisites.RootSkipReason(commands);
 }
 
 /// <summary>A fact that needs a kernel with IPVS: it runs inside the tests/kernel VM harness, which sets LB_KERNEL_VM=1.</summary>
@@ -41,22 +24,5 @@ public sealed class KernelFactAttribute : FactAttribute
 [AttributeUsage(AttributeTargets.Method)]
 public sealed class RootTheoryAttribute : TheoryAttribute
 {
-    public RootTheoryAttribute(params string[] commands)
-    {
-        if (Prerequisites.IsCi)
-            return;
-        if (!Prerequisites.IsRoot)
-        {
-            Skip = "needs root (network namespaces); runs under CI=true";
-            return;
-        }
-        foreach (var c in commands)
-        {
-            if (!Prerequisites.HasCommand(c))
-            {
-                Skip = $"needs the command '{c}' (run scripts/setup.sh); runs under CI=true";
-                return;
-            }
-        }
-    }
+    public RootTheoryAttribute(params string[] commands) => Skip = Prerequisites.RootSkipReason(commands);
 }
