@@ -46,6 +46,20 @@ die() { # EXIT-CODE MESSAGE
   exit "$1"
 }
 
+# The lab (or the VM running it) is a child: stopped with the demo, and its results removed, on every exit path.
+child="" results=""
+# shellcheck disable=SC2317,SC2329 # invoked by the trap
+cleanup() {
+  if [ -n "$child" ] && kill -0 "$child" 2>/dev/null; then
+    kill -TERM "$child" 2>/dev/null || true # vm.sh stops qemu, lab.sh its lab
+    wait "$child" 2>/dev/null || true
+  fi
+  if [ -n "$results" ] && ((keep == 0)); then rm -rf "$results"; fi
+}
+trap cleanup EXIT
+trap 'echo "demo: interrupted" >&2; exit 130' INT
+trap 'echo "demo: terminated" >&2; exit 143' TERM
+
 [ "$(id -u)" -eq 0 ] || { echo "demo: needs root (network namespaces, IPVS; the VM needs no root but the lab inside it does)" >&2; exit 2; }
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -94,7 +108,10 @@ rc=0
 if [ "$mode" = host ]; then
   results="$(mktemp -d "${TMPDIR:-/tmp}/lb-demo-results.XXXXXX")"
   ((keep)) && lab_args+=(--keep)
-  demo/lab.sh "${lab_args[@]}" --report "$results/lab-report" || rc=$?
+  demo/lab.sh "${lab_args[@]}" --report "$results/lab-report" &
+  child=$!
+  wait "$child" || rc=$?
+  child=""
 else
   results="$(mktemp -d "${TMPDIR:-/tmp}/lb-demo-vm.XXXXXX")"
   ((keep)) && lab_args+=(--work "$results/work")
@@ -104,7 +121,10 @@ else
   for attempt in 1 2; do
     rc=0
     tests/kernel/vm.sh --results "$results" --timeout "${LB_DEMO_VM_TIMEOUT:-900}" "${bind[@]}" -- \
-      demo/lab.sh "${lab_args[@]}" --report "$results/lab-report" || rc=$?
+      demo/lab.sh "${lab_args[@]}" --report "$results/lab-report" &
+    child=$!
+    wait "$child" || rc=$?
+    child=""
     # 125: the VM died before the command finished (qemu itself crashing under TCG has been seen): try once more.
     if ((rc == 125)) && ((attempt == 1)) && [ ! -s "$results/lab-report" ]; then
       note "the VM died before the lab finished (qemu exit); booting it once more"
@@ -115,7 +135,7 @@ else
 fi
 lab_end="$(date +%s.%N)"
 report="$(cat "$results/lab-report" 2>/dev/null || true)"
-if ((keep)); then note "lab results kept in $results"; else rm -rf "$results"; fi
+if ((keep)); then note "lab results kept in $results"; fi
 
 host_part="$(secs "$t0" "$lab_start")"
 lab_part="$(secs "$lab_start" "$lab_end")"
