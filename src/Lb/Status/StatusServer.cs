@@ -38,6 +38,9 @@ public sealed class StatusServer : IAsyncDisposable
 
     public TimeSpan ReadTimeout { get; }
 
+    /// <summary>Bound on sending one reply (a client that stops reading cannot hold a connection slot longer).</summary>
+    public static readonly TimeSpan SendTimeout = TimeSpan.FromSeconds(10);
+
     /// <summary>The socket path: --socket, else next to the -p pid file (<c>/run/x.pid</c> → <c>/run/x.sock</c>), else /run/lb/lb.sock
     /// (/run/lb/lb-NS.sock with -s NS).</summary>
     public static string DefaultPath(string? socket, string? pidFile, string? netns)
@@ -125,6 +128,9 @@ public sealed class StatusServer : IAsyncDisposable
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_cts.Token);
             timeout.CancelAfter(ReadTimeout);
             var request = await ReadLineAsync(client, timeout.Token).ConfigureAwait(false);
+            // The read bound is for the client; building the reply is ours (slow under emulation): stop the clock, then
+            // give the send its own bound.
+            timeout.CancelAfter(Timeout.InfiniteTimeSpan);
             StatusResponse response;
             if (request is null)
                 return;
@@ -138,6 +144,7 @@ public sealed class StatusServer : IAsyncDisposable
                     break;
             }
             var bytes = Encoding.UTF8.GetBytes(JsonSerializer.Serialize(response, StatusJsonContext.Default.StatusResponse) + "\n");
+            timeout.CancelAfter(SendTimeout);
             await client.SendAsync(bytes, SocketFlags.None, timeout.Token).ConfigureAwait(false);
             client.Shutdown(SocketShutdown.Both);
         }
