@@ -92,7 +92,8 @@ public static class JournalCli
         }
         else
         {
-            foreach (var e in reader.Read(query))
+            // Newest last by time: VRRP entries are queued off the engine thread, so file order can lag by a moment.
+            foreach (var e in reader.Read(query).OrderBy(e => e.Time))
                 stdout.WriteLine(json ? JournalWriter.Serialize(e) : Row(e));
         }
         if (reader.SkippedLines > 0)
