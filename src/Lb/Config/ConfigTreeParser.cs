@@ -47,14 +47,6 @@ public sealed class ConfigTreeParser
         return nodes;
     }
 
-    /// <summary>Splits one line into words, honouring quotes and escapes. Exposed for the script-argument splitter.</summary>
-    public static List<string> SplitWords(string text)
-    {
-        var tokens = new List<Token>();
-        Tokenize(text, SourceLocation.None, tokens, null);
-        return tokens.Select(t => t.Kind switch { Kind.Open => "{", Kind.Close => "}", _ => t.Text }).ToList();
-    }
-
     private void Tokenize(string text, SourceLocation location, List<Token> tokens) => Tokenize(text, location, tokens, _diagnostics);
 
     private static void Tokenize(string text, SourceLocation location, List<Token> tokens, DiagnosticBag? diagnostics)

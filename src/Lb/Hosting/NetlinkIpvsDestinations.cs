@@ -15,9 +15,6 @@ public sealed class NetlinkIpvsDestinations(IpvsClient client) : CheckerIpvs.IIp
 {
     private readonly IpvsClient _client = client;
 
-    /// <summary>Every service this process added, so a stop removes exactly those (unless -I).</summary>
-    public HashSet<IpvsServiceKey> Added { get; } = new();
-
     /// <summary>Counts of IPVS operations and errors for metrics/status.</summary>
     public long Operations => Interlocked.Read(ref _operations);
 
@@ -42,8 +39,6 @@ public sealed class NetlinkIpvsDestinations(IpvsClient client) : CheckerIpvs.IIp
         {
             await _client.EditServiceAsync(s, cancellationToken).ConfigureAwait(false);
         }
-        lock (Added)
-            Added.Add(s.Key);
     });
 
     public Task EditServiceAsync(CheckerIpvs.IpvsService service, CancellationToken cancellationToken) => Run(async () =>
@@ -57,8 +52,6 @@ public sealed class NetlinkIpvsDestinations(IpvsClient client) : CheckerIpvs.IIp
         {
             await _client.AddServiceAsync(s, cancellationToken).ConfigureAwait(false);
         }
-        lock (Added)
-            Added.Add(s.Key);
     });
 
     public Task RemoveServiceAsync(CheckerIpvs.IpvsService service, CancellationToken cancellationToken) => KeepOnStop ? Task.CompletedTask : Run(async () =>
@@ -71,8 +64,6 @@ public sealed class NetlinkIpvsDestinations(IpvsClient client) : CheckerIpvs.IIp
         catch (ErrnoException e) when (e.Errno is Errno.ENOENT or Errno.ESRCH)
         {
         }
-        lock (Added)
-            Added.Remove(key);
     });
 
     public Task AddDestinationAsync(CheckerIpvs.IpvsService service, CheckerIpvs.IpvsDestination destination, CancellationToken cancellationToken) => Run(async () =>
@@ -193,6 +184,4 @@ public sealed class NetlinkIpvsDestinations(IpvsClient client) : CheckerIpvs.IIp
         }
         return result;
     }
-
-    public static AddressFamily FamilyOf(IPAddress a) => a.AddressFamily;
 }

@@ -54,13 +54,8 @@ public sealed class RtnetlinkHost : IAddressTable, ILinkMonitor, IAsyncDisposabl
         await _client.EnsureAddressAsync(ToNetlink(index, address), cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Set when stopping with <c>-V/--dont-release-vrrp</c>: VIPs stay on the interfaces.</summary>
-    public bool KeepOnStop { get; set; }
-
     public async Task RemoveAsync(string interfaceName, VirtualAddress address, CancellationToken cancellationToken)
     {
-        if (KeepOnStop)
-            return;
         var index = await IndexAsync(interfaceName, cancellationToken).ConfigureAwait(false);
         await _client.RemoveAddressAsync(ToNetlink(index, address), cancellationToken).ConfigureAwait(false);
     }

@@ -72,7 +72,7 @@ public sealed class CheckerService(
 
 /// <summary>Runs the VRRP subsystem with VIPs and link state through rtnetlink (keepalived's VRRP process).</summary>
 public sealed class VrrpService(
-    VrrpSubsystemOptions options, CliOptions cli, JournalWriter journal, ILoggerFactory loggerFactory, TimeProvider time)
+    VrrpSubsystemOptions options, JournalWriter journal, ILoggerFactory loggerFactory, TimeProvider time)
     : IHostedService, IAsyncDisposable
 {
     private readonly ILogger _logger = loggerFactory.CreateLogger("Lb.Vrrp");
@@ -109,8 +109,6 @@ public sealed class VrrpService(
     {
         if (_subsystem is null)
             return;
-        if (cli.DontReleaseVrrp && _kernel is not null)
-            _kernel.KeepOnStop = true;
         await _subsystem.StopAsync(cancellationToken).WaitAsync(cancellationToken).ConfigureAwait(false);
         _logger.LogInformation("Stopped");
     }

@@ -62,10 +62,4 @@ public sealed class TreeParserTests
         var (_, diags) = Parse(text);
         Assert.Contains(diags, d => d.Severity == Severity.Fatal && d.Message.Contains("nested deeper", StringComparison.Ordinal));
     }
-
-    [Fact]
-    public void SplitWords_matches_keepalived_script_quoting()
-    {
-        Assert.Equal(new[] { "/usr/bin/check", "a b", "c" }, ConfigTreeParser.SplitWords("/usr/bin/check 'a b' c"));
-    }
 }
