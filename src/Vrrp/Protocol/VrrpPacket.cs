@@ -224,12 +224,20 @@ public sealed class VrrpPacket
             reason = VrrpDropReason.BadIpHeader;
             return false;
         }
+        // A physical NIC pads a frame to Ethernet's 60-byte minimum, and AF_PACKET hands the padding over:
+        // a short advert arrives with trailing bytes beyond the IP total length. The IP header is the truth.
         var total = BinaryPrimitives.ReadUInt16BigEndian(datagram.Slice(2, 2));
-        if (total != datagram.Length)
+        if (total > datagram.Length)
         {
-            reason = total > datagram.Length ? VrrpDropReason.Truncated : VrrpDropReason.BadIpHeader;
+            reason = VrrpDropReason.Truncated;
             return false;
         }
+        if (total < ihl)
+        {
+            reason = VrrpDropReason.BadIpHeader;
+            return false;
+        }
+        datagram = datagram[..total];
         ip = new Ipv4HeaderInfo(new IPAddress(datagram.Slice(12, 4)), new IPAddress(datagram.Slice(16, 4)), datagram[8], datagram[9]);
         if (ip.Protocol == 51)
         {

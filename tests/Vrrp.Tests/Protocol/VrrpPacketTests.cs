@@ -134,6 +134,47 @@ public class VrrpPacketTests
         Assert.False(p6.ChecksumWithoutPseudoHeader);
     }
 
+    [Theory]
+    [InlineData(2, 1)]
+    [InlineData(2, 2)]
+    [InlineData(3, 4)]
+    public void An_advert_padded_to_the_Ethernet_minimum_is_accepted_and_the_padding_ignored(int version, int vips)
+    {
+        // A NIC pads a frame to 60 bytes (46 bytes of IP payload); AF_PACKET hands the padding to us.
+        var p = new VrrpPacket
+        {
+            Version = (byte)version,
+            VirtualRouterId = 51,
+            Priority = 200,
+            AuthType = version == 2 ? VrrpAuthType.Pass : VrrpAuthType.None,
+            AdvertIntervalCentiseconds = 100,
+            Addresses = Enumerable.Range(1, vips).Select(i => IPAddress.Parse($"192.168.1.{i}")).ToArray(),
+            AuthData = version == 2 ? VrrpPacket.PasswordBytes("secret12") : default,
+        };
+        var buf = new byte[128];
+        var n = p.WriteIpv4Datagram(buf, Src4, Group4);
+        Assert.True(n < 46, $"the advert ({n} bytes) is short enough to be padded");
+        var frame = new byte[46];
+        buf.AsSpan(0, n).CopyTo(frame);
+        frame.AsSpan(n).Fill(0xa5); // padding need not be zero
+        Assert.True(VrrpPacket.TryParseIpv4(frame, out var parsed, out var ip, out var reason), reason.ToString());
+        Assert.Equal(200, parsed!.Priority);
+        Assert.Equal(p.Addresses, parsed.Addresses);
+        Assert.Equal(Src4, ip.Source);
+    }
+
+    [Fact]
+    public void An_ip_total_length_shorter_than_its_header_is_a_bad_header()
+    {
+        var buf = new byte[128];
+        var n = V2Pass().WriteIpv4Datagram(buf, Src4, Group4);
+        var d = buf[..n];
+        d[2] = 0;
+        d[3] = 12;
+        Assert.False(VrrpPacket.TryParseIpv4(d, out _, out _, out var reason));
+        Assert.Equal(VrrpDropReason.BadIpHeader, reason);
+    }
+
     public static TheoryData<string> Forgeries => new() { "truncated", "badchecksum", "oversizecount", "badversion", "badtype", "ttlstruct", "authtype", "ah", "totlen" };
 
     [Theory]
