@@ -34,6 +34,7 @@ public sealed class CheckerSubsystem : IAsyncDisposable
     private CancellationTokenSource? _cts;
     private bool _started;
     private bool _stopped;
+    private int _disposed;
 
     /// <summary>Creates the subsystem. <paramref name="httpClientFactory"/> should have the client registered by
     /// <see cref="CheckerServiceCollectionExtensions.AddLbCheckers"/>; null: a private handler per HTTP check.</summary>
@@ -172,7 +173,10 @@ public sealed class CheckerSubsystem : IAsyncDisposable
             RaiseChanges();
 
             foreach (var c in applied.Retired)
-                c.Stop?.Cancel();
+            {
+                if (c.Stop is { } stop)
+                    await stop.CancelAsync().ConfigureAwait(false);
+            }
             for (var i = _loops.Count - 1; i >= 0; i--)
             {
                 if (_loops[i].Loop.IsCompleted)
@@ -386,6 +390,8 @@ public sealed class CheckerSubsystem : IAsyncDisposable
     /// <inheritdoc/>
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+            return;
         try
         {
             await StopAsync(CancellationToken.None).ConfigureAwait(false);
@@ -393,6 +399,8 @@ public sealed class CheckerSubsystem : IAsyncDisposable
         finally
         {
             _cts?.Dispose();
+            _gate.Dispose();
+            _lifecycle.Dispose();
         }
     }
 }

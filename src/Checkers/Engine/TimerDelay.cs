@@ -26,7 +26,9 @@ internal static class TimerDelay
         {
             var d = (DelayState)s!;
             d.Timer?.Dispose();
-            d.Registration.Dispose();
+            // Unregister, not Dispose: Dispose would wait for a running cancellation callback, and this continuation
+            // may run inside that very callback (ExecuteSynchronously). The callback only completes the Tcs.
+            d.Registration.Unregister();
             return t;
         }, state, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default).Unwrap();
     }

@@ -78,7 +78,7 @@ public static class GenhashCli
                     verbose = true;
                     break;
                 case "-h" or "--help":
-                    stdout.WriteLine(Usage);
+                    await stdout.WriteLineAsync(Usage).ConfigureAwait(false);
                     return 0;
                 default:
                     return Bad(stderr, $"unknown option '{a}'");
@@ -91,18 +91,18 @@ public static class GenhashCli
         var result = await FetchAsync(address, port ?? (ushort)(ssl ? 443 : 80), url, ssl, vhost, protocol, timeout, cancellationToken).ConfigureAwait(false);
         if (result.Error is not null)
         {
-            stderr.WriteLine($"lb genhash: {result.Error}");
+            await stderr.WriteLineAsync($"lb genhash: {result.Error}").ConfigureAwait(false);
             return 1;
         }
         if (verbose)
         {
-            stdout.WriteLine("-----------------------[    HTTP Header Buffer    ]-----------------------");
-            stdout.WriteLine(result.Header);
-            stdout.WriteLine("-----------------------[        HTML Buffer        ]-----------------------");
-            stdout.WriteLine($"({result.BodyBytes} bytes)");
-            stdout.WriteLine("-----------------------[ HTML hash final resulting ]-----------------------");
+            await stdout.WriteLineAsync("-----------------------[    HTTP Header Buffer    ]-----------------------").ConfigureAwait(false);
+            await stdout.WriteLineAsync(result.Header).ConfigureAwait(false);
+            await stdout.WriteLineAsync("-----------------------[        HTML Buffer        ]-----------------------").ConfigureAwait(false);
+            await stdout.WriteLineAsync($"({result.BodyBytes} bytes)").ConfigureAwait(false);
+            await stdout.WriteLineAsync("-----------------------[ HTML hash final resulting ]-----------------------").ConfigureAwait(false);
         }
-        stdout.WriteLine($"MD5SUM = {result.Digest}");
+        await stdout.WriteLineAsync($"MD5SUM = {result.Digest}").ConfigureAwait(false);
         return 0;
     }
 
@@ -134,7 +134,8 @@ public static class GenhashCli
         };
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         cts.CancelAfter(timeout);
-        using var client = new HttpClient(CheckerHttp.CreateHandler(), disposeHandler: true) { Timeout = Timeout.InfiniteTimeSpan };
+        using var handler = CheckerHttp.CreateHandler();
+        using var client = new HttpClient(handler, disposeHandler: false) { Timeout = Timeout.InfiniteTimeSpan };
         try
         {
             using var req = check.BuildRequest(options.Urls[0], endpoint);

@@ -73,31 +73,27 @@ public static class CheckerHttp
     private static async ValueTask<Stream> ConnectAsync(SocketsHttpConnectionContext context, CancellationToken cancellationToken)
     {
         if (!context.InitialRequestMessage.Options.TryGetValue(EndpointKey, out var ep))
-        {
-            var s = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-            try
-            {
-                await s.ConnectAsync(context.DnsEndPoint, cancellationToken).ConfigureAwait(false);
-                return new NetworkStream(s, ownsSocket: true);
-            }
-            catch
-            {
-                s.Dispose();
-                throw;
-            }
-        }
+            return await ConnectPlainAsync(context.DnsEndPoint, cancellationToken).ConfigureAwait(false);
         ep.Phase = "connect";
         var socket = await SocketConnector.ConnectTcpAsync(ep.Remote, ep.BindTo, ep.BindPort, ep.BindInterface, ep.FirewallMark, ep.ConnectTimeout, ep.Time, cancellationToken).ConfigureAwait(false);
-        var stream = new NetworkStream(socket, ownsSocket: true);
-        if (!ep.Ssl)
-        {
-            ep.Phase = "response";
-            return stream;
-        }
-        ep.Phase = "TLS handshake";
-        var ssl = new SslStream(stream, leaveInnerStreamOpen: false);
+        // Until it is returned, this method owns the connection: the stream that owns the socket, then the TLS stream over it.
+        Stream? stream = null;
+        SslStream? ssl = null;
         try
         {
+            stream = OwningStream(socket);
+            if (!ep.Ssl)
+            {
+                ep.Phase = "response";
+                var plain = stream;
+                stream = null;
+                return plain;
+            }
+            ep.Phase = "TLS handshake";
+#pragma warning disable CA2000 // disposed by the DisposeAsync in the finally below, which CA2000 does not count (dotnet/roslyn-analyzers#3042)
+            ssl = new SslStream(stream, leaveInnerStreamOpen: false);
+#pragma warning restore CA2000
+            stream = null; // the TLS stream owns it
             using var cts = new CancellationTokenSource(ep.ConnectTimeout, ep.Time);
             using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, cts.Token);
             try
@@ -113,11 +109,48 @@ public static class CheckerHttp
                 throw new TimeoutException($"TLS handshake timeout {SocketConnector.Seconds(ep.ConnectTimeout)} s");
             }
             ep.Phase = "response";
-            return ssl;
+            var tls = ssl;
+            ssl = null;
+            return tls;
+        }
+        finally
+        {
+            if (ssl is not null)
+                await ssl.DisposeAsync().ConfigureAwait(false);
+            if (stream is not null)
+                await stream.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    private static async Task<Stream> ConnectPlainAsync(DnsEndPoint remote, CancellationToken cancellationToken)
+    {
+        Socket? s = new(SocketType.Stream, ProtocolType.Tcp);
+        try
+        {
+            s.NoDelay = true;
+            await s.ConnectAsync(remote, cancellationToken).ConfigureAwait(false);
+            var stream = OwningStream(s);
+            s = null; // the stream owns it
+            return stream;
+        }
+        finally
+        {
+            s?.Dispose();
+        }
+    }
+
+    /// <summary>A stream that owns (and disposes) <paramref name="socket"/>; on failure the socket is disposed here.</summary>
+    private static NetworkStream OwningStream(Socket socket)
+    {
+        try
+        {
+#pragma warning disable CA2000 // ownsSocket: true hands the socket to the stream; the analyzer does not model that constructor argument.
+            return new NetworkStream(socket, ownsSocket: true);
+#pragma warning restore CA2000
         }
         catch
         {
-            await ssl.DisposeAsync().ConfigureAwait(false);
+            socket.Dispose();
             throw;
         }
     }

@@ -130,7 +130,9 @@ public sealed class HttpCheck : ICheck
         _phase = "connect";
         var ep = Endpoint(url);
         _endpoint = ep;
-        HttpClient client = _factory?.CreateClient(CheckerHttp.ClientName) ?? new HttpClient(CheckerHttp.CreateHandler(), disposeHandler: true);
+        // Without a factory this attempt has a private handler of its own, disposed after the client.
+        using var ownHandler = _factory is null ? CheckerHttp.CreateHandler() : null;
+        HttpClient client = ownHandler is null ? _factory!.CreateClient(CheckerHttp.ClientName) : new HttpClient(ownHandler, disposeHandler: false);
         try
         {
             client.Timeout = Timeout.InfiniteTimeSpan;
@@ -167,7 +169,7 @@ public sealed class HttpCheck : ICheck
                             return CheckOutcome.Fail($"body of {url.Path} longer than {MaxBodyBytes} bytes");
                         md5.AppendData(buffer, 0, n);
                         if (kept is not null && kept.Length < MaxRegexBytes)
-                            kept.Write(buffer, 0, (int)Math.Min(n, MaxRegexBytes - kept.Length));
+                            await kept.WriteAsync(buffer.AsMemory(0, (int)Math.Min(n, MaxRegexBytes - kept.Length)), ct).ConfigureAwait(false);
                     }
                 }
                 catch (Exception ex) when (ex is IOException or HttpRequestException)

@@ -41,7 +41,7 @@ internal static class SocketConnector
     public static async Task<Socket> ConnectTcpAsync(IPEndPoint remote, IPAddress? bindTo, ushort? bindPort, string? bindInterface, uint? fwmark,
         TimeSpan timeout, TimeProvider time, CancellationToken ct)
     {
-        var s = Create(remote.AddressFamily, SocketType.Stream, ProtocolType.Tcp, bindTo, bindPort, bindInterface, fwmark);
+        Socket? s = Create(remote.AddressFamily, SocketType.Stream, ProtocolType.Tcp, bindTo, bindPort, bindInterface, fwmark);
         try
         {
             s.NoDelay = true;
@@ -55,12 +55,13 @@ internal static class SocketConnector
             {
                 throw new TimeoutException($"connect timeout {Seconds(timeout)} s");
             }
-            return s;
+            var connected = s;
+            s = null; // the caller owns it now
+            return connected;
         }
-        catch
+        finally
         {
-            s.Dispose();
-            throw;
+            s?.Dispose();
         }
     }
 

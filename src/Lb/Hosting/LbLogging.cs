@@ -1,9 +1,7 @@
 using System.Net.Sockets;
 using System.Text;
-using Microsoft.Extensions.Logging;
 using NLog;
 using NLog.Config;
-using NLog.Extensions.Logging;
 using NLog.Layouts;
 using NLog.Targets;
 
@@ -19,6 +17,9 @@ public static class LbLogging
     public static readonly Layout ConsoleLayout = Layout.FromString(
         "${date:format=ddd MMM} ${pad:padding=2:inner=${date:format=%d}} ${date:format=HH\\:mm\\:ss yyyy}: ${message}${onexception:inner= ${exception:format=Message}}");
 
+    // The targets created here belong to the returned configuration: NLog closes (disposes) them when the configuration
+    // is replaced or its LogFactory shuts down. The analyzer cannot see that hand-over through AddRule.
+#pragma warning disable CA2000
     public static LoggingConfiguration Build(CliOptions options, bool syslog = true)
     {
         var config = new LoggingConfiguration();
@@ -41,13 +42,7 @@ public static class LbLogging
             config.AddRule(min, NLog.LogLevel.Fatal, new SyslogTarget(Facility(options.LogFacility)) { Name = "syslog" });
         return config;
     }
-
-    public static ILoggerFactory CreateFactory(CliOptions options)
-    {
-        var factory = new NLogLoggerFactory(new NLogProviderOptions { ReplaceLoggerFactory = false, RemoveLoggerFactoryFilter = true },
-            new LogFactory { Configuration = Build(options) });
-        return factory;
-    }
+#pragma warning restore CA2000
 
     /// <summary>keepalived's -S: 0-7 means local0-7; "user"/"daemon" by name; default daemon (3).</summary>
     public static int Facility(string? value) => value switch
@@ -100,9 +95,19 @@ public sealed class SyslogTarget : TargetWithLayout
 
     private static Socket Connect()
     {
-        var s = new Socket(AddressFamily.Unix, SocketType.Dgram, ProtocolType.Unspecified) { Blocking = false };
-        s.Connect(new UnixDomainSocketEndPoint(DevLog));
-        return s;
+        Socket? s = new(AddressFamily.Unix, SocketType.Dgram, ProtocolType.Unspecified);
+        try
+        {
+            s.Blocking = false;
+            s.Connect(new UnixDomainSocketEndPoint(DevLog));
+            var connected = s;
+            s = null; // the target owns it now (closed in CloseTarget or after a send error)
+            return connected;
+        }
+        finally
+        {
+            s?.Dispose();
+        }
     }
 
     /// <summary>keepalived's idents: Keepalived_vrrp, Keepalived_healthcheckers, Keepalived.</summary>

@@ -18,11 +18,11 @@ public static class IpvsListing
                 case "--json": json = true; break;
                 case "--stats": stats = true; break;
                 case "-h" or "--help":
-                    stdout.WriteLine(Usage);
+                    await stdout.WriteLineAsync(Usage).ConfigureAwait(false);
                     return 0;
                 default:
-                    stderr.WriteLine($"lb ipvs list: unknown argument '{a}'");
-                    stderr.WriteLine(Usage);
+                    await stderr.WriteLineAsync($"lb ipvs list: unknown argument '{a}'").ConfigureAwait(false);
+                    await stderr.WriteLineAsync(Usage).ConfigureAwait(false);
                     return 2;
             }
         }
@@ -34,17 +34,17 @@ public static class IpvsListing
             var text = json ? IpvsTableFormatter.FormatJson(info, table, stats)
                 : stats ? IpvsTableFormatter.FormatStats(info, table)
                 : IpvsTableFormatter.FormatList(info, table);
-            stdout.Write(text);
+            await stdout.WriteAsync(text).ConfigureAwait(false);
             return 0;
         }
         catch (IpvsNotAvailableException e)
         {
-            stderr.WriteLine($"lb ipvs list: {e.Message}");
+            await stderr.WriteLineAsync($"lb ipvs list: {e.Message}").ConfigureAwait(false);
             return 3;
         }
         catch (Exception e) when (e is ErrnoException or NetlinkFormatException or TimeoutException)
         {
-            stderr.WriteLine($"lb ipvs list: {e.Message}");
+            await stderr.WriteLineAsync($"lb ipvs list: {e.Message}").ConfigureAwait(false);
             return 1;
         }
     }
