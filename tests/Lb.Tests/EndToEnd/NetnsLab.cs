@@ -189,7 +189,23 @@ internal sealed class LabProcess : IDisposable
 
     public void Signal(string signal) => NetnsLab.Run("kill", "-" + signal, _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture));
 
-    public bool WaitForExit(TimeSpan timeout) => _process.WaitForExit(timeout);
+    /// <summary>
+    /// Waits up to <paramref name="timeout"/> for the process to exit and its stdout/stderr to be drained
+    /// (WaitForExit(TimeSpan) returns at exit, before the async readers have delivered the last lines).
+    /// </summary>
+    public bool WaitForExit(TimeSpan timeout)
+    {
+        using var cts = new CancellationTokenSource(timeout);
+        try
+        {
+            _process.WaitForExitAsync(cts.Token).GetAwaiter().GetResult();
+            return true;
+        }
+        catch (OperationCanceledException)
+        {
+            return _process.HasExited;
+        }
+    }
 
     public int ExitCode => _process.ExitCode;
 
