@@ -333,7 +333,7 @@ public sealed partial class VrrpSubsystem
         var fields = OptionsComparer.Differences(a.Options, b.Options).ToList();
         foreach (var f in OptionsComparer.Differences(a with { Options = b.Options }, b))
         {
-            if (f is not nameof(InstanceSettings.Name) and not nameof(InstanceSettings.ReleaseVipsAtStart) && !fields.Contains(f))
+            if (f is not nameof(InstanceSettings.Name) && !fields.Contains(f))
                 fields.Add(f);
         }
         if (a.IsUnicast != b.IsUnicast)

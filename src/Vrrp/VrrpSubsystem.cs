@@ -131,6 +131,7 @@ public sealed partial class VrrpSubsystem : IAsyncDisposable
             await AttachAsync(rt, cancellationToken).ConfigureAwait(false);
             rt.StartWorker(_cts.Token);
         }
+        await RemoveLeftoverVipsAsync(cancellationToken).ConfigureAwait(false);
         StartTrackers();
         lock (_engine.Gate)
         {
@@ -269,6 +270,59 @@ public sealed partial class VrrpSubsystem : IAsyncDisposable
             rt.Socket = entry.Socket;
             if (register)
                 entry.ByVrid[(byte)s.Options.VirtualRouterId] = rt.Machine;
+        }
+    }
+
+    /// <summary>
+    /// keepalived 2.2.7 (vrrp_restore_interfaces_startup): at start — not at reload — every configured VIP and
+    /// eVIP of every instance is removed before the instances start, whatever state they then enter and whatever
+    /// the command line (-X, -V) says: a crashed run may have left them, and a BACKUP holding them would answer
+    /// ARP next to the real MASTER. A MASTER adds them back. Runs on each instance's work queue (so it comes
+    /// before any later address work) and is awaited with a bound.
+    /// </summary>
+    private async Task RemoveLeftoverVipsAsync(CancellationToken ct)
+    {
+        var done = new List<Task>();
+        foreach (var rt in _runtimes.Values)
+        {
+            var vips = AllVips(rt).ToArray();
+            if (vips.Length == 0)
+                continue;
+            rt.Enqueue(async wct =>
+            {
+                foreach (var group in vips.GroupBy(v => v.Device ?? rt.Machine.Settings.Options.Interface))
+                {
+                    if (group.Key is not { } dev || _links.GetLink(dev) is not { Exists: true })
+                        continue;
+                    HashSet<IPAddress>? present = null;
+                    try
+                    {
+                        present = (await _addresses.ListAsync(dev, wct).ConfigureAwait(false)).Select(a => a.Address).ToHashSet();
+                    }
+                    catch (Exception ex) when (ex is not OperationCanceledException)
+                    {
+                        _logger.ActionFailed(rt.Machine.Name, $"list addresses of {dev}", ex.Message);
+                    }
+                    foreach (var v in group)
+                    {
+                        // the address list failed: remove blindly, as keepalived does (removing an absent address is not an error)
+                        if (present is not null && !present.Contains(v.Address))
+                            continue;
+                        if (present is not null)
+                            _logger.RemovingLeftoverVip(rt.Machine.Name, v.Address, dev);
+                        await RemoveOneAsync(rt, v, wct).ConfigureAwait(false);
+                    }
+                }
+            });
+            done.Add(rt.Barrier());
+        }
+        try
+        {
+            await Task.WhenAll(done).WaitAsync(TimeSpan.FromSeconds(10), ct).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            // a stuck address operation must not block start-up; later address work still queues behind it
         }
     }
 

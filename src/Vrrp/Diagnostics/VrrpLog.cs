@@ -122,4 +122,7 @@ internal static partial class VrrpLog
 
     [LoggerMessage(39, LogLevel.Information, "Reload: no change")]
     public static partial void ReloadNoChange(this ILogger logger);
+
+    [LoggerMessage(40, LogLevel.Information, "({Instance}) removing VIP {Address} left on {Interface} by a previous run")]
+    public static partial void RemovingLeftoverVip(this ILogger logger, string instance, IPAddress address, string @interface);
 }

@@ -149,9 +149,6 @@ internal sealed class VrrpInstanceMachine
                 return;
             _started = true;
             _timer = _time.CreateTimer(_ => OnTimer(), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
-            var leaderAtOnce = Settings.Options.InitialState == VrrpInitialState.Master && BasePriority == VrrpDefaults.OwnerPriority && !IsFaulted;
-            if (Settings.ReleaseVipsAtStart && !leaderAtOnce)
-                RemoveVips();
             if (IsFaulted)
             {
                 _logger.EnteringFaultStateInit(Name);

@@ -340,18 +340,6 @@ public class StateMachineTests
     }
 
     [Fact]
-    public void Release_vips_removes_leftovers_at_start_only_when_asked()
-    {
-        var plain = new Harness(Instance());
-        plain.Start();
-        Assert.DoesNotContain(plain.TakeActions(), a => a.Kind == VrrpActionKind.RemoveVips);
-        var h = new Harness(new VrrpSubsystemOptions { ReleaseVips = true, Instances = [Instance()] });
-        h.Start();
-        Assert.Equal([new VrrpAction(VrrpActionKind.RemoveVips), new VrrpAction(VrrpActionKind.Notify, State: VrrpState.Backup)], h.TakeActions());
-        Assert.True(h.Logs.Contains("(VI_1) removing VIPs."));
-    }
-
-    [Fact]
     public void Stop_keeping_vips_sends_no_priority_0()
     {
         var h = new Harness(Instance());

@@ -71,6 +71,36 @@ public class VrrpSubsystemTests
         Assert.Equal(["INSTANCE \"VI_1\" BACKUP 100", "INSTANCE \"VI_1\" MASTER 100", "INSTANCE \"VI_1\" STOP 100"], r.Subsystem.RecentNotifyLines);
     }
 
+    [Theory]
+    [InlineData(false, false)]
+    [InlineData(true, false)]
+    [InlineData(false, true)]
+    public async Task Vips_left_by_a_crashed_run_are_removed_at_start_whatever_the_command_line(bool releaseVips, bool dontReleaseVrrp)
+    {
+        // keepalived 2.2.7 (vrrp_restore_interfaces_startup) removes them unconditionally; -X and -V do not keep them
+        await using var r = new Rig(globals: g => g with { ReleaseVips = releaseVips, DontReleaseVrrp = dontReleaseVrrp });
+        await r.Addresses.AddAsync(If, new VirtualAddress { Address = Vip, PrefixLength = 24 }, CancellationToken.None);
+        await r.Addresses.AddAsync("eth9", new VirtualAddress { Address = Evip, PrefixLength = 32 }, CancellationToken.None);
+        r.Addresses.Calls.Clear();
+        await r.Subsystem.StartAsync(CancellationToken.None);
+        Assert.Equal(VrrpState.Backup, r.Status.State);
+        Assert.Empty(r.Addresses.Vips);
+        Assert.Equal([$"del 10.0.0.100/24 dev {If}", "del 10.0.1.100/32 dev eth9"], r.Addresses.Calls);
+        Assert.True(r.Logs.Contains($"(VI_1) removing VIP 10.0.0.100 left on {If} by a previous run"));
+        Assert.False(r.Status.VipsSet);
+    }
+
+    [Fact]
+    public async Task No_leftover_removal_when_nothing_was_left()
+    {
+        await using var r = new Rig();
+        await r.Subsystem.StartAsync(CancellationToken.None);
+        Assert.Empty(r.Addresses.Calls);
+        r.Time.Advance(TimeSpan.FromSeconds(4));
+        Assert.Equal(VrrpState.Master, r.Status.State);
+        Assert.True(Wait.Until(() => r.Addresses.Vips.Count == 2));
+    }
+
     [Fact]
     public async Task Dont_release_vrrp_keeps_the_vips_on_stop()
     {
