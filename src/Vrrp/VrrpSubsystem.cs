@@ -212,6 +212,7 @@ public sealed partial class VrrpSubsystem : IAsyncDisposable
                     LastReason = m.LastReason,
                     AdvertsReceived = m.AdvertsReceived,
                     AdvertsSent = m.AdvertsSent,
+                    LowerPriorityReceived = m.LowerPriorityReceived,
                     Drops = m.Drops.Snapshot(),
                     SyncGroup = m.Group?.Name,
                 };
@@ -358,13 +359,13 @@ public sealed partial class VrrpSubsystem : IAsyncDisposable
             entry.ByVrid.TryGetValue(a.Packet.VirtualRouterId, out m);
         if (m is null)
         {
-            OnSocketDrop(entry, VrrpDropReason.UnknownVrid, a.Source, a.Packet.VirtualRouterId);
+            OnSocketDrop(entry, VrrpDropReason.UnknownVrid, a.Source.ToString(), a.Packet.VirtualRouterId);
             return;
         }
         m.ReceiveAdvert(a.Packet, a.Source, a.Ttl);
     }
 
-    private void OnSocketDrop(SocketEntry entry, VrrpDropReason reason, IPAddress? source, byte vrid)
+    private void OnSocketDrop(SocketEntry entry, VrrpDropReason reason, string source, byte vrid)
     {
         VrrpInstanceMachine? m = null;
         if (reason != VrrpDropReason.UnknownVrid)
@@ -382,7 +383,7 @@ public sealed partial class VrrpSubsystem : IAsyncDisposable
         {
             if (suppressed > 0)
                 _logger.DroppedSuppressed(entry.Socket.InterfaceName, suppressed, reason.ToString());
-            _logger.SocketDropped(source?.ToString() ?? "?", entry.Socket.InterfaceName, reason == VrrpDropReason.UnknownVrid ? $"unknown VRID({vrid})" : reason.ToString());
+            _logger.SocketDropped(source, entry.Socket.InterfaceName, reason == VrrpDropReason.UnknownVrid ? $"unknown VRID({vrid})" : reason.ToString());
         }
     }
 

@@ -131,4 +131,7 @@ internal static partial class VrrpLog
 
     [LoggerMessage(42, LogLevel.Information, "Invalid number {Value} read from {Path} - ignoring")]
     public static partial void TrackFileInvalidNumber(this ILogger logger, string value, string path);
+
+    [LoggerMessage(43, LogLevel.Information, "({Instance}) {Count} more lower priority adverts received since the last report")]
+    public static partial void LowerPrioritySuppressed(this ILogger logger, string instance, long count);
 }
