@@ -53,6 +53,9 @@ public sealed record VrrpInstanceStatus
     /// <summary>Adverts sent.</summary>
     public long AdvertsSent { get; init; }
 
+    /// <summary>Valid adverts of a lower priority than ours received (each counted; their log lines are rate-limited).</summary>
+    public long LowerPriorityReceived { get; init; }
+
     /// <summary>Dropped adverts by reason.</summary>
     public required IReadOnlyDictionary<VrrpDropReason, long> Drops { get; init; }
 

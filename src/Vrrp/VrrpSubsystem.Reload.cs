@@ -129,6 +129,9 @@ public sealed partial class VrrpSubsystem
             }
         }
 
+        // ---- first values of the trackers about to (re)start: file and /proc I/O stays outside the engine lock ----
+        var firstValues = running ? await ReadTrackersAsync(next, ct).ConfigureAwait(false) : null;
+
         // ---- prepare the runtimes of added and restarted instances (sockets; not visible to the engine yet) ----
         var fresh = plans.Where(p => p.Kind is Plan.Add or Plan.Hard).ToList();
         try
@@ -268,7 +271,7 @@ public sealed partial class VrrpSubsystem
             }
 
             // 6. trackers: unchanged keep their state, changed restart, unused stop
-            var touched = running ? SyncTrackers(old, next, Journal) : [];
+            var touched = running ? SyncTrackers(old, next, Journal, firstValues!) : [];
 
             // 7. tracking of changed instances and of those whose trackers changed; new ones as at start-up
             foreach (var rt in _runtimes.Values)
@@ -333,7 +336,7 @@ public sealed partial class VrrpSubsystem
         var fields = OptionsComparer.Differences(a.Options, b.Options).ToList();
         foreach (var f in OptionsComparer.Differences(a with { Options = b.Options }, b))
         {
-            if (f is not nameof(InstanceSettings.Name) and not nameof(InstanceSettings.ReleaseVipsAtStart) && !fields.Contains(f))
+            if (f is not nameof(InstanceSettings.Name) && !fields.Contains(f))
                 fields.Add(f);
         }
         if (a.IsUnicast != b.IsUnicast)
@@ -374,7 +377,7 @@ public sealed partial class VrrpSubsystem
     /// a tracker used by no instance is stopped; an unchanged one keeps its state; a changed one restarts
     /// from its initial state; a new one starts. Returns the trackers whose state was reset. Caller holds the engine lock.
     /// </summary>
-    private HashSet<(TrackerKind, string)> SyncTrackers(VrrpSubsystemOptions? old, VrrpSubsystemOptions next, Action<VrrpReloadObject, string, VrrpReloadAction, IReadOnlyList<string>>? journal)
+    private HashSet<(TrackerKind, string)> SyncTrackers(VrrpSubsystemOptions? old, VrrpSubsystemOptions next, Action<VrrpReloadObject, string, VrrpReloadAction, IReadOnlyList<string>>? journal, TrackerFirstValues first)
     {
         var touched = new HashSet<(TrackerKind, string)>();
         var used = _runtimes.Values.SelectMany(r => r.Bindings).Select(b => (b.Kind, b.Name)).ToHashSet();
@@ -424,19 +427,22 @@ public sealed partial class VrrpSubsystem
                 if (_scriptTrackers.Remove(n, out var t))
                     t.Dispose();
             });
-        Sync(TrackerKind.File, VrrpReloadObject.TrackFile, next.TrackFiles, _runningFiles, f => f.Name, (a, b) => OptionsComparer.Same(a, b), InitFile, _ => { });
-        Sync(TrackerKind.Process, VrrpReloadObject.TrackProcess, next.TrackProcesses, _runningProcesses, p => p.Name, (a, b) => OptionsComparer.Same(a, b), _ => { }, _ => { });
+        // the first values were read before the engine lock was taken (ReadTrackersAsync): no I/O here; the
+        // callers re-evaluate the instances bound to the trackers touched
+        Sync(TrackerKind.File, VrrpReloadObject.TrackFile, next.TrackFiles, _runningFiles, f => f.Name, (a, b) => OptionsComparer.Same(a, b),
+            f => _tracking.SetFileValue(f.Name, first.Files.GetValueOrDefault(f.Name)), _ => { });
+        Sync(TrackerKind.Process, VrrpReloadObject.TrackProcess, next.TrackProcesses, _runningProcesses, p => p.Name, (a, b) => OptionsComparer.Same(a, b),
+            p =>
+            {
+                var n = first.Processes.GetValueOrDefault(p.Name);
+                _tracking.SetUp(TrackerKind.Process, p.Name, n >= p.Quorum && n <= p.QuorumMax);
+            },
+            _ => { });
 
         _polledFiles = [.. _runningFiles.Values];
         _polledProcesses = [.. _runningProcesses.Values];
-        var newFiles = _polledFiles.Where(f => touched.Contains((TrackerKind.File, f.Name))).ToArray();
-        if (newFiles.Length > 0)
-            PollFiles(newFiles);
-        var newProcs = _polledProcesses.Where(p => touched.Contains((TrackerKind.Process, p.Name))).ToArray();
-        if (newProcs.Length > 0)
-            PollProcesses(newProcs);
         if (_polledFiles.Length > 0)
-            _filePoller ??= _time.CreateTimer(_ => PollFiles(_polledFiles), null, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
+            _filePoller ??= _time.CreateTimer(_ => PollFiles(), null, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
         if (_polledProcesses.Length > 0)
             _processPoller ??= _time.CreateTimer(_ => PollProcesses(_polledProcesses), null, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
         return touched;

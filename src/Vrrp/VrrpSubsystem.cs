@@ -7,6 +7,7 @@ using Lb.Vrrp.Host;
 using Lb.Vrrp.Notify;
 using Lb.Vrrp.Options;
 using Lb.Vrrp.Protocol;
+using Lb.Vrrp.Reload;
 using Lb.Vrrp.Scripts;
 using Lb.Vrrp.Tracking;
 using Lb.Vrrp.Transport;
@@ -40,6 +41,7 @@ public sealed partial class VrrpSubsystem : IAsyncDisposable
     private readonly Dictionary<string, VrrpScriptOptions> _runningScripts = new(StringComparer.Ordinal);
     private readonly Dictionary<string, VrrpTrackFileOptions> _runningFiles = new(StringComparer.Ordinal);
     private readonly Dictionary<string, VrrpTrackProcessOptions> _runningProcesses = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, TrackFileReader> _fileReaders = new(StringComparer.Ordinal);
     private volatile VrrpTrackFileOptions[] _polledFiles = [];
     private volatile VrrpTrackProcessOptions[] _polledProcesses = [];
     private ITimer? _filePoller;
@@ -131,7 +133,8 @@ public sealed partial class VrrpSubsystem : IAsyncDisposable
             await AttachAsync(rt, cancellationToken).ConfigureAwait(false);
             rt.StartWorker(_cts.Token);
         }
-        StartTrackers();
+        await RemoveLeftoverVipsAsync(cancellationToken).ConfigureAwait(false);
+        await StartTrackersAsync(cancellationToken).ConfigureAwait(false);
         lock (_engine.Gate)
         {
             foreach (var rt in _runtimes.Values)
@@ -209,6 +212,7 @@ public sealed partial class VrrpSubsystem : IAsyncDisposable
                     LastReason = m.LastReason,
                     AdvertsReceived = m.AdvertsReceived,
                     AdvertsSent = m.AdvertsSent,
+                    LowerPriorityReceived = m.LowerPriorityReceived,
                     Drops = m.Drops.Snapshot(),
                     SyncGroup = m.Group?.Name,
                 };
@@ -272,6 +276,59 @@ public sealed partial class VrrpSubsystem : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// keepalived 2.2.7 (vrrp_restore_interfaces_startup): at start — not at reload — every configured VIP and
+    /// eVIP of every instance is removed before the instances start, whatever state they then enter and whatever
+    /// the command line (-X, -V) says: a crashed run may have left them, and a BACKUP holding them would answer
+    /// ARP next to the real MASTER. A MASTER adds them back. Runs on each instance's work queue (so it comes
+    /// before any later address work) and is awaited with a bound.
+    /// </summary>
+    private async Task RemoveLeftoverVipsAsync(CancellationToken ct)
+    {
+        var done = new List<Task>();
+        foreach (var rt in _runtimes.Values)
+        {
+            var vips = AllVips(rt).ToArray();
+            if (vips.Length == 0)
+                continue;
+            rt.Enqueue(async wct =>
+            {
+                foreach (var group in vips.GroupBy(v => v.Device ?? rt.Machine.Settings.Options.Interface))
+                {
+                    if (group.Key is not { } dev || _links.GetLink(dev) is not { Exists: true })
+                        continue;
+                    HashSet<IPAddress>? present = null;
+                    try
+                    {
+                        present = (await _addresses.ListAsync(dev, wct).ConfigureAwait(false)).Select(a => a.Address).ToHashSet();
+                    }
+                    catch (Exception ex) when (ex is not OperationCanceledException)
+                    {
+                        _logger.ActionFailed(rt.Machine.Name, $"list addresses of {dev}", ex.Message);
+                    }
+                    foreach (var v in group)
+                    {
+                        // the address list failed: remove blindly, as keepalived does (removing an absent address is not an error)
+                        if (present is not null && !present.Contains(v.Address))
+                            continue;
+                        if (present is not null)
+                            _logger.RemovingLeftoverVip(rt.Machine.Name, v.Address, dev);
+                        await RemoveOneAsync(rt, v, wct).ConfigureAwait(false);
+                    }
+                }
+            });
+            done.Add(rt.Barrier());
+        }
+        try
+        {
+            await Task.WhenAll(done).WaitAsync(TimeSpan.FromSeconds(10), ct).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            // a stuck address operation must not block start-up; later address work still queues behind it
+        }
+    }
+
     private async Task<IPAddress?> PrimaryAddressAsync(string ifname, InstanceSettings s, CancellationToken ct)
     {
         IReadOnlyList<InterfaceAddress> list;
@@ -302,13 +359,13 @@ public sealed partial class VrrpSubsystem : IAsyncDisposable
             entry.ByVrid.TryGetValue(a.Packet.VirtualRouterId, out m);
         if (m is null)
         {
-            OnSocketDrop(entry, VrrpDropReason.UnknownVrid, a.Source, a.Packet.VirtualRouterId);
+            OnSocketDrop(entry, VrrpDropReason.UnknownVrid, a.Source.ToString(), a.Packet.VirtualRouterId);
             return;
         }
         m.ReceiveAdvert(a.Packet, a.Source, a.Ttl);
     }
 
-    private void OnSocketDrop(SocketEntry entry, VrrpDropReason reason, IPAddress? source, byte vrid)
+    private void OnSocketDrop(SocketEntry entry, VrrpDropReason reason, string source, byte vrid)
     {
         VrrpInstanceMachine? m = null;
         if (reason != VrrpDropReason.UnknownVrid)
@@ -326,7 +383,7 @@ public sealed partial class VrrpSubsystem : IAsyncDisposable
         {
             if (suppressed > 0)
                 _logger.DroppedSuppressed(entry.Socket.InterfaceName, suppressed, reason.ToString());
-            _logger.SocketDropped(source?.ToString() ?? "?", entry.Socket.InterfaceName, reason == VrrpDropReason.UnknownVrid ? $"unknown VRID({vrid})" : reason.ToString());
+            _logger.SocketDropped(source, entry.Socket.InterfaceName, reason == VrrpDropReason.UnknownVrid ? $"unknown VRID({vrid})" : reason.ToString());
         }
     }
 
@@ -414,65 +471,131 @@ public sealed partial class VrrpSubsystem : IAsyncDisposable
 
     // ---- tracking --------------------------------------------------------------------------
 
-    private void StartTrackers()
+    private async Task StartTrackersAsync(CancellationToken ct)
     {
         var scripts = _options.Scripts.Where(s => _runtimes.Values.Any(r => r.Bindings.Any(b => b.Kind == TrackerKind.Script && b.Name == s.Name))).ToArray();
         if (!_options.EnableScriptSecurity && (scripts.Length > 0 || _options.Instances.Any(i => i.Notify is not null || i.NotifyMaster is not null || i.NotifyBackup is not null || i.NotifyFault is not null || i.NotifyStop is not null)))
             _logger.InstanceWarning("vrrp", "SECURITY VIOLATION - scripts are being executed but script_security not enabled.");
+        var first = await ReadTrackersAsync(_options, ct).ConfigureAwait(false);
         lock (_engine.Gate)
-            SyncTrackers(null, _options, null);
+            SyncTrackers(null, _options, null, first);
     }
 
-    private static void InitFile(VrrpTrackFileOptions f)
+    /// <summary>Time a start or a reload waits for the first read of a tracked file (wall clock: it bounds I/O, not protocol timing).</summary>
+    private static readonly TimeSpan FileReadBound = TimeSpan.FromSeconds(1);
+
+    /// <summary>First values of the track_file and vrrp_track_process trackers <see cref="SyncTrackers"/> will (re)start for <paramref name="next"/>.</summary>
+    private sealed record TrackerFirstValues(IReadOnlyDictionary<string, long> Files, IReadOnlyDictionary<string, int> Processes);
+
+    /// <summary>
+    /// Reads, off the engine lock, the files and processes of the trackers <paramref name="next"/> starts or restarts
+    /// (init_file written first). A file whose read does not return within <see cref="FileReadBound"/> counts as
+    /// unreadable (0), as keepalived counts a file it cannot read; its value follows when the read returns.
+    /// </summary>
+    private async Task<TrackerFirstValues> ReadTrackersAsync(VrrpSubsystemOptions next, CancellationToken ct)
     {
-        if (f.InitFileValue is not { } v)
-            return;
-        try
+        var used = next.Instances.SelectMany(i => TrackingState.BindingsFor(i, next)).Select(b => (b.Kind, b.Name)).ToHashSet();
+        var files = next.TrackFiles.Where(f => used.Contains((TrackerKind.File, f.Name))
+            && !(_runningFiles.TryGetValue(f.Name, out var cur) && OptionsComparer.Same(cur, f))).ToArray();
+        var procs = next.TrackProcesses.Where(p => used.Contains((TrackerKind.Process, p.Name))
+            && !(_runningProcesses.TryGetValue(p.Name, out var cur) && OptionsComparer.Same(cur, p))).ToArray();
+        var fileValues = new Dictionary<string, long>(StringComparer.Ordinal);
+        if (files.Length > 0)
         {
-            if (f.InitFileOverwrite || !File.Exists(f.Path))
-                File.WriteAllText(f.Path, v.ToString(System.Globalization.CultureInfo.InvariantCulture) + "\n");
+            var readers = files.Select(f => (File: f, Reader: ReaderFor(f.Path))).ToArray();
+            foreach (var (f, r) in readers)
+                r.TryStart(f); // a read already in flight for this path (a poll) is waited for instead
+            try
+            {
+                await Task.WhenAll(readers.Select(x => x.Reader.Current)).WaitAsync(FileReadBound, TimeProvider.System, ct).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+            }
+            foreach (var (f, r) in readers)
+            {
+                var t = r.Current;
+                if (!t.IsCompleted)
+                {
+                    if (r.MarkStuck())
+                        _logger.TrackFileStuck(f.Name, f.Path);
+                    fileValues[f.Name] = 0;
+                    continue;
+                }
+                var read = await t.ConfigureAwait(false);
+                fileValues[f.Name] = read.Value ?? 0;
+                if (read.Value is null)
+                    _logger.TrackFileInvalidNumber(read.Invalid!, f.Path);
+            }
         }
-        catch (IOException)
+        var counts = procs.Length > 0 ? ProcessScanner.Count(procs) : new Dictionary<string, int>();
+        return new TrackerFirstValues(fileValues, counts);
+    }
+
+    private TrackFileReader ReaderFor(string path)
+    {
+        lock (_fileReaders)
         {
-        }
-        catch (UnauthorizedAccessException)
-        {
+            if (!_fileReaders.TryGetValue(path, out var r))
+                _fileReaders[path] = r = new TrackFileReader(path, OnFileRead);
+            return r;
         }
     }
 
-    private void PollFiles(IReadOnlyList<VrrpTrackFileOptions> files)
+    /// <summary>Test seam: reads of tracked files in flight (at most one per file).</summary>
+    internal int TrackFileReadsInFlight
+    {
+        get
+        {
+            lock (_fileReaders)
+                return _fileReaders.Values.Count(r => r.Busy);
+        }
+    }
+
+    /// <summary>The file poller (every second): starts one read per file, never blocks, takes no lock across I/O.</summary>
+    private void PollFiles()
     {
         if (_stopped)
             return;
-        foreach (var f in files)
+        foreach (var path in _polledFiles.Select(f => f.Path).Distinct(StringComparer.Ordinal))
         {
-            long value = 0;
-            try
-            {
-                using var fs = new FileStream(f.Path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
-                var buf = new byte[64];
-                var n = fs.Read(buf);
-                var text = System.Text.Encoding.ASCII.GetString(buf, 0, n).Trim();
-                var end = 0;
-                while (end < text.Length && (char.IsDigit(text[end]) || (end == 0 && text[end] is '-' or '+')))
-                    end++;
-                long.TryParse(text.AsSpan(0, end), System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out value);
-            }
-            catch (IOException)
-            {
-            }
-            catch (UnauthorizedAccessException)
-            {
-            }
+            if (ReaderFor(path).Poll() != TrackFilePoll.BecameStuck)
+                continue;
             lock (_engine.Gate)
             {
-                if (_tracking.FileValue(f.Name) == value)
-                    continue;
-                _tracking.SetFileValue(f.Name, value);
-                foreach (var rt in _runtimes.Values.Where(r => r.Bindings.Any(b => b.Kind == TrackerKind.File && b.Name == f.Name)))
-                    Reevaluate(rt, $"track_file {f.Name} = {value}");
+                foreach (var f in _runningFiles.Values.Where(f => f.Path == path))
+                {
+                    _logger.TrackFileStuck(f.Name, f.Path);
+                    SetFileValueLocked(f, 0);
+                }
             }
         }
+    }
+
+    /// <summary>A read of <paramref name="path"/> returned (on the reading thread).</summary>
+    private void OnFileRead(string path, TrackFileRead read)
+    {
+        if (_stopped)
+            return;
+        lock (_engine.Gate)
+        {
+            foreach (var f in _runningFiles.Values.Where(f => f.Path == path))
+            {
+                if (read.Value is { } value)
+                    SetFileValueLocked(f, value);
+                else
+                    _logger.TrackFileInvalidNumber(read.Invalid!, path);
+            }
+        }
+    }
+
+    private void SetFileValueLocked(VrrpTrackFileOptions f, long value)
+    {
+        if (_tracking.FileValue(f.Name) == value)
+            return;
+        _tracking.SetFileValue(f.Name, value);
+        foreach (var rt in _runtimes.Values.Where(r => r.Bindings.Any(b => b.Kind == TrackerKind.File && b.Name == f.Name)))
+            Reevaluate(rt, $"track_file {f.Name} = {value}");
     }
 
     private void PollProcesses(IReadOnlyList<VrrpTrackProcessOptions> procs)

@@ -122,4 +122,16 @@ internal static partial class VrrpLog
 
     [LoggerMessage(39, LogLevel.Information, "Reload: no change")]
     public static partial void ReloadNoChange(this ILogger logger);
+
+    [LoggerMessage(40, LogLevel.Information, "({Instance}) removing VIP {Address} left on {Interface} by a previous run")]
+    public static partial void RemovingLeftoverVip(this ILogger logger, string instance, IPAddress address, string @interface);
+
+    [LoggerMessage(41, LogLevel.Warning, "Track file {Name}: reading {Path} has not returned - counting it as unreadable (0) until it does")]
+    public static partial void TrackFileStuck(this ILogger logger, string name, string path);
+
+    [LoggerMessage(42, LogLevel.Information, "Invalid number {Value} read from {Path} - ignoring")]
+    public static partial void TrackFileInvalidNumber(this ILogger logger, string value, string path);
+
+    [LoggerMessage(43, LogLevel.Information, "({Instance}) {Count} more lower priority adverts received since the last report")]
+    public static partial void LowerPrioritySuppressed(this ILogger logger, string instance, long count);
 }

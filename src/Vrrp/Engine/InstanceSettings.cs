@@ -28,7 +28,6 @@ internal sealed record InstanceSettings
     public required bool V3ChecksumAsV2 { get; init; }
     public required bool NotifyPriorityChanges { get; init; }
     public required byte[] AuthData { get; init; }
-    public bool ReleaseVipsAtStart { get; init; }
     public bool IsUnicast => Options.UnicastPeers.Count > 0;
     public IPAddress? ConfiguredSource => IsUnicast ? Options.UnicastSrcIp ?? Options.McastSrcIp : Options.McastSrcIp ?? Options.UnicastSrcIp;
 
@@ -70,7 +69,6 @@ internal sealed record InstanceSettings
             CheckUnicastSrc = o.CheckUnicastSrc ?? (g.CheckUnicastSrc || o.UnicastPeers.Any(p => p.HasTtlRange)),
             V3ChecksumAsV2 = o.V3ChecksumAsV2 ?? g.V3ChecksumAsV2,
             NotifyPriorityChanges = o.NotifyPriorityChanges ?? g.NotifyPriorityChanges,
-            ReleaseVipsAtStart = g.ReleaseVips,
             AuthData = o.Authentication is { Type: VrrpAuthType.Pass } a && version == 2 ? Protocol.VrrpPacket.PasswordBytes(a.Password) : new byte[8],
         };
     }

@@ -21,6 +21,7 @@ internal sealed class VrrpInstanceMachine
     private readonly IVrrpActionSink _sink;
     private readonly IVrrpEventSink _events;
     private readonly RateLimiter _dropLog;
+    private readonly RateLimiter _lowerPriorityLog;
     private ITimer? _timer;
     private ITimer? _garpDelayTimer;
     private ITimer? _garpRefreshTimer;
@@ -40,6 +41,7 @@ internal sealed class VrrpInstanceMachine
         _time = time;
         _logger = logger;
         _dropLog = new RateLimiter(time);
+        _lowerPriorityLog = new RateLimiter(time);
         BasePriority = settings.Options.Priority;
         EffectivePriority = BasePriority;
         MasterAdverInterval = settings.AdvertInterval;
@@ -119,6 +121,9 @@ internal sealed class VrrpInstanceMachine
 
     public long PriorityZeroReceived { get; private set; }
 
+    /// <summary>Valid adverts of a lower priority than ours (as MASTER, or discarded by a preempting BACKUP); logged at a bounded rate.</summary>
+    public long LowerPriorityReceived { get; private set; }
+
     public long PriorityZeroSent { get; private set; }
 
     public int OwnFaults => _ownFaults;
@@ -149,9 +154,6 @@ internal sealed class VrrpInstanceMachine
                 return;
             _started = true;
             _timer = _time.CreateTimer(_ => OnTimer(), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
-            var leaderAtOnce = Settings.Options.InitialState == VrrpInitialState.Master && BasePriority == VrrpDefaults.OwnerPriority && !IsFaulted;
-            if (Settings.ReleaseVipsAtStart && !leaderAtOnce)
-                RemoveVips();
             if (IsFaulted)
             {
                 _logger.EnteringFaultStateInit(Name);
@@ -300,6 +302,16 @@ internal sealed class VrrpInstanceMachine
         }
     }
 
+    /// <summary>A flood of lower-priority adverts gets the drop logs' bound: a burst, then one line per interval with the count not logged.</summary>
+    private bool ShouldLogLowerPriority()
+    {
+        if (!_lowerPriorityLog.ShouldLog(0, out var suppressed))
+            return false;
+        if (suppressed > 0)
+            _logger.LowerPrioritySuppressed(Name, suppressed);
+        return true;
+    }
+
     private VrrpDropReason Validate(VrrpPacket p, IPAddress source, int ttl, bool checkAddresses, out string message)
     {
         var o = Settings.Options;
@@ -436,7 +448,9 @@ internal sealed class VrrpInstanceMachine
             ScheduleMain(MasterDownInterval);
             return;
         }
-        _logger.ReceivedLowerPriorityDiscarding(Name, p.Priority, source);
+        LowerPriorityReceived++;
+        if (ShouldLogLowerPriority())
+            _logger.ReceivedLowerPriorityDiscarding(Name, p.Priority, source);
         MasterAddress = source;
     }
 
@@ -476,7 +490,9 @@ internal sealed class VrrpInstanceMachine
         }
         if (p.Priority < EffectivePriority || (p.Priority == EffectivePriority && addrCmp < 0))
         {
-            _logger.MasterReceivedLowerPriority(Name, source, p.Priority, EffectivePriority, Settings.LowerPrioNoAdvert ? "" : ", forcing new election");
+            LowerPriorityReceived++;
+            if (ShouldLogLowerPriority())
+                _logger.MasterReceivedLowerPriority(Name, source, p.Priority, EffectivePriority, Settings.LowerPrioNoAdvert ? "" : ", forcing new election");
             if (!Settings.LowerPrioNoAdvert)
                 SendAdvert(EffectivePriority);
             if (Settings.GarpLowerPrioRepeat > 0)

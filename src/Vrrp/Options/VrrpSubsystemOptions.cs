@@ -97,7 +97,12 @@ public sealed record VrrpSubsystemOptions
     /// <summary>Command line <c>-V, --dont-release-vrrp</c>: leave the VIPs in place when stopping.</summary>
     public bool DontReleaseVrrp { get; init; }
 
-    /// <summary>Command line <c>-X, --release-vips</c>: at startup, remove VIPs left on the interfaces (after a crash) by instances that do not start as MASTER.</summary>
+    /// <summary>
+    /// Command line <c>-X, --release-vips</c>, accepted for compatibility and changing nothing. keepalived 2.2.7
+    /// ("Drop VIP on transition from signal") uses it to remove, on leaving MASTER, VIPs it did not set itself;
+    /// Lb always removes every configured VIP on leaving MASTER. VIPs left on the interfaces by a crashed run are
+    /// removed at every start, with or without it, as keepalived does (vrrp_restore_interfaces_startup).
+    /// </summary>
     public bool ReleaseVips { get; init; }
 
     /// <summary><c>vrrp_instance</c> blocks.</summary>

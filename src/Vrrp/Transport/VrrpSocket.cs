@@ -136,21 +136,30 @@ internal sealed class VrrpSocket : IDisposable
         }
     }
 
-    /// <summary>Parsed adverts and drops both go to the callbacks on the receive task.</summary>
-    public void StartReceiving(Action<ReceivedAdvert> onAdvert, Action<VrrpDropReason, IPAddress?, byte> onDrop)
+    /// <summary>
+    /// Parsed adverts and drops both go to the callbacks on the receive task. A drop names its source: the IP
+    /// header's source address (read from the raw bytes when the header itself was refused), or, for a datagram
+    /// too short to hold one, the sender's MAC address from the packet socket's <c>sockaddr_ll</c>.
+    /// </summary>
+    public void StartReceiving(Action<ReceivedAdvert> onAdvert, Action<VrrpDropReason, string, byte> onDrop)
     {
         _loop = Task.Run(() => ReceiveLoopAsync(onAdvert, onDrop, _cts.Token));
     }
 
-    private async Task ReceiveLoopAsync(Action<ReceivedAdvert> onAdvert, Action<VrrpDropReason, IPAddress?, byte> onDrop, CancellationToken ct)
+    private async Task ReceiveLoopAsync(Action<ReceivedAdvert> onAdvert, Action<VrrpDropReason, string, byte> onDrop, CancellationToken ct)
     {
         var buffer = new byte[4096];
+        // the runtime insists on room for its largest address of the family (more than sockaddr_ll's 20 bytes)
+        // before every receive, and shrinks Size to what the kernel wrote after it
+        var fromSize = Math.Max(SockaddrLlSize, SocketAddress.GetMaximumAddressSize(AddressFamily.Packet));
+        var from = new SocketAddress(AddressFamily.Packet, fromSize);
         var v4 = Family == AddressFamily.InterNetwork;
         while (!ct.IsCancellationRequested)
         {
             try
             {
-                var n = await _rx.ReceiveAsync(buffer, SocketFlags.None, ct).ConfigureAwait(false);
+                from.Size = fromSize;
+                var n = await _rx.ReceiveFromAsync(buffer, SocketFlags.None, from, ct).ConfigureAwait(false);
                 var data = buffer.AsSpan(0, n);
                 var ok = v4
                     ? VrrpPacket.TryParseIpv4(data, out var p, out var ip, out var reason)
@@ -158,7 +167,7 @@ internal sealed class VrrpSocket : IDisposable
                 if (ok)
                     onAdvert(new ReceivedAdvert(p!, ip.Source, ip.Destination, ip.Ttl));
                 else if (reason != VrrpDropReason.NotVrrp)
-                    onDrop(reason, ip.Source, v4 ? (data.Length > 21 ? data[21] : (byte)0) : (data.Length > 41 ? data[41] : (byte)0));
+                    onDrop(reason, DropSource(ip.Source, data, v4, from), v4 ? (data.Length > 21 ? data[21] : (byte)0) : (data.Length > 41 ? data[41] : (byte)0));
             }
             catch (OperationCanceledException)
             {
@@ -181,6 +190,23 @@ internal sealed class VrrpSocket : IDisposable
                 }
             }
         }
+    }
+
+    /// <summary>struct sockaddr_ll: u16 family, be16 protocol, s32 ifindex, u16 hatype, u8 pkttype, u8 halen, u8 addr[8].</summary>
+    private const int SockaddrLlSize = 20;
+
+    /// <summary>Who sent a dropped datagram: the parsed IP source, else the source field of the raw header, else the link-layer address.</summary>
+    internal static string DropSource(IPAddress? parsed, ReadOnlySpan<byte> data, bool v4, SocketAddress from)
+    {
+        if (parsed is not null)
+            return parsed.ToString();
+        if (v4 && data.Length >= 16)
+            return new IPAddress(data.Slice(12, 4)).ToString();
+        if (!v4 && data.Length >= 24)
+            return new IPAddress(data.Slice(8, 16)).ToString();
+        var sa = from.Buffer.Span;
+        var halen = from.Size >= 12 ? Math.Min((int)sa[11], Math.Min(8, from.Size - 12)) : 0;
+        return halen > 0 ? string.Join(':', sa.Slice(12, halen).ToArray().Select(b => b.ToString("x2", System.Globalization.CultureInfo.InvariantCulture))) : "?";
     }
 
     /// <summary>Sends <paramref name="packet"/> from <paramref name="source"/> to <paramref name="destination"/> with <paramref name="ttl"/>.</summary>

@@ -340,15 +340,35 @@ public class StateMachineTests
     }
 
     [Fact]
-    public void Release_vips_removes_leftovers_at_start_only_when_asked()
+    public void A_flood_of_lower_priority_adverts_is_counted_whole_and_logged_at_a_bounded_rate()
     {
-        var plain = new Harness(Instance());
-        plain.Start();
-        Assert.DoesNotContain(plain.TakeActions(), a => a.Kind == VrrpActionKind.RemoveVips);
-        var h = new Harness(new VrrpSubsystemOptions { ReleaseVips = true, Instances = [Instance()] });
+        var h = new Harness(Instance());
         h.Start();
-        Assert.Equal([new VrrpAction(VrrpActionKind.RemoveVips), new VrrpAction(VrrpActionKind.Notify, State: VrrpState.Backup)], h.TakeActions());
-        Assert.True(h.Logs.Contains("(VI_1) removing VIPs."));
+        h.Time.Advance(V2Down100);
+        Assert.Equal(VrrpState.Master, h["VI_1"].State);
+        for (var i = 0; i < 500; i++)
+            h.Receive("VI_1", 50, "10.0.0.9");
+        Assert.Equal(500, h["VI_1"].LowerPriorityReceived);
+        Assert.Equal(500, h["VI_1"].AdvertsReceived);
+        Assert.Equal(10, h.Logs.Lines.Count(l => l.StartsWith("(VI_1) Received advert from 10.0.0.9 with lower priority 50", StringComparison.Ordinal)));
+
+        // a minute later: one more line, preceded by the count of those not logged
+        h.Time.Advance(TimeSpan.FromSeconds(60));
+        h.Receive("VI_1", 50, "10.0.0.9");
+        Assert.True(h.Logs.Contains("(VI_1) 490 more lower priority adverts received since the last report"));
+        Assert.Equal(11, h.Logs.Lines.Count(l => l.StartsWith("(VI_1) Received advert from 10.0.0.9 with lower priority 50", StringComparison.Ordinal)));
+        Assert.Equal(VrrpState.Master, h["VI_1"].State);
+    }
+
+    [Fact]
+    public void A_preempting_backup_discards_a_lower_priority_flood_with_bounded_logging()
+    {
+        var h = new Harness(Instance());
+        h.Start();
+        for (var i = 0; i < 500; i++)
+            h.Receive("VI_1", 50, "10.0.0.9");
+        Assert.Equal(500, h["VI_1"].LowerPriorityReceived);
+        Assert.Equal(10, h.Logs.Lines.Count(l => l == "(VI_1) received lower priority (50) advert from 10.0.0.9 - discarding"));
     }
 
     [Fact]

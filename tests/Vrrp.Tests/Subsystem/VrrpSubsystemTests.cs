@@ -71,6 +71,36 @@ public class VrrpSubsystemTests
         Assert.Equal(["INSTANCE \"VI_1\" BACKUP 100", "INSTANCE \"VI_1\" MASTER 100", "INSTANCE \"VI_1\" STOP 100"], r.Subsystem.RecentNotifyLines);
     }
 
+    [Theory]
+    [InlineData(false, false)]
+    [InlineData(true, false)]
+    [InlineData(false, true)]
+    public async Task Vips_left_by_a_crashed_run_are_removed_at_start_whatever_the_command_line(bool releaseVips, bool dontReleaseVrrp)
+    {
+        // keepalived 2.2.7 (vrrp_restore_interfaces_startup) removes them unconditionally; -X and -V do not keep them
+        await using var r = new Rig(globals: g => g with { ReleaseVips = releaseVips, DontReleaseVrrp = dontReleaseVrrp });
+        await r.Addresses.AddAsync(If, new VirtualAddress { Address = Vip, PrefixLength = 24 }, CancellationToken.None);
+        await r.Addresses.AddAsync("eth9", new VirtualAddress { Address = Evip, PrefixLength = 32 }, CancellationToken.None);
+        r.Addresses.Calls.Clear();
+        await r.Subsystem.StartAsync(CancellationToken.None);
+        Assert.Equal(VrrpState.Backup, r.Status.State);
+        Assert.Empty(r.Addresses.Vips);
+        Assert.Equal([$"del 10.0.0.100/24 dev {If}", "del 10.0.1.100/32 dev eth9"], r.Addresses.Calls);
+        Assert.True(r.Logs.Contains($"(VI_1) removing VIP 10.0.0.100 left on {If} by a previous run"));
+        Assert.False(r.Status.VipsSet);
+    }
+
+    [Fact]
+    public async Task No_leftover_removal_when_nothing_was_left()
+    {
+        await using var r = new Rig();
+        await r.Subsystem.StartAsync(CancellationToken.None);
+        Assert.Empty(r.Addresses.Calls);
+        r.Time.Advance(TimeSpan.FromSeconds(4));
+        Assert.Equal(VrrpState.Master, r.Status.State);
+        Assert.True(Wait.Until(() => r.Addresses.Vips.Count == 2));
+    }
+
     [Fact]
     public async Task Dont_release_vrrp_keeps_the_vips_on_stop()
     {
@@ -149,16 +179,67 @@ public class VrrpSubsystemTests
             await r.Subsystem.StartAsync(CancellationToken.None);
             Assert.Equal("0\n", File.ReadAllText(path));
             Assert.Equal(100, r.Status.EffectivePriority);
+            // the poller starts a read each second; the value is applied when the read returns
             File.WriteAllText(path, "3\n");
             r.Time.Advance(TimeSpan.FromSeconds(1));
-            Assert.Equal(70, r.Status.EffectivePriority);
+            Assert.True(Wait.Until(() => r.Status.EffectivePriority == 70));
             File.WriteAllText(path, "30\n");
             r.Time.Advance(TimeSpan.FromSeconds(1));
-            Assert.Equal(VrrpState.Fault, r.Status.State);
+            Assert.True(Wait.Until(() => r.Status.State == VrrpState.Fault));
         }
         finally
         {
             File.Delete(path);
+        }
+    }
+
+    [Fact]
+    public async Task A_track_file_nobody_writes_blocks_neither_start_nor_status_and_polls_add_no_threads()
+    {
+        // a FIFO without a writer: open() blocks, as a file on a hung NFS mount does
+        var fifo = Path.Combine(Path.GetTempPath(), $"lb-fifo-{Guid.NewGuid():N}");
+        Run.Ok("mkfifo", fifo);
+        var r = new Rig(
+            with: o => o with { TrackFiles = [new TrackedReference("f1", Weight: 0)] },
+            globals: g => g with { TrackFiles = [new VrrpTrackFileOptions { Name = "f1", Path = fifo }] });
+        try
+        {
+            // the unfixed engine read the file inside StartAsync, under the engine lock: start never returned
+            await r.Subsystem.StartAsync(CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(20));
+            Assert.Equal(VrrpState.Backup, r.Status.State);
+            Assert.True(r.Logs.Contains($"Track file f1: reading {fifo} has not returned - counting it as unreadable (0) until it does"));
+
+            // unreadable counts as 0 (keepalived), so weight 0 is no fault: the instance goes MASTER and advertises
+            r.Time.Advance(TimeSpan.FromSeconds(4));
+            Assert.Equal(VrrpState.Master, r.Status.State);
+            Assert.True(r.Status.AdvertsSent > 0);
+
+            int Threads()
+            {
+                using var self = System.Diagnostics.Process.GetCurrentProcess();
+                return self.Threads.Count;
+            }
+            var before = Threads();
+            for (var i = 0; i < 100; i++)
+                r.Time.Advance(TimeSpan.FromSeconds(1));
+            Assert.Equal(1, r.Subsystem.TrackFileReadsInFlight);
+            Assert.True(Threads() - before < 50, $"{before} -> {Threads()} threads after 100 polls");
+            Assert.True(r.Status.AdvertsSent > 100);
+            Assert.Single(r.Logs.Lines, l => l.StartsWith("Track file f1:", StringComparison.Ordinal));
+
+            // a writer comes: the blocked read returns what it wrote (non-zero with weight 0: FAULT)
+            await Task.Run(() =>
+            {
+                using var w = new FileStream(fifo, FileMode.Open, FileAccess.Write);
+                w.Write("5\n"u8);
+            }).WaitAsync(TimeSpan.FromSeconds(20));
+            Assert.True(Wait.Until(() => r.Status.State == VrrpState.Fault));
+            Assert.Equal(0, r.Subsystem.TrackFileReadsInFlight);
+        }
+        finally
+        {
+            await r.DisposeAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(20));
+            File.Delete(fifo);
         }
     }
 
