@@ -161,7 +161,8 @@ public sealed record CliOptions
           -n, --dont-fork              Don't fork. Lb always runs in the foreground (use systemd Type=notify, or '&');
                                        the flag is accepted for compatibility and changes nothing
           -V, --dont-release-vrrp      Don't remove VRRP VIPs and routes on exit
-          -X, --release-vips           Drop VIPs left behind by a previous run at start
+          -X, --release-vips           Drop VIP on transition from signal (keepalived's flag; accepted: Lb always removes
+                                       configured VIPs when it leaves MASTER, and any left by a crashed run at start)
           -I, --dont-release-ipvs      Don't remove IPVS entries on exit
           -t, --config-test            Check the configuration for obvious errors and exit (0 ok, 5 errors, 4 cannot run, 6 script security)
           -d, --dump-conf              Print the effective configuration (after includes, macros and defaults) and exit
