@@ -26,12 +26,19 @@ public sealed class ScriptRunner : IScriptRunner
 
     private static readonly string? SetsidPath = new[] { "/usr/bin/setsid", "/bin/setsid" }.FirstOrDefault(File.Exists);
 
-    private readonly bool _scriptSecurity;
+    private readonly Func<bool> _scriptSecurity;
     private readonly TimeProvider _time;
 
     /// <summary>Creates a runner; <paramref name="timeProvider"/> times the script timeouts.</summary>
     public ScriptRunner(bool enableScriptSecurity = false, TimeProvider? timeProvider = null)
+        : this(() => enableScriptSecurity, timeProvider)
     {
+    }
+
+    /// <summary>Creates a runner whose <c>enable_script_security</c> follows reloads (<paramref name="enableScriptSecurity"/> is read at each run).</summary>
+    public ScriptRunner(Func<bool> enableScriptSecurity, TimeProvider? timeProvider = null)
+    {
+        ArgumentNullException.ThrowIfNull(enableScriptSecurity);
         _scriptSecurity = enableScriptSecurity;
         _time = timeProvider ?? TimeProvider.System;
     }
@@ -75,10 +82,11 @@ public sealed class ScriptRunner : IScriptRunner
         var name = invocation.Argv[0];
         if (Identity(invocation, out var idError) is not { } identity)
             return Failed($"cannot run {name}: {idError}");
-        var check = ScriptSecurity.Check(name, identity, _scriptSecurity);
+        var secure = _scriptSecurity();
+        var check = ScriptSecurity.Check(name, identity, secure);
         if ((check.Flags & ScriptCheckFlags.NotFound) != 0)
             return Failed($"cannot run {name}: {LastOr(check, "no such executable")}");
-        if (_scriptSecurity && check.Disabled)
+        if (secure && check.Disabled)
             return Failed($"refusing to run {name} (enable_script_security): {LastOr(check, "not executable")}");
         var argv = LaunchArgv(check.Program, invocation.Argv.Skip(1), identity);
 

@@ -7,7 +7,7 @@ using Lb.Vrrp.Host;
 using Lb.Vrrp.Notify;
 using Lb.Vrrp.Options;
 using Lb.Vrrp.Protocol;
-using Lb.Vrrp.Scripts;
+using Lb.Scripts;
 using Lb.Vrrp.Tracking;
 using Lb.Vrrp.Transport;
 using Microsoft.Extensions.Logging;
@@ -29,7 +29,7 @@ public sealed partial class VrrpSubsystem : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly VrrpEngine _engine;
     private readonly NotifyDispatcher _notify;
-    private readonly ScriptRunner _scripts = new();
+    private readonly ScriptRunner _scripts;
     private readonly TrackingState _tracking = new();
     // copy-on-write: replaced (never mutated) under the engine lock by a reload, so readers iterate a stable snapshot
     private volatile Dictionary<string, InstanceRuntime> _runtimes = new(StringComparer.Ordinal);
@@ -64,6 +64,7 @@ public sealed partial class VrrpSubsystem : IAsyncDisposable
         _time = timeProvider;
         _logger = loggerFactory.CreateLogger("Lb.Vrrp");
         _socketDropLog = new RateLimiter(timeProvider);
+        _scripts = new ScriptRunner(() => _options.EnableScriptSecurity, timeProvider);
         _notify = new NotifyDispatcher(options, _scripts, _logger);
         var sink = new ActionSink(this);
         _engine = new VrrpEngine(options, sink, new PriorityForwardingSink(this, events), timeProvider, loggerFactory, (g, s) =>

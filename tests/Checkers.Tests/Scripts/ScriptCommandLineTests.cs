@@ -1,4 +1,4 @@
-using Lb.Checkers.Scripts;
+using Lb.Scripts;
 using Xunit;
 
 namespace Lb.Checkers.Tests.Scripts;
@@ -22,11 +22,11 @@ public class ScriptCommandLineTests
     [Fact]
     public void Launcher_switches_user_with_setpriv_only_when_needed()
     {
-        var same = ProcessScriptRunner.LaunchArgv(new ScriptInvocation(["/bin/true"], Environment.UserName, null, TimeSpan.FromSeconds(1)));
+        var same = ScriptRunner.LaunchArgv(new ScriptInvocation(["/bin/true"], Environment.UserName, null, TimeSpan.FromSeconds(1)));
         Assert.DoesNotContain("setpriv", same);
         Assert.Equal("/bin/true", same[^1]);
 
-        var other = ProcessScriptRunner.LaunchArgv(new ScriptInvocation(["/bin/check", "a b"], "nobody", null, TimeSpan.FromSeconds(1)), currentUser: "root");
+        var other = ScriptRunner.LaunchArgv(new ScriptInvocation(["/bin/check", "a b"], "nobody", null, TimeSpan.FromSeconds(1)), currentUser: "root");
         var i = other.ToList().IndexOf("setpriv");
         Assert.True(i >= 0);
         Assert.Equal(["--reuid=65534", "--regid=65534", "--init-groups", "--", "/bin/check", "a b"], other.Skip(i + 1));

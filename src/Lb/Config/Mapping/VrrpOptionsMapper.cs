@@ -270,7 +270,7 @@ internal static class VrrpOptionsMapper
         return new VrrpScriptOptions
         {
             Name = n.Arg0 ?? "?",
-            Command = ScriptCommand.Split(command),
+            Command = Lb.Scripts.ScriptCommandLine.Split(command),
             Interval = v.Timer(n, "interval") ?? TimeSpan.FromSeconds(1),
             Timeout = v.Timer(n, "timeout"),
             Weight = (int?)v.Integer(n, "weight") ?? 0,
