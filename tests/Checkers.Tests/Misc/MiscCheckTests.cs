@@ -141,7 +141,7 @@ public sealed class MiscCheckTests : IDisposable
         var runner = new ScriptRunner(enableScriptSecurity: true);
         var r = await runner.RunAsync(new ScriptInvocation([script], null, null, TimeSpan.FromSeconds(10)), CancellationToken.None);
         Assert.Null(r.ExitCode);
-        Assert.Contains("writable by group or others", r.Error);
+        Assert.Contains("Unsafe permissions found for script", r.Error);
     }
 }
 

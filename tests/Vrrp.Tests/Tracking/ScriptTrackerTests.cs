@@ -1,6 +1,6 @@
 using Lb.TestSupport;
 using Lb.Vrrp.Options;
-using Lb.Vrrp.Scripts;
+using Lb.Scripts;
 using Lb.Vrrp.Tracking;
 using Lb.Vrrp.Tests.Support;
 using Microsoft.Extensions.Logging;
@@ -15,13 +15,13 @@ public class ScriptTrackerTests
         var changes = new List<bool>();
         var logs = new ListLoggerProvider();
         var opts = new VrrpScriptOptions { Name = "chk", Command = ["/bin/true"], Rise = rise, Fall = fall, InitFail = initFail };
-        var t = new ScriptTracker(opts, new VrrpSubsystemOptions(), (_, _, _, _, _) => Task.FromResult(default(ScriptResult)), new ManualTimeProvider(), logs.CreateLogger("x"), (_, up) => changes.Add(up));
+        var t = new ScriptTracker(opts, new VrrpSubsystemOptions(), new ScriptRunner(), new ManualTimeProvider(), logs.CreateLogger("x"), (_, up) => changes.Add(up));
         return (t, changes, logs);
     }
 
-    private static ScriptResult Ok => new(0, false, null, false);
+    private static ScriptResult Ok => new(0, false, null, "", 0);
 
-    private static ScriptResult Fail => new(1, false, null, false);
+    private static ScriptResult Fail => new(1, false, null, "", 0);
 
     [Fact]
     public void Fall_consecutive_failures_go_down_and_rise_successes_come_back()
@@ -57,7 +57,7 @@ public class ScriptTrackerTests
     public void Timeouts_count_as_failures()
     {
         var (t, changes, logs) = Create(rise: 1, fall: 1);
-        t.Report(new ScriptResult(-1, true, null, false));
+        t.Report(new ScriptResult(null, true, null, "", 0));
         Assert.Equal([false], changes);
         Assert.True(logs.Contains("VRRP_Script(chk) timed_out"));
     }
