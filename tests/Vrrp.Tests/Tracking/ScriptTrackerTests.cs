@@ -63,6 +63,38 @@ public class ScriptTrackerTests
     }
 }
 
+public class ScriptTrackerRunTests
+{
+    [Fact]
+    public async Task A_failing_script_that_leaves_a_background_child_keeps_being_run_and_its_failure_is_seen()
+    {
+        // vrrp_script "sh -c 'sleep 1000 & exit 1'": the child keeps stdout open; runs must still end at the script's exit.
+        var pidFile = Path.Combine(Path.GetTempPath(), $"lb-track-{Guid.NewGuid():N}");
+        var changes = new List<bool>();
+        var opts = new VrrpScriptOptions { Name = "chk", Command = ["/bin/sh", "-c", $"sleep 1000 & echo $! >> {pidFile}; exit 1"], Rise = 1, Fall = 2 };
+        using var t = new ScriptTracker(opts, new VrrpSubsystemOptions(), new ScriptRunner(), new ManualTimeProvider(), new ListLoggerProvider().CreateLogger("x"), (_, up) => changes.Add(up));
+        try
+        {
+            await t.RunOnceAsync().WaitAsync(TimeSpan.FromSeconds(30));
+            Assert.Empty(changes);
+            await t.RunOnceAsync().WaitAsync(TimeSpan.FromSeconds(30));
+            Assert.Equal(2, t.Runs);
+            Assert.Equal([false], changes);
+            Assert.False(t.Up);
+        }
+        finally
+        {
+            foreach (var line in File.Exists(pidFile) ? File.ReadAllLines(pidFile) : [])
+            {
+                File.WriteAllText(pidFile + ".one", line);
+                Notify.NotifyScriptTests.KillPidFile(pidFile + ".one");
+                File.Delete(pidFile + ".one");
+            }
+            File.Delete(pidFile);
+        }
+    }
+}
+
 public class TrackingStateTests
 {
     [Theory]
