@@ -118,7 +118,7 @@ public sealed class MiscCheckTests : IDisposable
     public async Task Arguments_are_never_interpreted_by_a_shell()
     {
         var runner = new ScriptRunner();
-        var argv = Lb.Checkers.Lb.Scripts.ScriptCommandLine.Split("/bin/echo a;b $HOME `id` 'x y'");
+        var argv = ScriptCommandLine.Split("/bin/echo a;b $HOME `id` 'x y'");
         var r = await runner.RunAsync(new ScriptInvocation(argv, null, null, TimeSpan.FromSeconds(10)), CancellationToken.None);
         Assert.Equal("a;b $HOME `id` x y\n", r.OutputHead);
     }
