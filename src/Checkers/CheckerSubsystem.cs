@@ -3,7 +3,7 @@ using Lb.Checkers.Ipvs;
 using Lb.Checkers.Journal;
 using Lb.Checkers.Logging;
 using Lb.Checkers.Options;
-using Lb.Checkers.Scripts;
+using Lb.Scripts;
 using Microsoft.Extensions.Logging;
 
 namespace Lb.Checkers;
@@ -41,13 +41,13 @@ public sealed class CheckerSubsystem : IAsyncDisposable
     public CheckerSubsystem(CheckerSubsystemOptions options, IIpvsDestinations ipvs, IJournal journal, ILoggerFactory loggerFactory,
         TimeProvider timeProvider, IHttpClientFactory? httpClientFactory = null)
         : this(options, ipvs, journal, loggerFactory, timeProvider,
-            new DefaultCheckFactory(options, timeProvider, httpClientFactory, new ProcessScriptRunner(options.EnableScriptSecurity, timeProvider)),
-            new ProcessScriptRunner(options.EnableScriptSecurity, timeProvider), random: null)
+            new DefaultCheckFactory(options, timeProvider, httpClientFactory, new ScriptRunner(options.EnableScriptSecurity, timeProvider)),
+            new ScriptRunner(options.EnableScriptSecurity, timeProvider), random: null)
     {
         // script_user / enable_script_security are baked into the probes and the runner: a reload that changes them rebuilds both.
         _rebuildProbes = o => (
-            new DefaultCheckFactory(o, timeProvider, httpClientFactory, new ProcessScriptRunner(o.EnableScriptSecurity, timeProvider)),
-            new ProcessScriptRunner(o.EnableScriptSecurity, timeProvider));
+            new DefaultCheckFactory(o, timeProvider, httpClientFactory, new ScriptRunner(o.EnableScriptSecurity, timeProvider)),
+            new ScriptRunner(o.EnableScriptSecurity, timeProvider));
     }
 
     /// <summary>Creates the subsystem with explicit probes and script runner (tests, benchmarks).</summary>

@@ -4,7 +4,7 @@ using Lb.Checkers.Http;
 using Lb.Checkers.Misc;
 using Lb.Checkers.Options;
 using Lb.Checkers.Ping;
-using Lb.Checkers.Scripts;
+using Lb.Scripts;
 using Lb.Checkers.Smtp;
 using Lb.Checkers.Tcp;
 using Lb.Checkers.Udp;

@@ -3,7 +3,7 @@ using Lb.Vrrp.Engine;
 using Lb.Vrrp.Host;
 using Lb.Vrrp.Options;
 using Lb.Vrrp.Reload;
-using Lb.Vrrp.Scripts;
+using Lb.Scripts;
 using Lb.Vrrp.Tracking;
 
 namespace Lb.Vrrp;
@@ -450,13 +450,14 @@ public sealed partial class VrrpSubsystem
 
     private void StartScript(VrrpScriptOptions so)
     {
-        if (_options.EnableScriptSecurity && ScriptSecurity.RunsAsRoot(so.User ?? _options.ScriptUser) && ScriptSecurity.IsInsecure(so.Command[0], out var why))
+        if (_options.EnableScriptSecurity && ScriptInvocation.Create(so.Command, so.User, so.Group, _options.ScriptUser, _options.ScriptGroup, so.EffectiveTimeout) is var inv
+            && ScriptRunner.Identity(inv, out _) is { } id && ScriptSecurity.Check(so.Command[0], id, true) is { Disabled: true } check)
         {
-            _logger.InstanceWarning("vrrp", $"Disabling track script {so.Name} due to insecure ({why})");
+            _logger.InstanceWarning("vrrp", $"Disabling track script {so.Name} due to insecure ({string.Join("; ", check.Messages)})");
             return;
         }
         ScriptTracker? tracker = null;
-        tracker = new ScriptTracker(so, _options, _scripts.RunAsync, _time, _logger, (name, up) =>
+        tracker = new ScriptTracker(so, _options, _scripts, _time, _logger, (name, up) =>
         {
             lock (_engine.Gate)
             {

@@ -7,8 +7,8 @@ using Lb.Vrrp.Host;
 using Lb.Vrrp.Notify;
 using Lb.Vrrp.Options;
 using Lb.Vrrp.Protocol;
+using Lb.Scripts;
 using Lb.Vrrp.Reload;
-using Lb.Vrrp.Scripts;
 using Lb.Vrrp.Tracking;
 using Lb.Vrrp.Transport;
 using Microsoft.Extensions.Logging;
@@ -30,7 +30,7 @@ public sealed partial class VrrpSubsystem : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly VrrpEngine _engine;
     private readonly NotifyDispatcher _notify;
-    private readonly ScriptRunner _scripts = new();
+    private readonly ScriptRunner _scripts;
     private readonly TrackingState _tracking = new();
     // copy-on-write: replaced (never mutated) under the engine lock by a reload, so readers iterate a stable snapshot
     private volatile Dictionary<string, InstanceRuntime> _runtimes = new(StringComparer.Ordinal);
@@ -66,6 +66,7 @@ public sealed partial class VrrpSubsystem : IAsyncDisposable
         _time = timeProvider;
         _logger = loggerFactory.CreateLogger("Lb.Vrrp");
         _socketDropLog = new RateLimiter(timeProvider);
+        _scripts = new ScriptRunner(() => _options.EnableScriptSecurity, timeProvider);
         _notify = new NotifyDispatcher(options, _scripts, _logger);
         var sink = new ActionSink(this);
         _engine = new VrrpEngine(options, sink, new PriorityForwardingSink(this, events), timeProvider, loggerFactory, (g, s) =>

@@ -1,7 +1,7 @@
 using System.Net;
 using System.Threading.Channels;
 using Lb.Checkers.Options;
-using Lb.Checkers.Scripts;
+using Lb.Scripts;
 using Lb.Checkers.Tests.Support;
 using Lb.TestSupport;
 using Xunit;
@@ -18,7 +18,7 @@ public class CheckerSubsystemTests
         public Harness(CheckerSubsystemOptions options)
         {
             Subsystem = new CheckerSubsystem(options, Ipvs, Journal, Logs, Time,
-                new DefaultCheckFactory(options, Time, null, new ProcessScriptRunner()), new RecordingScriptRunner());
+                new DefaultCheckFactory(options, Time, null, new ScriptRunner()), new RecordingScriptRunner());
             Subsystem.CheckCompleted += (_, e) => _events.Writer.TryWrite(e);
         }
 

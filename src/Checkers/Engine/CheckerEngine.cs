@@ -3,7 +3,7 @@ using Lb.Checkers.Ipvs;
 using Lb.Checkers.Journal;
 using Lb.Checkers.Logging;
 using Lb.Checkers.Options;
-using Lb.Checkers.Scripts;
+using Lb.Scripts;
 using Microsoft.Extensions.Logging;
 
 namespace Lb.Checkers.Engine;
@@ -273,15 +273,7 @@ internal sealed partial class CheckerEngine
 
     private static string ScriptName(string path)
     {
-        try
-        {
-            var argv = ScriptCommandLine.Split(path);
-            return argv.Count > 0 ? argv[0] : path;
-        }
-        catch (FormatException)
-        {
-            return path;
-        }
+        return ScriptCommandLine.TrySplit(path, out var argv, out _) ? argv[0] : path;
     }
 
     // ---------------------------------------------------------------- ipwrapper.c
@@ -605,19 +597,13 @@ internal sealed partial class CheckerEngine
     {
         if (script is null)
             return null;
-        IReadOnlyList<string> argv;
-        try
+        var argv = script.Argv;
+        if (argv is null && !ScriptCommandLine.TrySplit(script.Command, out argv, out var error))
         {
-            argv = ScriptCommandLine.Split(script.Command);
-        }
-        catch (FormatException ex)
-        {
-            _logger.ScriptProblem(script.Command, ex.Message);
+            _logger.ScriptProblem(script.Command, error!);
             return null;
         }
-        if (argv.Count == 0)
-            return null;
-        return new ScriptInvocation(argv, script.User ?? _options.ScriptUser, script.User is null ? _options.ScriptGroup : script.Group, _options.NotifyScriptTimeout);
+        return ScriptInvocation.Create(argv, script.User, script.Group, _options.ScriptUser, _options.ScriptGroup, _options.NotifyScriptTimeout);
     }
 
     private void RunNotify(ScriptOptions? script, bool wait)

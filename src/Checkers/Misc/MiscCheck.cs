@@ -1,7 +1,7 @@
 using Lb.Checkers.Engine;
 using Lb.Checkers.Net;
 using Lb.Checkers.Options;
-using Lb.Checkers.Scripts;
+using Lb.Scripts;
 
 namespace Lb.Checkers.Misc;
 
@@ -17,18 +17,20 @@ public sealed class MiscCheck : ICheck
     private readonly IScriptRunner _runner;
     private readonly string? _user;
     private readonly string? _group;
+    private readonly string? _scriptUser;
+    private readonly string? _scriptGroup;
     private readonly TimeSpan _timeout;
 
     /// <summary>Creates the probe.</summary>
     public MiscCheck(MiscCheckOptions options, EffectiveSettings settings, IScriptRunner runner, string? scriptUser, string? scriptGroup)
     {
         _options = options;
-        _argv = ScriptCommandLine.Split(options.Path);
-        if (_argv.Count == 0)
-            throw new ArgumentException("MISC_CHECK misc_path is empty");
+        _argv = options.Argv ?? (ScriptCommandLine.TrySplit(options.Path, out var argv, out var error) ? argv : throw new ArgumentException($"MISC_CHECK misc_path: {error}"));
         _runner = runner;
-        _user = options.User ?? scriptUser;
-        _group = options.User is null ? scriptGroup : options.Group;
+        _user = options.User;
+        _group = options.Group;
+        _scriptUser = scriptUser;
+        _scriptGroup = scriptGroup;
         _timeout = options.Timeout ?? settings.DelayLoop;
     }
 
@@ -39,7 +41,7 @@ public sealed class MiscCheck : ICheck
     public async ValueTask<CheckOutcome> ExecuteAsync(CancellationToken cancellationToken)
     {
         // The round's Polly timeout cancels the token at misc_timeout; the runner's own limit is a backstop.
-        var r = await _runner.RunAsync(new ScriptInvocation(_argv, _user, _group, _timeout + _timeout), cancellationToken).ConfigureAwait(false);
+        var r = await _runner.RunAsync(ScriptInvocation.Create(_argv, _user, _group, _scriptUser, _scriptGroup, _timeout + _timeout), cancellationToken).ConfigureAwait(false);
         if (r.Error is not null)
             return CheckOutcome.Fail(r.Error);
         if (r.TimedOut || r.ExitCode is null)

@@ -211,6 +211,9 @@ public sealed record MiscCheckOptions : CheckerOptions
     /// <summary><c>misc_path &lt;STRING&gt;|&lt;QUOTED-STRING&gt;</c>: the command line, split into argv like keepalived.</summary>
     public required string Path { get; init; }
 
+    /// <summary><see cref="Path"/> split once at configuration time (argv[0] resolved); null: split <see cref="Path"/> when the check is built.</summary>
+    public IReadOnlyList<string>? Argv { get; init; }
+
     /// <summary><c>misc_timeout &lt;INT&gt;</c>; null: delay_loop.</summary>
     public TimeSpan? Timeout { get; init; }
 

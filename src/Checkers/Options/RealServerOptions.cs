@@ -67,12 +67,15 @@ public sealed record RealServerOptions
 
 /// <summary>
 /// A script keyword value: <c>&lt;STRING&gt;|&lt;QUOTED-STRING&gt; [username [groupname]]</c>.
-/// <see cref="Command"/> is split into argv like keepalived does (<see cref="Scripts.ScriptCommandLine.Split"/>); never run through a shell.
+/// <see cref="Command"/> is split into argv like keepalived does (<see cref="Lb.Scripts.ScriptCommandLine.Split"/>); never run through a shell.
 /// </summary>
 public sealed record ScriptOptions
 {
     /// <summary>The command line (the quoted string's content, or the single word).</summary>
     public required string Command { get; init; }
+
+    /// <summary><see cref="Command"/> split once at configuration time (argv[0] resolved); null: split <see cref="Command"/> when run.</summary>
+    public IReadOnlyList<string>? Argv { get; init; }
 
     /// <summary>The <c>username</c>; null: <c>script_user</c>, else the user lb runs as.</summary>
     public string? User { get; init; }

@@ -9,12 +9,6 @@ namespace Lb.Config;
 /// </summary>
 public static class SemanticChecks
 {
-    private static readonly string[] ScriptKeywords =
-    {
-        "script", "notify", "notify_master", "notify_backup", "notify_fault", "notify_stop", "notify_deleted",
-        "notify_master_rx_lower_pri", "notify_up", "notify_down", "quorum_up", "quorum_down", "misc_path",
-    };
-
     public static ImmutableArray<ConfigNode> Run(ImmutableArray<ConfigNode> nodes, DiagnosticBag diagnostics, ConfigLoadOptions options)
     {
         var scripts = nodes.Where(n => n.Keyword == "vrrp_script").Select(n => n.Arg0).OfType<string>().ToHashSet(StringComparer.Ordinal);
@@ -106,11 +100,7 @@ public static class SemanticChecks
         if (badInterface)
             diagnostics.Error(SourceLocation.None, "Non-existent interface specified in configuration");
 
-        var global = nodes.LastOrDefault(n => n.Keyword == "global_defs");
-        var secure = global?.Last("enable_script_security") is not null;
-        if (!secure && UsesScripts(result))
-            diagnostics.Add(Severity.Security, SourceLocation.None, "SECURITY VIOLATION - scripts are being executed but script_security not enabled.");
-        return result.ToImmutable();
+        return ScriptChecks.Run(result.ToImmutable(), diagnostics);
     }
 
     /// <summary>
@@ -160,34 +150,6 @@ public static class SemanticChecks
             children = children.Add(new ConfigNode("lb_kind", ImmutableArray.Create("NAT"), null, SourceLocation.None));
         }
         return children == node.Children ? node : node.WithChildren(children);
-    }
-
-    private static bool UsesScripts(IEnumerable<ConfigNode> nodes)
-    {
-        foreach (var node in nodes)
-        {
-            // keepalived drops scripts whose program does not exist (silently under -t), so only those count.
-            if (ScriptKeywords.Contains(node.Keyword) && node.Location.IsKnown && ScriptExists(node.Args))
-                return true;
-            if (node.Keyword is "MISC_CHECK" && ScriptExists(node.Last("misc_path")?.Args ?? ImmutableArray<string>.Empty))
-                return true;
-            if (UsesScripts(node.Children))
-                return true;
-        }
-        return false;
-    }
-
-    private static bool ScriptExists(ImmutableArray<string> args)
-    {
-        if (args.IsDefaultOrEmpty)
-            return false;
-        var program = args[0].Split(' ', StringSplitOptions.RemoveEmptyEntries).FirstOrDefault();
-        if (string.IsNullOrEmpty(program))
-            return false;
-        if (program.Contains('/', StringComparison.Ordinal))
-            return File.Exists(program);
-        var path = Environment.GetEnvironmentVariable("PATH") ?? "/usr/bin:/bin";
-        return path.Split(':', StringSplitOptions.RemoveEmptyEntries).Any(dir => File.Exists(Path.Combine(dir, program)));
     }
 
     private static HashSet<string> HostInterfaces()

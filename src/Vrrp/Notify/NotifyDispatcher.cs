@@ -2,7 +2,7 @@ using System.Threading.Channels;
 using Lb.Vrrp.Diagnostics;
 using Lb.Vrrp.Host;
 using Lb.Vrrp.Options;
-using Lb.Vrrp.Scripts;
+using Lb.Scripts;
 using Microsoft.Extensions.Logging;
 
 namespace Lb.Vrrp.Notify;
@@ -15,7 +15,7 @@ namespace Lb.Vrrp.Notify;
 internal sealed class NotifyDispatcher : IAsyncDisposable
 {
     private volatile VrrpSubsystemOptions _options;
-    private readonly ScriptRunner _runner;
+    private readonly IScriptRunner _runner;
     private readonly ILogger _logger;
     private readonly Channel<Func<Task>> _queue = Channel.CreateBounded<Func<Task>>(new BoundedChannelOptions(1024) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true });
     private readonly Task _worker;
@@ -23,7 +23,7 @@ internal sealed class NotifyDispatcher : IAsyncDisposable
     private readonly Task _fifoWorker;
     private readonly TimeSpan _scriptTimeout = TimeSpan.FromSeconds(30);
 
-    public NotifyDispatcher(VrrpSubsystemOptions options, ScriptRunner runner, ILogger logger)
+    public NotifyDispatcher(VrrpSubsystemOptions options, IScriptRunner runner, ILogger logger)
     {
         _options = options;
         _runner = runner;
@@ -105,14 +105,9 @@ internal sealed class NotifyDispatcher : IAsyncDisposable
 
     private async Task RunAsync(string name, IReadOnlyList<string> argv, NotifyScript script)
     {
-        if (_options.EnableScriptSecurity && argv.Count > 0 && ScriptSecurity.RunsAsRoot(script.User ?? _options.ScriptUser) && ScriptSecurity.IsInsecure(argv[0], out var why))
-        {
-            _logger.InstanceWarning(name, $"not running insecure notify script {argv[0]} ({why})");
-            return;
-        }
-        var r = await _runner.RunAsync(argv, script.User ?? _options.ScriptUser, script.Group ?? _options.ScriptGroup, _scriptTimeout, CancellationToken.None).ConfigureAwait(false);
+        var r = await _runner.RunAsync(ScriptInvocation.Create(argv, script.User, script.Group, _options.ScriptUser, _options.ScriptGroup, _scriptTimeout), CancellationToken.None).ConfigureAwait(false);
         if (!r.Succeeded)
-            _logger.NotifyExited(name, string.Join(' ', argv), r.StartError is null ? r.ExitCode : -1);
+            _logger.NotifyExited(name, string.Join(' ', argv), r.ExitCode ?? -1);
     }
 
     private Task WriteFifoAsync(string line)
@@ -191,7 +186,7 @@ internal sealed class NotifyDispatcher : IAsyncDisposable
             _logger.ActionFailed("notify_fifo", "mkfifo", ex.Message);
             return;
         }
-        _fifoScript = _runner.RunAsync([.. script.Command, path], script.User ?? _options.ScriptUser, script.Group ?? _options.ScriptGroup, Timeout.InfiniteTimeSpan, _fifoScriptCts.Token);
+        _fifoScript = _runner.RunAsync(ScriptInvocation.Create([.. script.Command, path], script.User, script.Group, _options.ScriptUser, _options.ScriptGroup, Timeout.InfiniteTimeSpan), _fifoScriptCts.Token);
     }
 
     /// <summary>Waits until everything queued so far has run.</summary>

@@ -128,13 +128,13 @@ public sealed record UnicastPeer(IPAddress Address, int MinTtl = 0, int MaxTtl =
 }
 
 /// <summary>A <c>notify*</c> script: <c>&lt;STRING&gt;|&lt;QUOTED-STRING&gt; [username [groupname]]</c>.</summary>
-/// <param name="Command">argv: the program and its arguments, already split (see <see cref="ScriptCommand.Split"/>).</param>
+/// <param name="Command">argv: the program and its arguments, already split (see <see cref="Lb.Scripts.ScriptCommandLine.Split"/>).</param>
 /// <param name="User">username (default: <c>script_user</c>).</param>
 /// <param name="Group">groupname (default: the user's group).</param>
 public sealed record NotifyScript(IReadOnlyList<string> Command, string? User = null, string? Group = null)
 {
     /// <summary>Builds a script from keepalived's quoted command string.</summary>
-    public static NotifyScript Parse(string command, string? user = null, string? group = null) => new(ScriptCommand.Split(command), user, group);
+    public static NotifyScript Parse(string command, string? user = null, string? group = null) => new(Lb.Scripts.ScriptCommandLine.Split(command), user, group);
 
     /// <inheritdoc/>
     public override string ToString() => string.Join(' ', Command);

@@ -6,7 +6,7 @@ public sealed record VrrpScriptOptions
     /// <summary>Name (<c>vrrp_script &lt;SCRIPT_NAME&gt;</c>).</summary>
     public required string Name { get; init; }
 
-    /// <summary><c>script</c>: argv, already split (see <see cref="ScriptCommand.Split"/>); run directly, never through a shell.</summary>
+    /// <summary><c>script</c>: argv, already split (see <see cref="Lb.Scripts.ScriptCommandLine.Split"/>); run directly, never through a shell.</summary>
     public required IReadOnlyList<string> Command { get; init; }
 
     /// <summary><c>interval</c> (default 1 s).</summary>

@@ -1,6 +1,6 @@
 using Lb.Vrrp.Diagnostics;
 using Lb.Vrrp.Options;
-using Lb.Vrrp.Scripts;
+using Lb.Scripts;
 using Microsoft.Extensions.Logging;
 
 namespace Lb.Vrrp.Tracking;
@@ -13,7 +13,7 @@ internal sealed class ScriptTracker : IDisposable
 {
     private readonly VrrpScriptOptions _options;
     private readonly VrrpSubsystemOptions _globals;
-    private readonly Func<IReadOnlyList<string>, string?, string?, TimeSpan, CancellationToken, Task<ScriptResult>> _run;
+    private readonly IScriptRunner _runner;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly Action<string, bool> _changed;
@@ -24,11 +24,11 @@ internal sealed class ScriptTracker : IDisposable
     private int _failures;
     private int? _lastStatus;
 
-    public ScriptTracker(VrrpScriptOptions options, VrrpSubsystemOptions globals, Func<IReadOnlyList<string>, string?, string?, TimeSpan, CancellationToken, Task<ScriptResult>> run, TimeProvider time, ILogger logger, Action<string, bool> changed)
+    public ScriptTracker(VrrpScriptOptions options, VrrpSubsystemOptions globals, IScriptRunner runner, TimeProvider time, ILogger logger, Action<string, bool> changed)
     {
         _options = options;
         _globals = globals;
-        _run = run;
+        _runner = runner;
         _time = time;
         _logger = logger;
         _changed = changed;
@@ -54,7 +54,8 @@ internal sealed class ScriptTracker : IDisposable
     {
         try
         {
-            var r = await _run(_options.Command, _options.User ?? _globals.ScriptUser, _options.Group ?? _globals.ScriptGroup, _options.EffectiveTimeout, _cts.Token).ConfigureAwait(false);
+            var invocation = ScriptInvocation.Create(_options.Command, _options.User, _options.Group, _globals.ScriptUser, _globals.ScriptGroup, _options.EffectiveTimeout);
+            var r = await _runner.RunAsync(invocation, _cts.Token).ConfigureAwait(false);
             Runs++;
             Report(r);
         }
@@ -70,10 +71,10 @@ internal sealed class ScriptTracker : IDisposable
     internal void Report(ScriptResult r)
     {
         if (r.OutputTruncated)
-            _logger.ScriptOutputTruncated(Name, ScriptRunner.OutputLimit);
+            _logger.ScriptOutputTruncated(Name, ScriptRunner.OutputHeadBytes);
         if (r.TimedOut)
             _logger.ScriptTimedOut(Name);
-        var status = r.StartError is not null ? 127 : r.ExitCode;
+        var status = r.Error is not null ? 127 : r.ExitCode ?? -1;
         if (!r.TimedOut && _lastStatus != status)
         {
             _logger.ScriptNowReturning(Name, status);

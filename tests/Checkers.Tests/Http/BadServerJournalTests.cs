@@ -1,7 +1,7 @@
 using System.Net;
 using System.Text;
 using Lb.Checkers.Options;
-using Lb.Checkers.Scripts;
+using Lb.Scripts;
 using Lb.Checkers.Tests.Support;
 using Lb.TestSupport;
 using Xunit;
@@ -28,7 +28,7 @@ public class BadServerJournalTests
         };
         var options = new CheckerSubsystemOptions { VirtualServers = [vs] };
         await using var sub = new CheckerSubsystem(options, new InMemoryIpvs(), journal, new ListLoggerFactory(), time,
-            new DefaultCheckFactory(options, time, null, new ProcessScriptRunner(timeProvider: time)), new RecordingScriptRunner());
+            new DefaultCheckFactory(options, time, null, new ScriptRunner(timeProvider: time)), new RecordingScriptRunner());
         sub.StateChanged += (_, e) =>
         {
             if (e.Kind == "real_server" && e.NewState == "down")

@@ -1,7 +1,7 @@
 using Lb.Checkers.Engine;
 using Lb.Checkers.Misc;
 using Lb.Checkers.Options;
-using Lb.Checkers.Scripts;
+using Lb.Scripts;
 using Lb.Checkers.Tests.Support;
 using Lb.TestSupport;
 using Xunit;
@@ -29,7 +29,7 @@ public sealed class MiscCheckTests : IDisposable
             ConnectAddress = System.Net.IPAddress.Loopback,
             ConnectPort = 0,
         };
-        return new MiscCheck(options, settings, new ProcessScriptRunner(), null, null);
+        return new MiscCheck(options, settings, new ScriptRunner(), null, null);
     }
 
     [Theory]
@@ -105,11 +105,11 @@ public sealed class MiscCheckTests : IDisposable
     [Fact]
     public async Task A_script_that_floods_stdout_is_drained_with_bounded_memory()
     {
-        var runner = new ProcessScriptRunner();
+        var runner = new ScriptRunner();
         var r = await runner.RunAsync(new ScriptInvocation(["/bin/sh", "-c", "head -c 50000000 /dev/zero; echo done >&2; exit 0"], null, null, TimeSpan.FromSeconds(60)), CancellationToken.None);
         Assert.Equal(0, r.ExitCode);
         Assert.Equal(50_000_005, r.OutputBytes);
-        Assert.True(r.OutputHead.Length <= ProcessScriptRunner.OutputHeadBytes);
+        Assert.True(r.OutputHead.Length <= ScriptRunner.OutputHeadBytes);
         var check = await Rounds.RunAsync(Check("/bin/sh -c 'head -c 50000000 /dev/zero; exit 0'"), 60);
         Assert.True(check.Success, check.Reason);
     }
@@ -117,8 +117,8 @@ public sealed class MiscCheckTests : IDisposable
     [Fact]
     public async Task Arguments_are_never_interpreted_by_a_shell()
     {
-        var runner = new ProcessScriptRunner();
-        var argv = Lb.Checkers.Scripts.ScriptCommandLine.Split("/bin/echo a;b $HOME `id` 'x y'");
+        var runner = new ScriptRunner();
+        var argv = ScriptCommandLine.Split("/bin/echo a;b $HOME `id` 'x y'");
         var r = await runner.RunAsync(new ScriptInvocation(argv, null, null, TimeSpan.FromSeconds(10)), CancellationToken.None);
         Assert.Equal("a;b $HOME `id` x y\n", r.OutputHead);
     }
@@ -126,7 +126,7 @@ public sealed class MiscCheckTests : IDisposable
     [RootFact("setpriv", "setsid")]
     public async Task Runs_as_the_script_user()
     {
-        var runner = new ProcessScriptRunner();
+        var runner = new ScriptRunner();
         var r = await runner.RunAsync(new ScriptInvocation(["/usr/bin/id", "-u"], "nobody", null, TimeSpan.FromSeconds(10)), CancellationToken.None);
         Assert.Equal(0, r.ExitCode);
         Assert.Equal("65534\n", r.OutputHead);
@@ -138,10 +138,10 @@ public sealed class MiscCheckTests : IDisposable
         var script = Path.Combine(_dir, "check.sh");
         File.WriteAllText(script, "#!/bin/sh\nexit 0\n");
         File.SetUnixFileMode(script, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.OtherWrite);
-        var runner = new ProcessScriptRunner(enableScriptSecurity: true);
+        var runner = new ScriptRunner(enableScriptSecurity: true);
         var r = await runner.RunAsync(new ScriptInvocation([script], null, null, TimeSpan.FromSeconds(10)), CancellationToken.None);
         Assert.Null(r.ExitCode);
-        Assert.Contains("writable by group or others", r.Error);
+        Assert.Contains("Unsafe permissions found for script", r.Error);
     }
 }
 
@@ -151,7 +151,7 @@ public class NotifyScriptTests
     public async Task A_hanging_notify_script_is_killed_at_its_timeout_on_the_injected_clock()
     {
         var time = new ManualTimeProvider();
-        var runner = new ProcessScriptRunner(timeProvider: time);
+        var runner = new ScriptRunner(timeProvider: time);
         var run = runner.RunAsync(new ScriptInvocation(["/bin/sleep", "1000"], null, null, TimeSpan.FromSeconds(30)), CancellationToken.None);
         Assert.False(run.IsCompleted);
         ManualClock.Advance(time, 30);

@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using Lb.Checkers.Engine;
 using Lb.Checkers.Journal;
-using Lb.Checkers.Scripts;
+using Lb.Scripts;
 using Microsoft.Extensions.Logging;
 
 namespace Lb.Checkers.Tests.Support;

@@ -55,7 +55,7 @@ public sealed class KeepalivedOracleTests
         Assert.True(failures.Count == 0, string.Join('\n', failures));
     }
 
-    private static (int Code, string Text) RunKeepalived(string path)
+    internal static (int Code, string Text) RunKeepalived(string path)
     {
         var temp = Directory.CreateTempSubdirectory("lb-oracle-");
         try

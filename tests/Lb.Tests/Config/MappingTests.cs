@@ -101,7 +101,7 @@ public sealed class MappingTests
                 real_server 10.2.0.1 {
                     lvs_method TUN type gue port 6080 remcsum
                     MISC_CHECK {
-                        misc_path "/usr/local/bin/check 'a b'"
+                        misc_path "/bin/echo 'a b'"
                         misc_timeout 7
                         misc_dynamic
                     }
@@ -152,7 +152,8 @@ public sealed class MappingTests
         Assert.Equal(ForwardingMethod.Tunnel, rs.ForwardingMethod);
         Assert.Equal(new TunnelOptions { Type = TunnelType.Gue, Port = 6080, Checksum = TunnelChecksum.RemoteChecksum }, rs.Tunnel);
         var misc = Assert.IsType<MiscCheckOptions>(Assert.Single(rs.Checkers));
-        Assert.Equal("/usr/local/bin/check 'a b'", misc.Path);
+        Assert.Equal("/bin/echo 'a b'", misc.Path);
+        Assert.Equal(new[] { "/bin/echo", "a b" }, misc.Argv);
         Assert.Equal(TimeSpan.FromSeconds(7), misc.Timeout);
         Assert.True(misc.Dynamic);
 
@@ -221,7 +222,7 @@ public sealed class MappingTests
                 track_script {
                     s1 weight 5
                 }
-                notify "/usr/local/bin/notify.sh arg"
+                notify "/bin/echo arg"
             }
             vrrp_sync_group G {
                 group {
@@ -248,7 +249,7 @@ public sealed class MappingTests
         Assert.Equal(64, Assert.Single(vi.VirtualIpAddressesExcluded).PrefixLength);
         Assert.Equal(new TrackedInterface("eth2", -30), Assert.Single(vi.TrackInterfaces));
         Assert.Equal(new TrackedReference("s1", 5), Assert.Single(vi.TrackScripts));
-        Assert.Equal(new[] { "/usr/local/bin/notify.sh", "arg" }, vi.Notify!.Command);
+        Assert.Equal(new[] { "/bin/echo", "arg" }, vi.Notify!.Command);
         Assert.Equal(new[] { "V6" }, Assert.Single(mapped.Vrrp.SyncGroups).Members);
     }
 

@@ -27,6 +27,14 @@ public class KernelHeaderConsistencyTests
         ["SizeOfSockaddrNl"] = "sizeof(struct sockaddr_nl)",
         ["LINUX_CAPABILITY_VERSION_3"] = "_LINUX_CAPABILITY_VERSION_3",
         ["NLA_TYPE_MASK"] = "(unsigned short)(NLA_TYPE_MASK)",
+        ["SizeOfStatx"] = "sizeof(struct statx)",
+        ["StatxUidOffset"] = "offsetof(struct statx, stx_uid)",
+        ["StatxGidOffset"] = "offsetof(struct statx, stx_gid)",
+        ["StatxModeOffset"] = "offsetof(struct statx, stx_mode)",
+        ["StatxInoOffset"] = "offsetof(struct statx, stx_ino)",
+        ["StatxSizeOffset"] = "offsetof(struct statx, stx_size)",
+        ["StatxDevMajorOffset"] = "offsetof(struct statx, stx_dev_major)",
+        ["StatxDevMinorOffset"] = "offsetof(struct statx, stx_dev_minor)",
     };
 
     /// <summary>Field offsets and sizes the encoders/decoders hard-code.</summary>
@@ -126,6 +134,9 @@ public class KernelHeaderConsistencyTests
         sb.AppendLine("#include <linux/netfilter.h>");
         sb.AppendLine("#include <linux/ip_vs.h>");
         sb.AppendLine("#include <linux/capability.h>");
+        sb.AppendLine("#include <fcntl.h>");
+        sb.AppendLine("#include <signal.h>");
+        sb.AppendLine("#include <sys/stat.h>");
         sb.AppendLine("int main(void) {");
         sb.AppendLine("  int bad = 0;");
         var count = 0;

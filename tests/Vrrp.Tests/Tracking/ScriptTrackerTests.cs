@@ -1,6 +1,6 @@
 using Lb.TestSupport;
 using Lb.Vrrp.Options;
-using Lb.Vrrp.Scripts;
+using Lb.Scripts;
 using Lb.Vrrp.Tracking;
 using Lb.Vrrp.Tests.Support;
 using Microsoft.Extensions.Logging;
@@ -15,13 +15,13 @@ public class ScriptTrackerTests
         var changes = new List<bool>();
         var logs = new ListLoggerProvider();
         var opts = new VrrpScriptOptions { Name = "chk", Command = ["/bin/true"], Rise = rise, Fall = fall, InitFail = initFail };
-        var t = new ScriptTracker(opts, new VrrpSubsystemOptions(), (_, _, _, _, _) => Task.FromResult(default(ScriptResult)), new ManualTimeProvider(), logs.CreateLogger("x"), (_, up) => changes.Add(up));
+        var t = new ScriptTracker(opts, new VrrpSubsystemOptions(), new ScriptRunner(), new ManualTimeProvider(), logs.CreateLogger("x"), (_, up) => changes.Add(up));
         return (t, changes, logs);
     }
 
-    private static ScriptResult Ok => new(0, false, null, false);
+    private static ScriptResult Ok => new(0, false, null, "", 0);
 
-    private static ScriptResult Fail => new(1, false, null, false);
+    private static ScriptResult Fail => new(1, false, null, "", 0);
 
     [Fact]
     public void Fall_consecutive_failures_go_down_and_rise_successes_come_back()
@@ -57,9 +57,41 @@ public class ScriptTrackerTests
     public void Timeouts_count_as_failures()
     {
         var (t, changes, logs) = Create(rise: 1, fall: 1);
-        t.Report(new ScriptResult(-1, true, null, false));
+        t.Report(new ScriptResult(null, true, null, "", 0));
         Assert.Equal([false], changes);
         Assert.True(logs.Contains("VRRP_Script(chk) timed_out"));
+    }
+}
+
+public class ScriptTrackerRunTests
+{
+    [Fact]
+    public async Task A_failing_script_that_leaves_a_background_child_keeps_being_run_and_its_failure_is_seen()
+    {
+        // vrrp_script "sh -c 'sleep 1000 & exit 1'": the child keeps stdout open; runs must still end at the script's exit.
+        var pidFile = Path.Combine(Path.GetTempPath(), $"lb-track-{Guid.NewGuid():N}");
+        var changes = new List<bool>();
+        var opts = new VrrpScriptOptions { Name = "chk", Command = ["/bin/sh", "-c", $"sleep 1000 & echo $! >> {pidFile}; exit 1"], Rise = 1, Fall = 2 };
+        using var t = new ScriptTracker(opts, new VrrpSubsystemOptions(), new ScriptRunner(), new ManualTimeProvider(), new ListLoggerProvider().CreateLogger("x"), (_, up) => changes.Add(up));
+        try
+        {
+            await t.RunOnceAsync().WaitAsync(TimeSpan.FromSeconds(30));
+            Assert.Empty(changes);
+            await t.RunOnceAsync().WaitAsync(TimeSpan.FromSeconds(30));
+            Assert.Equal(2, t.Runs);
+            Assert.Equal([false], changes);
+            Assert.False(t.Up);
+        }
+        finally
+        {
+            foreach (var line in File.Exists(pidFile) ? File.ReadAllLines(pidFile) : [])
+            {
+                File.WriteAllText(pidFile + ".one", line);
+                Notify.NotifyScriptTests.KillPidFile(pidFile + ".one");
+                File.Delete(pidFile + ".one");
+            }
+            File.Delete(pidFile);
+        }
     }
 }
 

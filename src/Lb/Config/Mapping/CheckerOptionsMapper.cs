@@ -204,7 +204,9 @@ internal static class CheckerOptionsMapper
     }
 
     private static ScriptOptions? Script(ConfigNode? n) =>
-        n?.Arg0 is string s ? new ScriptOptions { Command = s, User = n.Args.Length > 1 ? n.Args[1] : null, Group = n.Args.Length > 2 ? n.Args[2] : null } : null;
+        n?.Arg0 is string s && Lb.Scripts.ScriptCommandLine.TrySplit(s, out var argv, out _)
+            ? new ScriptOptions { Command = s, Argv = argv, User = n.Args.Length > 1 ? n.Args[1] : null, Group = n.Args.Length > 2 ? n.Args[2] : null }
+            : null;
 
     private static RealServerOptions? RealServer(ConfigNode n, NodeValues v)
     {
@@ -313,10 +315,16 @@ internal static class CheckerOptionsMapper
             v.Diagnostics.Error(n.Location, "MISC_CHECK without misc_path - ignoring");
             return null;
         }
+        if (!Lb.Scripts.ScriptCommandLine.TrySplit(path, out var argv, out var error))
+        {
+            v.Diagnostics.Error(n.Location, $"{error} - ignoring MISC_CHECK");
+            return null;
+        }
         var user = n.Last("user");
         return new MiscCheckOptions
         {
             Path = path,
+            Argv = argv,
             Timeout = v.Timer(n, "misc_timeout"),
             Dynamic = v.Flag(n, "misc_dynamic") ?? false,
             User = user?.Arg0,

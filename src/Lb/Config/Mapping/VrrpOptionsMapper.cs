@@ -43,7 +43,7 @@ internal static class VrrpOptionsMapper
             ScriptGroup = scriptUser is { Args.Length: > 1 } ? scriptUser.Args[1] : null,
             EnableScriptSecurity = v.Flag(g, "enable_script_security") ?? false,
             NotifyFifo = fifo?.Arg0,
-            NotifyFifoScript = fifoScript?.Arg0 is string fs ? NotifyScript.Parse(fs, At(fifoScript, 1), At(fifoScript, 2)) : null,
+            NotifyFifoScript = fifoScript is not null ? Notify(g, fifoScript.Keyword) : null,
             MaxAutoPriority = g.Last("max_auto_priority") is { } map ? (map.Args.Length > 0 && int.TryParse(map.Args[0], CultureInfo.InvariantCulture, out var p) ? p : 99) : 0,
             Instances = nodes.Where(n => n.Keyword == "vrrp_instance").Select(n => Instance(n, v)).OfType<VrrpInstanceOptions>().ToList(),
             SyncGroups = nodes.Where(n => n.Keyword == "vrrp_sync_group").Select(n => SyncGroup(n, v)).ToList(),
@@ -58,7 +58,7 @@ internal static class VrrpOptionsMapper
     private static NotifyScript? Notify(ConfigNode parent, string keyword)
     {
         var n = parent.Last(keyword);
-        return n?.Arg0 is string s ? NotifyScript.Parse(s, At(n, 1), At(n, 2)) : null;
+        return n?.Arg0 is string s && Lb.Scripts.ScriptCommandLine.TrySplit(s, out var argv, out _) ? new NotifyScript(argv, At(n, 1), At(n, 2)) : null;
     }
 
     private static VrrpInstanceOptions? Instance(ConfigNode n, NodeValues v)
@@ -260,7 +260,7 @@ internal static class VrrpOptionsMapper
     private static VrrpScriptOptions? Script(ConfigNode n, NodeValues v)
     {
         var script = n.Last("script");
-        if (script?.Arg0 is not string command)
+        if (script?.Arg0 is not string command || !Lb.Scripts.ScriptCommandLine.TrySplit(command, out var argv, out _))
         {
             v.Diagnostics.Error(n.Location, $"vrrp_script {n.Arg0} has no script - ignoring");
             return null;
@@ -270,7 +270,7 @@ internal static class VrrpOptionsMapper
         return new VrrpScriptOptions
         {
             Name = n.Arg0 ?? "?",
-            Command = ScriptCommand.Split(command),
+            Command = argv,
             Interval = v.Timer(n, "interval") ?? TimeSpan.FromSeconds(1),
             Timeout = v.Timer(n, "timeout"),
             Weight = (int?)v.Integer(n, "weight") ?? 0,

@@ -1,0 +1,63 @@
+using System.Buffers.Binary;
+using System.Runtime.InteropServices;
+using Lb.Netlink.Interop;
+
+namespace Lb.Netlink.Platform;
+
+/// <summary>What stat(2) says about one file: type and permission bits, owner, group, identity.</summary>
+/// <param name="Mode">st_mode: file type and permission bits.</param>
+/// <param name="Uid">Owner.</param>
+/// <param name="Gid">Group.</param>
+/// <param name="Device">Device (major &lt;&lt; 32 | minor).</param>
+/// <param name="Inode">Inode number.</param>
+public readonly record struct FileStatus(uint Mode, uint Uid, uint Gid, ulong Device, ulong Inode)
+{
+    private const uint TypeMask = 0xF000;
+
+    /// <summary>A directory.</summary>
+    public bool IsDirectory => (Mode & TypeMask) == 0x4000;
+
+    /// <summary>A regular file.</summary>
+    public bool IsRegularFile => (Mode & TypeMask) == 0x8000;
+
+    /// <summary>A symbolic link (only seen by <see cref="GetLink"/>).</summary>
+    public bool IsSymbolicLink => (Mode & TypeMask) == 0xA000;
+
+    /// <summary>The permission bits (with setuid, setgid, sticky).</summary>
+    public UnixFileMode Permissions => (UnixFileMode)(Mode & 0xFFF);
+
+    /// <summary>stat(2): follows symbolic links. Throws <see cref="ErrnoException"/> (ENOENT, EACCES, ELOOP, ENOTDIR …).</summary>
+    public static FileStatus Get(string path) => Query(path, 0, "stat");
+
+    /// <summary>lstat(2): a symbolic link itself. Throws <see cref="ErrnoException"/>.</summary>
+    public static FileStatus GetLink(string path) => Query(path, Libc.AT_SYMLINK_NOFOLLOW, "lstat");
+
+    /// <summary><see cref="Get"/> or <see cref="GetLink"/> without throwing: the errno on failure.</summary>
+    public static bool TryGet(string path, bool followLinks, out FileStatus status, out int errno)
+    {
+        Span<byte> buffer = stackalloc byte[Libc.SizeOfStatx];
+        buffer.Clear();
+        if (Libc.Statx(Libc.AT_FDCWD, path, followLinks ? 0 : Libc.AT_SYMLINK_NOFOLLOW, Libc.STATX_BASIC_STATS, buffer) != 0)
+        {
+            errno = Marshal.GetLastPInvokeError();
+            status = default;
+            return false;
+        }
+        errno = 0;
+        status = new FileStatus(
+            BinaryPrimitives.ReadUInt16LittleEndian(buffer[Libc.StatxModeOffset..]),
+            BinaryPrimitives.ReadUInt32LittleEndian(buffer[Libc.StatxUidOffset..]),
+            BinaryPrimitives.ReadUInt32LittleEndian(buffer[Libc.StatxGidOffset..]),
+            ((ulong)BinaryPrimitives.ReadUInt32LittleEndian(buffer[Libc.StatxDevMajorOffset..]) << 32) | BinaryPrimitives.ReadUInt32LittleEndian(buffer[Libc.StatxDevMinorOffset..]),
+            BinaryPrimitives.ReadUInt64LittleEndian(buffer[Libc.StatxInoOffset..]));
+        return true;
+    }
+
+    private static FileStatus Query(string path, int flags, string operation)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        if (!TryGet(path, flags == 0, out var status, out var errno))
+            throw new ErrnoException($"{operation} {path}", errno);
+        return status;
+    }
+}
