@@ -164,16 +164,6 @@ public sealed class StatusServer : IAsyncDisposable
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_cts.Token);
             timeout.CancelAfter(ReadTimeout);
             var peer = Netlink.Platform.PeerCredentials.Of(client);
-            if (!StatusSocketSecurity.IsTrusted(peer.Uid))
-            {
-                // The 0600 mode keeps other users out already; should the mode be widened, they still get nothing.
-                _logger.LogWarning("Status client uid {Uid} (pid {Pid}) refused: only root and uid {Own} may query this daemon", peer.Uid, peer.Pid, Netlink.Platform.PeerCredentials.EffectiveUid);
-                var refusal = Encoding.UTF8.GetBytes(JsonSerializer.Serialize(new StatusResponse(false, $"permission denied: uid {peer.Uid} may not query this daemon", null), StatusJsonContext.Default.StatusResponse) + "\n");
-                timeout.CancelAfter(SendTimeout);
-                await client.SendAsync(refusal, SocketFlags.None, timeout.Token).ConfigureAwait(false);
-                client.Shutdown(SocketShutdown.Both);
-                return;
-            }
             var request = await ReadLineAsync(client, timeout.Token).ConfigureAwait(false);
             // The read bound is for the client; building the reply is ours (slow under emulation): stop the clock, then
             // give the send its own bound.
@@ -183,6 +173,11 @@ public sealed class StatusServer : IAsyncDisposable
                 return;
             switch (request.Trim())
             {
+                case var _ when !StatusSocketSecurity.IsTrusted(peer.Uid):
+                    // The 0600 mode keeps other users out already; should the mode be widened, they still get nothing.
+                    _logger.LogWarning("Status client uid {Uid} (pid {Pid}) refused: only root and uid {Own} may query this daemon", peer.Uid, peer.Pid, Netlink.Platform.PeerCredentials.EffectiveUid);
+                    response = new StatusResponse(false, $"permission denied: uid {peer.Uid} may not query this daemon", null);
+                    break;
                 case "" or "status":
                     response = new StatusResponse(true, null, _collect());
                     break;
