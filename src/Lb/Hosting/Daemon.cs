@@ -142,13 +142,21 @@ public static class Daemon
             }
             routes.Add(signals.Route(PosixSignal.SIGTERM, lifetime.StopApplication));
             routes.Add(signals.Route(PosixSignal.SIGINT, lifetime.StopApplication));
-            host.Start();
-            hostLog.LogInformation("Startup complete");
-            notify.Ready(Summary(collector));
-            // SIGHUP is routed only now, so a reload that arrived during start-up is applied to the running subsystems.
-            if (signals.IsPending(PosixSignal.SIGHUP))
-                hostLog.LogInformation("Reload requested during start-up; applying it now");
-            routes.Add(signals.Route(PosixSignal.SIGHUP, () => OnSighup(context)));
+            try
+            {
+                host.Start();
+                hostLog.LogInformation("Startup complete");
+                notify.Ready(Summary(collector));
+                // SIGHUP is routed only now, so a reload that arrived during start-up is applied to the running subsystems.
+                if (signals.IsPending(PosixSignal.SIGHUP))
+                    hostLog.LogInformation("Reload requested during start-up; applying it now");
+                routes.Add(signals.Route(PosixSignal.SIGHUP, () => OnSighup(context)));
+            }
+            catch (OperationCanceledException) when (lifetime.ApplicationStopping.IsCancellationRequested)
+            {
+                // SIGTERM/SIGINT while the services were starting: stop what did start, as a normal stop does.
+                hostLog.LogInformation("Stop requested during start-up");
+            }
             host.WaitForShutdown();
         }
         catch (Exception e) when (e is not OutOfMemoryException)

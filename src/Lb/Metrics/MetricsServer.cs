@@ -142,8 +142,14 @@ public sealed class MetricsServer : IAsyncDisposable
         {
             Interlocked.Increment(ref _evicted);
             _logger.LogDebug("Metrics: {Limit} connections held; closed the oldest one still waiting for its request", MaxConcurrent);
-            // Its pending receive fails at once and its task ends; disposing twice is harmless.
-            evicted.Socket.Dispose();
+            // A graceful close (FIN): its pending receive ends with end of stream and its task disposes the socket.
+            try
+            {
+                evicted.Socket.Shutdown(SocketShutdown.Both);
+            }
+            catch (Exception e) when (e is SocketException or ObjectDisposedException)
+            {
+            }
         }
         return true;
     }
