@@ -138,6 +138,7 @@ public static class Daemon
             if (signals.IsPending(PosixSignal.SIGTERM) || signals.IsPending(PosixSignal.SIGINT))
             {
                 log.LogInformation("Stop requested during start-up; exiting before starting the subsystems");
+                notify.Stopping();
                 return 0;
             }
             routes.Add(signals.Route(PosixSignal.SIGTERM, lifetime.StopApplication));
