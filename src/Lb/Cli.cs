@@ -7,7 +7,11 @@ public static class Cli
 {
     public const string DefaultConfigFile = "/etc/keepalived/keepalived.conf";
 
-    public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
+    /// <summary>True when <paramref name="args"/> run the daemon (or one of its flag-only modes), not a subcommand.</summary>
+    public static bool IsDaemon(string[] args) => args.Length == 0 || !Subcommands.ContainsKey(args[0]);
+
+    /// <summary>Runs the command line; <paramref name="signals"/> is the router Main installed (one is installed here when null).</summary>
+    public static int Run(string[] args, TextWriter stdout, TextWriter stderr, Hosting.SignalRouter? signals = null)
     {
         if (args.Length > 0 && Subcommands.TryGetValue(args[0], out var sub))
             return sub(args.Skip(1).ToList(), stdout, stderr);
@@ -37,7 +41,10 @@ public static class Cli
         if (options.ConfigTest || options.DumpConf)
             return CheckConfig(options, stdout, stderr);
 
-        return Hosting.Daemon.Run(options, stderr);
+        if (signals is not null)
+            return Hosting.Daemon.Run(options, stderr, signals);
+        using var own = Hosting.SignalRouter.Install();
+        return Hosting.Daemon.Run(options, stderr, own);
     }
 
     private static readonly Dictionary<string, Func<IReadOnlyList<string>, TextWriter, TextWriter, int>> Subcommands = new(StringComparer.Ordinal)

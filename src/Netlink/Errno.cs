@@ -15,6 +15,7 @@ public static class Errno
     public const int EBUSY = 16;
     public const int EEXIST = 17;
     public const int ENODEV = 19;
+    public const int ENOTDIR = 20;
     public const int EINVAL = 22;
     public const int ENOSPC = 28;
     public const int ERANGE = 34;

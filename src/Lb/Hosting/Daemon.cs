@@ -20,10 +20,11 @@ public static class Daemon
 {
     public static readonly TimeSpan StopTimeout = TimeSpan.FromSeconds(15);
 
-    public static int Run(CliOptions options, TextWriter stderr)
+    /// <summary>Runs the daemon; <paramref name="signals"/> has caught the daemon's signals since Main (see <see cref="SignalRouter"/>).</summary>
+    public static int Run(CliOptions options, TextWriter stderr, SignalRouter signals)
     {
         if (options.Namespace is not null)
-            return NamespaceLauncher.Run(options, stderr);
+            return NamespaceLauncher.Run(options, stderr, signals);
 
         // No defaults: no appsettings files or watchers (keepalived.conf is the only configuration), console lifetime for signals.
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = [], DisableDefaults = true, ContentRootPath = AppContext.BaseDirectory });
@@ -110,28 +111,11 @@ public static class Daemon
         MetricsServer? metrics = null;
         using var reloader = new Reloader(options, config, hostLog, notify, () => Summary(collector), vrrp, checkers);
         var context = new DaemonContext(host, hostLog, notify, collector, reloader);
-        var registrations = new List<PosixSignalRegistration>
+        var routes = new List<IDisposable>
         {
-            PosixSignalRegistration.Create(PosixSignal.SIGHUP, ctx =>
-            {
-                ctx.Cancel = true;
-                OnSighup(context);
-            }),
-            PosixSignalRegistration.Create(Signals.SIGUSR1, ctx =>
-            {
-                ctx.Cancel = true;
-                dumps.Request(DumpKind.Data);
-            }),
-            PosixSignalRegistration.Create(Signals.SIGUSR2, ctx =>
-            {
-                ctx.Cancel = true;
-                dumps.Request(DumpKind.Stats);
-            }),
-            PosixSignalRegistration.Create(Signals.JsonDump, ctx =>
-            {
-                ctx.Cancel = true;
-                dumps.Request(DumpKind.Json);
-            }),
+            signals.Route(Signals.SIGUSR1, () => dumps.Request(DumpKind.Data)),
+            signals.Route(Signals.SIGUSR2, () => dumps.Request(DumpKind.Stats)),
+            signals.Route(Signals.JsonDump, () => dumps.Request(DumpKind.Json)),
         };
         Timer? watchdog = null;
         lifetime.ApplicationStopping.Register(() =>
@@ -151,8 +135,29 @@ public static class Daemon
         {
             if (options.MetricsListen is { } endPoint)
                 metrics = MetricsServer.Start(endPoint, () => MetricsText.Render(collector.Collect(), checkers?.Statistics), hostLog);
-            host.Start();
-            notify.Ready(Summary(collector));
+            if (signals.IsPending(PosixSignal.SIGTERM) || signals.IsPending(PosixSignal.SIGINT))
+            {
+                log.LogInformation("Stop requested during start-up; exiting before starting the subsystems");
+                notify.Stopping();
+                return 0;
+            }
+            routes.Add(signals.Route(PosixSignal.SIGTERM, lifetime.StopApplication));
+            routes.Add(signals.Route(PosixSignal.SIGINT, lifetime.StopApplication));
+            try
+            {
+                host.Start();
+                hostLog.LogInformation("Startup complete");
+                notify.Ready(Summary(collector));
+                // SIGHUP is routed only now, so a reload that arrived during start-up is applied to the running subsystems.
+                if (signals.IsPending(PosixSignal.SIGHUP))
+                    hostLog.LogInformation("Reload requested during start-up; applying it now");
+                routes.Add(signals.Route(PosixSignal.SIGHUP, () => OnSighup(context)));
+            }
+            catch (OperationCanceledException) when (lifetime.ApplicationStopping.IsCancellationRequested)
+            {
+                // SIGTERM/SIGINT while the services were starting: stop what did start, as a normal stop does.
+                hostLog.LogInformation("Stop requested during start-up");
+            }
             host.WaitForShutdown();
         }
         catch (Exception e) when (e is not OutOfMemoryException)
@@ -163,7 +168,7 @@ public static class Daemon
         }
         finally
         {
-            foreach (var r in registrations)
+            foreach (var r in routes)
                 r.Dispose();
             metrics?.DisposeAsync().AsTask().Wait(TimeSpan.FromSeconds(5));
             status?.DisposeAsync().AsTask().Wait(TimeSpan.FromSeconds(5));

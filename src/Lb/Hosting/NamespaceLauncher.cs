@@ -36,7 +36,7 @@ public static class NamespaceLauncher
         return result;
     }
 
-    public static int Run(CliOptions options, TextWriter stderr)
+    public static int Run(CliOptions options, TextWriter stderr, SignalRouter signals)
     {
         var ns = options.Namespace!;
         if (!File.Exists(Netlink.Namespaces.NetworkNamespace.PathOf(ns)))
@@ -55,23 +55,33 @@ public static class NamespaceLauncher
             psi.ArgumentList.Add(a);
         psi.Environment[EnvironmentVariable] = ns;
         using var child = Process.Start(psi) ?? throw new InvalidOperationException("cannot start ip netns exec");
-        var registrations = new List<PosixSignalRegistration>();
+        // The router has caught these since Main; one that arrived before the child existed is forwarded now.
+        var routes = new List<IDisposable>();
         foreach (var (signal, number) in new[] { (PosixSignal.SIGTERM, 15), (PosixSignal.SIGINT, 2), (PosixSignal.SIGHUP, 1), (Signals.SIGUSR1, 10), (Signals.SIGUSR2, 12), (Signals.JsonDump, Signals.JsonDumpNumber) })
-        {
-            registrations.Add(PosixSignalRegistration.Create(signal, ctx =>
-            {
-                ctx.Cancel = true;
-                Forward(child.Id, number);
-            }));
-        }
+            routes.Add(signals.Route(signal, () => ThreadPool.QueueUserWorkItem(_ => Forward(child.Id, number))));
         child.WaitForExit();
-        foreach (var r in registrations)
+        foreach (var r in routes)
             r.Dispose();
         return child.ExitCode;
     }
 
+    /// <summary>Bound on waiting for the child to catch a signal before forwarding it.</summary>
+    private static readonly TimeSpan CatchWait = TimeSpan.FromSeconds(120);
+
     private static void Forward(int pid, int signal)
     {
+        // SIGHUP, SIGUSR1/2 and SIGRTMIN+2 kill a process that does not catch them yet (the child between exec and its Main):
+        // wait until it does (bounded), as its own SigCgt in /proc says. SIGTERM/SIGINT would stop it anyway: sent at once.
+        if (signal is not (15 or 2))
+        {
+            var waited = System.Diagnostics.Stopwatch.StartNew();
+            while (!Catches(pid, signal))
+            {
+                if (waited.Elapsed > CatchWait || !Directory.Exists($"/proc/{pid}"))
+                    return;
+                Thread.Sleep(20);
+            }
+        }
         try
         {
             // No libc outside src/Netlink/Interop (and it has no kill(2)): /bin/kill does it.
@@ -81,5 +91,22 @@ public static class NamespaceLauncher
         catch (System.ComponentModel.Win32Exception)
         {
         }
+    }
+
+    /// <summary>True when process <paramref name="pid"/> catches <paramref name="signal"/> (bit signal-1 of SigCgt).</summary>
+    internal static bool Catches(int pid, int signal)
+    {
+        try
+        {
+            foreach (var line in File.ReadLines($"/proc/{pid}/status"))
+            {
+                if (line.StartsWith("SigCgt:", StringComparison.Ordinal))
+                    return (ulong.Parse(line.AsSpan(7).Trim(), NumberStyles.HexNumber, CultureInfo.InvariantCulture) >> (signal - 1) & 1) == 1;
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException)
+        {
+        }
+        return false;
     }
 }

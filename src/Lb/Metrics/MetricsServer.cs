@@ -9,7 +9,10 @@ namespace Lb.Metrics;
 /// <summary>
 /// A minimal HTTP/1.1 server for Prometheus on a <see cref="TcpListener"/>: <c>GET /metrics</c> (and <c>/</c>) answer the text
 /// exposition, anything else 404/405; one request per connection (<c>Connection: close</c>), request head limited to 8 KiB
-/// and read within a timeout, so slow or hostile scrapers cannot hold the daemon.
+/// and read within <see cref="ReadTimeout"/>, the reply sent within <see cref="SendTimeout"/>. At most
+/// <see cref="MaxConcurrent"/> connections are held; when one more arrives, the oldest connection still waiting for its
+/// request is closed to make room (a scraper sends its request at once, so idle connections cannot crowd it out), and only
+/// when every held connection is being answered is the newcomer refused.
 /// </summary>
 public sealed class MetricsServer : IAsyncDisposable
 {
@@ -20,7 +23,8 @@ public sealed class MetricsServer : IAsyncDisposable
     private readonly Func<string> _render;
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _cts = new();
-    private readonly SemaphoreSlim _slots = new(MaxConcurrent, MaxConcurrent);
+    private readonly Lock _gate = new();
+    private readonly LinkedList<Connection> _connections = new();
     private readonly Task _accept;
 
     private MetricsServer(TcpListener listener, Func<string> render, ILogger logger)
@@ -33,7 +37,34 @@ public sealed class MetricsServer : IAsyncDisposable
 
     public IPEndPoint EndPoint => (IPEndPoint)_listener.LocalEndpoint;
 
+    /// <summary>Bound on receiving one request head, from accept.</summary>
     public static TimeSpan ReadTimeout { get; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Bound on sending one reply (a client that stops reading cannot hold its connection longer).</summary>
+    public static TimeSpan SendTimeout { get; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Connections held now (waiting for a request or being answered).</summary>
+    public int Connections
+    {
+        get
+        {
+            lock (_gate)
+                return _connections.Count;
+        }
+    }
+
+    /// <summary>Connections closed to make room for a newer one, since start.</summary>
+    public long Evicted => Interlocked.Read(ref _evicted);
+
+    private long _evicted;
+
+    /// <summary>One accepted connection; <see cref="Waiting"/> until its request head has been read.</summary>
+    private sealed class Connection(Socket socket)
+    {
+        public Socket Socket { get; } = socket;
+
+        public bool Waiting { get; set; } = true;
+    }
 
     /// <summary>Parses <c>ADDR:PORT</c> (<c>127.0.0.1:9650</c>, <c>[::1]:9650</c>, <c>localhost:9650</c>); non-loopback only when <paramref name="allowRemote"/>.</summary>
     public static IPEndPoint ParseListen(string value, bool allowRemote)
@@ -74,17 +105,58 @@ public sealed class MetricsServer : IAsyncDisposable
             {
                 continue;
             }
-            if (!_slots.Wait(0))
+            var connection = new Connection(client);
+            if (!Admit(connection))
             {
                 client.Dispose();
                 continue;
             }
-            _ = Task.Run(() => ServeAsync(client));
+            _ = Task.Run(() => ServeAsync(connection));
         }
     }
 
-    private async Task ServeAsync(Socket client)
+    /// <summary>Holds <paramref name="connection"/>, closing the oldest waiting one when full; false when every held
+    /// connection is being answered.</summary>
+    private bool Admit(Connection connection)
     {
+        Connection? evicted = null;
+        lock (_gate)
+        {
+            if (_connections.Count >= MaxConcurrent)
+            {
+                for (var node = _connections.First; node is not null; node = node.Next)
+                {
+                    if (node.Value.Waiting)
+                    {
+                        evicted = node.Value;
+                        _connections.Remove(node);
+                        break;
+                    }
+                }
+                if (evicted is null)
+                    return false;
+            }
+            _connections.AddLast(connection);
+        }
+        if (evicted is not null)
+        {
+            Interlocked.Increment(ref _evicted);
+            _logger.LogDebug("Metrics: {Limit} connections held; closed the oldest one still waiting for its request", MaxConcurrent);
+            // A graceful close (FIN): its pending receive ends with end of stream and its task disposes the socket.
+            try
+            {
+                evicted.Socket.Shutdown(SocketShutdown.Both);
+            }
+            catch (Exception e) when (e is SocketException or ObjectDisposedException)
+            {
+            }
+        }
+        return true;
+    }
+
+    private async Task ServeAsync(Connection connection)
+    {
+        var client = connection.Socket;
         try
         {
             using var _ = client;
@@ -93,6 +165,10 @@ public sealed class MetricsServer : IAsyncDisposable
             var head = await ReadHeadAsync(client, timeout.Token).ConfigureAwait(false);
             if (head is null)
                 return;
+            lock (_gate)
+                connection.Waiting = false;
+            // The read bound is the client's; rendering is ours (slow under emulation): stop the clock, then bound the send.
+            timeout.CancelAfter(Timeout.InfiniteTimeSpan);
             var requestLine = head.Split("\r\n", 2)[0].Split(' ');
             string status, contentType = "text/plain; charset=utf-8", body;
             if (requestLine.Length != 3 || !requestLine[2].StartsWith("HTTP/1.", StringComparison.Ordinal))
@@ -107,6 +183,7 @@ public sealed class MetricsServer : IAsyncDisposable
             var header = Encoding.ASCII.GetBytes(
                 $"HTTP/1.1 {status}\r\nContent-Type: {contentType}\r\nContent-Length: {bodyBytes.Length}\r\nConnection: close\r\n" +
                 (status.StartsWith("405", StringComparison.Ordinal) ? "Allow: GET, HEAD\r\n" : "") + "\r\n");
+            timeout.CancelAfter(SendTimeout);
             await client.SendAsync(header, SocketFlags.None, timeout.Token).ConfigureAwait(false);
             if (requestLine[0] != "HEAD")
                 await client.SendAsync(bodyBytes, SocketFlags.None, timeout.Token).ConfigureAwait(false);
@@ -118,7 +195,8 @@ public sealed class MetricsServer : IAsyncDisposable
         }
         finally
         {
-            _slots.Release();
+            lock (_gate)
+                _connections.Remove(connection);
         }
     }
 
@@ -144,6 +222,11 @@ public sealed class MetricsServer : IAsyncDisposable
         await _cts.CancelAsync().ConfigureAwait(false);
         _listener.Stop();
         await _accept.ConfigureAwait(false);
+        lock (_gate)
+        {
+            foreach (var c in _connections)
+                c.Socket.Dispose();
+        }
         _cts.Dispose();
     }
 }

@@ -1,6 +1,7 @@
 using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
+using Lb.Netlink.Platform;
 
 namespace Lb.Status;
 
@@ -14,6 +15,10 @@ public static class StatusClient
         cts.CancelAfter(timeout ?? TimeSpan.FromSeconds(10));
         using var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         await socket.ConnectAsync(new UnixDomainSocketEndPoint(path), cts.Token).ConfigureAwait(false);
+        // Before sending anything: the listener must be root's or ours (a foreign one may sit on a path in /tmp).
+        var server = PeerCredentials.Of(socket);
+        if (!StatusSocketSecurity.IsTrusted(server.Uid))
+            throw new UntrustedStatusServerException(path, server);
         await socket.SendAsync(Encoding.UTF8.GetBytes(request + "\n"), SocketFlags.None, cts.Token).ConfigureAwait(false);
         using var ms = new MemoryStream();
         var buffer = new byte[16384];
@@ -26,20 +31,5 @@ public static class StatusClient
         }
         return JsonSerializer.Deserialize(ms.ToArray(), StatusJsonContext.Default.StatusResponse)
             ?? throw new IOException("empty response from the daemon");
-    }
-
-    /// <summary>True when something accepts connections on <paramref name="path"/>.</summary>
-    public static bool IsServed(string path)
-    {
-        try
-        {
-            using var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-            socket.Connect(new UnixDomainSocketEndPoint(path));
-            return true;
-        }
-        catch (SocketException)
-        {
-            return false;
-        }
     }
 }

@@ -24,11 +24,7 @@ public static class StatusCommand
                 {
                     case "--json": json = true; break;
                     case "--watch" or "-w": watch = true; break;
-                    case "--interval":
-                        interval = TimeSpan.FromSeconds(double.Parse(Value(), NumberStyles.Float, CultureInfo.InvariantCulture));
-                        if (interval <= TimeSpan.Zero)
-                            throw new CliException("--interval must be positive");
-                        break;
+                    case "--interval": interval = ParseInterval(Value()); break;
                     case "--socket": socket = Value(); break;
                     case "-p" or "--pid": pidFile = Value(); break;
                     case "-s" or "--namespace": netns = Value(); break;
@@ -38,7 +34,7 @@ public static class StatusCommand
                     default: throw new CliException($"unknown option '{args[i]}'");
                 }
             }
-            catch (Exception e) when (e is CliException or FormatException or OverflowException)
+            catch (CliException e)
             {
                 stderr.WriteLine($"lb status: {e.Message}");
                 stderr.WriteLine(Usage);
@@ -65,6 +61,20 @@ public static class StatusCommand
         return 0;
     }
 
+    /// <summary>Longest accepted --interval: one day (a longer watch is not a watch).</summary>
+    public const double MaxIntervalSeconds = 86400;
+
+    /// <summary>Seconds, a finite number in (0, <see cref="MaxIntervalSeconds"/>]; NaN, infinities, 0 and negatives are refused.</summary>
+    public static TimeSpan ParseInterval(string value)
+    {
+        if (!double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds) || !double.IsFinite(seconds))
+            throw new CliException($"--interval '{value}': expected a number of seconds (e.g. 2 or 0.5)");
+        if (seconds <= 0 || seconds > MaxIntervalSeconds)
+            throw new CliException($"--interval '{value}': must be more than 0 and at most {MaxIntervalSeconds} seconds");
+        var interval = TimeSpan.FromSeconds(seconds);
+        return interval > TimeSpan.Zero ? interval : throw new CliException($"--interval '{value}': must be at least one tick (100 ns)");
+    }
+
     private static int Once(string path, bool json, TextWriter stdout, TextWriter stderr)
     {
         StatusResponse response;
@@ -76,6 +86,11 @@ public static class StatusCommand
         try
         {
             response = StatusClient.QueryAsync(path).GetAwaiter().GetResult();
+        }
+        catch (UntrustedStatusServerException e)
+        {
+            stderr.WriteLine($"lb status: {e.Message}");
+            return 3;
         }
         catch (Exception e) when (e is SocketException or IOException or OperationCanceledException or JsonException or UnauthorizedAccessException)
         {

@@ -52,23 +52,23 @@ public sealed class StatusServer : IAsyncDisposable
         return System.IO.Path.Combine(DefaultDirectory, netns is null ? "lb.sock" : $"lb-{netns}.sock");
     }
 
-    /// <summary>Binds and starts serving; null (with a warning) when the path is served by another live daemon or cannot be bound.</summary>
+    /// <summary>Binds and starts serving; null (with a warning) when the path is served by another live daemon, lies in a
+    /// directory other users could rewrite, or cannot be bound (see <see cref="StatusSocketSecurity"/>).</summary>
     public static StatusServer? Start(string path, Func<StatusReport> collect, ILogger logger, TimeSpan? readTimeout = null)
     {
         try
         {
-            var dir = System.IO.Path.GetDirectoryName(path);
-            if (!string.IsNullOrEmpty(dir) && !Directory.Exists(dir))
+            path = System.IO.Path.GetFullPath(path);
+            var dir = System.IO.Path.GetDirectoryName(path) ?? "/";
+            if (!Directory.Exists(dir))
                 Directory.CreateDirectory(dir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute);
-            if (File.Exists(path))
+            if (StatusSocketSecurity.InsecureDirectory(dir) is string why)
             {
-                if (StatusClient.IsServed(path))
-                {
-                    logger.LogWarning("Status socket {Path} is served by another lb daemon; 'lb status' will not reach this one (give --socket PATH)", path);
-                    return null;
-                }
-                File.Delete(path);
+                logger.LogError("Not opening the status socket {Path}: {Why}, so another user could replace the socket; 'lb status' will not reach this daemon (give --socket PATH in a directory only root can write, e.g. {Default})", path, why, DefaultDirectory);
+                return null;
             }
+            if (!ClaimPath(path, logger))
+                return null;
             var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
             try
             {
@@ -85,11 +85,47 @@ public sealed class StatusServer : IAsyncDisposable
             logger.LogDebug("Status socket listening on {Path}", path);
             return new StatusServer(path, listener, collect, logger, readTimeout ?? TimeSpan.FromSeconds(2));
         }
-        catch (Exception e) when (e is SocketException or IOException or UnauthorizedAccessException)
+        catch (Exception e) when (e is SocketException or IOException or UnauthorizedAccessException or Netlink.ErrnoException)
         {
             logger.LogWarning("Cannot open the status socket {Path}: {Message}; 'lb status' will not reach this daemon", path, e.Message);
             return null;
         }
+    }
+
+    /// <summary>
+    /// Clears the way for binding <paramref name="path"/>: false (after a warning) when another lb daemon — a listener run by
+    /// root or by our uid — serves it, or when something other than a socket is there. A stale socket is removed, and so is
+    /// one owned or served by another user: that is not a daemon to defer to but someone squatting on our path.
+    /// </summary>
+    private static bool ClaimPath(string path, ILogger logger)
+    {
+        if (Netlink.Platform.FileStatus.TryGetLink(path) is not { } existing)
+            return true;
+        if (!existing.IsSocket)
+        {
+            logger.LogError("Not opening the status socket {Path}: it exists and is not a socket ({Kind}); not removing it", path, existing.IsRegularFile ? "a regular file" : existing.IsDirectory ? "a directory" : "another kind of file");
+            return false;
+        }
+        if (!StatusSocketSecurity.IsTrusted(existing.Uid))
+        {
+            logger.LogWarning("Status socket {Path} belongs to uid {Uid}, not to root or to this daemon: not trusted, replacing it", path, existing.Uid);
+        }
+        else
+        {
+            switch (StatusSocketSecurity.Probe(path, out var server))
+            {
+                case StatusSocketSecurity.ProbeResult.Busy:
+                case StatusSocketSecurity.ProbeResult.Served when StatusSocketSecurity.IsTrusted(server.Uid):
+                    logger.LogWarning("Status socket {Path} is served by another lb daemon{Pid}; 'lb status' will not reach this one (give --socket PATH)",
+                        path, server.Pid > 0 ? $" (pid {server.Pid})" : "");
+                    return false;
+                case StatusSocketSecurity.ProbeResult.Served:
+                    logger.LogWarning("Status socket {Path} is served by uid {Uid} (pid {Pid}), not by root or this daemon's uid: not trusted, replacing it", path, server.Uid, server.Pid);
+                    break;
+            }
+        }
+        File.Delete(path);
+        return true;
     }
 
     private async Task AcceptAsync()
@@ -127,6 +163,7 @@ public sealed class StatusServer : IAsyncDisposable
             using var _ = client;
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_cts.Token);
             timeout.CancelAfter(ReadTimeout);
+            var peer = Netlink.Platform.PeerCredentials.Of(client);
             var request = await ReadLineAsync(client, timeout.Token).ConfigureAwait(false);
             // The read bound is for the client; building the reply is ours (slow under emulation): stop the clock, then
             // give the send its own bound.
@@ -136,6 +173,11 @@ public sealed class StatusServer : IAsyncDisposable
                 return;
             switch (request.Trim())
             {
+                case var _ when !StatusSocketSecurity.IsTrusted(peer.Uid):
+                    // The 0600 mode keeps other users out already; should the mode be widened, they still get nothing.
+                    _logger.LogWarning("Status client uid {Uid} (pid {Pid}) refused: only root and uid {Own} may query this daemon", peer.Uid, peer.Pid, Netlink.Platform.PeerCredentials.EffectiveUid);
+                    response = new StatusResponse(false, $"permission denied: uid {peer.Uid} may not query this daemon", null);
+                    break;
                 case "" or "status":
                     response = new StatusResponse(true, null, _collect());
                     break;
@@ -152,7 +194,7 @@ public sealed class StatusServer : IAsyncDisposable
         {
             _logger.LogDebug("Status client sent no request within {Timeout}; closed", ReadTimeout);
         }
-        catch (Exception e) when (e is SocketException or ObjectDisposedException or IOException)
+        catch (Exception e) when (e is SocketException or ObjectDisposedException or IOException or Netlink.ErrnoException)
         {
             _logger.LogDebug("Status client: {Message}", e.Message);
         }

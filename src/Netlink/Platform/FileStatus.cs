@@ -23,6 +23,9 @@ public readonly record struct FileStatus(uint Mode, uint Uid, uint Gid, ulong De
     /// <summary>A symbolic link (only seen by <see cref="GetLink"/>).</summary>
     public bool IsSymbolicLink => (Mode & TypeMask) == 0xA000;
 
+    /// <summary>A Unix-domain socket.</summary>
+    public bool IsSocket => (Mode & TypeMask) == 0xC000;
+
     /// <summary>The permission bits (with setuid, setgid, sticky).</summary>
     public UnixFileMode Permissions => (UnixFileMode)(Mode & 0xFFF);
 
@@ -31,6 +34,17 @@ public readonly record struct FileStatus(uint Mode, uint Uid, uint Gid, ulong De
 
     /// <summary>lstat(2): a symbolic link itself. Throws <see cref="ErrnoException"/>.</summary>
     public static FileStatus GetLink(string path) => Query(path, Libc.AT_SYMLINK_NOFOLLOW, "lstat");
+
+    /// <summary>lstat(2) of a path that may not exist: null on ENOENT or ENOTDIR; any other error throws <see cref="ErrnoException"/>.</summary>
+    public static FileStatus? TryGetLink(string path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        if (TryGet(path, followLinks: false, out var status, out var errno))
+            return status;
+        if (errno is Errno.ENOENT or Errno.ENOTDIR)
+            return null;
+        throw new ErrnoException($"lstat {path}", errno);
+    }
 
     /// <summary><see cref="Get"/> or <see cref="GetLink"/> without throwing: the errno on failure.</summary>
     public static bool TryGet(string path, bool followLinks, out FileStatus status, out int errno)

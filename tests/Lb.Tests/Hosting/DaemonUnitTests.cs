@@ -11,7 +11,7 @@ namespace Lb.Lb.Tests.Hosting;
 /// <summary>The daemon's pieces without root: flags, the status server against a fixed report, the metrics text.</summary>
 public sealed class DaemonUnitTests
 {
-    private static StatusReport Report(string state = "MASTER") => new()
+    internal static StatusReport Report(string state = "MASTER") => new()
     {
         Daemon = new DaemonInfo(42, "0.1.0", DateTimeOffset.UnixEpoch, DateTimeOffset.UnixEpoch.AddSeconds(90), "/etc/keepalived/keepalived.conf", null, true, true),
         VrrpInstances =

@@ -72,6 +72,17 @@ public class KernelHeaderConsistencyTests
         ("sizeof(struct __user_cap_header_struct)", 8),
         ("sizeof(struct __user_cap_data_struct)", 12),
         ("offsetof(struct __user_cap_data_struct, effective)", 0),
+        // Platform/PeerCredentials.cs reads these by offset; Platform/FileStatus.cs its file types.
+        ("sizeof(struct ucred)", 12),
+        ("offsetof(struct ucred, pid)", 0),
+        ("offsetof(struct ucred, uid)", 4),
+        ("offsetof(struct ucred, gid)", 8),
+        ("S_IFMT", 0xF000),
+        ("S_IFREG", 0x8000),
+        ("S_IFDIR", 0x4000),
+        ("S_IFLNK", 0xA000),
+        ("S_IFSOCK", 0xC000),
+        ("ENOTDIR", 20),
         // The mh scheduler's flag names are kernel-internal aliases of SCHED1/SCHED2 (as sh's are in the uAPI).
         ("IP_VS_SVC_F_SCHED1", (long)IpvsServiceFlags.MhFallback),
         ("IP_VS_SVC_F_SCHED2", (long)IpvsServiceFlags.MhPort),
@@ -124,6 +135,8 @@ public class KernelHeaderConsistencyTests
         sb.AppendLine("#include <errno.h>");
         sb.AppendLine("#include <sched.h>");
         sb.AppendLine("#include <sys/socket.h>");
+        sb.AppendLine("#include <sys/stat.h>");
+        sb.AppendLine("#include <fcntl.h>");
         sb.AppendLine("#include <netinet/in.h>");
         sb.AppendLine("#include <linux/netlink.h>");
         sb.AppendLine("#include <linux/genetlink.h>");
