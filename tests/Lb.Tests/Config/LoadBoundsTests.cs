@@ -222,6 +222,32 @@ public sealed class LoadBoundsTests : IDisposable
             d => Assert.Equal("(k.conf: Line 3) ~SEQ argument '0xffffffffffffffff' is not an integer in [-9223372036854775808, 9223372036854775807]", d.ToString()));
     }
 
+    [Fact]
+    public void Reload_that_hits_a_bound_is_refused_and_the_running_configuration_kept()
+    {
+        // SIGHUP's path: the reloader loads the new file, meets the bound, logs the diagnostic with its line and keeps the
+        // configuration in force; a later SIGHUP is still served.
+        var path = Write("k.conf", "global_defs {\n    router_id one\n}\n");
+        var options = CliOptions.Parse(["-f", path, "-i", "main"]);
+        var running = ConfigLoader.Load(path, new ConfigLoadOptions { Preprocessor = new PreprocessorOptions { ConfigId = "main" } });
+        Assert.Equal(0, running.ExitCode);
+        var log = new ListLogger();
+        using var notify = new global::Lb.Hosting.SdNotify(null);
+        using var reloader = new global::Lb.Hosting.Reloader(options, running, log, notify, () => "ok", vrrp: null, checkers: null);
+
+        Write("k.conf", "global_defs {\n    router_id two\n}\n~SEQ(i,1,2000000) ~SEQ(j,1,2000000) @otherhost x$i.$j\n");
+        reloader.Request();
+        Assert.True(SpinWait.SpinUntil(() => reloader.Completed >= 1, TimeSpan.FromSeconds(120)), "the reload did not end");
+        Assert.Contains(log.Lines, l => l == "(k.conf: Line 4) configuration needs more than 5000000 preprocessing steps (nested ~SEQ/~LST generators or macros that multiply); stopped reading");
+        Assert.Contains(log.Lines, l => l.StartsWith("Reload refused", StringComparison.Ordinal) && l.EndsWith("keeping the running configuration", StringComparison.Ordinal));
+        Assert.DoesNotContain(log.Lines, l => l == "Reload complete");
+
+        Write("k.conf", "global_defs {\n    router_id two\n}\n");
+        reloader.Request();
+        Assert.True(SpinWait.SpinUntil(() => reloader.Completed >= 2, TimeSpan.FromSeconds(120)), "the second reload did not end");
+        Assert.Contains(log.Lines, l => l == "Reload complete");
+    }
+
     /// <summary>keepalived 2.2.7 as oracle for the include cases it finishes: Lb's <c>-t</c> is non-zero exactly where keepalived's is.</summary>
     [RootFact("keepalived")]
     public void Include_verdicts_agree_with_keepalived()
@@ -267,6 +293,21 @@ public sealed class LoadBoundsTests : IDisposable
     {
         using var p = Process.Start(new ProcessStartInfo("mkfifo", [path]) { RedirectStandardError = true })!;
         Assert.True(p.WaitForExit(TimeSpan.FromSeconds(30)) && p.ExitCode == 0, $"mkfifo {path} failed");
+    }
+
+    private sealed class ListLogger : Microsoft.Extensions.Logging.ILogger
+    {
+        private readonly System.Collections.Concurrent.ConcurrentQueue<string> _lines = new();
+
+        public IReadOnlyCollection<string> Lines => _lines.ToArray();
+
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(Microsoft.Extensions.Logging.LogLevel logLevel) => true;
+
+        public void Log<TState>(Microsoft.Extensions.Logging.LogLevel logLevel, Microsoft.Extensions.Logging.EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+            _lines.Enqueue(formatter(state, exception));
     }
 
     /// <summary>A clock that moves on by <c>step</c> each time it is read.</summary>
