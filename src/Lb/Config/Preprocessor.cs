@@ -75,9 +75,11 @@ internal enum IncludeChecks
 
 /// <summary>
 /// Turns keepalived.conf files into logical lines the way keepalived 2.2.7 reads them: comments (<c>#</c>, <c>!</c>) stripped,
-/// <c>include</c> and its strict variants with globs and brace expansion relative to the including file, <c>@ID</c>/<c>@^ID</c>
+/// <c>include</c> and its strict variants (recognised on the finished line, after <c>@ID</c>, macros and generators, as keepalived
+/// does) with glob(3) wildcards and brace expansion relative to the including file, regular files only, <c>@ID</c>/<c>@^ID</c>
 /// conditional lines, <c>$NAME=value</c> definitions (multi-line with <c>\</c>) expanded as <c>$NAME</c> or <c>${NAME}</c> at use time,
 /// the predefined <c>_PWD _INSTANCE _RANDOM _HASH _BANG</c>, and the <c>~SEQ</c>/<c>~SEQx</c>/<c>~LST</c> line generators.
+/// Every load is bounded (see <see cref="PreprocessorOptions"/> and src/Lb/Config/README.md).
 /// </summary>
 public sealed class Preprocessor
 {
