@@ -99,6 +99,7 @@ public sealed class Preprocessor
     private long _steps;
     private long _bytesRead;
     private long _charsEmitted;
+    private long _definitionChars;
     private long _started;
 
     public Preprocessor(PreprocessorOptions options, DiagnosticBag diagnostics)
@@ -312,7 +313,7 @@ public sealed class Preprocessor
                     if (!more)
                         break;
                 }
-                _definitions[m.Groups[1].Value] = value.ToString();
+                Define(m.Groups[1].Value, value.ToString(), location);
                 continue;
             }
 
@@ -364,7 +365,7 @@ public sealed class Preprocessor
         var def = Definition.Match(body);
         if (def.Success)
         {
-            _definitions[def.Groups[1].Value] = def.Groups[2].Value.Trim();
+            Define(def.Groups[1].Value, def.Groups[2].Value.Trim(), location);
             return;
         }
 
@@ -418,6 +419,22 @@ public sealed class Preprocessor
         }
         _charsEmitted += text.Length;
         _lines.Add(new LogicalLine(text, location));
+    }
+
+    /// <summary>Sets a macro; the characters all macros hold together are bounded like the expanded text (a generator can define millions).</summary>
+    private void Define(string name, string value, SourceLocation location)
+    {
+        if (_stopped)
+            return;
+        var old = _definitions.TryGetValue(name, out var previous) ? name.Length + previous.Length : 0;
+        var total = _definitionChars - old + name.Length + value.Length;
+        if (total > _options.MaxExpandedChars)
+        {
+            Stop(location, $"macro definitions hold more than {_options.MaxExpandedChars} characters; stopped reading");
+            return;
+        }
+        _definitionChars = total;
+        _definitions[name] = value;
     }
 
     /// <summary>Counts one unit of work against the load's step and time bounds; false once the load has been stopped.</summary>
@@ -585,7 +602,7 @@ public sealed class Preprocessor
                     return;
                 }
                 for (var k = 0; k < names.Count; k++)
-                    _definitions[names[k]] = values[k];
+                    Define(names[k], values[k], location);
                 ProcessLine(rest, location, depth + 1);
                 if (_stopped)
                     return;
@@ -633,7 +650,7 @@ public sealed class Preprocessor
         var v = startValue;
         for (var n = Int128.Zero; n < count; n++)
         {
-            _definitions[variable] = hex ? v.ToString("x", CultureInfo.InvariantCulture) : v.ToString(CultureInfo.InvariantCulture);
+            Define(variable, hex ? v.ToString("x", CultureInfo.InvariantCulture) : v.ToString(CultureInfo.InvariantCulture), location);
             ProcessLine(rest, location, depth + 1);
             if (_stopped)
                 return;

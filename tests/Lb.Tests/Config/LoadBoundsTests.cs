@@ -135,6 +135,16 @@ public sealed class LoadBoundsTests : IDisposable
     }
 
     [Fact]
+    public void Macros_defined_by_a_generator_are_bounded_by_the_characters_they_hold()
+    {
+        // 100 000 macros of 1000 characters each emit no line at all, yet would hold 100 M characters.
+        var main = Write("k.conf", "$BIG=" + new string('x', 1000) + "\n~SEQ(i,1,100000) $V${i}=$BIG\n");
+        var config = ConfigLoader.Load(main, new ConfigLoadOptions { Preprocessor = new PreprocessorOptions { ConfigId = "main" } });
+        Assert.Equal(4, config.ExitCode);
+        Assert.Equal("(k.conf: Line 2) macro definitions hold more than 67108864 characters; stopped reading", Assert.Single(config.Diagnostics).ToString());
+    }
+
+    [Fact]
     public void Load_time_is_bounded()
     {
         var main = Write("k.conf", "a\nb\nc\nd\n");
