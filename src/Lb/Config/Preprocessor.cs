@@ -1,5 +1,6 @@
 using System.Collections.Immutable;
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.RegularExpressions;
 using Lb.Netlink.Platform;
@@ -51,6 +52,9 @@ public sealed record PreprocessorOptions
 
     public int MaxReplacementsPerLine { get; init; } = 10_000;
 
+    /// <summary>Macros, generators and includes nested in one another, counted together across files.</summary>
+    public int MaxNesting { get; init; } = 256;
+
     /// <summary>Seed for <c>${_RANDOM}</c>; null uses a time-based seed as keepalived does (global <c>random_seed</c> sets it).</summary>
     public int? RandomSeed { get; init; }
 
@@ -101,6 +105,7 @@ public sealed class Preprocessor
     private long _charsEmitted;
     private long _definitionChars;
     private long _started;
+    private int _nesting;
 
     public Preprocessor(PreprocessorOptions options, DiagnosticBag diagnostics)
     {
@@ -349,10 +354,34 @@ public sealed class Preprocessor
         return matches != negate ? text[end..].Trim() : null;
     }
 
+    /// <summary>
+    /// One line, recursively through macros, generators and includes. The nesting of all three together is bounded (each
+    /// include starts its own macro depth, so 32 include levels of 64 macro levels would otherwise be 2048 frames deep),
+    /// and the stack itself is checked, so no input overflows it: a stack overflow cannot be caught and would take the
+    /// daemon down on SIGHUP.
+    /// </summary>
     private void ProcessLine(string text, SourceLocation location, int depth)
     {
         if (!Step(location))
             return;
+        if (_nesting >= _options.MaxNesting || !RuntimeHelpers.TryEnsureSufficientExecutionStack())
+        {
+            Stop(location, $"macros, generators and includes nested more than {Math.Min(_nesting, _options.MaxNesting)} levels deep together; stopped reading");
+            return;
+        }
+        _nesting++;
+        try
+        {
+            ProcessLineNested(text, location, depth);
+        }
+        finally
+        {
+            _nesting--;
+        }
+    }
+
+    private void ProcessLineNested(string text, SourceLocation location, int depth)
+    {
         if (depth > 64)
         {
             _diagnostics.Error(location, "macros and ~SEQ/~LST generators nested deeper than 64 levels; line ignored");

@@ -145,6 +145,32 @@ public sealed class LoadBoundsTests : IDisposable
     }
 
     [Fact]
+    public void Generators_nested_in_a_chain_of_includes_cannot_overflow_the_stack()
+    {
+        // Each file nests 60 generators (under the per-line limit of 64) around an include of the next: 30 files deep that
+        // is some 1800 levels of recursion, which overflowed a reload thread's stack (an uncatchable crash).
+        var nest = string.Concat(Enumerable.Range(0, 60).Select(k => $"~SEQ(v{k},1,1) "));
+        for (var i = 0; i < 30; i++)
+            Write($"f{i}.conf", $"{nest}include f{i + 1}.conf\n");
+        Write("f30.conf", "! end\n");
+        var path = Path.Combine(_dir, "f0.conf");
+
+        List<Diagnostic>? bounded = null, unbounded = null;
+        var thread = new Thread(() =>
+        {
+            bounded = Preprocess(path).Diagnostics;
+            // With the level count out of the way the stack check alone still stops it.
+            unbounded = Preprocess(path, new PreprocessorOptions { ConfigId = "main", MaxNesting = int.MaxValue }).Diagnostics;
+        }, maxStackSize: 1024 * 1024);
+        thread.Start();
+        Assert.True(thread.Join(TimeSpan.FromSeconds(120)), "the load did not end");
+        Assert.Equal("(f4.conf: Line 1) macros, generators and includes nested more than 256 levels deep together; stopped reading", Assert.Single(bounded!).ToString());
+        var d = Assert.Single(unbounded!);
+        Assert.Equal(Severity.Fatal, d.Severity);
+        Assert.Matches(@"^\(f\d+\.conf: Line 1\) macros, generators and includes nested more than \d+ levels deep together; stopped reading$", d.ToString());
+    }
+
+    [Fact]
     public void Load_time_is_bounded()
     {
         var main = Write("k.conf", "a\nb\nc\nd\n");
