@@ -1,22 +1,48 @@
 using System.Collections.Immutable;
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.RegularExpressions;
+using Lb.Netlink.Platform;
 
 namespace Lb.Config;
 
 /// <summary>One line of configuration text after includes, comments, conditionals, macros and generators, with where it came from.</summary>
 public readonly record struct LogicalLine(string Text, SourceLocation Location);
 
-/// <summary>Limits and inputs of the preprocessor. The limits keep a hostile or broken file from running without bound.</summary>
+/// <summary>
+/// Limits and inputs of the preprocessor. The limits keep a hostile or broken file from running without bound; every one
+/// of them applies to one whole load (the main file and everything it includes, generates and expands), and exceeding one
+/// stops the load with a Fatal diagnostic at the line responsible, so <c>lb -t</c> exits 4 and a reload is refused.
+/// </summary>
 public sealed record PreprocessorOptions
 {
     /// <summary>keepalived's config id (<c>-i</c>), compared against <c>@ID</c> lines. Defaults to the short host name.</summary>
     public string ConfigId { get; init; } = DefaultConfigId();
 
+    /// <summary>Size of one configuration file.</summary>
     public long MaxFileBytes { get; init; } = 16L * 1024 * 1024;
 
+    /// <summary>Bytes read from files in one load, summed over every read: a file included 40 times counts 40 times.</summary>
+    public long MaxTotalBytes { get; init; } = 32L * 1024 * 1024;
+
+    /// <summary>Logical lines the configuration expands to (after includes, macros and generators).</summary>
     public int MaxLines { get; init; } = 2_000_000;
+
+    /// <summary>Characters of those logical lines, summed.</summary>
+    public long MaxExpandedChars { get; init; } = 64L * 1024 * 1024;
+
+    /// <summary>
+    /// Lines processed, counting each line a generator or a multi-line macro produces even when it emits nothing (a
+    /// definition, a conditional for another host): the bound that stops <c>~SEQ</c> nested in <c>~SEQ</c> and macros that double.
+    /// </summary>
+    public long MaxSteps { get; init; } = 5_000_000;
+
+    /// <summary>Wall-clock time of one load, the backstop behind the counted bounds.</summary>
+    public TimeSpan MaxDuration { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>Clock for <see cref="MaxDuration"/>.</summary>
+    public TimeProvider Time { get; init; } = TimeProvider.System;
 
     public int MaxIncludeDepth { get; init; } = 32;
 
@@ -25,6 +51,9 @@ public sealed record PreprocessorOptions
     public int MaxExpandedLineLength { get; init; } = 1024 * 1024;
 
     public int MaxReplacementsPerLine { get; init; } = 10_000;
+
+    /// <summary>Macros, generators and includes nested in one another, counted together across files.</summary>
+    public int MaxNesting { get; init; } = 256;
 
     /// <summary>Seed for <c>${_RANDOM}</c>; null uses a time-based seed as keepalived does (global <c>random_seed</c> sets it).</summary>
     public int? RandomSeed { get; init; }
@@ -50,9 +79,11 @@ internal enum IncludeChecks
 
 /// <summary>
 /// Turns keepalived.conf files into logical lines the way keepalived 2.2.7 reads them: comments (<c>#</c>, <c>!</c>) stripped,
-/// <c>include</c> and its strict variants with globs and brace expansion relative to the including file, <c>@ID</c>/<c>@^ID</c>
+/// <c>include</c> and its strict variants (recognised on the finished line, after <c>@ID</c>, macros and generators, as keepalived
+/// does) with glob(3) wildcards and brace expansion relative to the including file, regular files only, <c>@ID</c>/<c>@^ID</c>
 /// conditional lines, <c>$NAME=value</c> definitions (multi-line with <c>\</c>) expanded as <c>$NAME</c> or <c>${NAME}</c> at use time,
 /// the predefined <c>_PWD _INSTANCE _RANDOM _HASH _BANG</c>, and the <c>~SEQ</c>/<c>~SEQx</c>/<c>~LST</c> line generators.
+/// Every load is bounded (see <see cref="PreprocessorOptions"/> and src/Lb/Config/README.md).
 /// </summary>
 public sealed class Preprocessor
 {
@@ -68,7 +99,13 @@ public sealed class Preprocessor
     private readonly Random _random;
     private string _directory = Directory.GetCurrentDirectory();
     private IncludeChecks _checks = IncludeChecks.None;
-    private bool _lineLimitReported;
+    private bool _stopped;
+    private long _steps;
+    private long _bytesRead;
+    private long _charsEmitted;
+    private long _definitionChars;
+    private long _started;
+    private int _nesting;
 
     public Preprocessor(PreprocessorOptions options, DiagnosticBag diagnostics)
     {
@@ -83,6 +120,7 @@ public sealed class Preprocessor
     /// <summary>Reads <paramref name="path"/> and everything it includes. Problems go to the diagnostic bag; this never throws for bad input.</summary>
     public ImmutableArray<LogicalLine> Run(string path)
     {
+        _started = _options.Time.GetTimestamp();
         if (Directory.Exists(path))
         {
             _diagnostics.Fatal(new SourceLocation(path, 0), $"'{path}' is a directory, not a configuration file");
@@ -93,21 +131,25 @@ public sealed class Preprocessor
             _diagnostics.Fatal(new SourceLocation(path, 0), $"Configuration file '{path}' does not exist");
             return ImmutableArray<LogicalLine>.Empty;
         }
-        ReadFile(path, path, SourceLocation.None);
+        ReadFile(path, path, SourceLocation.None, IncludeChecks.All);
         return _lines.ToImmutableArray();
     }
 
     /// <summary>Preprocesses text that did not come from a file (tests, stdin). Includes resolve relative to <paramref name="directory"/>.</summary>
     public ImmutableArray<LogicalLine> RunText(string text, string displayName, string? directory = null)
     {
+        _started = _options.Time.GetTimestamp();
         _directory = directory ?? Directory.GetCurrentDirectory();
         _files.Add(displayName);
         ReadLines(SplitLines(text), displayName);
         return _lines.ToImmutableArray();
     }
 
-    private void ReadFile(string path, string display, SourceLocation from)
+    /// <summary>Reads one file. <paramref name="checks"/> decides whether a file that is not read is an error (strict include, main file) or a warning.</summary>
+    private void ReadFile(string path, string display, SourceLocation from, IncludeChecks checks)
     {
+        if (_stopped)
+            return;
         string full;
         try
         {
@@ -135,23 +177,47 @@ public sealed class Preprocessor
             return;
         }
 
+        var here = from.IsKnown ? from : new SourceLocation(display, 0);
+        // The type is looked at before anything opens the file: open() of a FIFO blocks until a writer comes, a device
+        // such as /dev/zero never ends, and opening some devices acts (a watchdog starts). keepalived refuses the same.
+        var probe = FileProbe.Stat(full);
+        if (probe.Kind == FileKind.Missing)
+        {
+            _diagnostics.Add(checks.HasFlag(IncludeChecks.Readable) ? Severity.Fatal : Severity.Warning, here,
+                $"cannot read '{display}': {Lb.Netlink.Errno.GetName(probe.Errno)}");
+            return;
+        }
+        if (!probe.IsRegular || probe.IsExecutable)
+        {
+            var what = probe.IsRegular ? "an executable file" : $"a {probe.Description}";
+            _diagnostics.Add(checks.HasFlag(IncludeChecks.Readable) ? Severity.Fatal : Severity.Warning, here,
+                $"Configuration file '{display}' is not a regular non-executable file ({what}) - skipping");
+            return;
+        }
+        if (probe.Size > _options.MaxFileBytes)
+        {
+            _diagnostics.Fatal(new SourceLocation(display, 0),
+                $"file is {probe.Size} bytes, larger than the {_options.MaxFileBytes / (1024 * 1024)} MiB a configuration file may have; not read");
+            return;
+        }
+        if (_bytesRead + probe.Size > _options.MaxTotalBytes)
+        {
+            Stop(here, $"reading '{display}' ({probe.Size} bytes) would take this load past {_options.MaxTotalBytes / (1024 * 1024)} MiB of configuration files "
+                + "(a file included several times counts each time); stopped reading");
+            return;
+        }
+
         byte[] bytes;
         try
         {
-            var info = new FileInfo(full);
-            if (info.Length > _options.MaxFileBytes)
-            {
-                _diagnostics.Fatal(new SourceLocation(display, 0),
-                    $"file is {info.Length} bytes, larger than the {_options.MaxFileBytes / (1024 * 1024)} MiB a configuration file may have; not read");
-                return;
-            }
-            bytes = File.ReadAllBytes(full);
+            bytes = ReadBounded(full, Math.Min(_options.MaxFileBytes, _options.MaxTotalBytes - _bytesRead));
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            _diagnostics.Fatal(from.IsKnown ? from : new SourceLocation(display, 0), $"cannot read '{display}': {e.Message}");
+            _diagnostics.Add(checks.HasFlag(IncludeChecks.Readable) ? Severity.Fatal : Severity.Warning, here, $"cannot read '{display}': {e.Message}");
             return;
         }
+        _bytesRead += bytes.Length;
 
         var nul = Array.IndexOf(bytes, (byte)0);
         if (nul >= 0)
@@ -181,6 +247,22 @@ public sealed class Preprocessor
         }
     }
 
+    /// <summary>Reads at most <paramref name="limit"/> bytes; a file that grew past it since it was looked at is refused, not truncated.</summary>
+    private static byte[] ReadBounded(string path, long limit)
+    {
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, bufferSize: 1);
+        using var buffer = new MemoryStream();
+        var chunk = new byte[64 * 1024];
+        int n;
+        while ((n = stream.Read(chunk, 0, chunk.Length)) > 0)
+        {
+            if (buffer.Length + n > limit)
+                throw new IOException($"it grew past {limit} bytes while being read");
+            buffer.Write(chunk, 0, n);
+        }
+        return buffer.ToArray();
+    }
+
     private static string[] SplitLines(string text)
     {
         var lines = text.Split('\n');
@@ -196,7 +278,7 @@ public sealed class Preprocessor
     {
         for (var i = 0; i < lines.Length; i++)
         {
-            if (LineLimitReached(new SourceLocation(display, i + 1)))
+            if (_stopped)
                 return;
             var location = new SourceLocation(display, i + 1);
             var text = StripComment(lines[i], location).Trim();
@@ -204,11 +286,6 @@ public sealed class Preprocessor
                 continue;
 
             var firstWord = FirstWord(text);
-            if (IncludeKeywords.Contains(firstWord, StringComparer.Ordinal))
-            {
-                Include(firstWord, text[firstWord.Length..].Trim(), location);
-                continue;
-            }
             if (firstWord == "include_check")
                 SetIncludeChecks(text[firstWord.Length..].Trim(), location);
 
@@ -241,7 +318,7 @@ public sealed class Preprocessor
                     if (!more)
                         break;
                 }
-                _definitions[m.Groups[1].Value] = value.ToString();
+                Define(m.Groups[1].Value, value.ToString(), location);
                 continue;
             }
 
@@ -277,7 +354,33 @@ public sealed class Preprocessor
         return matches != negate ? text[end..].Trim() : null;
     }
 
+    /// <summary>
+    /// One line, recursively through macros, generators and includes. The nesting of all three together is bounded (each
+    /// include starts its own macro depth, so 32 include levels of 64 macro levels would otherwise be 2048 frames deep),
+    /// and the stack itself is checked, so no input overflows it: a stack overflow cannot be caught and would take the
+    /// daemon down on SIGHUP.
+    /// </summary>
     private void ProcessLine(string text, SourceLocation location, int depth)
+    {
+        if (!Step(location))
+            return;
+        if (_nesting >= _options.MaxNesting || !RuntimeHelpers.TryEnsureSufficientExecutionStack())
+        {
+            Stop(location, $"macros, generators and includes nested more than {Math.Min(_nesting, _options.MaxNesting)} levels deep together; stopped reading");
+            return;
+        }
+        _nesting++;
+        try
+        {
+            ProcessLineNested(text, location, depth);
+        }
+        finally
+        {
+            _nesting--;
+        }
+    }
+
+    private void ProcessLineNested(string text, SourceLocation location, int depth)
     {
         if (depth > 64)
         {
@@ -291,7 +394,7 @@ public sealed class Preprocessor
         var def = Definition.Match(body);
         if (def.Success)
         {
-            _definitions[def.Groups[1].Value] = def.Groups[2].Value.Trim();
+            Define(def.Groups[1].Value, def.Groups[2].Value.Trim(), location);
             return;
         }
 
@@ -307,7 +410,11 @@ public sealed class Preprocessor
         if (multiline)
         {
             foreach (var line in expanded.Split('\n'))
+            {
                 ProcessLine(line, location, depth + 1);
+                if (_stopped)
+                    return;
+            }
             return;
         }
         if (!ReferenceEquals(expanded, body) && expanded != body && (expanded.StartsWith('@') || expanded.StartsWith('$') || expanded.StartsWith('~')))
@@ -315,26 +422,69 @@ public sealed class Preprocessor
             ProcessLine(expanded, location, depth + 1);
             return;
         }
+        // As keepalived, an include is recognised on the finished line: after @ID, macros and generators.
+        var keyword = FirstWord(expanded);
+        if (IncludeKeywords.Contains(keyword, StringComparer.Ordinal))
+        {
+            Include(keyword, expanded[keyword.Length..].Trim(), location);
+            return;
+        }
         Emit(expanded, location);
     }
 
     private void Emit(string text, SourceLocation location)
     {
-        if (LineLimitReached(location))
+        if (_stopped)
             return;
+        if (_lines.Count >= _options.MaxLines)
+        {
+            Stop(location, $"configuration expands to more than {_options.MaxLines} lines; stopped reading");
+            return;
+        }
+        if (_charsEmitted + text.Length > _options.MaxExpandedChars)
+        {
+            Stop(location, $"configuration expands to more than {_options.MaxExpandedChars} characters; stopped reading");
+            return;
+        }
+        _charsEmitted += text.Length;
         _lines.Add(new LogicalLine(text, location));
     }
 
-    private bool LineLimitReached(SourceLocation location)
+    /// <summary>Sets a macro; the characters all macros hold together are bounded like the expanded text (a generator can define millions).</summary>
+    private void Define(string name, string value, SourceLocation location)
     {
-        if (_lines.Count < _options.MaxLines)
-            return false;
-        if (!_lineLimitReported)
+        if (_stopped)
+            return;
+        var old = _definitions.TryGetValue(name, out var previous) ? name.Length + previous.Length : 0;
+        var total = _definitionChars - old + name.Length + value.Length;
+        if (total > _options.MaxExpandedChars)
         {
-            _diagnostics.Fatal(location, $"configuration expands to more than {_options.MaxLines} lines; stopped reading");
-            _lineLimitReported = true;
+            Stop(location, $"macro definitions hold more than {_options.MaxExpandedChars} characters; stopped reading");
+            return;
         }
+        _definitionChars = total;
+        _definitions[name] = value;
+    }
+
+    /// <summary>Counts one unit of work against the load's step and time bounds; false once the load has been stopped.</summary>
+    private bool Step(SourceLocation location)
+    {
+        if (_stopped)
+            return false;
+        if (++_steps > _options.MaxSteps)
+            return Stop(location, $"configuration needs more than {_options.MaxSteps} preprocessing steps (nested ~SEQ/~LST generators or macros that multiply); stopped reading");
+        if (_options.Time.GetElapsedTime(_started) > _options.MaxDuration)
+            return Stop(location, $"reading the configuration took longer than {_options.MaxDuration.TotalSeconds:0} s; stopped reading");
         return true;
+    }
+
+    /// <summary>Ends the load: one Fatal diagnostic at the line responsible, and every loop unwinds.</summary>
+    private bool Stop(SourceLocation location, string message)
+    {
+        if (!_stopped)
+            _diagnostics.Fatal(location, message);
+        _stopped = true;
+        return false;
     }
 
     /// <summary>
@@ -481,9 +631,9 @@ public sealed class Preprocessor
                     return;
                 }
                 for (var k = 0; k < names.Count; k++)
-                    _definitions[names[k]] = values[k];
+                    Define(names[k], values[k], location);
                 ProcessLine(rest, location, depth + 1);
-                if (LineLimitReached(location))
+                if (_stopped)
                     return;
             }
             return;
@@ -499,49 +649,63 @@ public sealed class Preprocessor
         {
             if (!TryParseInteger(args[k], out numbers[k - 1]))
             {
-                _diagnostics.Error(location, $"~SEQ argument '{args[k]}' is not an integer");
+                _diagnostics.Error(location, $"~SEQ argument '{args[k]}' is not an integer in [{long.MinValue}, {long.MaxValue}]");
                 return;
             }
         }
         long endValue = numbers[^1];
         long startValue = numbers.Length >= 2 ? numbers[0] : (endValue >= 0 ? 1 : -1);
         long step = numbers.Length == 3 ? numbers[1] : (endValue >= startValue ? 1 : -1);
-        if (step == 0 || (step > 0 && startValue > endValue && numbers.Length == 3) || (step < 0 && startValue < endValue))
+        if (step == 0)
         {
-            if (step == 0)
-            {
-                _diagnostics.Error(location, "~SEQ step of 0 would never end");
-                return;
-            }
+            _diagnostics.Error(location, "~SEQ step of 0 would never end");
+            return;
+        }
+        if (hex && (startValue < 0 || endValue < 0))
+        {
+            _diagnostics.Error(location, $"~SEQx is only valid for positive numbers '{Truncate(text)}'");
+            return;
+        }
+        // Counted in 128 bits so no range, however close to the 64-bit limits, wraps.
+        var count = (step > 0 ? startValue <= endValue : startValue >= endValue)
+            ? ((Int128)endValue - startValue) / step + 1
+            : Int128.Zero;
+        if (count > _options.MaxLines)
+        {
+            Stop(location, $"~SEQ produces {count} values, more than the {_options.MaxLines} lines a configuration may expand to; stopped reading");
+            return;
         }
         var variable = args[0].Trim();
-        var count = 0L;
-        for (var v = startValue; step > 0 ? v <= endValue : v >= endValue; v += step)
+        var v = startValue;
+        for (var n = Int128.Zero; n < count; n++)
         {
-            if (++count > _options.MaxLines)
-            {
-                _diagnostics.Fatal(location, $"~SEQ produces more than {_options.MaxLines} values; stopped");
-                return;
-            }
-            _definitions[variable] = hex ? v.ToString("x", CultureInfo.InvariantCulture) : v.ToString(CultureInfo.InvariantCulture);
+            Define(variable, hex ? v.ToString("x", CultureInfo.InvariantCulture) : v.ToString(CultureInfo.InvariantCulture), location);
             ProcessLine(rest, location, depth + 1);
-            if (LineLimitReached(location))
+            if (_stopped)
                 return;
+            if (n + 1 < count)
+                v += step;
         }
+        // keepalived 2.2.7 steps on past the last value; when that step leaves the 64-bit range it wraps around and never ends.
+        if (count > 0 && ((Int128)v + step > long.MaxValue || (Int128)v + step < long.MinValue))
+            _diagnostics.Warning(location, $"~SEQ ends at {v}, next to the 64-bit limit: keepalived 2.2.7 would wrap around there and never stop");
     }
 
+    /// <summary>Decimal or <c>0x</c> hex, optionally negative; false for anything outside the 64-bit signed range.</summary>
     private static bool TryParseInteger(string s, out long value)
     {
+        value = 0;
         s = s.Trim();
         var negative = s.StartsWith('-');
         if (negative)
             s = s[1..];
-        bool ok = s.StartsWith("0x", StringComparison.OrdinalIgnoreCase)
-            ? long.TryParse(s[2..], NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out value)
-            : long.TryParse(s, NumberStyles.None, CultureInfo.InvariantCulture, out value);
-        if (negative)
-            value = -value;
-        return ok;
+        var ok = s.StartsWith("0x", StringComparison.OrdinalIgnoreCase)
+            ? ulong.TryParse(s[2..], NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out var magnitude)
+            : ulong.TryParse(s, NumberStyles.None, CultureInfo.InvariantCulture, out magnitude);
+        if (!ok || magnitude > (negative ? (ulong)long.MaxValue + 1 : long.MaxValue))
+            return false;
+        value = negative ? (long)(0 - magnitude) : (long)magnitude;
+        return true;
     }
 
     private static int FindClose(string text, int open)
@@ -665,14 +829,30 @@ public sealed class Preprocessor
             return;
         }
 
-        var alternatives = Glob.ExpandBraces(pattern, 1024);
-        var anyBrace = alternatives.Count > 1 || pattern.Contains('{', StringComparison.Ordinal);
-        foreach (var alternative in alternatives)
+        if (_stopped || !Step(location))
+            return;
+
+        var expansion = Glob.ExpandBraces(pattern, _options.MaxFiles);
+        if (expansion.Error is not null)
         {
-            var rooted = Path.IsPathRooted(alternative) ? alternative : Path.Combine(_directory, alternative);
+            _diagnostics.Fatal(location, $"include '{Truncate(pattern)}': {expansion.Error}; not read");
+            return;
+        }
+        var anyBrace = Glob.HasBrace(pattern);
+        foreach (var alternative in expansion.Alternatives)
+        {
+            if (_stopped)
+                return;
+            if (Glob.FindProblem(alternative) is { } problem)
+                _diagnostics.Warning(location, $"include pattern '{Truncate(alternative)}': {problem}, so it matches nothing");
             var wildcard = Glob.HasWildcard(alternative);
-            var matches = wildcard ? Glob.Match(rooted, 4096) : (File.Exists(rooted) || Directory.Exists(rooted) ? new List<string> { rooted } : new List<string>());
-            if (matches.Count == 0)
+            var found = Glob.Match(alternative, _directory, _options.MaxFiles);
+            if (found.Truncated)
+            {
+                _diagnostics.Fatal(location, $"include '{Truncate(alternative)}' matches more than {_options.MaxFiles} files; not read");
+                return;
+            }
+            if (found.Paths.Count == 0)
             {
                 var strict = wildcard ? checks.HasFlag(IncludeChecks.WildcardMatch)
                     : anyBrace ? checks.HasFlag(IncludeChecks.BraceMatch) || checks.HasFlag(IncludeChecks.Match)
@@ -680,14 +860,14 @@ public sealed class Preprocessor
                 _diagnostics.Add(strict ? Severity.Fatal : Severity.Warning, location, $"Config files missing '{alternative}'.");
                 continue;
             }
-            foreach (var match in matches)
+            foreach (var match in found.Paths)
             {
                 if (Directory.Exists(match))
                 {
                     _diagnostics.Add(checks.HasFlag(IncludeChecks.Readable) ? Severity.Fatal : Severity.Warning, location, $"Included '{match}' is a directory, not a file");
                     continue;
                 }
-                ReadFile(match, Path.IsPathRooted(alternative) ? match : Path.GetRelativePath(_directory, match), location);
+                ReadFile(match, Path.IsPathRooted(alternative) ? match : Path.GetRelativePath(_directory, match), location, checks);
             }
         }
     }

@@ -10,7 +10,8 @@ namespace Lb.Netlink.Platform;
 /// <param name="Gid">Group.</param>
 /// <param name="Device">Device (major &lt;&lt; 32 | minor).</param>
 /// <param name="Inode">Inode number.</param>
-public readonly record struct FileStatus(uint Mode, uint Uid, uint Gid, ulong Device, ulong Inode)
+/// <param name="Size">Size in bytes.</param>
+public readonly record struct FileStatus(uint Mode, uint Uid, uint Gid, ulong Device, ulong Inode, long Size)
 {
     private const uint TypeMask = 0xF000;
 
@@ -22,6 +23,19 @@ public readonly record struct FileStatus(uint Mode, uint Uid, uint Gid, ulong De
 
     /// <summary>A symbolic link (only seen by <see cref="GetLink"/>).</summary>
     public bool IsSymbolicLink => (Mode & TypeMask) == 0xA000;
+
+    /// <summary>The file type.</summary>
+    public FileKind Kind => (Mode & TypeMask) switch
+    {
+        0x8000 => FileKind.Regular,
+        0x4000 => FileKind.Directory,
+        0x2000 => FileKind.CharacterDevice,
+        0x6000 => FileKind.BlockDevice,
+        0x1000 => FileKind.Fifo,
+        0xC000 => FileKind.Socket,
+        0xA000 => FileKind.SymbolicLink,
+        _ => FileKind.Unknown,
+    };
 
     /// <summary>A Unix-domain socket.</summary>
     public bool IsSocket => (Mode & TypeMask) == 0xC000;
@@ -63,7 +77,8 @@ public readonly record struct FileStatus(uint Mode, uint Uid, uint Gid, ulong De
             BinaryPrimitives.ReadUInt32LittleEndian(buffer[Libc.StatxUidOffset..]),
             BinaryPrimitives.ReadUInt32LittleEndian(buffer[Libc.StatxGidOffset..]),
             ((ulong)BinaryPrimitives.ReadUInt32LittleEndian(buffer[Libc.StatxDevMajorOffset..]) << 32) | BinaryPrimitives.ReadUInt32LittleEndian(buffer[Libc.StatxDevMinorOffset..]),
-            BinaryPrimitives.ReadUInt64LittleEndian(buffer[Libc.StatxInoOffset..]));
+            BinaryPrimitives.ReadUInt64LittleEndian(buffer[Libc.StatxInoOffset..]),
+            (long)BinaryPrimitives.ReadUInt64LittleEndian(buffer[Libc.StatxSizeOffset..]));
         return true;
     }
 

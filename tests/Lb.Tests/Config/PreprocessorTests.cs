@@ -207,9 +207,17 @@ public sealed class PreprocessorTests : IDisposable
     {
         var bag = new DiagnosticBag();
         var pre = new Preprocessor(new PreprocessorOptions { ConfigId = "x", MaxLines = 1000 }, bag);
-        var lines = pre.RunText("~SEQ(A,1,100000) ~SEQ(B,1,100000) x$A.$B\n", "k.conf");
+        var lines = pre.RunText("~SEQ(A,1,100) ~SEQ(B,1,100) x$A.$B\n~SEQ(C,1,100000) y$C\n", "k.conf");
         Assert.Equal(1000, lines.Length);
-        Assert.Contains(bag.ToImmutable(), d => d.Severity == Severity.Fatal && d.Message.Contains("more than 1000 lines", StringComparison.Ordinal));
+        var d = Assert.Single(bag.ToImmutable(), d => d.Severity == Severity.Fatal);
+        Assert.Equal("(k.conf: Line 1) configuration expands to more than 1000 lines; stopped reading", d.ToString());
+
+        // A single generator larger than the bound is refused before it produces anything.
+        bag = new DiagnosticBag();
+        lines = new Preprocessor(new PreprocessorOptions { ConfigId = "x", MaxLines = 1000 }, bag).RunText("a\n~SEQ(C,1,100000) y$C\n", "k.conf");
+        Assert.Equal(new[] { "a" }, Texts(lines));
+        Assert.Equal("(k.conf: Line 2) ~SEQ produces 100000 values, more than the 1000 lines a configuration may expand to; stopped reading",
+            Assert.Single(bag.ToImmutable()).ToString());
     }
 
     [Fact]
