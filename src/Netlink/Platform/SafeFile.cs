@@ -35,9 +35,9 @@ public static class SafeFile
         {
             var status = Status(handle, path);
             if (status.Kind != FileKind.Regular)
-                throw new SafeFileException(path, Errno.EINVAL, $"{path} is a {Describe(status.Kind)}, not a regular file; not writing to it");
+                throw new SafeFileException(path, Errno.EINVAL, $"{path} is a {Describe(status.Kind)}, not a regular file; not writing to it", refused: true);
             if (status.Links > 1)
-                throw new SafeFileException(path, EMLINK, $"{path} has {status.Links} hard links; not writing through it (a link elsewhere would be written too)");
+                throw new SafeFileException(path, EMLINK, $"{path} has {status.Links} hard links; not writing through it (a link elsewhere would be written too)", refused: true);
             return handle;
         }
         catch
@@ -89,10 +89,10 @@ public static class SafeFile
         {
             var status = Status(handle, path);
             if (status.Kind != FileKind.Fifo)
-                throw new SafeFileException(path, Errno.EINVAL, $"{path} is a {Describe(status.Kind)}, not a FIFO; not writing to it");
+                throw new SafeFileException(path, Errno.EINVAL, $"{path} is a {Describe(status.Kind)}, not a FIFO; not writing to it", refused: true);
             var euid = Libc.GetEuid();
             if (status.Uid != euid && status.Uid != 0)
-                throw new SafeFileException(path, Errno.EPERM, $"{path} is a FIFO owned by uid {status.Uid}, not by us (uid {euid}) or root; not using it");
+                throw new SafeFileException(path, Errno.EPERM, $"{path} is a FIFO owned by uid {status.Uid}, not by us (uid {euid}) or root; not using it", refused: true);
             return new FileStream(handle, FileAccess.ReadWrite, bufferSize: 0);
         }
         catch
@@ -184,11 +184,12 @@ public sealed record FileStatus(FileIdentity Identity, FileKind Kind, ulong Link
 /// <summary>A file was refused or could not be opened; <see cref="Errno"/> is the errno (also in <see cref="Exception.HResult"/>).</summary>
 public sealed class SafeFileException : IOException
 {
-    public SafeFileException(string path, int errno, string message)
+    public SafeFileException(string path, int errno, string message, bool refused = false)
         : base(message, errno)
     {
         Path = path;
         Errno = errno;
+        Refused = refused || errno == SafeFile.ELOOP;
     }
 
     /// <summary>The path that was refused.</summary>
@@ -196,4 +197,10 @@ public sealed class SafeFileException : IOException
 
     /// <summary>The errno (ELOOP for a symbolic link).</summary>
     public int Errno { get; }
+
+    /// <summary>
+    /// The path names something Lb must not write to (a symbolic link, a hard link, a file of the wrong kind or owner), as
+    /// opposed to a file that could not be opened (missing directory, no permission).
+    /// </summary>
+    public bool Refused { get; }
 }
