@@ -141,7 +141,7 @@ public sealed class DaemonLock : IDisposable
             {
                 if (SafeFile.StatusOf(path) is not { Kind: FileKind.Regular } status || ours.Contains(status.Identity))
                     continue;
-                using var stream = SafeFile.OpenRegularStream(path, SafeFile.DefaultMode);
+                using var stream = SafeFile.OpenRegularStream(path, SafeFile.DefaultMode, create: false);
                 if (SafeFile.Status(stream.SafeFileHandle).Identity != status.Identity)
                     continue;
                 try

@@ -22,12 +22,14 @@ public static class SafeFile
 
     /// <summary>
     /// Opens <paramref name="path"/> for reading and writing, creating it with <paramref name="createMode"/> (less the
-    /// umask) when missing. Refuses a symbolic link (ELOOP), anything but a regular file, and a file with more than one
+    /// umask) when missing (unless <paramref name="create"/> is false). Refuses a symbolic link (ELOOP), anything but a regular file, and a file with more than one
     /// hard link (a planted hard link would redirect the write as a symbolic link would). Nothing is truncated here.
     /// </summary>
-    public static SafeFileHandle OpenRegular(string path, UnixFileMode createMode = DefaultMode, bool append = false)
+    public static SafeFileHandle OpenRegular(string path, UnixFileMode createMode = DefaultMode, bool append = false, bool create = true)
     {
-        var flags = OpenFlags.O_RDWR | OpenFlags.O_CREAT | OpenFlags.O_NOFOLLOW | OpenFlags.O_CLOEXEC | OpenFlags.O_NOCTTY;
+        var flags = OpenFlags.O_RDWR | OpenFlags.O_NOFOLLOW | OpenFlags.O_CLOEXEC | OpenFlags.O_NOCTTY;
+        if (create)
+            flags |= OpenFlags.O_CREAT;
         if (append)
             flags |= OpenFlags.O_APPEND;
         var handle = Open(path, flags, createMode);
@@ -48,9 +50,9 @@ public static class SafeFile
     }
 
     /// <summary><see cref="OpenRegular"/> as an unbuffered <see cref="FileStream"/>.</summary>
-    public static FileStream OpenRegularStream(string path, UnixFileMode createMode = DefaultMode, bool append = false)
+    public static FileStream OpenRegularStream(string path, UnixFileMode createMode = DefaultMode, bool append = false, bool create = true)
     {
-        var handle = OpenRegular(path, createMode, append);
+        var handle = OpenRegular(path, createMode, append, create);
         try
         {
             return new FileStream(handle, FileAccess.ReadWrite, bufferSize: 0);

@@ -70,6 +70,15 @@ public sealed class SafeFileTests : IDisposable
     }
 
     [Fact]
+    public void Without_create_a_missing_file_stays_missing()
+    {
+        var e = Assert.Throws<SafeFileException>(() => SafeFile.OpenRegular(P("gone"), create: false));
+        Assert.Equal(Errno.ENOENT, e.Errno);
+        Assert.False(e.Refused);
+        Assert.False(File.Exists(P("gone")));
+    }
+
+    [Fact]
     public void A_fifo_is_not_a_regular_file()
     {
         Assert.True(SafeFile.CreateFifo(P("fifo")));
