@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text;
 using Lb.Checkers.Options;
 
 namespace Lb.Checkers.Journal;
@@ -34,7 +35,7 @@ public static class JournalCli
                     var s = Next();
                     if (s is null || !TryParseSince(s, timeProvider.GetUtcNow(), out var since))
                     {
-                        stderr.WriteLine($"lb journal: invalid --since '{s}'");
+                        stderr.WriteLine($"lb journal: invalid --since '{Escape(s ?? "")}': expected an ISO 8601 time or an age (90s, 15m, 2h, 3d) reaching no further back than year 1");
                         stderr.WriteLine(Usage);
                         return 2;
                     }
@@ -68,7 +69,7 @@ public static class JournalCli
                     stdout.WriteLine(Usage);
                     return 0;
                 default:
-                    stderr.WriteLine($"lb journal: unexpected argument '{args[i]}'");
+                    stderr.WriteLine($"lb journal: unexpected argument '{Escape(args[i])}'");
                     stderr.WriteLine(Usage);
                     return 2;
             }
@@ -77,7 +78,7 @@ public static class JournalCli
         var reader = new JournalReader(path);
         if (!follow && reader.Files().Count == 0)
         {
-            stderr.WriteLine($"lb journal: no journal at {path}");
+            stderr.WriteLine($"lb journal: no journal at {Escape(path)}");
             return 1;
         }
         if (!json)
@@ -101,31 +102,70 @@ public static class JournalCli
         return 0;
     }
 
-    /// <summary>Parses an ISO 8601 time or an age relative to <paramref name="now"/>.</summary>
+    /// <summary>
+    /// Parses an ISO 8601 time or an age relative to <paramref name="now"/>; false (never an exception) for anything else,
+    /// including an age reaching back before year 1 (<c>99999999999d</c>).
+    /// </summary>
     public static bool TryParseSince(string text, DateTimeOffset now, out DateTimeOffset since)
     {
         since = default;
         if (text.Length >= 2 && char.IsDigit(text[0]) && "smhd".Contains(text[^1], StringComparison.Ordinal) &&
             double.TryParse(text.AsSpan(0, text.Length - 1), NumberStyles.Float, CultureInfo.InvariantCulture, out var n))
         {
-            var age = text[^1] switch
+            var seconds = n * text[^1] switch
             {
-                's' => TimeSpan.FromSeconds(n),
-                'm' => TimeSpan.FromMinutes(n),
-                'h' => TimeSpan.FromHours(n),
-                _ => TimeSpan.FromDays(n),
+                's' => 1.0,
+                'm' => 60.0,
+                'h' => 3600.0,
+                _ => 86400.0,
             };
-            since = now - age;
+            var reach = (now - DateTimeOffset.MinValue).TotalSeconds;
+            if (!double.IsFinite(seconds) || seconds < 0 || seconds >= reach)
+                return false;
+            since = now - TimeSpan.FromSeconds(seconds);
             return true;
         }
         return DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out since);
     }
 
+    /// <summary>
+    /// Makes text from the journal safe to print on a terminal: control characters (C0, DEL, C1), bidirectional
+    /// overrides and the backslash become visible escapes (<c>\r</c>, <c>\n</c>, <c>\t</c>, <c>\x1b</c>, <c>\u202e</c>,
+    /// <c>\\</c>), so a backend's greeting or a hostile name cannot move the cursor, rewrite lines or change colours.
+    /// </summary>
+    public static string Escape(string text)
+    {
+        if (!text.Any(NeedsEscape))
+            return text;
+        var sb = new StringBuilder(text.Length + 8);
+        foreach (var c in text)
+        {
+            switch (c)
+            {
+                case '\\': sb.Append(@"\\"); break;
+                case '\r': sb.Append(@"\r"); break;
+                case '\n': sb.Append(@"\n"); break;
+                case '\t': sb.Append(@"\t"); break;
+                case < ' ' or '\x7f': sb.Append(CultureInfo.InvariantCulture, $@"\x{(int)c:x2}"); break;
+                default:
+                    if (NeedsEscape(c))
+                        sb.Append(CultureInfo.InvariantCulture, $@"\u{(int)c:x4}");
+                    else
+                        sb.Append(c);
+                    break;
+            }
+        }
+        return sb.ToString();
+    }
+
+    private static bool NeedsEscape(char c) =>
+        c is < ' ' or '\\' or '\x7f' or (>= '\x80' and <= '\x9f') or (>= '\u202a' and <= '\u202e') or (>= '\u2066' and <= '\u2069') or '\u200e' or '\u200f' or '\u061c';
+
     /// <summary>The table header.</summary>
     public static string Header() =>
         $"{"TIME (UTC)",-23}  {"KIND",-12}  {"VIRTUAL SERVER",-24}  {"REAL SERVER",-24}  {"OLD -> NEW",-18}  {"REASON",-40}  ACTION";
 
-    /// <summary>One table row.</summary>
+    /// <summary>One table row; every field from the file is <see cref="Escape">escaped</see>.</summary>
     public static string Row(JournalEntry e) =>
-        $"{e.Time.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss.fff", CultureInfo.InvariantCulture),-23}  {e.Kind,-12}  {e.VirtualServer ?? "-",-24}  {e.RealServer ?? e.Instance ?? "-",-24}  {e.OldState + " -> " + e.NewState,-18}  {e.Reason,-40}  {e.Action}";
+        $"{e.Time.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss.fff", CultureInfo.InvariantCulture),-23}  {Escape(e.Kind),-12}  {Escape(e.VirtualServer ?? "-"),-24}  {Escape(e.RealServer ?? e.Instance ?? "-"),-24}  {Escape(e.OldState + " -> " + e.NewState),-18}  {Escape(e.Reason),-40}  {Escape(e.Action)}";
 }

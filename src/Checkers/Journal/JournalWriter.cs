@@ -1,6 +1,8 @@
 using System.Text;
 using System.Text.Json;
 using Lb.Checkers.Options;
+using Lb.Netlink.Platform;
+using Microsoft.Extensions.Logging;
 
 namespace Lb.Checkers.Journal;
 
@@ -8,18 +10,27 @@ namespace Lb.Checkers.Journal;
 /// Appends entries to <c>journal.jsonl</c>: one JSON object per line, written and fsynced (<c>Flush(true)</c>) before
 /// <see cref="AppendAsync"/> returns. Rotates by size (<c>journal.jsonl</c> → <c>.1</c> → <c>.2</c> …). A torn last line
 /// left by a crash is closed with a newline before the next entry, so it never corrupts the entries after it.
+/// The file is opened as keepalived opens the files it writes: never through a symbolic link at the path (O_NOFOLLOW,
+/// see <see cref="SafeFile"/>). Before each append the path is checked to still name the open file: a journal deleted,
+/// renamed (rotated by logrotate) or replaced is reopened at the path, so entries never go to an unlinked inode;
+/// <see cref="Reopen"/> (SIGHUP) closes it at once. An entry that cannot be written fails with a
+/// <see cref="JournalWriteException"/> that carries the entry, so the caller's log keeps what was lost.
 /// </summary>
 public sealed class JournalWriter : IJournal, IDisposable
 {
     private readonly JournalOptions _options;
+    private readonly ILogger? _logger;
     private readonly SemaphoreSlim _gate = new(1, 1);
     private FileStream? _stream;
+    private FileIdentity _identity;
+    private volatile bool _reopen;
     private bool _disposed;
 
     /// <summary>Creates a writer; the file (and its directory) is created on the first append.</summary>
-    public JournalWriter(JournalOptions options)
+    public JournalWriter(JournalOptions options, ILogger? logger = null)
     {
         _options = options;
+        _logger = logger;
     }
 
     /// <summary>The journal file.</summary>
@@ -36,19 +47,29 @@ public sealed class JournalWriter : IJournal, IDisposable
     /// <inheritdoc/>
     public async ValueTask AppendAsync(JournalEntry entry, CancellationToken cancellationToken = default)
     {
-        var line = Encoding.UTF8.GetBytes(Serialize(entry) + "\n");
+        var text = Serialize(entry);
+        var line = Encoding.UTF8.GetBytes(text + "\n");
         await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
-            var stream = _stream ??= Open();
-            if (stream.Length > 0 && stream.Length + line.Length > _options.MaxFileBytes)
+            try
             {
-                Rotate();
-                stream = _stream = Open();
+                var stream = Current();
+                if (stream.Length > 0 && stream.Length + line.Length > _options.MaxFileBytes)
+                {
+                    Rotate();
+                    stream = Current();
+                }
+                stream.Write(line);
+                stream.Flush(flushToDisk: _options.Fsync);
             }
-            stream.Write(line);
-            stream.Flush(flushToDisk: _options.Fsync);
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // The next append starts from a fresh open (a full disk or a removed directory may be fixed by then).
+                Close();
+                throw new JournalWriteException(_options.Path, text, e);
+            }
         }
         finally
         {
@@ -56,28 +77,87 @@ public sealed class JournalWriter : IJournal, IDisposable
         }
     }
 
+    /// <summary>
+    /// Closes the file so the next entry reopens the path (SIGHUP, after an external rotation). Never waits: if an append
+    /// is under way, that append's successor reopens instead.
+    /// </summary>
+    public void Reopen()
+    {
+        _reopen = true;
+        if (!_gate.Wait(0))
+            return;
+        try
+        {
+            if (_reopen)
+            {
+                _reopen = false;
+                Close();
+            }
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <summary>The open journal, reopened when <see cref="Reopen"/> was asked or the path no longer names it.</summary>
+    private FileStream Current()
+    {
+        if (_reopen)
+        {
+            _reopen = false;
+            Close();
+        }
+        if (_stream is { } open)
+        {
+            var atPath = SafeFile.StatusOf(_options.Path);
+            if (atPath?.Identity == _identity)
+                return open;
+            _logger?.LogWarning("Journal {Path} was {What} while open; reopening it at its path",
+                _options.Path, atPath is null ? "deleted or renamed" : "replaced");
+            Close();
+        }
+        var stream = Open();
+        _identity = SafeFile.Status(stream.SafeFileHandle, _options.Path).Identity;
+        _stream = stream;
+        return stream;
+    }
+
     private FileStream Open()
     {
         var dir = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(_options.Path));
         if (!string.IsNullOrEmpty(dir))
             Directory.CreateDirectory(dir);
-        var fs = new FileStream(_options.Path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete, 1, FileOptions.None);
-        if (fs.Length > 0)
+        var fs = SafeFile.OpenRegularStream(_options.Path, SafeFile.DefaultMode, append: true);
+        try
         {
-            // A crash may have left a torn last line: terminate it so the next entry starts on its own line.
-            fs.Seek(-1, SeekOrigin.End);
-            var last = fs.ReadByte();
+            if (fs.Length > 0)
+            {
+                // A crash may have left a torn last line: terminate it so the next entry starts on its own line.
+                fs.Seek(-1, SeekOrigin.End);
+                var last = fs.ReadByte();
+                if (last != '\n')
+                    fs.WriteByte((byte)'\n');
+            }
             fs.Seek(0, SeekOrigin.End);
-            if (last != '\n')
-                fs.WriteByte((byte)'\n');
+            return fs;
         }
-        return fs;
+        catch
+        {
+            fs.Dispose();
+            throw;
+        }
+    }
+
+    private void Close()
+    {
+        _stream?.Dispose();
+        _stream = null;
     }
 
     private void Rotate()
     {
-        _stream?.Dispose();
-        _stream = null;
+        Close();
         var max = Math.Max(0, _options.MaxRotatedFiles);
         if (max == 0)
         {
@@ -103,12 +183,28 @@ public sealed class JournalWriter : IJournal, IDisposable
         try
         {
             _disposed = true;
-            _stream?.Dispose();
-            _stream = null;
+            Close();
         }
         finally
         {
             _gate.Release();
         }
     }
+}
+
+/// <summary>An entry could not be journalled; the message names the file, the cause and the entry itself.</summary>
+public sealed class JournalWriteException : IOException
+{
+    public JournalWriteException(string path, string entry, Exception inner)
+        : base($"cannot write to journal {path}: {inner.Message}; entry not recorded: {entry}", inner)
+    {
+        Path = path;
+        Entry = entry;
+    }
+
+    /// <summary>The journal file.</summary>
+    public string Path { get; }
+
+    /// <summary>The entry that was not recorded, as its JSON line.</summary>
+    public string Entry { get; }
 }

@@ -2,7 +2,10 @@ using Lb.Checkers.Journal;
 
 namespace Lb.Commands;
 
-/// <summary><c>lb journal [--since T] [--vs X] [--rs Y] [--follow] [--json] [--file PATH]</c>. Logic in <see cref="JournalCli"/>.</summary>
+/// <summary>
+/// <c>lb journal [--since T] [--vs X] [--rs Y] [--follow] [--json] [--file PATH]</c>. Logic in <see cref="JournalCli"/>; a file
+/// that cannot be read is one line on stderr and exit 1, never a stack trace.
+/// </summary>
 public static class JournalCommand
 {
     /// <summary>Runs the command with the arguments after <c>journal</c>; Ctrl-C ends <c>--follow</c>.</summary>
@@ -22,6 +25,11 @@ public static class JournalCommand
         catch (OperationCanceledException)
         {
             return 0;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            stderr.WriteLine($"lb journal: {JournalCli.Escape(e.Message)}");
+            return 1;
         }
         finally
         {

@@ -81,7 +81,7 @@ public static class Daemon
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton(mapped.Checkers);
         builder.Services.AddSingleton(Reloader.Apply(mapped.Vrrp, options));
-        builder.Services.AddSingleton(_ => new JournalWriter(mapped.Checkers.Journal));
+        builder.Services.AddSingleton(sp => new JournalWriter(mapped.Checkers.Journal, sp.GetRequiredService<ILoggerFactory>().CreateLogger("Lb.Journal")));
         builder.Services.AddLbCheckers();
         // Registered first so it stops last (hosted services stop in reverse order).
         if (Environment.GetEnvironmentVariable(HangOnStopService.EnvironmentVariable) == "1")
@@ -187,9 +187,14 @@ public static class Daemon
 
     /// <summary>
     /// The one place SIGHUP is dispatched. Runs on the signal thread: it only raises the reloader's flag (see
-    /// <see cref="Reloader"/>), which sends RELOADING=1, validates, applies the diff and sends READY=1.
+    /// <see cref="Reloader"/>), which sends RELOADING=1, validates, applies the diff and sends READY=1, and asks the
+    /// journal to reopen its file (after a rotation by logrotate; never waits for an append under way).
     /// </summary>
-    private static void OnSighup(DaemonContext context) => context.Reloader.Request();
+    private static void OnSighup(DaemonContext context)
+    {
+        context.Host.Services.GetService<JournalWriter>()?.Reopen();
+        context.Reloader.Request();
+    }
 
     /// <summary>sd_notify's STATUS= text: instance states and real servers up.</summary>
     public static string Summary(StatusCollector collector)

@@ -11,8 +11,12 @@ namespace Lb.Netlink.Platform;
 /// <param name="Device">Device (major &lt;&lt; 32 | minor).</param>
 /// <param name="Inode">Inode number.</param>
 /// <param name="Size">Size in bytes.</param>
-public readonly record struct FileStatus(uint Mode, uint Uid, uint Gid, ulong Device, ulong Inode, long Size)
+/// <param name="Links">Number of hard links.</param>
+public readonly record struct FileStatus(uint Mode, uint Uid, uint Gid, ulong Device, ulong Inode, long Size, uint Links)
 {
+    /// <summary>Device and inode: the same pair means the same file, whatever its name now.</summary>
+    public FileIdentity Identity => new(Device, Inode);
+
     private const uint TypeMask = 0xF000;
 
     /// <summary>A directory.</summary>
@@ -72,13 +76,33 @@ public readonly record struct FileStatus(uint Mode, uint Uid, uint Gid, ulong De
             return false;
         }
         errno = 0;
-        status = new FileStatus(
-            BinaryPrimitives.ReadUInt16LittleEndian(buffer[Libc.StatxModeOffset..]),
-            BinaryPrimitives.ReadUInt32LittleEndian(buffer[Libc.StatxUidOffset..]),
-            BinaryPrimitives.ReadUInt32LittleEndian(buffer[Libc.StatxGidOffset..]),
-            ((ulong)BinaryPrimitives.ReadUInt32LittleEndian(buffer[Libc.StatxDevMajorOffset..]) << 32) | BinaryPrimitives.ReadUInt32LittleEndian(buffer[Libc.StatxDevMinorOffset..]),
-            BinaryPrimitives.ReadUInt64LittleEndian(buffer[Libc.StatxInoOffset..]),
-            (long)BinaryPrimitives.ReadUInt64LittleEndian(buffer[Libc.StatxSizeOffset..]));
+        status = Read(buffer);
+        return true;
+    }
+
+    private static FileStatus Read(ReadOnlySpan<byte> buffer) => new(
+        BinaryPrimitives.ReadUInt16LittleEndian(buffer[Libc.StatxModeOffset..]),
+        BinaryPrimitives.ReadUInt32LittleEndian(buffer[Libc.StatxUidOffset..]),
+        BinaryPrimitives.ReadUInt32LittleEndian(buffer[Libc.StatxGidOffset..]),
+        ((ulong)BinaryPrimitives.ReadUInt32LittleEndian(buffer[Libc.StatxDevMajorOffset..]) << 32) | BinaryPrimitives.ReadUInt32LittleEndian(buffer[Libc.StatxDevMinorOffset..]),
+        BinaryPrimitives.ReadUInt64LittleEndian(buffer[Libc.StatxInoOffset..]),
+        (long)BinaryPrimitives.ReadUInt64LittleEndian(buffer[Libc.StatxSizeOffset..]),
+        BinaryPrimitives.ReadUInt32LittleEndian(buffer[Libc.StatxNlinkOffset..]));
+
+    /// <summary>What an open descriptor refers to (fstat(2), as statx with AT_EMPTY_PATH): the errno on failure.</summary>
+    public static bool TryGet(Microsoft.Win32.SafeHandles.SafeFileHandle handle, out FileStatus status, out int errno)
+    {
+        ArgumentNullException.ThrowIfNull(handle);
+        Span<byte> buffer = stackalloc byte[Libc.SizeOfStatx];
+        buffer.Clear();
+        if (Libc.Statx(handle, "", Libc.AT_EMPTY_PATH, Libc.STATX_BASIC_STATS, buffer) != 0)
+        {
+            errno = Marshal.GetLastPInvokeError();
+            status = default;
+            return false;
+        }
+        errno = 0;
+        status = Read(buffer);
         return true;
     }
 
@@ -90,3 +114,6 @@ public readonly record struct FileStatus(uint Mode, uint Uid, uint Gid, ulong De
         return status;
     }
 }
+
+/// <summary>A file's identity: device and inode (the same pair means the same file, whatever its name now).</summary>
+public readonly record struct FileIdentity(ulong Device, ulong Inode);

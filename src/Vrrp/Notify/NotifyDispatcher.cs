@@ -1,4 +1,5 @@
 using System.Threading.Channels;
+using Lb.Netlink.Platform;
 using Lb.Vrrp.Diagnostics;
 using Lb.Vrrp.Host;
 using Lb.Vrrp.Options;
@@ -124,34 +125,42 @@ internal sealed class NotifyDispatcher : IAsyncDisposable
     }
 
     /// <summary>
-    /// Writes FIFO lines on a task of their own (a FIFO nobody reads blocks when full; scripts must not
-    /// wait for it). The FIFO is created with mkfifo when missing and held open read-write, as
-    /// keepalived does, so readers see one continuous stream and opening never blocks.
+    /// Writes FIFO lines on a task of their own, opened as keepalived opens notify_fifo: created (mkfifo) when missing,
+    /// then <c>O_RDWR|O_NONBLOCK|O_NOFOLLOW|O_CLOEXEC</c> and refused unless it is a FIFO owned by us or root (a symbolic
+    /// link planted at the path is ELOOP, so its target is never written). Read-write, so readers see one continuous
+    /// stream and opening never blocks; non-blocking, so a FIFO nobody reads drops lines (logged once per stall) instead
+    /// of stalling. A refused FIFO is not used until a restart (keepalived: "not using"); a FIFO Lb created is removed
+    /// when it stops, as keepalived does.
     /// </summary>
     private async Task FifoWorkAsync()
     {
         FileStream? fifo = null;
+        var refused = false;
+        var dropping = false;
         try
         {
             await foreach (var line in _fifoQueue.Reader.ReadAllAsync().ConfigureAwait(false))
             {
+                if (refused)
+                    continue;
                 try
                 {
-                    if (fifo is null)
-                    {
-                        var path = _options.NotifyFifo!;
-                        if (!File.Exists(path))
-                        {
-                            using var p = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("mkfifo", [path]) { UseShellExecute = false });
-                            await p!.WaitForExitAsync().ConfigureAwait(false);
-                        }
-                        fifo = new FileStream(path, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite, 0);
-                    }
-                    var bytes = System.Text.Encoding.UTF8.GetBytes(line + "\n");
-                    fifo.Write(bytes);
-                    fifo.Flush();
+                    fifo ??= OpenFifo(_options.NotifyFifo!);
+                    fifo.Write(System.Text.Encoding.UTF8.GetBytes(line + "\n"));
+                    dropping = false;
                 }
-                catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or System.ComponentModel.Win32Exception)
+                catch (SafeFileException ex)
+                {
+                    _logger.ActionFailed("notify_fifo", "open", ex.Message + "; not using it");
+                    refused = true;
+                }
+                catch (IOException ex) when (ex.HResult == EAGAIN)
+                {
+                    if (!dropping)
+                        _logger.ActionFailed("notify_fifo", "write", $"{_options.NotifyFifo} is full (no reader?); dropping lines until it drains");
+                    dropping = true;
+                }
+                catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
                 {
                     _logger.ActionFailed("notify_fifo", "write", ex.Message);
                     fifo?.Dispose();
@@ -161,8 +170,45 @@ internal sealed class NotifyDispatcher : IAsyncDisposable
         }
         finally
         {
+            // As keepalived: unlink first, so a reader that loops reopening the FIFO cannot reopen this one.
+            FileIdentity? createdFifo;
+            lock (_fifoGate)
+                createdFifo = _createdFifo;
+            if (createdFifo is { } created && _options.NotifyFifo is { } path)
+            {
+                try
+                {
+                    if (SafeFile.StatusOf(path)?.Identity == created)
+                        File.Delete(path);
+                }
+                catch (IOException)
+                {
+                }
+            }
             fifo?.Dispose();
         }
+    }
+
+    private const int EAGAIN = 11;
+
+    /// <summary>The FIFO Lb created (mkfifo), removed when it stops; null if it was there already. Under <see cref="_fifoGate"/>.</summary>
+    private FileIdentity? _createdFifo;
+    private readonly Lock _fifoGate = new();
+
+    /// <summary>mkfifo when missing (never through a link: an existing one is EEXIST, then refused at open).</summary>
+    private void CreateFifo(string path)
+    {
+        if (SafeFile.CreateFifo(path) && SafeFile.StatusOf(path) is { } created)
+        {
+            lock (_fifoGate)
+                _createdFifo = created.Identity;
+        }
+    }
+
+    private FileStream OpenFifo(string path)
+    {
+        CreateFifo(path);
+        return SafeFile.OpenFifo(path);
     }
 
     private readonly CancellationTokenSource _fifoScriptCts = new();
@@ -175,13 +221,9 @@ internal sealed class NotifyDispatcher : IAsyncDisposable
             return;
         try
         {
-            if (!File.Exists(path))
-            {
-                using var p = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("mkfifo", [path]) { UseShellExecute = false });
-                p!.WaitForExit();
-            }
+            CreateFifo(path);
         }
-        catch (System.ComponentModel.Win32Exception ex)
+        catch (IOException ex)
         {
             _logger.ActionFailed("notify_fifo", "mkfifo", ex.Message);
             return;

@@ -28,6 +28,7 @@ public class KernelHeaderConsistencyTests
         ["LINUX_CAPABILITY_VERSION_3"] = "_LINUX_CAPABILITY_VERSION_3",
         ["NLA_TYPE_MASK"] = "(unsigned short)(NLA_TYPE_MASK)",
         ["SizeOfStatx"] = "sizeof(struct statx)",
+        ["StatxNlinkOffset"] = "offsetof(struct statx, stx_nlink)",
         ["StatxUidOffset"] = "offsetof(struct statx, stx_uid)",
         ["StatxGidOffset"] = "offsetof(struct statx, stx_gid)",
         ["StatxModeOffset"] = "offsetof(struct statx, stx_mode)",
@@ -147,9 +148,7 @@ public class KernelHeaderConsistencyTests
         sb.AppendLine("#include <linux/netfilter.h>");
         sb.AppendLine("#include <linux/ip_vs.h>");
         sb.AppendLine("#include <linux/capability.h>");
-        sb.AppendLine("#include <fcntl.h>");
         sb.AppendLine("#include <signal.h>");
-        sb.AppendLine("#include <sys/stat.h>");
         sb.AppendLine("int main(void) {");
         sb.AppendLine("  int bad = 0;");
         var count = 0;
