@@ -1,3 +1,4 @@
+using Lb.Netlink.Platform;
 using Lb.Vrrp.Options;
 
 namespace Lb.Vrrp.Tracking;
@@ -112,8 +113,14 @@ internal sealed class TrackFileReader
         {
             try
             {
-                if (init.InitFileOverwrite || !File.Exists(path))
-                    File.WriteAllText(path, v.ToString(System.Globalization.CultureInfo.InvariantCulture) + "\n");
+                // Never through a symbolic link or a second hard link at the path: a link planted there would
+                // have root overwrite its target.
+                if (init.InitFileOverwrite || SafeFile.StatusOf(path) is null)
+                {
+                    using var fs = SafeFile.OpenRegularStream(path);
+                    fs.SetLength(0);
+                    fs.Write(System.Text.Encoding.ASCII.GetBytes(v.ToString(System.Globalization.CultureInfo.InvariantCulture) + "\n"));
+                }
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
             {

@@ -55,4 +55,25 @@ public class TrackFileReaderTests
             File.Delete(path);
         }
     }
+
+    [Fact]
+    public async Task Init_file_overwrite_does_not_write_through_a_symbolic_link_planted_at_the_path()
+    {
+        var dir = Directory.CreateTempSubdirectory("lb-tf-").FullName;
+        try
+        {
+            var victim = Path.Combine(dir, "victim");
+            File.WriteAllText(victim, "root:x:0:0\n");
+            var path = Path.Combine(dir, "track");
+            File.CreateSymbolicLink(path, victim);
+            var reader = new TrackFileReader(path, (_, _) => { });
+            Assert.True(reader.TryStart(new Lb.Vrrp.Options.VrrpTrackFileOptions { Name = "f", Path = path, InitFileValue = 7, InitFileOverwrite = true }));
+            await reader.Current;
+            Assert.Equal("root:x:0:0\n", File.ReadAllText(victim));
+        }
+        finally
+        {
+            Directory.Delete(dir, true);
+        }
+    }
 }
