@@ -69,15 +69,7 @@ public readonly record struct FileStatus(uint Mode, uint Uid, uint Gid, ulong De
     {
         Span<byte> buffer = stackalloc byte[Libc.SizeOfStatx];
         buffer.Clear();
-        if (Libc.Statx(Libc.AT_FDCWD, path, followLinks ? 0 : Libc.AT_SYMLINK_NOFOLLOW, Libc.STATX_BASIC_STATS, buffer) != 0)
-        {
-            errno = Marshal.GetLastPInvokeError();
-            status = default;
-            return false;
-        }
-        errno = 0;
-        status = Read(buffer);
-        return true;
+        return Result(Libc.Statx(Libc.AT_FDCWD, path, followLinks ? 0 : Libc.AT_SYMLINK_NOFOLLOW, Libc.STATX_BASIC_STATS, buffer), buffer, out status, out errno);
     }
 
     private static FileStatus Read(ReadOnlySpan<byte> buffer) => new(
@@ -95,7 +87,12 @@ public readonly record struct FileStatus(uint Mode, uint Uid, uint Gid, ulong De
         ArgumentNullException.ThrowIfNull(handle);
         Span<byte> buffer = stackalloc byte[Libc.SizeOfStatx];
         buffer.Clear();
-        if (Libc.Statx(handle, "", Libc.AT_EMPTY_PATH, Libc.STATX_BASIC_STATS, buffer) != 0)
+        return Result(Libc.Statx(handle, "", Libc.AT_EMPTY_PATH, Libc.STATX_BASIC_STATS, buffer), buffer, out status, out errno);
+    }
+
+    private static bool Result(int rc, ReadOnlySpan<byte> buffer, out FileStatus status, out int errno)
+    {
+        if (rc != 0)
         {
             errno = Marshal.GetLastPInvokeError();
             status = default;

@@ -1,6 +1,3 @@
-using System.Diagnostics;
-using System.Reflection;
-using System.Text;
 using Lb.Netlink.Platform;
 using Xunit;
 
@@ -40,25 +37,5 @@ public sealed class FileProbeTests : IDisposable
         Assert.Equal(2, missing.Errno); // ENOENT
     }
 
-    private static void MkFifo(string path)
-    {
-        var (exit, output) = Run("mkfifo", path);
-        Assert.True(exit == 0, output);
-    }
-
-    private static (int Exit, string Output) Run(string file, params string[] args)
-    {
-        var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in args)
-            psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
-        if (!p.WaitForExit(120_000))
-        {
-            p.Kill(true);
-            throw new TimeoutException($"{file} did not finish in 120 s");
-        }
-        return (p.ExitCode, stdout.Result + stderr.Result);
-    }
+    private static void MkFifo(string path) => Shell.Check("mkfifo", path);
 }
