@@ -150,7 +150,7 @@ public sealed partial class VrrpSubsystem
         catch
         {
             foreach (var p in fresh.Where(p => p.New is not null))
-                p.New!.StopWorker();
+                p.New!.Dispose();
             CloseUnusedSockets();
             throw;
         }
@@ -215,7 +215,7 @@ public sealed partial class VrrpSubsystem
                 if (p.Old is { } predecessor)
                 {
                     var barrier = predecessor.Barrier();
-                    rt.Enqueue(_ => barrier.WaitAsync(TimeSpan.FromSeconds(10)));
+                    rt.Enqueue(wct => barrier.WaitAsync(TimeSpan.FromSeconds(10), wct));
                 }
             }
             foreach (var rt in retired)
@@ -307,7 +307,7 @@ public sealed partial class VrrpSubsystem
         foreach (var rt in retired)
         {
             await rt.DrainAsync(ct).ConfigureAwait(false);
-            rt.StopWorker();
+            rt.Dispose();
             lock (_engine.Gate)
                 _byMachine.Remove(rt.Machine);
         }
