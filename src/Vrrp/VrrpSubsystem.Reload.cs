@@ -75,6 +75,8 @@ public sealed partial class VrrpSubsystem
     public async Task<VrrpReloadResult> ReloadAsync(VrrpSubsystemOptions next, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(next);
+        if (Volatile.Read(ref _disposed) != 0)
+            throw new InvalidOperationException("the VRRP subsystem is stopped");
         await _lifecycle.WaitAsync(ct).ConfigureAwait(false);
         try
         {

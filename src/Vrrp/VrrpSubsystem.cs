@@ -53,7 +53,7 @@ public sealed partial class VrrpSubsystem : IAsyncDisposable
     private readonly Func<IGarpSender>? _garpFactory;
     private bool _started;
     private bool _stopped;
-    private int _disposed;
+    private int _disposed; // 0 live, 1 disposing, 2 disposed
 
     /// <summary>Creates the subsystem; nothing happens until <see cref="StartAsync"/>.</summary>
     public VrrpSubsystem(VrrpSubsystemOptions options, IAddressTable addresses, ILinkMonitor links, IVrrpEventSink events, ILoggerFactory loggerFactory, TimeProvider timeProvider)
@@ -153,6 +153,8 @@ public sealed partial class VrrpSubsystem : IAsyncDisposable
     /// <summary>Sends priority-0 adverts and removes the VIPs of every MASTER (unless <c>--dont-release-vrrp</c>), runs notify_stop, closes sockets.</summary>
     public async Task StopAsync(CancellationToken cancellationToken)
     {
+        if (Volatile.Read(ref _disposed) == 2)
+            return; // disposed: nothing left to stop (and the lifecycle gate is gone)
         await _lifecycle.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
@@ -237,7 +239,8 @@ public sealed partial class VrrpSubsystem : IAsyncDisposable
         foreach (var rt in _runtimes.Values)
             rt.Dispose();
         _cts.Dispose();
-        // last: StartAsync, StopAsync or ReloadAsync called after this fail with ObjectDisposedException
+        // last: from now on StopAsync does nothing, ReloadAsync is refused and StartAsync fails with ObjectDisposedException
+        Volatile.Write(ref _disposed, 2);
         _lifecycle.Dispose();
     }
 
