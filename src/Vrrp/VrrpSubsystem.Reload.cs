@@ -75,6 +75,8 @@ public sealed partial class VrrpSubsystem
     public async Task<VrrpReloadResult> ReloadAsync(VrrpSubsystemOptions next, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(next);
+        if (Volatile.Read(ref _disposed) != 0)
+            throw new InvalidOperationException("the VRRP subsystem is stopped");
         await _lifecycle.WaitAsync(ct).ConfigureAwait(false);
         try
         {
@@ -150,7 +152,7 @@ public sealed partial class VrrpSubsystem
         catch
         {
             foreach (var p in fresh.Where(p => p.New is not null))
-                p.New!.StopWorker();
+                p.New!.Dispose();
             CloseUnusedSockets();
             throw;
         }
@@ -215,7 +217,7 @@ public sealed partial class VrrpSubsystem
                 if (p.Old is { } predecessor)
                 {
                     var barrier = predecessor.Barrier();
-                    rt.Enqueue(_ => barrier.WaitAsync(TimeSpan.FromSeconds(10)));
+                    rt.Enqueue(wct => barrier.WaitAsync(TimeSpan.FromSeconds(10), wct));
                 }
             }
             foreach (var rt in retired)
@@ -307,7 +309,7 @@ public sealed partial class VrrpSubsystem
         foreach (var rt in retired)
         {
             await rt.DrainAsync(ct).ConfigureAwait(false);
-            rt.StopWorker();
+            rt.Dispose();
             lock (_engine.Gate)
                 _byMachine.Remove(rt.Machine);
         }

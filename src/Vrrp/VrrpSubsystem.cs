@@ -53,6 +53,7 @@ public sealed partial class VrrpSubsystem : IAsyncDisposable
     private readonly Func<IGarpSender>? _garpFactory;
     private bool _started;
     private bool _stopped;
+    private int _disposed; // 0 live, 1 disposing, 2 disposed
 
     /// <summary>Creates the subsystem; nothing happens until <see cref="StartAsync"/>.</summary>
     public VrrpSubsystem(VrrpSubsystemOptions options, IAddressTable addresses, ILinkMonitor links, IVrrpEventSink events, ILoggerFactory loggerFactory, TimeProvider timeProvider)
@@ -117,7 +118,10 @@ public sealed partial class VrrpSubsystem : IAsyncDisposable
         _started = true;
         try
         {
-            _garp = _garpFactory?.Invoke() ?? new GarpSender();
+            if (_garpFactory is not null)
+                _garp = _garpFactory();
+            else
+                _garp = new GarpSender();
         }
         catch (SocketException ex)
         {
@@ -149,6 +153,8 @@ public sealed partial class VrrpSubsystem : IAsyncDisposable
     /// <summary>Sends priority-0 adverts and removes the VIPs of every MASTER (unless <c>--dont-release-vrrp</c>), runs notify_stop, closes sockets.</summary>
     public async Task StopAsync(CancellationToken cancellationToken)
     {
+        if (Volatile.Read(ref _disposed) == 2)
+            return; // disposed: nothing left to stop (and the lifecycle gate is gone)
         await _lifecycle.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
@@ -178,7 +184,7 @@ public sealed partial class VrrpSubsystem : IAsyncDisposable
             await rt.DrainAsync(cancellationToken).ConfigureAwait(false);
         }
         await _notify.FlushAsync(cancellationToken).ConfigureAwait(false);
-        _cts.Cancel();
+        await _cts.CancelAsync().ConfigureAwait(false);
         lock (_sockets)
         {
             foreach (var s in _sockets.Values)
@@ -226,9 +232,16 @@ public sealed partial class VrrpSubsystem : IAsyncDisposable
     /// <inheritdoc/>
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+            return;
         await StopAsync(CancellationToken.None).ConfigureAwait(false);
         await _notify.DisposeAsync().ConfigureAwait(false);
+        foreach (var rt in _runtimes.Values)
+            rt.Dispose();
         _cts.Dispose();
+        // last: from now on StopAsync does nothing, ReloadAsync is refused and StartAsync fails with ObjectDisposedException
+        Volatile.Write(ref _disposed, 2);
+        _lifecycle.Dispose();
     }
 
     // ---- sockets and addresses -------------------------------------------------------------
@@ -257,7 +270,9 @@ public sealed partial class VrrpSubsystem : IAsyncDisposable
             {
                 try
                 {
+#pragma warning disable CA2000 // owned by _sockets (through its SocketEntry): closed by StopCoreAsync or CloseUnusedSockets
                     var sock = new VrrpSocket(ifname, link.Index, s.Family, s.IsUnicast ? null : s.MulticastGroup);
+#pragma warning restore CA2000
                     entry = new SocketEntry(sock);
                     _sockets[key] = entry;
                     var captured = entry;
@@ -846,7 +861,7 @@ public sealed partial class VrrpSubsystem : IAsyncDisposable
     }
 
     /// <summary>Per-instance runtime: interface facts, socket, and an ordered work queue for address and GARP I/O.</summary>
-    private sealed class InstanceRuntime(VrrpInstanceMachine machine, IReadOnlyList<TrackerBinding> bindings)
+    private sealed class InstanceRuntime(VrrpInstanceMachine machine, IReadOnlyList<TrackerBinding> bindings) : IDisposable
     {
         private readonly Channel<Func<CancellationToken, Task>> _work = Channel.CreateUnbounded<Func<CancellationToken, Task>>(new UnboundedChannelOptions { SingleReader = true });
         private readonly HashSet<IPAddress> _removing = new();
@@ -885,13 +900,6 @@ public sealed partial class VrrpSubsystem : IAsyncDisposable
                 return _removing.Contains(v.Address);
         }
 
-        /// <summary>Reload: ends the worker of a retired runtime (after <see cref="DrainAsync"/>).</summary>
-        public void StopWorker()
-        {
-            _work.Writer.TryComplete();
-            _workerCts?.Cancel();
-        }
-
         /// <summary>A task completing when everything queued so far has run (or the worker is gone).</summary>
         public Task Barrier()
         {
@@ -911,6 +919,7 @@ public sealed partial class VrrpSubsystem : IAsyncDisposable
         {
             _workerCts = CancellationTokenSource.CreateLinkedTokenSource(outer);
             var ct = _workerCts.Token;
+            // The loop observes ct itself; it must start even if ct is already cancelled, so Barrier/DrainAsync complete.
             _worker = Task.Run(async () =>
         {
             try
@@ -934,7 +943,7 @@ public sealed partial class VrrpSubsystem : IAsyncDisposable
             catch (OperationCanceledException)
             {
             }
-        });
+        }, CancellationToken.None);
         }
 
         public async Task DrainAsync(CancellationToken ct)
@@ -958,17 +967,52 @@ public sealed partial class VrrpSubsystem : IAsyncDisposable
             }
         }
 
+        private readonly Lock _garpGate = new();
         private CancellationTokenSource _garpCts = new();
+        private bool _disposed;
 
-        /// <summary>Token of the current GARP bursts.</summary>
-        public CancellationToken GarpToken => _garpCts.Token;
+        /// <summary>Token of the current GARP bursts (cancelled once the runtime is disposed).</summary>
+        public CancellationToken GarpToken
+        {
+            get
+            {
+                lock (_garpGate)
+                    return _disposed ? new CancellationToken(canceled: true) : _garpCts.Token;
+            }
+        }
 
         /// <summary>Cancels queued/pacing GARP bursts (keepalived: vrrp_remove_delayed_arp).</summary>
         public void CancelGarps()
         {
-            var old = Interlocked.Exchange(ref _garpCts, new CancellationTokenSource());
+            CancellationTokenSource old;
+            lock (_garpGate)
+            {
+                if (_disposed)
+                    return;
+                old = _garpCts;
+                _garpCts = new CancellationTokenSource();
+            }
             old.Cancel();
             old.Dispose();
+        }
+
+        /// <summary>
+        /// Ends the worker and cancels pending GARP bursts: for a runtime retired by a reload (after
+        /// <see cref="DrainAsync"/>), one prepared by a failed reload, and every runtime at dispose. Idempotent.
+        /// </summary>
+        public void Dispose()
+        {
+            _work.Writer.TryComplete();
+            lock (_garpGate)
+            {
+                if (_disposed)
+                    return;
+                _disposed = true;
+            }
+            _workerCts?.Cancel();
+            _workerCts?.Dispose();
+            _garpCts.Cancel();
+            _garpCts.Dispose();
         }
     }
 }

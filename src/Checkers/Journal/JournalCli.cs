@@ -35,8 +35,8 @@ public static class JournalCli
                     var s = Next();
                     if (s is null || !TryParseSince(s, timeProvider.GetUtcNow(), out var since))
                     {
-                        stderr.WriteLine($"lb journal: invalid --since '{Escape(s ?? "")}': expected an ISO 8601 time or an age (90s, 15m, 2h, 3d) reaching no further back than year 1");
-                        stderr.WriteLine(Usage);
+                        await stderr.WriteLineAsync($"lb journal: invalid --since '{Escape(s ?? "")}': expected an ISO 8601 time or an age (90s, 15m, 2h, 3d) reaching no further back than year 1").ConfigureAwait(false);
+                        await stderr.WriteLineAsync(Usage).ConfigureAwait(false);
                         return 2;
                     }
                     query = query with { Since = since };
@@ -66,11 +66,11 @@ public static class JournalCli
                     break;
                 case "-h":
                 case "--help":
-                    stdout.WriteLine(Usage);
+                    await stdout.WriteLineAsync(Usage).ConfigureAwait(false);
                     return 0;
                 default:
-                    stderr.WriteLine($"lb journal: unexpected argument '{Escape(args[i])}'");
-                    stderr.WriteLine(Usage);
+                    await stderr.WriteLineAsync($"lb journal: unexpected argument '{Escape(args[i])}'").ConfigureAwait(false);
+                    await stderr.WriteLineAsync(Usage).ConfigureAwait(false);
                     return 2;
             }
         }
@@ -78,16 +78,16 @@ public static class JournalCli
         var reader = new JournalReader(path);
         if (!follow && reader.Files().Count == 0)
         {
-            stderr.WriteLine($"lb journal: no journal at {Escape(path)}");
+            await stderr.WriteLineAsync($"lb journal: no journal at {Escape(path)}").ConfigureAwait(false);
             return 1;
         }
         if (!json)
-            stdout.WriteLine(Header());
+            await stdout.WriteLineAsync(Header()).ConfigureAwait(false);
         if (follow)
         {
             await foreach (var e in reader.FollowAsync(query, pollInterval ?? TimeSpan.FromSeconds(1), timeProvider, cancellationToken).ConfigureAwait(false))
             {
-                stdout.WriteLine(json ? JournalWriter.Serialize(e) : Row(e));
+                await stdout.WriteLineAsync(json ? JournalWriter.Serialize(e) : Row(e)).ConfigureAwait(false);
                 await stdout.FlushAsync(CancellationToken.None).ConfigureAwait(false);
             }
         }
@@ -95,10 +95,10 @@ public static class JournalCli
         {
             // Newest last by time: VRRP entries are queued off the engine thread, so file order can lag by a moment.
             foreach (var e in reader.Read(query).OrderBy(e => e.Time))
-                stdout.WriteLine(json ? JournalWriter.Serialize(e) : Row(e));
+                await stdout.WriteLineAsync(json ? JournalWriter.Serialize(e) : Row(e)).ConfigureAwait(false);
         }
         if (reader.SkippedLines > 0)
-            stderr.WriteLine($"lb journal: skipped {reader.SkippedLines} incomplete line(s)");
+            await stderr.WriteLineAsync($"lb journal: skipped {reader.SkippedLines} incomplete line(s)").ConfigureAwait(false);
         return 0;
     }
 

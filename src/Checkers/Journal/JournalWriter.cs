@@ -24,7 +24,7 @@ public sealed class JournalWriter : IJournal, IDisposable
     private FileStream? _stream;
     private FileIdentity _identity;
     private volatile bool _reopen;
-    private bool _disposed;
+    private volatile bool _disposed;
 
     /// <summary>Creates a writer; the file (and its directory) is created on the first append.</summary>
     public JournalWriter(JournalOptions options, ILogger? logger = null)
@@ -62,7 +62,18 @@ public sealed class JournalWriter : IJournal, IDisposable
                     stream = Current();
                 }
                 stream.Write(line);
-                stream.Flush(flushToDisk: _options.Fsync);
+                if (_options.Fsync)
+                {
+                    // fsync before returning: .NET has no asynchronous fsync (FlushAsync only empties the buffer into the
+                    // page cache), and Flush(true) is the durability this writer promises.
+#pragma warning disable CA1849 // Flush(flushToDisk: true) has no async equivalent that fsyncs
+                    stream.Flush(flushToDisk: true);
+#pragma warning restore CA1849
+                }
+                else
+                {
+                    await stream.FlushAsync(CancellationToken.None).ConfigureAwait(false);
+                }
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
@@ -84,8 +95,17 @@ public sealed class JournalWriter : IJournal, IDisposable
     public void Reopen()
     {
         _reopen = true;
-        if (!_gate.Wait(0))
+        if (_disposed)
             return;
+        try
+        {
+            if (!_gate.Wait(0))
+                return;
+        }
+        catch (ObjectDisposedException)
+        {
+            return; // disposed meanwhile: nothing left to reopen
+        }
         try
         {
             if (_reopen)
@@ -179,9 +199,13 @@ public sealed class JournalWriter : IJournal, IDisposable
     /// <inheritdoc/>
     public void Dispose()
     {
+        if (_disposed)
+            return;
         _gate.Wait();
         try
         {
+            if (_disposed)
+                return;
             _disposed = true;
             Close();
         }
@@ -189,6 +213,8 @@ public sealed class JournalWriter : IJournal, IDisposable
         {
             _gate.Release();
         }
+        // Appends arriving from now on fail with ObjectDisposedException, as they did before the gate was disposed.
+        _gate.Dispose();
     }
 }
 

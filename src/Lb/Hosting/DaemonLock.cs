@@ -25,57 +25,68 @@ public sealed class DaemonLock : IDisposable
     /// <summary>Takes every lock and writes the pid files; null (after logging why) when another daemon holds one.</summary>
     public static DaemonLock? Acquire(CliOptions options, bool vrrp, bool checkers, ILogger log, string? lockDirectory = LockDirectory)
     {
-        var held = new DaemonLock();
-        var pid = Environment.ProcessId.ToString(CultureInfo.InvariantCulture) + "\n";
-        var wanted = new List<(string Path, bool Delete, string What)>();
-        if (lockDirectory is not null && ConfigLockPath(options.ConfigFile, lockDirectory) is string configLock)
-            wanted.Add((configLock, true, $"configuration {Path.GetFullPath(options.ConfigFile)}"));
-        foreach (var (path, on) in new[] { (options.PidFile, true), (options.VrrpPidFile, vrrp), (options.CheckersPidFile, checkers) })
+        DaemonLock? held = new DaemonLock();
+        try
         {
-            if (path is not null && on)
-                wanted.Add((path, true, $"pid file {path}"));
-        }
-        foreach (var (path, delete, what) in wanted)
-        {
-            FileStream? stream = null;
-            try
+            var pid = Environment.ProcessId.ToString(CultureInfo.InvariantCulture) + "\n";
+            var wanted = new List<(string Path, bool Delete, string What)>();
+            if (lockDirectory is not null && ConfigLockPath(options.ConfigFile, lockDirectory) is string configLock)
+                wanted.Add((configLock, true, $"configuration {Path.GetFullPath(options.ConfigFile)}"));
+            foreach (var (path, on) in new[] { (options.PidFile, true), (options.VrrpPidFile, vrrp), (options.CheckersPidFile, checkers) })
             {
-                var dir = Path.GetDirectoryName(Path.GetFullPath(path));
-                if (dir is not null)
-                    Directory.CreateDirectory(dir);
-                stream = OpenLocked(path, out var holder);
-                if (stream is null)
+                if (path is not null && on)
+                    wanted.Add((path, true, $"pid file {path}"));
+            }
+            foreach (var (path, delete, what) in wanted)
+            {
+                FileStream? stream = null;
+                try
                 {
-                    log.LogError("daemon is already running (pid {Pid}): {What} is locked; not starting a second one", holder?.ToString(CultureInfo.InvariantCulture) ?? "?", what);
-                    held.Dispose();
+                    var dir = Path.GetDirectoryName(Path.GetFullPath(path));
+                    if (dir is not null)
+                        Directory.CreateDirectory(dir);
+                    stream = OpenLocked(path, out var holder);
+                    if (stream is null)
+                    {
+                        log.LogError("daemon is already running (pid {Pid}): {What} is locked; not starting a second one", holder?.ToString(CultureInfo.InvariantCulture) ?? "?", what);
+                        return null; // the locks taken so far are released by the finally below
+                    }
+                    // Truncated only now, under the lock: before it, this would erase the running daemon's pid.
+                    stream.SetLength(0);
+                    var bytes = Encoding.ASCII.GetBytes(pid + (path.EndsWith(".lock", StringComparison.Ordinal) ? Path.GetFullPath(options.ConfigFile) + "\n" : ""));
+                    stream.Write(bytes);
+                    held._held.Add((path, stream, delete));
+                    stream = null; // held owns it now
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    if (path.EndsWith(".lock", StringComparison.Ordinal) && e is not SafeFileException { Refused: true })
+                    {
+                        // Not root (no /run/lb): the configuration lock is a safety net, not a requirement.
+                        log.LogDebug("cannot take the configuration lock {File}: {Message}", path, e.Message);
+                        continue;
+                    }
+                    if (path.EndsWith(".lock", StringComparison.Ordinal))
+                        log.LogError("cannot take the configuration lock {File}: {Message}", path, e.Message);
+                    else
+                        log.LogError("cannot write pid file {File}: {Message}", path, e.Message);
                     return null;
                 }
-                // Truncated only now, under the lock: before it, this would erase the running daemon's pid.
-                stream.SetLength(0);
-                var bytes = Encoding.ASCII.GetBytes(pid + (path.EndsWith(".lock", StringComparison.Ordinal) ? Path.GetFullPath(options.ConfigFile) + "\n" : ""));
-                stream.Write(bytes);
-                held._held.Add((path, stream, delete));
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                stream?.Dispose();
-                if (path.EndsWith(".lock", StringComparison.Ordinal) && e is not SafeFileException { Refused: true })
+                finally
                 {
-                    // Not root (no /run/lb): the configuration lock is a safety net, not a requirement.
-                    log.LogDebug("cannot take the configuration lock {File}: {Message}", path, e.Message);
-                    continue;
+                    stream?.Dispose();
                 }
-                if (path.EndsWith(".lock", StringComparison.Ordinal))
-                    log.LogError("cannot take the configuration lock {File}: {Message}", path, e.Message);
-                else
-                    log.LogError("cannot write pid file {File}: {Message}", path, e.Message);
-                held.Dispose();
-                return null;
             }
+            if (lockDirectory is not null)
+                held.RemoveStaleLocks(lockDirectory, log);
+            var acquired = held;
+            held = null; // the caller owns it now
+            return acquired;
         }
-        if (lockDirectory is not null)
-            held.RemoveStaleLocks(lockDirectory, log);
-        return held;
+        finally
+        {
+            held?.Dispose();
+        }
     }
 
     /// <summary>How many times a lock is retried when its file is swapped under it (deleted by a stopping daemon or a sweep).</summary>

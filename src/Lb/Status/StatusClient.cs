@@ -27,7 +27,7 @@ public static class StatusClient
             var n = await socket.ReceiveAsync(buffer, SocketFlags.None, cts.Token).ConfigureAwait(false);
             if (n == 0)
                 break;
-            ms.Write(buffer, 0, n);
+            ms.Write(buffer.AsSpan(0, n)); // into memory: nothing to wait for
         }
         return JsonSerializer.Deserialize(ms.ToArray(), StatusJsonContext.Default.StatusResponse)
             ?? throw new IOException("empty response from the daemon");

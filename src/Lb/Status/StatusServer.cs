@@ -234,6 +234,21 @@ public sealed class StatusServer : IAsyncDisposable
         catch (IOException)
         {
         }
+        // Clients being served give their slot back when they end (cancelled above; each is bounded anyway): wait for all
+        // of them, bounded, before disposing what they use. Should one not end in time, the two are left to the GC.
+        using var drain = new CancellationTokenSource(SendTimeout);
+        var taken = 0;
+        try
+        {
+            for (; taken < MaxConcurrentClients; taken++)
+                await _slots.WaitAsync(drain.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            _logger.LogDebug("Status server stopped with {Count} client(s) still being served", MaxConcurrentClients - taken);
+            return;
+        }
+        _slots.Dispose();
         _cts.Dispose();
     }
 }

@@ -145,7 +145,9 @@ internal sealed class NotifyDispatcher : IAsyncDisposable
                     continue;
                 try
                 {
+#pragma warning disable CA2000 // kept open across lines in 'fifo': disposed after a write error and in the finally below
                     fifo ??= OpenFifo(_options.NotifyFifo!);
+#pragma warning restore CA2000
                     fifo.Write(System.Text.Encoding.UTF8.GetBytes(line + "\n"));
                     dropping = false;
                 }
@@ -163,7 +165,8 @@ internal sealed class NotifyDispatcher : IAsyncDisposable
                 catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
                 {
                     _logger.ActionFailed("notify_fifo", "write", ex.Message);
-                    fifo?.Dispose();
+                    if (fifo is not null)
+                        await fifo.DisposeAsync().ConfigureAwait(false);
                     fifo = null;
                 }
             }
@@ -185,7 +188,8 @@ internal sealed class NotifyDispatcher : IAsyncDisposable
                 {
                 }
             }
-            fifo?.Dispose();
+            if (fifo is not null)
+                await fifo.DisposeAsync().ConfigureAwait(false);
         }
     }
 
@@ -265,7 +269,7 @@ internal sealed class NotifyDispatcher : IAsyncDisposable
         _queue.Writer.TryComplete();
         await _worker.ConfigureAwait(false);
         _fifoQueue.Writer.TryComplete();
-        _fifoScriptCts.Cancel();
+        await _fifoScriptCts.CancelAsync().ConfigureAwait(false);
         if (_fifoScript is not null)
             await _fifoScript.WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         _fifoScriptCts.Dispose();
