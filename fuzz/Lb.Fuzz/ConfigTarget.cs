@@ -16,6 +16,8 @@ internal sealed class ConfigTarget : IFuzzTarget
     /// <summary>Skip inputs that hit defects already known and fixed elsewhere (LBFUZZ_KNOWN=report turns this off).</summary>
     private static readonly bool SkipKnown = Environment.GetEnvironmentVariable("LBFUZZ_KNOWN") != "report";
 
+    private static readonly bool Verbose = Environment.GetEnvironmentVariable("LBFUZZ_VERBOSE") == "1";
+
     public void Warmup(string work)
     {
         Run("$X=1\n~SEQ(i, 1, 2) global_defs { router_id r$i }\ninclude inc/*.conf\n%%%\nvrrp_instance v { interface lo virtual_router_id 1 priority 100 virtual_ipaddress { 10.0.0.1/24 } }\n"u8.ToArray(), work);
@@ -44,7 +46,11 @@ internal sealed class ConfigTarget : IFuzzTarget
         {
             var config = ConfigLoader.Load(main, options);
             foreach (var d in config.Diagnostics)
-                _ = d.ToString();
+            {
+                var text = d.ToString();
+                if (Verbose)
+                    Console.WriteLine(text);
+            }
             _ = config.ExitCode;
             if (!config.HasFatal)
             {
