@@ -163,6 +163,9 @@ public sealed class NetlinkSocket : IDisposable
 
     private const int MaxDumpAttempts = 5;
 
+    /// <summary>MAX_ERRNO of include/linux/err.h: the largest errno the kernel puts in an error reply.</summary>
+    private const int MaxErrno = 4095;
+
     private async Task<(List<T> Results, bool Interrupted)> ExchangeAsync<T>(NetlinkRequest request, NetlinkMessageParser<T> parser, CancellationToken cancellationToken)
     {
         var results = new List<T>();
@@ -389,10 +392,13 @@ public sealed class NetlinkSocket : IDisposable
 
     /// <summary>
     /// Builds the exception for an error reply, reading the extended-ACK TLVs (NLMSGERR_ATTR_MSG/OFFS)
-    /// that follow the echoed header (and the echoed payload unless NLM_F_CAPPED).
+    /// that follow the echoed header (and the echoed payload unless NLM_F_CAPPED). An error field that is not an errno
+    /// (the kernel's lie in -1 … -MAX_ERRNO) throws <see cref="NetlinkFormatException"/>, like any other malformed reply.
     /// </summary>
     internal static NetlinkException ParseError(NetlinkMessage message, string description, int error, uint echoedLength)
     {
+        if (error is < -MaxErrno or > MaxErrno)
+            throw new NetlinkFormatException($"netlink error reply to {description} carries error code {error}, not an errno");
         string? text = null;
         int? offset = null;
         if ((message.Flags & NLM_F_ACK_TLVS) != 0)
@@ -403,8 +409,8 @@ public sealed class NetlinkSocket : IDisposable
             else if ((message.Flags & NLM_F_CAPPED) != 0)
                 tlvStart = SizeOfNlmsgerr;
             else
-                tlvStart = 4 + Align((int)Math.Max(echoedLength, NLMSG_HDRLEN));
-            if (tlvStart <= message.Payload.Length)
+                tlvStart = echoedLength > (uint)message.Payload.Length ? -1 : 4 + Align((int)Math.Max(echoedLength, NLMSG_HDRLEN));
+            if (tlvStart >= 0 && tlvStart <= message.Payload.Length)
             {
                 try
                 {
