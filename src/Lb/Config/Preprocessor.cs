@@ -180,16 +180,15 @@ public sealed class Preprocessor
         var here = from.IsKnown ? from : new SourceLocation(display, 0);
         // The type is looked at before anything opens the file: open() of a FIFO blocks until a writer comes, a device
         // such as /dev/zero never ends, and opening some devices acts (a watchdog starts). keepalived refuses the same.
-        var probe = FileProbe.Stat(full);
-        if (probe.Kind == FileKind.Missing)
+        if (!FileStatus.TryGet(full, followLinks: true, out var probe, out var errno))
         {
             _diagnostics.Add(checks.HasFlag(IncludeChecks.Readable) ? Severity.Fatal : Severity.Warning, here,
-                $"cannot read '{display}': {Lb.Netlink.Errno.GetName(probe.Errno)}");
+                $"cannot read '{display}': {Lb.Netlink.Errno.GetName(errno)}");
             return;
         }
-        if (!probe.IsRegular || probe.IsExecutable)
+        if (!probe.IsRegularFile || probe.IsExecutable)
         {
-            var what = probe.IsRegular ? "an executable file" : $"a {probe.Description}";
+            var what = probe.IsRegularFile ? "an executable file" : $"a {probe.Description}";
             _diagnostics.Add(checks.HasFlag(IncludeChecks.Readable) ? Severity.Fatal : Severity.Warning, here,
                 $"Configuration file '{display}' is not a regular non-executable file ({what}) - skipping");
             return;

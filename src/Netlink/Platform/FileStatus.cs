@@ -41,6 +41,22 @@ public readonly record struct FileStatus(uint Mode, uint Uid, uint Gid, ulong De
         _ => FileKind.Unknown,
     };
 
+    /// <summary>Any execute bit set.</summary>
+    public bool IsExecutable => (Permissions & (UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute)) != 0;
+
+    /// <summary>"character device", "FIFO", …: for messages.</summary>
+    public string Description => Kind switch
+    {
+        FileKind.Regular => "regular file",
+        FileKind.Directory => "directory",
+        FileKind.CharacterDevice => "character device",
+        FileKind.BlockDevice => "block device",
+        FileKind.Fifo => "FIFO",
+        FileKind.Socket => "socket",
+        FileKind.SymbolicLink => "symbolic link",
+        _ => "special file",
+    };
+
     /// <summary>A Unix-domain socket.</summary>
     public bool IsSocket => (Mode & TypeMask) == 0xC000;
 
@@ -114,3 +130,16 @@ public readonly record struct FileStatus(uint Mode, uint Uid, uint Gid, ulong De
 
 /// <summary>A file's identity: device and inode (the same pair means the same file, whatever its name now).</summary>
 public readonly record struct FileIdentity(ulong Device, ulong Inode);
+
+/// <summary>What kind of object a path names, from its inode (<c>S_IFMT</c>).</summary>
+public enum FileKind
+{
+    Regular,
+    Directory,
+    CharacterDevice,
+    BlockDevice,
+    Fifo,
+    Socket,
+    SymbolicLink,
+    Unknown,
+}

@@ -3,8 +3,8 @@ using Xunit;
 
 namespace Lb.Netlink.Tests.Platform;
 
-/// <summary><see cref="FileProbe"/> tells regular files from FIFOs and devices without opening them; its statx layout matches the headers.</summary>
-public sealed class FileProbeTests : IDisposable
+/// <summary><see cref="FileStatus"/> tells regular files from FIFOs and devices without opening them.</summary>
+public sealed class FileKindTests : IDisposable
 {
     private readonly DirectoryInfo _dir = Directory.CreateTempSubdirectory("lb-probe-");
 
@@ -21,20 +21,19 @@ public sealed class FileProbeTests : IDisposable
         var link = Path.Combine(_dir.FullName, "link");
         File.CreateSymbolicLink(link, fifo);
 
-        var f = FileProbe.Stat(file);
+        var f = FileStatus.Get(file);
         Assert.Equal(FileKind.Regular, f.Kind);
         Assert.Equal(5, f.Size);
         Assert.True(f.IsExecutable);
-        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, f.Mode);
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, f.Permissions);
         // Opening a FIFO for reading would block here: statx does not open it.
-        Assert.Equal(FileKind.Fifo, FileProbe.Stat(fifo).Kind);
-        Assert.Equal(FileKind.Fifo, FileProbe.Stat(link).Kind);
-        Assert.Equal(FileKind.SymbolicLink, FileProbe.Stat(link, followLinks: false).Kind);
-        Assert.Equal(FileKind.CharacterDevice, FileProbe.Stat("/dev/zero").Kind);
-        Assert.Equal(FileKind.Directory, FileProbe.Stat(_dir.FullName).Kind);
-        var missing = FileProbe.Stat(Path.Combine(_dir.FullName, "none"));
-        Assert.Equal(FileKind.Missing, missing.Kind);
-        Assert.Equal(2, missing.Errno); // ENOENT
+        Assert.Equal(FileKind.Fifo, FileStatus.Get(fifo).Kind);
+        Assert.Equal(FileKind.Fifo, FileStatus.Get(link).Kind);
+        Assert.Equal(FileKind.SymbolicLink, FileStatus.GetLink(link).Kind);
+        Assert.Equal(FileKind.CharacterDevice, FileStatus.Get("/dev/zero").Kind);
+        Assert.Equal(FileKind.Directory, FileStatus.Get(_dir.FullName).Kind);
+        Assert.False(FileStatus.TryGet(Path.Combine(_dir.FullName, "none"), followLinks: true, out _, out var errno));
+        Assert.Equal(2, errno); // ENOENT
     }
 
     private static void MkFifo(string path) => Shell.Check("mkfifo", path);
