@@ -17,20 +17,6 @@ public class AdvertFloodTests
 {
     private const int Flood = 400;
 
-    /// <summary>Sends each hex IP datagram argv[3..] argv[2] times through IPPROTO_RAW on argv[1].</summary>
-    private const string RawSender = """
-        import socket, sys, time
-        s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
-        s.setsockopt(socket.SOL_SOCKET, 25, sys.argv[1].encode() + b"\0")
-        n = int(sys.argv[2])
-        for hexpkt in sys.argv[3:]:
-            pkt = bytes.fromhex(hexpkt)
-            for i in range(n):
-                s.sendto(pkt, ("224.0.0.18", 0))
-                if i % 20 == 19:
-                    time.sleep(0.01)
-        """;
-
     /// <summary>Writes each hex IP datagram argv[2..] as it is, in an Ethernet frame to the VRRP multicast MAC (no kernel fix-ups).</summary>
     private const string FrameSender = """
         import socket, sys
@@ -83,7 +69,7 @@ public class AdvertFloodTests
         await lb.StartAsync(CancellationToken.None);
         Assert.True(Wait.Until(() => lb.GetStatus().Instances[0].State == VrrpState.Master));
 
-        net.InNs("python3", "-c", RawSender, net.PeerIf, Flood.ToString(CultureInfo.InvariantCulture), Convert.ToHexString(Advert(net, 50)));
+        net.InNs("python3", "-c", AdvertInjector.RawSender, net.PeerIf, Flood.ToString(CultureInfo.InvariantCulture), Convert.ToHexString(Advert(net, 50)));
         Assert.True(Wait.Until(() => lb.GetStatus().Instances[0].LowerPriorityReceived == Flood), $"{lb.GetStatus().Instances[0].LowerPriorityReceived} of {Flood}");
         var st = lb.GetStatus().Instances[0];
         Assert.Equal(Flood, st.AdvertsReceived);

@@ -13,19 +13,6 @@ public class ForgedAdvertTests
 {
     private const int PerKind = 300;
 
-    private const string Sender = """
-        import socket, sys, time
-        s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
-        s.setsockopt(socket.SOL_SOCKET, 25, sys.argv[1].encode() + b"\0")
-        n = int(sys.argv[2])
-        for hexpkt in sys.argv[3:]:
-            pkt = bytes.fromhex(hexpkt)
-            for i in range(n):
-                s.sendto(pkt, ("224.0.0.18", 0))
-                if i % 20 == 19:
-                    time.sleep(0.01)
-        """;
-
     [RootFact("ip", "python3")]
     public async Task Forged_flood_is_dropped_by_reason_and_the_master_stays_master()
     {
@@ -89,7 +76,7 @@ public class ForgedAdvertTests
         };
         foreach (var (hex, count) in kinds)
         {
-            net.InNs("python3", "-c", Sender, net.PeerIf, PerKind.ToString(System.Globalization.CultureInfo.InvariantCulture), hex);
+            net.InNs("python3", "-c", AdvertInjector.RawSender, net.PeerIf, PerKind.ToString(System.Globalization.CultureInfo.InvariantCulture), hex);
             Assert.True(Wait.Until(() => count() == PerKind), string.Join(", ", st().Instances[0].Drops) + " / " + string.Join(", ", st().UnattributedDrops));
         }
         var drops = st().Instances[0].Drops;

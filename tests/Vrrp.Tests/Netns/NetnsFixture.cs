@@ -218,3 +218,21 @@ internal sealed class SysfsLinkMonitor : ILinkMonitor
         return new LinkInfo(name, index, mac, up);
     }
 }
+
+/// <summary>Python one-liners a test runs inside the peer namespace to put adverts on the wire.</summary>
+internal static class AdvertInjector
+{
+    /// <summary>Sends each hex IP datagram argv[3..] argv[2] times through IPPROTO_RAW on argv[1].</summary>
+    public const string RawSender = """
+        import socket, sys, time
+        s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+        s.setsockopt(socket.SOL_SOCKET, 25, sys.argv[1].encode() + b"\0")
+        n = int(sys.argv[2])
+        for hexpkt in sys.argv[3:]:
+            pkt = bytes.fromhex(hexpkt)
+            for i in range(n):
+                s.sendto(pkt, ("224.0.0.18", 0))
+                if i % 20 == 19:
+                    time.sleep(0.01)
+        """;
+}
