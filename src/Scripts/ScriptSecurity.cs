@@ -52,8 +52,6 @@ public static class ScriptSecurity
     /// <summary>keepalived's search path when PATH is unset (glibc's <c>_CS_PATH</c>).</summary>
     public const string DefaultPath = "/bin:/usr/bin";
 
-    private const int MaxSymlinks = 40;
-
     /// <summary>The PATH scripts are searched in.</summary>
     public static string SearchPath => Environment.GetEnvironmentVariable("PATH") is { Length: > 0 } p ? p : DefaultPath;
 
@@ -79,7 +77,7 @@ public static class ScriptSecurity
             path = found;
         }
 
-        var real = RealPath(path, out var why);
+        var real = FileStatus.RealPath(path, out var why);
         if (real is null)
         {
             messages.Add($"Script {path} cannot be accessed - {why}");
@@ -186,70 +184,5 @@ public static class ScriptSecurity
             denied = true;
         }
         return null;
-    }
-
-    /// <summary>realpath(3) without libc: an absolute path with ".", ".." and every symbolic link resolved.</summary>
-    internal static string? RealPath(string path, out string? error)
-    {
-        error = null;
-        var pending = new Stack<string>();
-        var start = path.StartsWith('/') ? path : Path.Join(Directory.GetCurrentDirectory(), path);
-        foreach (var part in start.Split('/', StringSplitOptions.RemoveEmptyEntries).Reverse())
-            pending.Push(part);
-        var resolved = new List<string>();
-        var links = 0;
-        while (pending.Count > 0)
-        {
-            var part = pending.Pop();
-            if (part == ".")
-                continue;
-            if (part == "..")
-            {
-                if (resolved.Count > 0)
-                    resolved.RemoveAt(resolved.Count - 1);
-                continue;
-            }
-            var candidate = "/" + string.Join('/', resolved.Append(part));
-            if (!FileStatus.TryGet(candidate, false, out var st, out var errno))
-            {
-                error = errno switch { 2 => "No such file or directory", 13 => "Permission denied", 20 => "Not a directory", _ => $"errno {errno}" };
-                return null;
-            }
-            if (pending.Count > 0 && !st.IsDirectory && !st.IsSymbolicLink)
-            {
-                error = "Not a directory";
-                return null;
-            }
-            if (!st.IsSymbolicLink)
-            {
-                resolved.Add(part);
-                continue;
-            }
-            if (++links > MaxSymlinks)
-            {
-                error = "Too many levels of symbolic links";
-                return null;
-            }
-            string? target;
-            try
-            {
-                target = new FileInfo(candidate).LinkTarget;
-            }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-            {
-                error = ex.Message;
-                return null;
-            }
-            if (string.IsNullOrEmpty(target))
-            {
-                error = "No such file or directory";
-                return null;
-            }
-            if (target.StartsWith('/'))
-                resolved.Clear();
-            foreach (var t in target.Split('/', StringSplitOptions.RemoveEmptyEntries).Reverse())
-                pending.Push(t);
-        }
-        return "/" + string.Join('/', resolved);
     }
 }

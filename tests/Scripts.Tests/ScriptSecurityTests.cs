@@ -116,10 +116,10 @@ public class ScriptSecurityTests
         var target = d.Script("a/b/t.sh", "exit 0");
         File.CreateSymbolicLink(Path.Combine(d.Path, "a", "l1"), "b/../b/t.sh");
         File.CreateSymbolicLink(Path.Combine(d.Path, "l2"), Path.Combine(d.Path, "a", "l1"));
-        Assert.Equal(target, ScriptSecurity.RealPath(Path.Combine(d.Path, "l2"), out _));
-        Assert.Equal(target, ScriptSecurity.RealPath(Path.Combine(d.Path, "a", ".", "b", "..", "b", "t.sh"), out _));
+        Assert.Equal(target, Lb.Netlink.Platform.FileStatus.RealPath(Path.Combine(d.Path, "l2"), out _));
+        Assert.Equal(target, Lb.Netlink.Platform.FileStatus.RealPath(Path.Combine(d.Path, "a", ".", "b", "..", "b", "t.sh"), out _));
         File.CreateSymbolicLink(Path.Combine(d.Path, "loop"), Path.Combine(d.Path, "loop"));
-        Assert.Null(ScriptSecurity.RealPath(Path.Combine(d.Path, "loop"), out var error));
+        Assert.Null(Lb.Netlink.Platform.FileStatus.RealPath(Path.Combine(d.Path, "loop"), out var error));
         Assert.Contains("symbolic links", error);
     }
 }

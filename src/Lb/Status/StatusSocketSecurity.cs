@@ -25,7 +25,8 @@ public static class StatusSocketSecurity
     /// <summary>Why a socket in <paramref name="directory"/> could be replaced by another user, or null when it cannot.</summary>
     public static string? InsecureDirectory(string directory)
     {
-        var real = RealPath(Path.GetFullPath(directory), 0);
+        if (FileStatus.RealPath(Path.GetFullPath(directory), out var error) is not { } real)
+            return $"{directory}: {error}";
         for (var p = real; !string.IsNullOrEmpty(p); p = Path.GetDirectoryName(p))
         {
             if (FileStatus.TryGetLink(p) is not { } st)
@@ -39,25 +40,6 @@ public static class StatusSocketSecurity
                 break;
         }
         return null;
-    }
-
-    /// <summary>The path with every symbolic link resolved (a link's target is checked, not the link).</summary>
-    private static string RealPath(string full, int depth)
-    {
-        if (depth > 40)
-            throw new IOException($"{full}: too many levels of symbolic links");
-        var current = "/";
-        foreach (var part in full.Split('/', StringSplitOptions.RemoveEmptyEntries))
-        {
-            var next = Path.Combine(current, part);
-            if (FileStatus.TryGetLink(next) is { IsSymbolicLink: true })
-            {
-                var target = new FileInfo(next).LinkTarget!;
-                next = RealPath(Path.GetFullPath(target, current), depth + 1);
-            }
-            current = next;
-        }
-        return current;
     }
 
     private static string Octal(UnixFileMode mode) => Convert.ToString((int)mode, 8).PadLeft(4, '0');

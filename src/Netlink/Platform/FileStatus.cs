@@ -119,6 +119,74 @@ public readonly record struct FileStatus(uint Mode, uint Uid, uint Gid, ulong De
         return true;
     }
 
+    /// <summary>Symbolic links followed in one resolution before ELOOP (the kernel's limit).</summary>
+    public const int MaxSymbolicLinks = 40;
+
+    /// <summary>realpath(3) without libc: an absolute path with ".", ".." and every symbolic link resolved.</summary>
+    public static string? RealPath(string path, out string? error)
+    {
+        error = null;
+        var pending = new Stack<string>();
+        var start = path.StartsWith('/') ? path : Path.Join(Directory.GetCurrentDirectory(), path);
+        foreach (var part in start.Split('/', StringSplitOptions.RemoveEmptyEntries).Reverse())
+            pending.Push(part);
+        var resolved = new List<string>();
+        var links = 0;
+        while (pending.Count > 0)
+        {
+            var part = pending.Pop();
+            if (part == ".")
+                continue;
+            if (part == "..")
+            {
+                if (resolved.Count > 0)
+                    resolved.RemoveAt(resolved.Count - 1);
+                continue;
+            }
+            var candidate = "/" + string.Join('/', resolved.Append(part));
+            if (!FileStatus.TryGet(candidate, false, out var st, out var errno))
+            {
+                error = errno switch { 2 => "No such file or directory", 13 => "Permission denied", 20 => "Not a directory", _ => $"errno {errno}" };
+                return null;
+            }
+            if (pending.Count > 0 && !st.IsDirectory && !st.IsSymbolicLink)
+            {
+                error = "Not a directory";
+                return null;
+            }
+            if (!st.IsSymbolicLink)
+            {
+                resolved.Add(part);
+                continue;
+            }
+            if (++links > MaxSymbolicLinks)
+            {
+                error = "Too many levels of symbolic links";
+                return null;
+            }
+            string? target;
+            try
+            {
+                target = new FileInfo(candidate).LinkTarget;
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                error = ex.Message;
+                return null;
+            }
+            if (string.IsNullOrEmpty(target))
+            {
+                error = "No such file or directory";
+                return null;
+            }
+            if (target.StartsWith('/'))
+                resolved.Clear();
+            foreach (var t in target.Split('/', StringSplitOptions.RemoveEmptyEntries).Reverse())
+                pending.Push(t);
+        }
+        return "/" + string.Join('/', resolved);
+    }
+
     private static FileStatus Query(string path, int flags, string operation)
     {
         ArgumentNullException.ThrowIfNull(path);
