@@ -3,7 +3,7 @@ namespace Lb.Netlink.Ipvs;
 /// <summary>
 /// The IPVS table as the checker subsystem sees it (adapted from src/Lb): read it, make it match a
 /// desired set of virtual servers, and flip single destinations as real servers go up and down.
-/// Implemented by <see cref="IpvsClient"/> (the kernel) and <see cref="InMemoryIpvsTable"/> (tests).
+/// Implemented by <see cref="IpvsClient"/> (the kernel) and, for tests, by tests/TestSupport/Ipvs/InMemoryIpvsTable.cs.
 /// </summary>
 public interface IIpvsTable
 {

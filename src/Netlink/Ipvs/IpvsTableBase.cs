@@ -4,7 +4,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace Lb.Netlink.Ipvs;
 
 /// <summary>
-/// The reconcile/apply logic shared by the kernel client and the in-memory table: operations are
+/// The reconcile/apply logic shared by the kernel client and the tests' in-memory table (tests/TestSupport): operations are
 /// executed in batches; an add that meets EEXIST is retried as an edit, an edit that meets a missing
 /// object as an add, and a delete of something already gone counts as done.
 /// </summary>

@@ -547,7 +547,7 @@ public class ReloadTests
     public async Task An_adapter_without_edit_service_logs_the_error_and_keeps_running()
     {
         var options = Config(Real("10.0.0.2"));
-        var ipvs = new NoEditServiceIpvs();
+        var ipvs = new Lb.TestSupport.InMemoryIpvs().WithoutEditService();
         var time = new Lb.TestSupport.ManualTimeProvider();
         var logs = new ListLoggerFactory();
         await using var subsystem = new CheckerSubsystem(options, ipvs, new MemoryJournal(), logs, time, new ScriptedCheckFactory(time), new RecordingScriptRunner());
@@ -555,15 +555,5 @@ public class ReloadTests
         var result = await subsystem.ReloadAsync(Config(Vs(Real("10.0.0.2")) with { Scheduler = "rr" }), CancellationToken.None);
         Assert.Single(result.Changed);
         Assert.Contains(logs.Info(), m => m.StartsWith("IPVS: edit service [10.0.0.100]:tcp:80 failed", StringComparison.Ordinal));
-    }
-
-    private sealed class NoEditServiceIpvs : Lb.Checkers.Ipvs.IIpvsDestinations
-    {
-        public Task FlushAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-        public Task AddServiceAsync(Lb.Checkers.Ipvs.IpvsService service, CancellationToken cancellationToken) => Task.CompletedTask;
-        public Task RemoveServiceAsync(Lb.Checkers.Ipvs.IpvsService service, CancellationToken cancellationToken) => Task.CompletedTask;
-        public Task AddDestinationAsync(Lb.Checkers.Ipvs.IpvsService service, Lb.Checkers.Ipvs.IpvsDestination destination, CancellationToken cancellationToken) => Task.CompletedTask;
-        public Task EditDestinationAsync(Lb.Checkers.Ipvs.IpvsService service, Lb.Checkers.Ipvs.IpvsDestination destination, CancellationToken cancellationToken) => Task.CompletedTask;
-        public Task RemoveDestinationAsync(Lb.Checkers.Ipvs.IpvsService service, Lb.Checkers.Ipvs.IpvsDestination destination, CancellationToken cancellationToken) => Task.CompletedTask;
     }
 }

@@ -1,5 +1,6 @@
 using System.Net;
 using Lb.Netlink.Ipvs;
+using Lb.TestSupport;
 using Xunit;
 
 namespace Lb.Netlink.Tests.Ipvs;

@@ -1,9 +1,20 @@
-namespace Lb.Netlink.Ipvs;
+using Lb.Netlink;
+using Lb.Netlink.Ipvs;
+
+namespace Lb.TestSupport;
 
 /// <summary>
-/// An IPVS table in memory that answers like the kernel (EEXIST on a duplicate add, ESRCH for a
-/// missing service, ENOENT for a missing destination), for tests of code written against
-/// <see cref="IIpvsTable"/>. Thread-safe.
+/// The one in-memory IPVS of the test suites: a kernel table (services and their destinations) that answers
+/// like the kernel — EEXIST on a duplicate add, ESRCH for a missing service, ENOENT for a missing destination —
+/// for tests of code written against an IPVS interface where the real kernel cannot run (the host kernel here
+/// has no IPVS; the real one is exercised by the kernel tier, tests/kernel).
+/// <list type="bullet">
+/// <item>As <see cref="IIpvsTable"/> (Netlink's interface) it is the table itself: the product's
+/// <see cref="IpvsTableBase"/> reconcile/fallback logic runs over <see cref="Execute"/>.</item>
+/// <item>The checker subsystem's <c>IIpvsDestinations</c> is served by <see cref="InMemoryIpvs"/>, a thin adapter
+/// over an instance of this class (<see cref="InMemoryIpvs.Kernel"/>).</item>
+/// </list>
+/// Thread-safe.
 /// </summary>
 public sealed class InMemoryIpvsTable : IpvsTableBase
 {
@@ -13,16 +24,19 @@ public sealed class InMemoryIpvsTable : IpvsTableBase
     /// <summary>Every operation executed, in order, including the ones the table refused.</summary>
     public List<IpvsOperation> Log { get; } = [];
 
-    public override Task<IpvsTableSnapshot> DumpAsync(CancellationToken cancellationToken = default)
+    /// <summary>The table now (services flagged hashed, as the kernel reports them; counters zero).</summary>
+    public IpvsTableSnapshot Snapshot()
     {
         lock (_gate)
         {
             var entries = _services.Select(s => new IpvsTableEntry(
                 new IpvsServiceStatus(s.Service with { Flags = s.Service.Flags | IpvsServiceFlags.Hashed }, IpvsStats.Zero),
                 s.Destinations.Select(d => new IpvsDestinationStatus(d, 0, 0, 0, IpvsStats.Zero)).ToList())).ToList();
-            return Task.FromResult(new IpvsTableSnapshot(entries));
+            return new IpvsTableSnapshot(entries);
         }
     }
+
+    public override Task<IpvsTableSnapshot> DumpAsync(CancellationToken cancellationToken = default) => Task.FromResult(Snapshot());
 
     public override Task FlushAsync(CancellationToken cancellationToken = default)
     {
@@ -31,22 +45,33 @@ public sealed class InMemoryIpvsTable : IpvsTableBase
         return Task.CompletedTask;
     }
 
+    /// <summary>
+    /// One kernel request, as the kernel answers it: null when applied, else the error (EEXIST, ESRCH, ENOENT)
+    /// naming the operation. No fallback (that is <see cref="IpvsTableBase.ApplyAsync"/>'s job). Invalid input
+    /// (<see cref="IpvsMessages.Validate(IpvsService)"/>) throws, as the encoder would before sending.
+    /// </summary>
+    public NetlinkException? Execute(IpvsOperation operation)
+    {
+        lock (_gate)
+        {
+            Log.Add(operation);
+            var errno = Apply(operation);
+            return errno == 0 ? null : new NetlinkException(operation.ToString(), errno);
+        }
+    }
+
     protected override Task<IReadOnlyList<NetlinkException?>> ExecuteAsync(IReadOnlyList<IpvsOperation> operations, CancellationToken cancellationToken)
     {
         var errors = new NetlinkException?[operations.Count];
         lock (_gate)
         {
             for (var i = 0; i < operations.Count; i++)
-            {
-                Log.Add(operations[i]);
-                var errno = Execute(operations[i]);
-                errors[i] = errno == 0 ? null : new NetlinkException(operations[i].ToString(), errno);
-            }
+                errors[i] = Execute(operations[i]);
         }
         return Task.FromResult<IReadOnlyList<NetlinkException?>>(errors);
     }
 
-    private int Execute(IpvsOperation op)
+    private int Apply(IpvsOperation op)
     {
         var index = _services.FindIndex(s => s.Service.Key == op.ServiceKey);
         switch (op.Kind)
