@@ -25,7 +25,7 @@ public class CheckerSubsystemTests
         public ManualTimeProvider Time { get; } = new();
         public InMemoryIpvs Ipvs { get; } = new();
         public MemoryJournal Journal { get; } = new();
-        public ListLoggerFactory Logs { get; } = new();
+        public ListLogger Logs { get; } = new();
         public CheckerSubsystem Subsystem { get; }
 
         /// <summary>Waits (bounded) for the next completed round of <paramref name="rs"/>; other servers' rounds are returned in <paramref name="others"/>.</summary>

@@ -2,6 +2,7 @@ using System.Net;
 using Lb.Checkers.Engine;
 using Lb.Checkers.Options;
 using Lb.Checkers.Tests.Support;
+using Lb.TestSupport;
 using Xunit;
 using static Lb.Checkers.Tests.Support.Rig;
 
@@ -549,7 +550,7 @@ public class ReloadTests
         var options = Config(Real("10.0.0.2"));
         var ipvs = new Lb.TestSupport.InMemoryIpvs().WithoutEditService();
         var time = new Lb.TestSupport.ManualTimeProvider();
-        var logs = new ListLoggerFactory();
+        var logs = new ListLogger();
         await using var subsystem = new CheckerSubsystem(options, ipvs, new MemoryJournal(), logs, time, new ScriptedCheckFactory(time), new RecordingScriptRunner());
         await subsystem.StartAsync(CancellationToken.None);
         var result = await subsystem.ReloadAsync(Config(Vs(Real("10.0.0.2")) with { Scheduler = "rr" }), CancellationToken.None);

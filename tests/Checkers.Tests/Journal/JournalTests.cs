@@ -184,7 +184,7 @@ public sealed class JournalTests : IDisposable
         var vs = Rig.Vs(Rig.Rs("10.0.0.2", new TcpCheckOptions { Retry = 0 }));
         var checks = new ScriptedCheckFactory(time);
         checks.For("10.0.0.2").Then(Lb.Checkers.Engine.CheckOutcome.Ok("ok"), Lb.Checkers.Engine.CheckOutcome.Fail("connection refused"));
-        await using var sub = new CheckerSubsystem(Rig.Options1(vs), ipvs, writer, new ListLoggerFactory(), time, checks, new RecordingScriptRunner());
+        await using var sub = new CheckerSubsystem(Rig.Options1(vs), ipvs, writer, new ListLogger(), time, checks, new RecordingScriptRunner());
         await sub.StartAsync(CancellationToken.None);
         ManualClock.Advance(time, 5);
         // The add at start-up found its entry (line 1) on disk; the removal found line 3 (after the quorum line).

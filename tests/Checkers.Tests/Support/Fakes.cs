@@ -2,7 +2,6 @@ using System.Collections.Concurrent;
 using Lb.Checkers.Engine;
 using Lb.Checkers.Journal;
 using Lb.Scripts;
-using Microsoft.Extensions.Logging;
 
 namespace Lb.Checkers.Tests.Support;
 
@@ -107,43 +106,6 @@ public sealed class RecordingScriptRunner : IScriptRunner
         lock (Runs)
             Runs.Add(string.Join(' ', invocation.Argv) + (invocation.User is null ? "" : $" (as {invocation.User})"));
         return Task.FromResult(new ScriptResult(0, false, null, "", 0));
-    }
-}
-
-/// <summary>A logger factory that keeps every formatted message.</summary>
-public sealed class ListLoggerFactory : ILoggerFactory
-{
-    public List<string> Messages { get; } = new();
-
-    public ILogger CreateLogger(string categoryName) => new ListLogger(this);
-
-    public void AddProvider(ILoggerProvider provider)
-    {
-    }
-
-    public void Dispose()
-    {
-    }
-
-    public List<string> Info()
-    {
-        lock (Messages)
-            return Messages.ToList();
-    }
-
-    private sealed class ListLogger(ListLoggerFactory owner) : ILogger
-    {
-        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
-
-        public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Information;
-
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
-        {
-            if (!IsEnabled(logLevel))
-                return;
-            lock (owner.Messages)
-                owner.Messages.Add(formatter(state, exception));
-        }
     }
 }
 

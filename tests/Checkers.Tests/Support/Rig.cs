@@ -17,7 +17,7 @@ public sealed class Rig : IAsyncDisposable
     public ManualTimeProvider Time { get; } = new();
     public InMemoryIpvs Ipvs { get; } = new();
     public MemoryJournal Journal { get; } = new();
-    public ListLoggerFactory Logs { get; } = new();
+    public ListLogger Logs { get; } = new();
     public RecordingScriptRunner Scripts { get; } = new();
     public ScriptedCheckFactory Checks { get; }
     public CheckerSubsystemOptions Options { get; }

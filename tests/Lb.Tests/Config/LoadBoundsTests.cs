@@ -331,21 +331,6 @@ public sealed class LoadBoundsTests : IDisposable
         Assert.True(p.WaitForExit(TimeSpan.FromSeconds(30)) && p.ExitCode == 0, $"mkfifo {path} failed");
     }
 
-    private sealed class ListLogger : Microsoft.Extensions.Logging.ILogger
-    {
-        private readonly System.Collections.Concurrent.ConcurrentQueue<string> _lines = new();
-
-        public IReadOnlyCollection<string> Lines => _lines.ToArray();
-
-        public IDisposable? BeginScope<TState>(TState state)
-            where TState : notnull => null;
-
-        public bool IsEnabled(Microsoft.Extensions.Logging.LogLevel logLevel) => true;
-
-        public void Log<TState>(Microsoft.Extensions.Logging.LogLevel logLevel, Microsoft.Extensions.Logging.EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-            _lines.Enqueue(formatter(state, exception));
-    }
-
     /// <summary>A clock that moves on by <c>step</c> each time it is read.</summary>
     private sealed class JumpingTime(TimeSpan step) : TimeProvider
     {

@@ -3,6 +3,7 @@ using System.Diagnostics;
 using Lb.Hosting;
 using Lb.Netlink.Platform;
 using Microsoft.Extensions.Logging;
+using Lb.TestSupport;
 using Xunit;
 
 namespace Lb.Lb.Tests.Hosting;
@@ -116,18 +117,5 @@ public sealed class DaemonLockTests : IDisposable
             holder.StandardInput.Close();
             holder.WaitForExit(30_000);
         }
-    }
-
-    private sealed class ListLogger : ILogger
-    {
-        public ConcurrentQueue<string> Lines { get; } = new();
-
-        public IDisposable? BeginScope<TState>(TState state)
-            where TState : notnull => null;
-
-        public bool IsEnabled(LogLevel logLevel) => true;
-
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
-            => Lines.Enqueue(formatter(state, exception));
     }
 }

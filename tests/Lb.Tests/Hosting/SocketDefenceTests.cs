@@ -328,29 +328,4 @@ public sealed class SocketDefenceTests(ITestOutputHelper output)
             output.WriteLine(la.Output);
         }
     }
-
-    private sealed class ListLogger : ILogger
-    {
-        private readonly List<string> _lines = new();
-
-        public IReadOnlyList<string> Lines
-        {
-            get
-            {
-                lock (_lines)
-                    return _lines.ToList();
-            }
-        }
-
-        public IDisposable? BeginScope<TState>(TState state)
-            where TState : notnull => null;
-
-        public bool IsEnabled(LogLevel logLevel) => true;
-
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
-        {
-            lock (_lines)
-                _lines.Add($"{logLevel}: {formatter(state, exception)}");
-        }
-    }
 }

@@ -194,15 +194,6 @@ public class InMemoryIpvsTableTests
         Assert.Empty(Assert.Single((await table.DumpAsync()).Services).Destinations);
     }
 
-    private sealed class ListLogger : Microsoft.Extensions.Logging.ILogger
-    {
-        public List<(Microsoft.Extensions.Logging.LogLevel Level, int Id, string Text)> Entries { get; } = [];
-        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
-        public bool IsEnabled(Microsoft.Extensions.Logging.LogLevel logLevel) => true;
-        public void Log<TState>(Microsoft.Extensions.Logging.LogLevel logLevel, Microsoft.Extensions.Logging.EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-            Entries.Add((logLevel, eventId.Id, formatter(state, exception)));
-    }
-
     [Fact]
     public async Task Applied_and_failed_operations_are_logged_with_stable_event_ids()
     {

@@ -30,7 +30,7 @@ internal sealed class Harness
     public ManualTimeProvider Time { get; } = new();
     public RecordingActionSink Actions { get; } = new();
     public RecordingEventSink Events { get; } = new();
-    public ListLoggerProvider Logs { get; } = new();
+    public ListLogger Logs { get; } = new();
     public List<(string Group, VrrpState State)> GroupNotifies { get; } = new();
     public VrrpEngine Engine { get; }
 

@@ -1,4 +1,5 @@
 using Lb.Netlink.Platform;
+using Lb.TestSupport;
 using Lb.Vrrp.Host;
 using Lb.Vrrp.Notify;
 using Lb.Vrrp.Options;
@@ -17,7 +18,7 @@ public sealed class NotifyFifoTests : IDisposable
 {
     private const string VictimText = "root:x:0:0:root:/root:/bin/bash\ndaemon:x:1:1::/usr/sbin:/usr/sbin/nologin\n";
     private readonly string _dir = Directory.CreateTempSubdirectory("lb-notify-fifo-").FullName;
-    private readonly ListLoggerProvider _logs = new();
+    private readonly ListLogger _logs = new();
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 

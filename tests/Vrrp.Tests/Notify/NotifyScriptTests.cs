@@ -1,4 +1,5 @@
 using Lb.Scripts;
+using Lb.TestSupport;
 using Lb.Vrrp.Host;
 using Lb.Vrrp.Notify;
 using Lb.Vrrp.Options;
@@ -24,7 +25,7 @@ public class NotifyScriptTests
                 NotifyMaster = new NotifyScript(["/bin/sh", "-c", $"sleep 1000 & echo $! > {pidFile}"]),
                 NotifyBackup = new NotifyScript(["/usr/bin/touch", marker]),
             };
-            var logs = new ListLoggerProvider();
+            var logs = new ListLogger();
             var dispatcher = new NotifyDispatcher(new VrrpSubsystemOptions(), new ScriptRunner(), logs.CreateLogger("notify"));
             await using (dispatcher.ConfigureAwait(false))
             {

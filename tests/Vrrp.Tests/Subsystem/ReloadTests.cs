@@ -66,7 +66,7 @@ public class ReloadTests
         public FakeAddressTable Addresses { get; } = new();
         public FakeLinkMonitor Links { get; } = new();
         public JournalSink Events { get; } = new();
-        public ListLoggerProvider Logs { get; } = new();
+        public ListLogger Logs { get; } = new();
         public RecordingGarp Garp { get; } = new();
         public VrrpSubsystem Subsystem { get; }
 

@@ -24,7 +24,7 @@ public class VrrpSubsystemTests
         public FakeAddressTable Addresses { get; } = new();
         public FakeLinkMonitor Links { get; } = new();
         public RecordingEventSink Events { get; } = new();
-        public ListLoggerProvider Logs { get; } = new();
+        public ListLogger Logs { get; } = new();
         public VrrpSubsystem Subsystem { get; }
 
         public Rig(Func<VrrpInstanceOptions, VrrpInstanceOptions>? with = null, Func<VrrpSubsystemOptions, VrrpSubsystemOptions>? globals = null)
@@ -368,7 +368,7 @@ public class GarpPacingTests
                 },
             ],
         };
-        await using var s = new VrrpSubsystem(options, addrs, links, new RecordingEventSink(), new ListLoggerProvider(), time, () => garp);
+        await using var s = new VrrpSubsystem(options, addrs, links, new RecordingEventSink(), new ListLogger(), time, () => garp);
         await s.StartAsync(default);
         time.Advance(TimeSpan.FromSeconds(4)); // master at 3.609 s
         Assert.True(Wait.Until(() => garp.Sent.Count == 1));

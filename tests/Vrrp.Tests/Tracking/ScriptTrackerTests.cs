@@ -10,10 +10,10 @@ namespace Lb.Vrrp.Tests.Tracking;
 
 public class ScriptTrackerTests
 {
-    private static (ScriptTracker Tracker, List<bool> Changes, ListLoggerProvider Logs) Create(int rise, int fall, bool initFail = false)
+    private static (ScriptTracker Tracker, List<bool> Changes, ListLogger Logs) Create(int rise, int fall, bool initFail = false)
     {
         var changes = new List<bool>();
-        var logs = new ListLoggerProvider();
+        var logs = new ListLogger();
         var opts = new VrrpScriptOptions { Name = "chk", Command = ["/bin/true"], Rise = rise, Fall = fall, InitFail = initFail };
         var t = new ScriptTracker(opts, new VrrpSubsystemOptions(), new ScriptRunner(), new ManualTimeProvider(), logs.CreateLogger("x"), (_, up) => changes.Add(up));
         return (t, changes, logs);
@@ -72,7 +72,7 @@ public class ScriptTrackerRunTests
         var pidFile = Path.Combine(Path.GetTempPath(), $"lb-track-{Guid.NewGuid():N}");
         var changes = new List<bool>();
         var opts = new VrrpScriptOptions { Name = "chk", Command = ["/bin/sh", "-c", $"sleep 1000 & echo $! >> {pidFile}; exit 1"], Rise = 1, Fall = 2 };
-        using var t = new ScriptTracker(opts, new VrrpSubsystemOptions(), new ScriptRunner(), new ManualTimeProvider(), new ListLoggerProvider().CreateLogger("x"), (_, up) => changes.Add(up));
+        using var t = new ScriptTracker(opts, new VrrpSubsystemOptions(), new ScriptRunner(), new ManualTimeProvider(), new ListLogger().CreateLogger("x"), (_, up) => changes.Add(up));
         try
         {
             await t.RunOnceAsync().WaitAsync(TimeSpan.FromSeconds(30));
