@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Lb.TestSupport;
 
 namespace Lb.Scripts.Tests;
 
@@ -33,15 +34,8 @@ internal sealed class ScratchDirectory : IDisposable
 
     public static void Chown(string owner, string path) => Run("chown", "-h", owner, path);
 
-    public static void Run(string program, params string[] args)
-    {
-        var psi = new ProcessStartInfo(program) { UseShellExecute = false };
-        foreach (var a in args)
-            psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
-        if (!p.WaitForExit(30_000) || p.ExitCode != 0)
-            throw new InvalidOperationException($"{program} {string.Join(' ', args)} failed");
-    }
+    /// <summary>Runs a command (chown, chgrp) through <see cref="ProcessRunner"/>; throws with its output unless it succeeds.</summary>
+    public static void Run(string program, params string[] args) => ProcessRunner.Check(program, args);
 
     /// <summary>Kills a background child a test script left behind (its pid in <paramref name="pidFile"/>).</summary>
     public static void KillPidFile(string pidFile)

@@ -95,12 +95,7 @@ public class TcpCheckTests
 
     private static void Ip(string args)
     {
-        var psi = new ProcessStartInfo("ip") { RedirectStandardError = true, RedirectStandardOutput = true };
-        foreach (var a in args.Split(' '))
-            psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
-        var err = p.StandardError.ReadToEnd();
-        p.WaitForExit();
-        Assert.True(p.ExitCode == 0, $"ip {args}: {err}");
+        var r = ProcessRunner.Run("ip", args.Split(' '));
+        Assert.True(r.ExitCode == 0, $"ip {args}: {r.Stderr}");
     }
 }

@@ -60,27 +60,10 @@ public sealed class KeepalivedOracleTests
         var temp = Directory.CreateTempSubdirectory("lb-oracle-");
         try
         {
-            var psi = new ProcessStartInfo("keepalived")
-            {
-                RedirectStandardError = true,
-                RedirectStandardOutput = true,
-                UseShellExecute = false,
-                WorkingDirectory = Path.GetDirectoryName(path)!,
-            };
-            foreach (var a in new[] { "-t", "-l", "-f", path, "-p", Path.Combine(temp.FullName, "p"), "-r", Path.Combine(temp.FullName, "r"), "-c", Path.Combine(temp.FullName, "c"), "-b", Path.Combine(temp.FullName, "b") })
-                psi.ArgumentList.Add(a);
-            using var process = Process.Start(psi)!;
-            var stderr = process.StandardError.ReadToEndAsync();
-            var stdout = process.StandardOutput.ReadToEndAsync();
-            if (!process.WaitForExit(TimeSpan.FromSeconds(30)))
-            {
-                process.Kill(entireProcessTree: true);
-                throw new TimeoutException($"keepalived -t {path} did not finish");
-            }
-            // keepalived's children may still be writing after the parent exits; the pipes close when they are done.
-            if (!Task.WaitAll(new Task[] { stderr, stdout }, TimeSpan.FromSeconds(30)))
-                throw new TimeoutException($"keepalived -t {path}: output did not end");
-            return (process.ExitCode, stderr.Result + stdout.Result);
+            // The runner waits for the output to end too: keepalived's children may still be writing after the parent exits.
+            var r = ProcessRunner.Run(new ProcessOptions { WorkingDirectory = Path.GetDirectoryName(path)! },
+                "keepalived", "-t", "-l", "-f", path, "-p", Path.Combine(temp.FullName, "p"), "-r", Path.Combine(temp.FullName, "r"), "-c", Path.Combine(temp.FullName, "c"), "-b", Path.Combine(temp.FullName, "b"));
+            return (r.ExitCode, r.Stderr + r.Stdout);
         }
         finally
         {

@@ -310,25 +310,14 @@ public sealed class LoadBoundsTests : IDisposable
 
     private int Keepalived(string path)
     {
-        var psi = new ProcessStartInfo("keepalived") { RedirectStandardError = true, RedirectStandardOutput = true, WorkingDirectory = _dir };
-        foreach (var a in new[] { "-t", "-l", "-f", path, "-p", Path.Combine(_dir, "p"), "-r", Path.Combine(_dir, "r"), "-c", Path.Combine(_dir, "c"), "-b", Path.Combine(_dir, "b") })
-            psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
-        var err = p.StandardError.ReadToEndAsync();
-        var @out = p.StandardOutput.ReadToEndAsync();
-        if (!p.WaitForExit(TimeSpan.FromSeconds(30)))
-        {
-            p.Kill(entireProcessTree: true);
-            throw new TimeoutException($"keepalived -t {path} did not finish");
-        }
-        Task.WaitAll(new Task[] { err, @out }, TimeSpan.FromSeconds(30));
-        return p.ExitCode;
+        return ProcessRunner.Run(new ProcessOptions { WorkingDirectory = _dir },
+            "keepalived", "-t", "-l", "-f", path, "-p", Path.Combine(_dir, "p"), "-r", Path.Combine(_dir, "r"), "-c", Path.Combine(_dir, "c"), "-b", Path.Combine(_dir, "b")).ExitCode;
     }
 
     internal static void MkFifo(string path)
     {
-        using var p = Process.Start(new ProcessStartInfo("mkfifo", [path]) { RedirectStandardError = true })!;
-        Assert.True(p.WaitForExit(TimeSpan.FromSeconds(30)) && p.ExitCode == 0, $"mkfifo {path} failed");
+        var r = ProcessRunner.Run("mkfifo", path);
+        Assert.True(r.Succeeded, $"mkfifo {path} failed: {r.Output}");
     }
 
     /// <summary>A clock that moves on by <c>step</c> each time it is read.</summary>

@@ -161,10 +161,7 @@ public sealed class ScriptSecurityVerdictTests : IDisposable
 
     private static void Run(string program, params string[] args)
     {
-        var psi = new ProcessStartInfo(program) { UseShellExecute = false };
-        foreach (var a in args)
-            psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
-        Assert.True(p.WaitForExit(30_000) && p.ExitCode == 0, $"{program} {string.Join(' ', args)} failed");
+        var r = ProcessRunner.Run(program, args);
+        Assert.True(r.Succeeded, $"{r.Command} failed: {r.Output}");
     }
 }

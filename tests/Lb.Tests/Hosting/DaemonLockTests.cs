@@ -94,14 +94,10 @@ public sealed class DaemonLockTests : IDisposable
         // Held by another running process (a record lock, as a running lb holds it).
         var live = Path.Combine(locks, "config-ffffffffffffffff.lock");
         File.WriteAllText(live, "1\n/etc/keepalived/live.conf\n");
-        using var holder = Process.Start(new ProcessStartInfo("python3", ["-c", "import fcntl,sys; f=open(sys.argv[1],'r+'); fcntl.lockf(f, fcntl.LOCK_EX|fcntl.LOCK_NB, 1, 0); print('locked', flush=True); sys.stdin.read()", live])
-        {
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-        })!;
+        using var holder = RunningProcess.Start("python3", "-c", "import fcntl,sys; f=open(sys.argv[1],'r+'); fcntl.lockf(f, fcntl.LOCK_EX|fcntl.LOCK_NB, 1, 0); print('locked', flush=True); sys.stdin.read()", live);
         try
         {
-            Assert.Equal("locked", holder.StandardOutput.ReadLine());
+            Assert.True(holder.WaitForOutput("locked\n"), holder.Output);
             var conf = Config();
             using (var held = DaemonLock.Acquire(CliOptions.Parse(["-f", conf, "-p", P("lb.pid")]), vrrp: true, checkers: true, _log, locks))
             {
@@ -114,8 +110,8 @@ public sealed class DaemonLockTests : IDisposable
         }
         finally
         {
-            holder.StandardInput.Close();
-            holder.WaitForExit(30_000);
+            holder.CloseStdin();
+            holder.WaitForExit(TimeSpan.FromSeconds(30));
         }
     }
 }

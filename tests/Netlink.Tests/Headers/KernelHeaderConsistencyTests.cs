@@ -5,6 +5,7 @@ using Lb.Netlink.Generic;
 using Lb.Netlink.Ipvs;
 using Lb.Netlink.Protocol;
 using Lb.Netlink.Route;
+using Lb.TestSupport;
 using Xunit;
 
 namespace Lb.Netlink.Tests.Headers;
@@ -178,18 +179,8 @@ public class KernelHeaderConsistencyTests
 
     private static (int Exit, string Output) Run(string file, params string[] args)
     {
-        var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in args)
-            psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
-        if (!p.WaitForExit(120_000))
-        {
-            p.Kill(true);
-            throw new TimeoutException($"{file} did not finish in 120 s");
-        }
-        return (p.ExitCode, stdout.Result + stderr.Result);
+        var r = ProcessRunner.Run(new ProcessOptions { Timeout = TimeSpan.FromSeconds(120) }, file, args);
+        return (r.ExitCode, r.Stdout + r.Stderr);
     }
 
     [Fact]

@@ -1,3 +1,4 @@
+using Lb.TestSupport;
 using Lb.Vrrp.Options;
 using Lb.Vrrp.Tracking;
 using Xunit;
@@ -9,7 +10,7 @@ public class ProcessScannerTests
     [Fact]
     public void Process_scanner_counts_matching_processes_by_name_and_by_parameters()
     {
-        using var p = System.Diagnostics.Process.Start("sleep", "123.456")!;
+        using var p = RunningProcess.Start("sleep", "123.456");
         try
         {
             var counts = ProcessScanner.Count(
@@ -27,7 +28,6 @@ public class ProcessScannerTests
         finally
         {
             p.Kill();
-            p.WaitForExit();
         }
     }
 }
