@@ -12,7 +12,7 @@ namespace Lb.Scripts.Tests;
 public class TestRulesTests
 {
     private static readonly Regex StaticSkip = new(@"\[\s*(?:\w+\.)*\w*(?:Fact|Theory|Data)(?:Attribute)?\s*\([^\]]*\bSkip\s*=", RegexOptions.Compiled);
-    private static readonly Regex EarlyReturn = new(@"if\s*\(\s*!?\s*Prerequisites\.\w+[^\n]*\)\s*(?://[^\n]*)?\n\s*return\b", RegexOptions.Compiled);
+    private static readonly Regex EarlyReturn = new(@"if\s*\(\s*!?\s*(?:[\w.]+\.)?Prerequisites\.\w+[^\n]*\)\s*(?://[^\n]*\n)?\s*(?:\{\s*)?return\b", RegexOptions.Compiled);
 
     [Fact]
     public void The_scan_sees_the_test_sources_and_recognises_both_patterns()
@@ -24,6 +24,8 @@ public class TestRulesTests
         Assert.Matches(StaticSkip, "[InlineData(1, Skip = \"later\")]");
         Assert.Matches(EarlyReturn, "if (Prerequisites.HasIpvs)\n            return; // covered elsewhere");
         Assert.Matches(EarlyReturn, "if (!Prerequisites.IsRoot)\n    return;");
+        Assert.Matches(EarlyReturn, "if (!Lb.TestSupport.Prerequisites.IsRoot) return;");
+        Assert.Matches(EarlyReturn, "if (!Prerequisites.HasCommand(\"ip\"))\n{\n    return;");
         Assert.DoesNotMatch(EarlyReturn, "Prerequisites.Require(Prerequisites.IsRoot, \"needs root\");");
     }
 
