@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# The real-kernel test tier: builds the solution on the host, then boots Debian's stock kernel
-# (IPVS as modules) once under qemu and runs, inside it, the harness self-test and every xunit test
-# whose fully-qualified name contains "KernelTests" (the [KernelFact] tests) from every test project.
+# The real-kernel test tier: builds the solution on the host, finds the kernel tests by attribute
+# ([KernelFact]/[KernelTheory] carry the xunit trait Category=Kernel) in every test assembly, then
+# boots Debian's stock kernel (IPVS as modules) once under qemu and runs, inside it, the harness
+# self-test and exactly those tests. Fails when the VM ran fewer kernel tests than were found, when
+# one was skipped or failed there, or when none was found.
 #
 # Usage: tests/kernel/run.sh [--artifacts-path DIR] [--no-build] [--results DIR] [-- DOTNET-TEST-ARGS...]
 #   --artifacts-path DIR  build with `dotnet build --artifacts-path DIR` and take the test DLLs from
@@ -10,8 +12,10 @@
 #   --results DIR         keep the TRX files and the VM log in DIR (env LB_KERNEL_RESULTS);
 #                         default: a temp dir, removed at exit
 #   DOTNET-TEST-ARGS      passed to `dotnet test` in the VM (e.g. --logger "console;verbosity=detailed")
-# Environment: LB_KERNEL_FILTER (default FullyQualifiedName~KernelTests), LB_VM_TIMEOUT (default
-# 2400 s), CI (when "true", missing prerequisites fail the run instead of skipping it).
+# Environment: LB_KERNEL_FILTER (a developer's narrowing: the run uses "Category=Kernel&(FILTER)" for
+# both the discovery and the VM, so the count check covers only that subset; CI leaves it unset),
+# LB_VM_TIMEOUT (default 2400 s), CI (when "true", missing prerequisites fail the run instead of
+# skipping it).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -21,7 +25,9 @@ log() { printf '[kernel-tests] %s\n' "$*" >&2; }
 artifacts="${LB_KERNEL_ARTIFACTS:-}"
 no_build="${LB_KERNEL_NO_BUILD:-0}"
 results="${LB_KERNEL_RESULTS:-}"
-filter="${LB_KERNEL_FILTER:-FullyQualifiedName~KernelTests}"
+# The trait [KernelFact]/[KernelTheory] carry (tests/TestSupport/RootFactAttribute.cs, KernelTrait).
+filter="Category=Kernel"
+[ -n "${LB_KERNEL_FILTER:-}" ] && filter="Category=Kernel&(${LB_KERNEL_FILTER})"
 while (($#)); do
   case "$1" in
     --artifacts-path) artifacts="$2"; shift 2 ;;
@@ -35,7 +41,7 @@ done
 
 # Prerequisites: skip on a developer machine, fail in CI.
 missing=""
-if ! why="$("$here/kit.sh" --check)"; then missing="$why"; fi
+if ! why="$(bash "$here/kit.sh" --check)"; then missing="$why"; fi
 command -v dotnet >/dev/null 2>&1 || missing="${missing:+$missing; }dotnet (the .NET SDK)"
 if [ -n "$missing" ]; then
   if [ "${CI:-}" = true ]; then
@@ -48,7 +54,7 @@ fi
 
 t0="$(date +%s)"
 # Fetch/build the kernel kit first: a network problem shows up before the (long) build.
-if ! "$here/kit.sh" >/dev/null; then
+if ! bash "$here/kit.sh" >/dev/null; then
   if [ "${CI:-}" = true ]; then log "FAIL: cannot prepare the kernel kit (see above)"; exit 1; fi
   log "SKIP: cannot prepare the kernel kit (see above; no network?); CI=true makes this a failure"
   exit 0
@@ -62,7 +68,7 @@ if [ "$no_build" != 1 ]; then
 fi
 
 # The test assemblies: every tests/*/*.csproj that is a test project.
-dlls=() no_kernel_tests=() n_projects=0
+all_dlls=() n_projects=0
 for proj in "$repo"/tests/*/*.csproj; do
   grep -q -E '<IsTestProject>true</IsTestProject>|Microsoft\.NET\.Test\.Sdk' "$proj" || continue
   name="$(basename "$proj" .csproj)"
@@ -75,13 +81,10 @@ for proj in "$repo"/tests/*/*.csproj; do
     log "error: no built $asm.dll under $search (build first, or drop --no-build)"
     exit 1
   fi
-  # Under emulation every test host costs tens of seconds to start, so only assemblies that
-  # contain a *KernelTests type (its name is in the metadata string heap) go into the VM.
-  if LC_ALL=C grep -q -a 'KernelTests' "$dll"; then dlls+=("$dll"); else no_kernel_tests+=("$asm"); fi
+  all_dlls+=("$dll")
   ((++n_projects))
 done
-((n_projects)) || { log "error: no test projects under $repo/tests"; exit 1; }
-if ((${#no_kernel_tests[@]})); then log "no *KernelTests in ${no_kernel_tests[*]}"; fi
+((n_projects)) || { log "FAIL: no test projects under $repo/tests"; exit 1; }
 
 tmp_results=""
 # shellcheck disable=SC2317 # invoked by the trap
@@ -92,26 +95,84 @@ if [ -z "$results" ]; then
   results="$tmp_results"
 fi
 mkdir -p "$results"
+rm -rf "$results/discovery" "$results/test-results"
+
+# One line per test result of TRX files: OUTCOME <tab> ASSEMBLY PATH <tab> Namespace.Class.Method
+# (a theory's data rows are several results of one method).
+trx_results() {
+  awk '
+    function attr(line, name) {
+      if (match(line, " " name "=\"[^\"]*\"")) return substr(line, RSTART + length(name) + 3, RLENGTH - length(name) - 4)
+      return ""
+    }
+    /<UnitTestResult / { t = attr($0, "testId"); outcome[t] = attr($0, "outcome"); order[++n] = t }
+    /<UnitTest / { id = attr($0, "id") }
+    /<TestMethod / { code[id] = attr($0, "codeBase"); method[id] = attr($0, "className") "." attr($0, "name") }
+    END { for (i = 1; i <= n; i++) { t = order[i]; printf "%s\t%s\t%s\n", outcome[t], code[t], method[t] } }
+  ' "$@"
+}
+
+# Discovery, by attribute: run the kernel-test filter over every test assembly on the host, where
+# LB_KERNEL_VM is not set and every kernel test skips at once; the TRX lists what the VM must run.
+# (Under emulation every test host costs tens of seconds to start, so only the assemblies found
+# here go into the VM.)
+disc="$results/discovery"
+log "finding the kernel tests ($filter) in ${#all_dlls[@]} test assemblies on the host, where they skip"
+if ! (cd "$repo" && env -u LB_KERNEL_VM dotnet test "${all_dlls[@]}" --filter "$filter" --nologo \
+  --results-directory "$disc" --logger "trx;LogFileName=discovery.trx") >"$results/discovery.log" 2>&1; then
+  cat "$results/discovery.log" >&2
+  log "FAIL: the discovery run of the kernel tests on the host failed (output above)"
+  exit 1
+fi
+discovered=""
+if compgen -G "$disc/*.trx" >/dev/null; then discovered="$(trx_results "$disc"/*.trx | cut -f2,3 | LC_ALL=C sort -u)"; fi
+n_discovered="$(printf '%s' "$discovered" | grep -c . || true)"
+if ((n_discovered == 0)); then
+  log "FAIL: no kernel test found ($filter): no [KernelFact]/[KernelTheory] in ${#all_dlls[@]} test assemblies${LB_KERNEL_FILTER:+, or LB_KERNEL_FILTER matches none}"
+  exit 1
+fi
+mapfile -t dlls < <(printf '%s\n' "$discovered" | cut -f1 | sort -u)
+for dll in "${dlls[@]}"; do
+  log "  $(basename "$dll" .dll): $(printf '%s\n' "$discovered" | awk -F'\t' -v d="$dll" '$1 == d' | wc -l) kernel test methods"
+done
 
 binds=()
 [ -n "$artifacts" ] && binds+=(--bind "$artifacts")
-log "running the self-test and the kernel tests of ${#dlls[@]} test assemblies in the VM (filter $filter)"
-# guest-tests.sh runs only the self-test when there is no assembly with kernel tests.
+log "running the self-test and $n_discovered kernel test methods of ${#dlls[@]} test assemblies in the VM ($filter)"
 rc=0
-LB_KERNEL_FILTER="$filter" "$here/vm.sh" --results "$results" "${binds[@]}" -- \
-  "$here/guest-tests.sh" "${dlls[@]}" -- "$@" || rc=$?
+LB_KERNEL_FILTER="$filter" bash "$here/vm.sh" --results "$results" "${binds[@]}" -- \
+  bash "$here/guest-tests.sh" "${dlls[@]}" -- "$@" || rc=$?
 
-# Summary from the TRX files.
-total=0 passed=0 failed=0 skipped=0
-for trx in "$results"/test-results/*.trx; do
-  [ -f "$trx" ] || continue
-  counters="$(grep -o '<Counters [^>]*>' "$trx" | head -n1)"
-  get() { printf '%s' "$counters" | sed -n "s/.* $1=\"\([0-9]*\)\".*/\1/p"; }
-  total=$((total + $(get total || echo 0))); passed=$((passed + $(get passed || echo 0)))
-  failed=$((failed + $(get failed || echo 0))); skipped=$((skipped + $(get notExecuted || echo 0)))
-done
-log "kernel tests: $total run, $passed passed, $failed failed, $skipped skipped; $(($(date +%s) - t0))s in total"
-if [ "$rc" != 0 ]; then
-  log "FAILED (exit $rc)${LB_KERNEL_RESULTS:+; results in $results}"
+# The check: every discovered test method ran in the VM, and every result there passed.
+ran=""
+if compgen -G "$results/test-results/*.trx" >/dev/null; then ran="$(trx_results "$results"/test-results/*.trx)"; fi
+count() { printf '%s' "$ran" | awk -F'\t' -v o="$1" '$1 == o' | wc -l; }
+n_ran="$(printf '%s' "$ran" | grep -c . || true)"
+n_passed="$(count Passed)" n_failed="$(count Failed)" n_skipped="$(count NotExecuted)"
+missing="$(LC_ALL=C comm -23 <(printf '%s\n' "$discovered") <(printf '%s' "$ran" | cut -f2,3 | LC_ALL=C sort -u) | grep . || true)"
+n_missing="$(printf '%s' "$missing" | grep -c . || true)"
+log "kernel tests: discovered $n_discovered, ran $n_ran, passed $n_passed, failed $n_failed, skipped $n_skipped, not run $n_missing; $(($(date +%s) - t0))s in total"
+verdict=0
+if ((n_missing > 0)); then
+  log "FAIL: $n_missing discovered kernel test(s) did not run in the VM:"
+  printf '%s\n' "$missing" | cut -f2 | sed 's/^/[kernel-tests]   /' >&2
+  verdict=1
 fi
-exit "$rc"
+if ((n_ran < n_discovered)); then
+  log "FAIL: the VM ran $n_ran kernel tests, fewer than the $n_discovered discovered"
+  verdict=1
+fi
+if ((n_skipped > 0)); then
+  log "FAIL: $n_skipped kernel test(s) skipped in the VM:"
+  printf '%s' "$ran" | awk -F'\t' '$1 == "NotExecuted" { print "[kernel-tests]   " $3 }' >&2
+  verdict=1
+fi
+if ((n_ran != n_passed)); then
+  log "FAIL: $((n_ran - n_passed)) kernel test result(s) in the VM were not 'Passed' (see above)"
+  verdict=1
+fi
+if [ "$rc" != 0 ]; then
+  log "FAIL: the VM run exited $rc${LB_KERNEL_RESULTS:+; results in $results}"
+  exit "$rc"
+fi
+exit "$verdict"

@@ -9,7 +9,7 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 
 if [ "${1:-}" != "--guest" ]; then
-  exec "$here/vm.sh" --timeout "${LB_VM_TIMEOUT:-600}" -- "$here/selftest.sh" --guest
+  exec bash "$here/vm.sh" --timeout "${LB_VM_TIMEOUT:-600}" -- bash "$here/selftest.sh" --guest
 fi
 
 failures=0

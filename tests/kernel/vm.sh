@@ -39,11 +39,11 @@ while (($#)); do
 done
 (($#)) || { log "no command given"; usage; }
 
-if ! why="$("$here/kit.sh" --check)"; then
+if ! why="$(bash "$here/kit.sh" --check)"; then
   log "cannot run the VM; missing: $why"
   exit 2
 fi
-kit="$("$here/kit.sh")"
+kit="$(bash "$here/kit.sh")"
 
 qpid=""
 tmp_results=""
