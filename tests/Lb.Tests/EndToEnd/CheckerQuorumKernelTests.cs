@@ -167,10 +167,12 @@ public sealed class CheckerQuorumKernelTests(ITestOutputHelper output)
             Assert.True(NetnsLab.WaitFor(() => Runs(lab, "quorum.log").Count >= 3 && RsRan("[UP][rs3]"), Bound), "quorum_up after restarting web3: " + Now());
             Assert.True(NetnsLab.WaitFor(() => TableIs(lab, director, svc, D(1), D(2), D(3), D(4)), Bound), "after restarting web3: " + Now());
 
-            // omega: the shutdown runs quorum_down and the notify_down of each alive server, and waits for them.
+            // omega: the shutdown clears IPVS and runs quorum_down and the notify_down of each alive server (started as
+            // keepalived starts them; they are in their own session, so wait for their lines rather than for lb alone).
             lb.Signal("TERM");
             Assert.True(lb.WaitForExit(Bound), "lb did not stop on SIGTERM");
             Assert.Empty(Table(lab, director));
+            Assert.True(NetnsLab.WaitFor(() => Runs(lab, "quorum.log").Count >= 4 && Runs(lab, "rs.log").Count >= 10, Bound), "omega scripts at shutdown: " + Now());
             Assert.Equal(["[QUORUM][UP]", "[QUORUM][DOWN]", "[QUORUM][UP]", "[QUORUM][DOWN]"], Runs(lab, "quorum.log"));
             var rs = Runs(lab, "rs.log");
             output.WriteLine("rs.log:\n" + string.Join("\n", rs));
