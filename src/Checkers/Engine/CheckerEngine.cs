@@ -514,8 +514,10 @@ internal sealed partial class CheckerEngine
                     if (!rs.Alive)
                         continue;
                     rs.Alive = false;
+                    // keepalived starts the omega scripts and goes on (system_call_script); the subsystem's stop waits for
+                    // them after the table is clean, so a slow script cannot hold the kernel state past the stop budget.
                     if (vs.Options.Omega)
-                        await RunNotifyAndWaitAsync(rs.Options.NotifyDown).ConfigureAwait(false);
+                        RunNotify(rs.Options.NotifyDown, wait: false);
                 }
             }
             await VsShutdownNotifiesAsync(vs).ConfigureAwait(false);
@@ -533,7 +535,7 @@ internal sealed partial class CheckerEngine
         if (wasUp)
             await JournalAsync("quorum", vs, null, "up", "down", "shutdown", "none").ConfigureAwait(false);
         if (vs.Options.Omega)
-            await RunNotifyAndWaitAsync(vs.Options.QuorumDown).ConfigureAwait(false);
+            RunNotify(vs.Options.QuorumDown, wait: false);
     }
 
     // ---------------------------------------------------------------- helpers
@@ -618,13 +620,6 @@ internal sealed partial class CheckerEngine
             _notifies.RemoveAll(t => t.IsCompleted);
             _notifies.Add(task);
         }
-    }
-
-    private async Task RunNotifyAndWaitAsync(ScriptOptions? script)
-    {
-        var inv = Invocation(script);
-        if (inv is not null)
-            await RunScriptLoggedAsync(inv).ConfigureAwait(false);
     }
 
     private async Task RunScriptLoggedAsync(ScriptInvocation inv)
