@@ -9,9 +9,10 @@ namespace Lb.Lb.Tests.EndToEnd;
 /// "Don't remove IPVS topology on daemon stop" — the table stays after SIGTERM; without it lb removes every entry it made.
 /// The real <c>ipvsadm -Sn</c> in the director's namespace is the oracle.
 /// </summary>
+[Collection(KernelLabCollection.Name)]
 public sealed class ReleaseFlagsKernelTests(ITestOutputHelper output)
 {
-    private static readonly TimeSpan StartBound = TimeSpan.FromSeconds(300);
+    private static readonly TimeSpan StartBound = TimeSpan.FromSeconds(600);
     private static readonly TimeSpan Bound = TimeSpan.FromSeconds(90);
 
     // Real servers without a checker are up from the start (as in keepalived): no server process needed.
