@@ -8,12 +8,23 @@ using Xunit;
 namespace Lb.Vrrp.Tests.Netns;
 
 /// <summary>
-/// Lb's real transport (raw sockets, AF_PACKET GARP) on one end of a veth, the real keepalived 2.2.7
-/// on the other end in its own network namespace. Addresses are managed through a stand-in adapter
-/// that runs <c>ip addr</c> (src/Lb provides the rtnetlink one).
+/// Lb's real transport (raw sockets, AF_PACKET GARP) on one side, the real keepalived 2.2.7 on the other in its own
+/// network namespace, over each <see cref="Wire"/>: a plain veth, a bridge, and a switch that pads short frames to
+/// 60 bytes as a physical NIC does (each padded-wire run asserts that the switch really padded the adverts).
+/// Addresses are managed through a stand-in adapter that runs <c>ip addr</c> (src/Lb provides the rtnetlink one).
+/// Oracles: <c>ip addr</c> on both sides and keepalived's own state lines (exact lines: "Entering BACKUP STATE (init)"
+/// is not a state change).
 /// </summary>
 public class KeepalivedInteropTests
 {
+    public static TheoryData<Wire> Wires => new() { Wire.Veth, Wire.Bridge, Wire.PaddingSwitch };
+
+    /// <summary>
+    /// Adverts (1 s apart) a backup must hear before "it did not take over" means anything: 6 s, clearly longer than the
+    /// master-down interval of a priority-100 backup at advert_int 1 s (3 x 1 + (256 - 100) / 256 = 3.61 s).
+    /// </summary>
+    private const int AdvertsSpanningMasterDown = 6;
+
     private static string KeepalivedConfig(VethPeer net, int version, int priority, string auth) => $$"""
         global_defs {
             router_id peer
@@ -53,18 +64,21 @@ public class KeepalivedInteropTests
         ],
     };
 
-    [RootFact("ip", "keepalived")]
-    public Task V2_pass_both_directions() => Interop(2, new VrrpAuthentication(VrrpAuthType.Pass, "secret12"), "authentication {\n auth_type PASS\n auth_pass secret12\n }");
+    [RootTheory("ip", "keepalived", "python3")]
+    [MemberData(nameof(Wires))]
+    public Task V2_pass_both_directions(Wire wire) => Interop(wire, 2, new VrrpAuthentication(VrrpAuthType.Pass, "secret12"), "authentication {\n auth_type PASS\n auth_pass secret12\n }");
 
-    [RootFact("ip", "keepalived")]
-    public Task V3_both_directions() => Interop(3, null, "");
+    [RootTheory("ip", "keepalived", "python3")]
+    [MemberData(nameof(Wires))]
+    public Task V3_both_directions(Wire wire) => Interop(wire, 3, null, "");
 
-    private static async Task Interop(int version, VrrpAuthentication? auth, string kaAuth)
+    private static async Task Interop(Wire wire, int version, VrrpAuthentication? auth, string kaAuth)
     {
-        using var net = new VethPeer();
+        using var net = new VethPeer(wire);
         // keepalived starts alone and becomes MASTER at priority 100
         var ka = net.StartKeepalived(KeepalivedConfig(net, version, 100, kaAuth));
         Assert.True(ka.WaitFor("(VI_1) Entering MASTER STATE"), ka.Output);
+        Assert.True(Wait.Until(() => PeerHas(net, net.Vip)), ka.Output);
 
         // Lb at 150 hears keepalived's adverts (lower priority: discarded), times out and preempts
         var logs = new ListLoggerProvider();
@@ -75,31 +89,50 @@ public class KeepalivedInteropTests
         Assert.True(Wait.Until(() => lb.GetStatus().Instances[0].State == VrrpState.Master), string.Join('\n', logs.Lines));
         Assert.Equal(0, lb.GetStatus().Instances[0].Drops.Values.Sum());
 
-        // keepalived accepts Lb's advert (checksum, auth, VIP list) and yields
+        // keepalived accepts Lb's advert (checksum, auth, VIP list) and yields: a real state change, its VIP gone
         Assert.True(ka.WaitFor($"(VI_1) Master received advert from {net.HostAddress} with higher priority 150, ours 100"), ka.Output);
-        Assert.True(ka.WaitFor("(VI_1) Entering BACKUP STATE"), ka.Output);
+        Assert.True(Wait.Until(() => HasLine(ka.Output, "(VI_1) Entering BACKUP STATE")), ka.Output);
+        Assert.True(Wait.Until(() => !PeerHas(net, net.Vip)), ka.Output);
         Assert.True(Wait.Until(() => IpCommandAddressTable.Has(net.HostIf, net.Vip)));
 
-        // Lb stops: priority 0 advert, VIP removed, keepalived takes over
+        // keepalived keeps accepting Lb's adverts: it stays BACKUP for clearly longer than its master-down interval
         var masters = CountOf(ka.Output, "(VI_1) Entering MASTER STATE");
+        var sent = lb.GetStatus().Instances[0].AdvertsSent;
+        Assert.True(Wait.Until(() => lb.GetStatus().Instances[0].AdvertsSent >= sent + AdvertsSpanningMasterDown));
+        Assert.Equal(masters, CountOf(ka.Output, "(VI_1) Entering MASTER STATE"));
+        Assert.False(PeerHas(net, net.Vip), ka.Output);
+        Assert.DoesNotContain(events.Changes, c => c.NewState != VrrpState.Master && c.OldState == VrrpState.Master);
+        AssertWirePadded(net, toLb: 1, toPeer: AdvertsSpanningMasterDown);
+
+        // Lb stops: priority 0 advert, VIP removed, keepalived takes over
         await lb.StopAsync(CancellationToken.None);
         Assert.False(IpCommandAddressTable.Has(net.HostIf, net.Vip));
         Assert.True(Wait.Until(() => CountOf(ka.Output, "(VI_1) Entering MASTER STATE") > masters), ka.Output);
+        Assert.True(Wait.Until(() => PeerHas(net, net.Vip)), ka.Output);
         Assert.Contains("(VI_1) Backup received priority 0 advertisement", ka.Output);
     }
 
-    [RootFact("ip", "keepalived")]
-    public async Task Lb_backup_follows_a_keepalived_master_and_takes_over_when_it_is_killed()
+    [RootTheory("ip", "keepalived", "python3")]
+    [MemberData(nameof(Wires))]
+    public async Task Lb_backup_follows_a_keepalived_master_and_takes_over_when_it_is_killed(Wire wire)
     {
-        using var net = new VethPeer();
-        var logs = new ListLoggerProvider();
-        await using var lb = new VrrpSubsystem(LbOptions(net, 2, 100, null), new IpCommandAddressTable(), new SysfsLinkMonitor(), new RecordingEventSink(), logs, TimeProvider.System);
+        using var net = new VethPeer(wire);
         var ka = net.StartKeepalived(KeepalivedConfig(net, 2, 200, ""));
+        Assert.True(ka.WaitFor("(VI_1) Entering MASTER STATE"), ka.Output);
+        var logs = new ListLoggerProvider();
+        var events = new RecordingEventSink();
+        await using var lb = new VrrpSubsystem(LbOptions(net, 2, 100, null), new IpCommandAddressTable(), new SysfsLinkMonitor(), events, logs, TimeProvider.System);
         await lb.StartAsync(CancellationToken.None);
         Assert.True(Wait.Until(() => lb.GetStatus().Instances[0].MasterAddress?.Equals(net.PeerAddress) == true), string.Join('\n', logs.Lines));
-        Assert.True(Wait.Until(() => lb.GetStatus().Instances[0].AdvertsReceived >= 3));
+
+        // Lb hears keepalived for clearly longer than its master-down interval (3.61 s) and never takes over
+        Assert.True(Wait.Until(() => lb.GetStatus().Instances[0].AdvertsReceived >= AdvertsSpanningMasterDown), string.Join('\n', logs.Lines));
         Assert.Equal(VrrpState.Backup, lb.GetStatus().Instances[0].State);
+        Assert.DoesNotContain(events.Changes, c => c.NewState == VrrpState.Master);
         Assert.False(IpCommandAddressTable.Has(net.HostIf, net.Vip));
+        Assert.True(PeerHas(net, net.Vip));
+        Assert.Equal(0, lb.GetStatus().Instances[0].Drops.Values.Sum());
+        AssertWirePadded(net, toLb: AdvertsSpanningMasterDown, toPeer: 0);
 
         ka.Kill();
         Assert.True(Wait.Until(() => lb.GetStatus().Instances[0].State == VrrpState.Master));
@@ -132,10 +165,11 @@ public class KeepalivedInteropTests
         Assert.Contains(lines, l => l.Contains("|3|0|1|", StringComparison.Ordinal));
     }
 
-    [RootFact("ip", "keepalived")]
-    public async Task V2_unicast_peers_both_directions()
+    [RootTheory("ip", "keepalived", "python3")]
+    [MemberData(nameof(Wires))]
+    public async Task V2_unicast_peers_both_directions(Wire wire)
     {
-        using var net = new VethPeer();
+        using var net = new VethPeer(wire);
         var ka = net.StartKeepalived($$"""
             vrrp_instance VI_1 {
                 state BACKUP
@@ -165,7 +199,9 @@ public class KeepalivedInteropTests
         Assert.True(Wait.Until(() => logs.Contains($"(VI_1) received lower priority (100) advert from {net.PeerAddress} - discarding")), string.Join('\n', logs.Lines));
         Assert.True(Wait.Until(() => lb.GetStatus().Instances[0].State == VrrpState.Master));
         Assert.True(ka.WaitFor($"(VI_1) Master received advert from {net.HostAddress} with higher priority 150, ours 100"), ka.Output);
+        Assert.True(Wait.Until(() => HasLine(ka.Output, "(VI_1) Entering BACKUP STATE") && !PeerHas(net, net.Vip)), ka.Output);
         Assert.Empty(lb.GetStatus().Instances[0].Drops);
+        AssertWirePadded(net, toLb: 1, toPeer: 1);
     }
 
     [RootFact("ip", "keepalived")]
@@ -219,6 +255,21 @@ public class KeepalivedInteropTests
         var adverts = Run.Ok("tshark", "-r", pcap, "-Y", "vrrp && ipv6.src == " + lb.GetStatus().Instances[0].SourceAddress, "-T", "fields", "-E", "separator=|", "-e", "ipv6.hlim", "-e", "vrrp.prio", "-e", "vrrp.checksum.status", "-e", "vrrp.ipv6_addr");
         Assert.Contains($"255|150|1|{vip6}", adverts.Split('\n'));
         Assert.Empty(lb.GetStatus().Instances[0].Drops);
+    }
+
+    /// <summary>keepalived's VIP is on its interface in the peer namespace (`ip addr`).</summary>
+    private static bool PeerHas(VethPeer net, IPAddress a) => net.InNs("ip", "-o", "addr", "show", "dev", net.PeerIf).Contains($" {a}/", StringComparison.Ordinal);
+
+    /// <summary>A log line that ends with exactly <paramref name="line"/> ("... STATE" does not match "... STATE (init)").</summary>
+    private static bool HasLine(string text, string line) => text.Split('\n').Any(l => l.TrimEnd('\r').EndsWith(line, StringComparison.Ordinal));
+
+    /// <summary>Over <see cref="Wire.PaddingSwitch"/>: VRRP adverts were really padded to 60 bytes in the directions that carried them.</summary>
+    private static void AssertWirePadded(VethPeer net, int toLb, int toPeer)
+    {
+        if (net.WireKind != Wire.PaddingSwitch)
+            return;
+        Assert.True(net.Switch!.Padded(112, toLb: true) >= toLb, $"the switch padded fewer than {toLb} adverts from keepalived:\n" + net.Switch.Process.Output);
+        Assert.True(net.Switch.Padded(112, toLb: false) >= toPeer, $"the switch padded fewer than {toPeer} adverts from Lb:\n" + net.Switch.Process.Output);
     }
 
     private static int CountOf(string text, string what)

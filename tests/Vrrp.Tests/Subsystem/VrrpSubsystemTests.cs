@@ -112,6 +112,11 @@ public class VrrpSubsystemTests
         Assert.Equal(2, r.Addresses.Vips.Count);
     }
 
+    /// <summary>
+    /// The subsystem's decision alone (restore unless no_track), with the fake raising the RTM_DELADDR event. The daemon's
+    /// real rtnetlink monitor delivering that event from the kernel is tested by
+    /// tests/Lb.Tests/EndToEnd/LinkMonitorTests.A_VIP_deleted_behind_Lbs_back_on_the_master_is_restored.
+    /// </summary>
     [Fact]
     public async Task A_vip_deleted_behind_our_back_is_restored_unless_no_track()
     {

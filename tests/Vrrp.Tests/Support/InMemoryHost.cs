@@ -57,7 +57,7 @@ internal sealed class FakeAddressTable : IAddressTable
         return Task.CompletedTask;
     }
 
-    /// <summary>Somebody runs <c>ip addr del</c>.</summary>
+    /// <summary>Somebody runs <c>ip addr del</c> (unit tier: the event the real monitor would deliver; the real one is driven in tests/Lb.Tests/EndToEnd/LinkMonitorTests).</summary>
     public void DeleteBehindOurBack(string ifname, IPAddress a)
     {
         lock (_gate)
