@@ -33,6 +33,10 @@ public sealed record ConfigLoadOptions
 
     /// <summary>Check that interfaces named in the configuration exist on this host, as keepalived -t does.</summary>
     public bool CheckInterfaces { get; init; }
+
+    /// <summary>The interface names <see cref="CheckInterfaces"/> checks against; null means this host's interfaces (checking a
+    /// configuration meant for another machine, or a golden test that must not depend on the machine it runs on).</summary>
+    public IReadOnlySet<string>? Interfaces { get; init; }
 }
 
 /// <summary>Reads keepalived.conf: preprocess → statement tree → schema validation and defaults → semantic checks.</summary>

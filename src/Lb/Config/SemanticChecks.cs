@@ -15,7 +15,7 @@ public static class SemanticChecks
         var instances = new Dictionary<string, ConfigNode>(StringComparer.Ordinal);
         var vrids = new Dictionary<(string Interface, string Vrid, bool V6), string>();
         var groups = nodes.Where(n => n.Keyword == "virtual_server_group").Select(n => n.Arg0).OfType<string>().ToHashSet(StringComparer.Ordinal);
-        var interfaces = options.CheckInterfaces ? HostInterfaces() : null;
+        var interfaces = options.CheckInterfaces ? options.Interfaces ?? HostInterfaces() : null;
         var badInterface = false;
 
         var result = ImmutableArray.CreateBuilder<ConfigNode>(nodes.Length);

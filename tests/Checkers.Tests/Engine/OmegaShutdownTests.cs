@@ -50,7 +50,7 @@ public class OmegaShutdownTests
         var time = new ManualTimeProvider();
         var ipvs = new InMemoryIpvs();
         var scripts = new HeldScriptRunner();
-        var subsystem = new CheckerSubsystem(Options1(vs), ipvs, new MemoryJournal(), new ListLoggerFactory(), time,
+        var subsystem = new CheckerSubsystem(Options1(vs), ipvs, new MemoryJournal(), new ListLogger(), time,
             new ScriptedCheckFactory(time), scripts, new FixedRandom(0));
         try
         {

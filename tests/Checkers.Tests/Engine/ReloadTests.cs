@@ -388,21 +388,37 @@ public class ReloadTests
         await using var rig = new Rig(configA());
         await rig.StartAsync();
         rig.Ipvs.TakeOperations();
-        var tasks = Enumerable.Range(0, 100).Select(i => Task.Run(() => rig.Subsystem.ReloadAsync(i % 2 == 0 ? configB() : configA(), CancellationToken.None))).ToList();
+        // The first reload (A -> B) is held inside its first IPVS operation while 99 more are requested, alternating, in a
+        // known order: they all wait at once, and the last requested (the 100th: A) is known without re-applying anything.
+        var blocker = new TaskCompletionSource();
+        var entered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        rig.Ipvs.BeforeOperation = _ =>
+        {
+            if (entered.TrySetResult())
+                blocker.Task.Wait(TimeSpan.FromSeconds(30));
+        };
+        var tasks = new List<Task<ReloadResult>> { Task.Run(() => rig.Subsystem.ReloadAsync(configB(), CancellationToken.None)) };
+        await entered.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        for (var i = 1; i < 100; i++)
+            tasks.Add(rig.Subsystem.ReloadAsync(i % 2 == 0 ? configB() : configA(), CancellationToken.None));
+        Assert.All(tasks.Skip(1), t => Assert.False(t.IsCompleted, "a reload did not wait for the one applying"));
+        blocker.SetResult();
         var results = await Task.WhenAll(tasks).WaitAsync(TimeSpan.FromSeconds(60));
+        rig.Ipvs.BeforeOperation = null;
+
+        // The running configuration is the last requested one (A), as the engine left it: table, checkers and the IPVS fake.
         rig.AssertDesiredTableMatchesIpvs();
+        Assert.Equal(["[10.0.0.2]:tcp:80=True", "[10.0.0.3]:tcp:80=True"], Alive(rig));
+        Assert.Equal(["10.0.0.2:80=1", "10.0.0.3:80=1"], rig.Ipvs.Weights(VsName));
+        Assert.False(results[^1].Superseded, "the last requested reload was skipped");
         Assert.DoesNotContain(rig.Logs.Info(), m => m.StartsWith("IPVS:", StringComparison.Ordinal));
-        var applied = results.Count(r => !r.Superseded);
+        // Nothing applied twice or half: every applied reload did exactly the three operations of an A <-> B switch (one
+        // edit, one add, one del), a skipped one none, and each applied change was journalled once.
+        var applied = results.Where(r => !r.Superseded).ToList();
+        Assert.All(applied, r => Assert.Equal(3, r.Changes.Count));
         var ops = rig.Ipvs.TakeOperations();
-        // every applied reload that changed something did exactly the three operations of an A <-> B switch
-        Assert.Equal(results.Count(r => !r.Superseded && !r.IsEmpty) * 3, ops.Count);
-        Assert.InRange(applied, 1, 100);
-        // the running configuration is the one requested last (Task.Run order is not call order: compare with it)
-        var last = await ReloadAsync(rig, configB());
-        var final = Alive(rig);
-        Assert.Equal(["[10.0.0.2]:tcp:80=True", "[10.0.0.4]:tcp:80=True"], final);
-        Assert.Equal(["10.0.0.2:80=2", "10.0.0.4:80=1"], rig.Ipvs.Weights(VsName));
-        Assert.Equal(last.IsEmpty ? 0 : 3, rig.Ipvs.TakeOperations().Count);
+        Assert.Equal(applied.Count * 3, ops.Count);
+        Assert.Equal(applied.Count * 3, ReloadLines(rig).Count);
     }
 
     [Fact]

@@ -36,6 +36,30 @@ public sealed class VrrpFailoverTests(ITestOutputHelper output)
 
     private const string Pass = "authentication {\n auth_type PASS\n auth_pass s3cret\n}";
 
+    /// <summary>The init line: printed when the instance starts in BACKUP, before any advert was heard. It starts the
+    /// master-down timer, so it is the moment a "did not take over" window is measured from.</summary>
+    private const string BackupInit = "(VI_1) Entering BACKUP STATE (init)";
+
+    /// <summary>advert_int 1, priority 100: master_down_interval = 3 x 1 s + (256 - 100) / 256 s = 3.61 s.</summary>
+    private static readonly TimeSpan MasterDown = TimeSpan.FromSeconds(3 + (256 - 100) / 256.0);
+
+    /// <summary>True when <paramref name="condition"/> held at every check (every 250 ms) over <paramref name="window"/>.</summary>
+    private static bool HoldsThroughout(Func<bool> condition, TimeSpan window)
+    {
+        var end = DateTime.UtcNow + window;
+        while (DateTime.UtcNow < end)
+        {
+            if (!condition())
+                return false;
+            Thread.Sleep(250);
+        }
+        return condition();
+    }
+
+    /// <summary>Twice the master-down interval plus 2 s: a backup that ignored the master's adverts would have taken over
+    /// well inside it (checked from the backup's start, which is when its master-down timer starts).</summary>
+    private static readonly TimeSpan NoTakeoverWindow = MasterDown * 2 + TimeSpan.FromSeconds(2);
+
     private void Dump(params LabProcess[] processes)
     {
         foreach (var p in processes)
@@ -53,8 +77,9 @@ public sealed class VrrpFailoverTests(ITestOutputHelper output)
         try
         {
             Assert.True(NetnsLab.WaitFor(() => lab.HasAddress(a, Vip), Bound), "VIP never appeared on the higher-priority node");
-            Assert.False(lab.HasAddress(b, Vip));
-            Assert.True(NetnsLab.WaitFor(() => lbb.OutputContains("(VI_1) Entering BACKUP STATE"), Bound));
+            Assert.True(NetnsLab.WaitFor(() => lbb.OutputContains(BackupInit), Bound));
+            // b is a real backup (it hears a's adverts) only if it stays without the VIP past its master-down interval.
+            Assert.True(HoldsThroughout(() => !lab.HasAddress(b, Vip) && lab.HasAddress(a, Vip), NoTakeoverWindow), "b took the VIP while a was master");
 
             la.Signal("KILL");
             Assert.True(NetnsLab.WaitFor(() => lab.HasAddress(b, Vip), Bound), "backup did not take over after the master was killed");
@@ -80,12 +105,13 @@ public sealed class VrrpFailoverTests(ITestOutputHelper output)
         try
         {
             Assert.True(NetnsLab.WaitFor(() => lab.HasAddress(a, Vip), TimeSpan.FromSeconds(45)), "VIP never appeared on the higher-priority node");
-            Assert.True(NetnsLab.WaitFor(() => lbb.OutputContains("(VI_1) Entering BACKUP STATE"), Bound));
+            Assert.True(NetnsLab.WaitFor(() => lbb.OutputContains(BackupInit), Bound));
             la.Signal("TERM");
             Assert.True(la.WaitForExit(TimeSpan.FromSeconds(20)), "lb did not stop on SIGTERM");
             Assert.False(lab.HasAddress(a, Vip), "the stopped node kept the VIP");
             // Well under 3 x advert_int: the takeover came from the priority-0 advert, not from the master-down timer.
             Assert.True(NetnsLab.WaitFor(() => lab.HasAddress(b, Vip), TimeSpan.FromSeconds(10)), "backup did not take over on the priority-0 advert");
+            Assert.Contains("(VI_1) Backup received priority 0 advertisement", lbb.Output, StringComparison.Ordinal);
         }
         finally
         {
@@ -144,9 +170,9 @@ public sealed class VrrpFailoverTests(ITestOutputHelper output)
         try
         {
             Assert.True(NetnsLab.WaitFor(() => lab.HasAddress(k, Vip), Bound), "keepalived never became master");
-            Assert.True(NetnsLab.WaitFor(() => lb.OutputContains("(VI_1) Entering BACKUP STATE"), Bound));
-            Thread.Sleep(4000); // longer than master_down_interval: Lb must not have taken over while keepalived advertises
-            Assert.False(lab.HasAddress(l, Vip), "Lb took the VIP although keepalived (higher priority) is master");
+            Assert.True(NetnsLab.WaitFor(() => lb.OutputContains(BackupInit), Bound));
+            // Lb must not take over while keepalived advertises: watched well past Lb's master-down interval.
+            Assert.True(HoldsThroughout(() => !lab.HasAddress(l, Vip), NoTakeoverWindow), "Lb took the VIP although keepalived (higher priority) is master");
             ka.Signal("KILL");
             Assert.True(NetnsLab.WaitFor(() => lab.HasAddress(l, Vip), Bound), "Lb did not take over from keepalived");
 
@@ -170,9 +196,8 @@ public sealed class VrrpFailoverTests(ITestOutputHelper output)
         try
         {
             Assert.True(NetnsLab.WaitFor(() => lab2.HasAddress(l2, Vip), Bound), "Lb never became master");
-            Assert.True(NetnsLab.WaitFor(() => kb.OutputContains("(VI_1) Entering BACKUP STATE"), Bound), "keepalived never entered BACKUP");
-            Thread.Sleep(4000);
-            Assert.False(lab2.HasAddress(k2, Vip), "keepalived took the VIP although Lb (higher priority) is master: it does not accept Lb's adverts");
+            Assert.True(NetnsLab.WaitFor(() => kb.OutputContains(BackupInit), Bound), "keepalived never entered BACKUP");
+            Assert.True(HoldsThroughout(() => !lab2.HasAddress(k2, Vip), NoTakeoverWindow), "keepalived took the VIP although Lb (higher priority) is master: it does not accept Lb's adverts");
             Assert.DoesNotContain("bad checksum", kb.Output, StringComparison.OrdinalIgnoreCase);
             lbm.Signal("KILL");
             Assert.True(NetnsLab.WaitFor(() => lab2.HasAddress(k2, Vip), Bound), "keepalived did not take over from Lb");

