@@ -9,6 +9,7 @@ namespace Lb.Lb.Tests.EndToEnd;
 /// `lb -n -l -C` against the real kernel's IPVS (inside the tests/kernel VM): real HTTP servers (busybox httpd) in network
 /// namespaces, checked by HTTP_GET and TCP_CHECK; the table is read back with the real `ipvsadm -Sn` in the director's namespace.
 /// </summary>
+[Collection(KernelLabCollection.Name)]
 public sealed class CheckerKernelTests(ITestOutputHelper output)
 {
     // Liveness bounds, not timing claims: under software emulation (TCG) .NET start-up alone takes tens of seconds.

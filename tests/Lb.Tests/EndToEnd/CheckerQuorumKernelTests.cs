@@ -13,6 +13,7 @@ namespace Lb.Lb.Tests.EndToEnd;
 /// notify scripts are real shell scripts (root-owned, under enable_script_security) that append their argv to a file,
 /// which is the oracle for "ran, with this argv, this many times".
 /// </summary>
+[Collection(KernelLabCollection.Name)]
 public sealed class CheckerQuorumKernelTests(ITestOutputHelper output)
 {
     // Liveness bounds, not timing claims: under software emulation (TCG) .NET start-up alone takes tens of seconds, and on

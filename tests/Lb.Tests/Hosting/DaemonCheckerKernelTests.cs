@@ -9,6 +9,7 @@ namespace Lb.Lb.Tests.Hosting;
 /// The checker side of `lb status` and the metrics against the real kernel's IPVS (inside the tests/kernel VM): what the
 /// status says about real servers is what `ipvsadm -Sn` shows, and the metrics agree with the status.
 /// </summary>
+[Collection(KernelLabCollection.Name)]
 public sealed class DaemonCheckerKernelTests(ITestOutputHelper output)
 {
     // Liveness bounds, not timing claims: under software emulation .NET start-up alone takes tens of seconds.

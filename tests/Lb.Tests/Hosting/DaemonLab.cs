@@ -16,7 +16,7 @@ internal sealed class DaemonLab : IDisposable
     public static readonly string LbPath = Path.Combine(AppContext.BaseDirectory, "lb");
 
     /// <summary>Liveness bound (not a timing claim): generous, .NET start-up is slow on a loaded 2-core machine and under emulation.</summary>
-    public static readonly TimeSpan Bound = TimeSpan.FromSeconds(TestSupport.Prerequisites.InKernelVm ? 120 : 30);
+    public static readonly TimeSpan Bound = TimeSpan.FromSeconds(TestSupport.Prerequisites.InKernelVm ? 300 : 30);
 
     private readonly List<LabProcess> _processes = new();
 
