@@ -78,6 +78,24 @@ internal sealed class DrLab : IDisposable
         return line is null ? 0 : long.Parse(line[2], CultureInfo.InvariantCulture);
     }
 
+    /// <summary>
+    /// <see cref="Connections"/> once it has stopped moving: the kernel sums its per-CPU counters in the rate estimator,
+    /// every 2 s, so a read right after traffic can lag. Two equal reads 2.5 s apart (bounded) are the settled count.
+    /// </summary>
+    public long SettledConnections(string director)
+    {
+        var last = Connections(director);
+        for (var i = 0; i < 20; i++)
+        {
+            Thread.Sleep(2500);
+            var now = Connections(director);
+            if (now == last)
+                return now;
+            last = now;
+        }
+        throw new TimeoutException($"{director}'s IPVS connection count kept moving: {last}");
+    }
+
     public bool HasVip(string director) => Lab.Addresses(director).Any(a => a.StartsWith(Vip + "/", StringComparison.Ordinal));
 
     /// <summary>Takes the host's cable out of the switch: its port on the bridge goes down.</summary>

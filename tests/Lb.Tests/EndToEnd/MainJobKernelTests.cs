@@ -31,7 +31,7 @@ public sealed class MainJobKernelTests(ITestOutputHelper output)
     // server of a stable table at least once.
     private const int Requests = 14;
 
-    /// <summary>The repository's keepalived.conf.example (the demo's configuration), found above the test binary or the working directory.</summary>
+    /// <summary>The repository's keepalived.conf.example (the demo's configuration): the copy the build puts beside the test binary, else the one above it or the working directory.</summary>
     internal static string ExampleConfig()
     {
         foreach (var start in new[] { AppContext.BaseDirectory, Environment.CurrentDirectory })
@@ -101,11 +101,11 @@ public sealed class MainJobKernelTests(ITestOutputHelper output)
             Assert.True(NetnsLab.WaitFor(() => lab.Table(lab.Dir2).SequenceEqual(AllUp), Bound), "dir2's table: " + Show(lab.Table(lab.Dir2)));
             Assert.False(lab.HasVip(lab.Dir2), "dir2 took the VIP while dir1 was MASTER");
 
-            var before = lab.Connections(lab.Dir1);
+            var before = lab.SettledConnections(lab.Dir1);
             var by = Ask(lab, Requests, "through dir1");
             Assert.DoesNotContain("(no answer)", by);
             Assert.All(DrLab.Webs, w => Assert.Contains(w, by));
-            Assert.True(lab.Connections(lab.Dir1) - before >= Requests, $"dir1's IPVS scheduled {lab.Connections(lab.Dir1) - before} of {Requests} connections");
+            Assert.True(NetnsLab.WaitFor(() => lab.Connections(lab.Dir1) - before >= Requests, Bound), $"dir1's IPVS scheduled {lab.Connections(lab.Dir1) - before} of {Requests} connections");
 
             // 2. web1's httpd stops: web1 leaves dir1's table (no inhibit_on_failure for it); every request is answered, none by web1.
             lab.StopHttpd("web1");
@@ -127,13 +127,13 @@ public sealed class MainJobKernelTests(ITestOutputHelper output)
             Assert.True(Settled(lab, lab.Dir2, "10.0.0.3", Web1Down, ["web2"], Bound), "dir2's table: " + Show(lab.Table(lab.Dir2)));
             Assert.True(NetnsLab.WaitFor(() => lab.Request() is not null, Bound), "the VIP does not answer after the failover");
 
-            before = lab.Connections(lab.Dir2);
+            before = lab.SettledConnections(lab.Dir2);
             by = Ask(lab, Requests, "through dir2");
             Assert.DoesNotContain("(no answer)", by);
             Assert.DoesNotContain("web1", by);
             Assert.Contains("web2", by);
             Assert.Contains("web3", by);
-            Assert.True(lab.Connections(lab.Dir2) - before >= Requests, $"dir2's IPVS scheduled {lab.Connections(lab.Dir2) - before} of {Requests} connections");
+            Assert.True(NetnsLab.WaitFor(() => lab.Connections(lab.Dir2) - before >= Requests, Bound), $"dir2's IPVS scheduled {lab.Connections(lab.Dir2) - before} of {Requests} connections");
 
             // 4. web1 comes back: it returns to dir2's table and answers again.
             lab.StartHttpd("web1");
