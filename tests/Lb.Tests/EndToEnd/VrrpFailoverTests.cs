@@ -60,7 +60,7 @@ public sealed class VrrpFailoverTests(ITestOutputHelper output)
     /// well inside it (checked from the backup's start, which is when its master-down timer starts).</summary>
     private static readonly TimeSpan NoTakeoverWindow = MasterDown * 2 + TimeSpan.FromSeconds(2);
 
-    private void Dump(params LabProcess[] processes)
+    private void Dump(params RunningProcess[] processes)
     {
         foreach (var p in processes)
             output.WriteLine($"----- {p.Label}\n{p.Output}");
