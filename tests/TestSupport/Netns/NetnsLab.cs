@@ -44,6 +44,7 @@ public sealed class NetnsLab : IDisposable
     private string? _looseEnd;
     private int _ports;
     private readonly string? _switch;
+    private (string? Ns, string Ifname)? _firstEnd;
 
     public NetnsLab(LabWire wire = LabWire.Bridge)
     {
@@ -98,6 +99,7 @@ public sealed class NetnsLab : IDisposable
         Plug(name, ifname, ns);
         Run("ip", "-n", ns, "addr", "add", cidr, "dev", ifname);
         Run("ip", "-n", ns, "link", "set", ifname, "up");
+        WaitUp(ns, ifname);
         return ns;
     }
 
@@ -108,6 +110,7 @@ public sealed class NetnsLab : IDisposable
         _localPorts.Add(ifname);
         Run("ip", "addr", "add", cidr, "dev", ifname);
         Run("ip", "link", "set", ifname, "up");
+        WaitUp(null, ifname);
     }
 
     /// <summary>The switch port a host's cable is plugged into (its name starts with the host name).</summary>
@@ -202,6 +205,31 @@ public sealed class NetnsLab : IDisposable
         catch (IOException)
         {
         }
+    }
+
+    /// <summary>
+    /// Waits until the host's link is operationally up (carrier on; the kernel reports it asynchronously), so a daemon
+    /// started next does not begin in FAULT. A veth lab's first host waits for the second: its cable has no far end yet.
+    /// </summary>
+    private void WaitUp(string? ns, string ifname)
+    {
+        if (Wire == LabWire.Veth)
+        {
+            if (_firstEnd is null)
+            {
+                _firstEnd = (ns, ifname);
+                return;
+            }
+            WaitOperUp(_firstEnd.Value.Ns, _firstEnd.Value.Ifname);
+        }
+        WaitOperUp(ns, ifname);
+    }
+
+    private static void WaitOperUp(string? ns, string ifname)
+    {
+        string[] show = ns is null ? ["ip", "-o", "link", "show", "dev", ifname] : ["ip", "-n", ns, "-o", "link", "show", "dev", ifname];
+        if (!WaitFor(() => Run(show).Contains("state UP", StringComparison.Ordinal), TimeSpan.FromSeconds(30)))
+            throw new InvalidOperationException($"{ifname} in {ns ?? "this namespace"} never came up: {Run(show)}");
     }
 
     /// <summary>Creates <paramref name="ifname"/> in <paramref name="ns"/> (null: this namespace) with its far end on the switch (or, for a veth lab, on the other host).</summary>
