@@ -52,7 +52,7 @@ public class ScriptRunnerTests
                 break;
             default:
                 var sub = d.Dir("sub", (UnixFileMode)0b111_111_101);
-                ScratchDirectory.Run("chgrp", "nogroup", sub);
+                ProcessRunner.Check("chgrp", "nogroup", sub);
                 script = d.Script("sub/s.sh", $"touch {marker}");
                 break;
         }

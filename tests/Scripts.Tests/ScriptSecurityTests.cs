@@ -57,10 +57,10 @@ public class ScriptSecurityTests
         using var d = new ScratchDirectory();
         var sub = d.Dir("sub", (UnixFileMode)0b111_111_101);
         var script = d.Script("sub/check.sh", "exit 0");
-        ScratchDirectory.Run("chgrp", "nogroup", sub);
+        ProcessRunner.Check("chgrp", "nogroup", sub);
         Assert.True(ScriptSecurity.Check(script, Root, true).Disabled);
 
-        ScratchDirectory.Run("chgrp", "root", sub);
+        ProcessRunner.Check("chgrp", "root", sub);
         Assert.False(ScriptSecurity.Check(script, Root, true).Disabled);
 
         File.SetUnixFileMode(sub, (UnixFileMode)0b111_111_111);

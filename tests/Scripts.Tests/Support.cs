@@ -32,10 +32,7 @@ internal sealed class ScratchDirectory : IDisposable
         return path;
     }
 
-    public static void Chown(string owner, string path) => Run("chown", "-h", owner, path);
-
-    /// <summary>Runs a command (chown, chgrp) through <see cref="ProcessRunner"/>; throws with its output unless it succeeds.</summary>
-    public static void Run(string program, params string[] args) => ProcessRunner.Check(program, args);
+    public static void Chown(string owner, string path) => ProcessRunner.Check("chown", "-h", owner, path);
 
     /// <summary>Kills a background child a test script left behind (its pid in <paramref name="pidFile"/>).</summary>
     public static void KillPidFile(string pidFile)

@@ -34,19 +34,19 @@ public sealed class KeepalivedOracleTests
         // keepalived -t checks the interfaces of the machine it runs on; Lb's side is checked against the goldens' fixed list.
         // Both must see the same interfaces, whatever this host has: keepalived runs in a namespace holding exactly those.
         var ns = $"lb-oracle-{Environment.ProcessId}";
-        global::Lb.Lb.Tests.EndToEnd.NetnsLab.Run("ip", "netns", "add", ns);
+        global::Lb.TestSupport.NetnsLab.Run("ip", "netns", "add", ns);
         try
         {
-            global::Lb.Lb.Tests.EndToEnd.NetnsLab.Run("ip", "-n", ns, "link", "set", "lo", "up");
+            global::Lb.TestSupport.NetnsLab.Run("ip", "-n", ns, "link", "set", "lo", "up");
             // No dummy driver on every kernel: each NIC is the namespace end of a veth pair (the pair goes with the namespace).
             var i = 0;
             foreach (var name in CorpusTests.GoldenInterfaces.Where(n => n != "lo"))
-                global::Lb.Lb.Tests.EndToEnd.NetnsLab.Run("ip", "link", "add", $"lbo{Environment.ProcessId % 100000}x{i++}", "type", "veth", "peer", "name", name, "netns", ns);
+                global::Lb.TestSupport.NetnsLab.Run("ip", "link", "add", $"lbo{Environment.ProcessId % 100000}x{i++}", "type", "veth", "peer", "name", name, "netns", ns);
             Compare(ns);
         }
         finally
         {
-            global::Lb.Lb.Tests.EndToEnd.NetnsLab.Run("ip", "netns", "del", ns);
+            global::Lb.TestSupport.NetnsLab.Run("ip", "netns", "del", ns);
         }
     }
 

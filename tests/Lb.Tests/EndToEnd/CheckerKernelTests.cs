@@ -63,7 +63,7 @@ public sealed class CheckerKernelTests(ITestOutputHelper output)
     private static List<string> Table(NetnsLab lab, string ns) =>
         lab.Exec(ns, "ipvsadm", "-Sn").Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.Trim()).ToList();
 
-    private static LabProcess Httpd(NetnsLab lab, string ns, string ip, string label)
+    private static RunningProcess Httpd(NetnsLab lab, string ns, string ip, string label)
     {
         var root = Path.Combine(lab.Directory, "www-" + label);
         Directory.CreateDirectory(root);

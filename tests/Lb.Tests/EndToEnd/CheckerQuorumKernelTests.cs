@@ -38,7 +38,7 @@ public sealed class CheckerQuorumKernelTests(ITestOutputHelper output)
     private static bool TableIs(NetnsLab lab, string ns, params string[] expected) =>
         Table(lab, ns).SequenceEqual(expected.Order(StringComparer.Ordinal));
 
-    private static LabProcess Httpd(NetnsLab lab, string ns, string ip, string label)
+    private static RunningProcess Httpd(NetnsLab lab, string ns, string ip, string label)
     {
         var root = Path.Combine(lab.Directory, "www-" + label);
         Directory.CreateDirectory(root);

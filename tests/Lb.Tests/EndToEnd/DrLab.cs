@@ -1,5 +1,5 @@
-using System.Diagnostics;
 using System.Globalization;
+using Lb.TestSupport;
 
 namespace Lb.Lb.Tests.EndToEnd;
 
@@ -14,7 +14,7 @@ internal sealed class DrLab : IDisposable
     public const string Vip = "10.0.0.100";
     public static readonly string[] Webs = ["web1", "web2", "web3"];
 
-    private readonly Dictionary<string, LabProcess> _httpd = new();
+    private readonly Dictionary<string, RunningProcess> _httpd = new();
 
     public DrLab()
     {
@@ -99,34 +99,23 @@ internal sealed class DrLab : IDisposable
     public bool HasVip(string director) => Lab.Addresses(director).Any(a => a.StartsWith(Vip + "/", StringComparison.Ordinal));
 
     /// <summary>Takes the host's cable out of the switch: its port on the bridge goes down.</summary>
-    public void Unplug(string hostName)
-    {
-        var port = NetnsLab.Run("ip", "-n", Lab.Switch, "-o", "link", "show").Split('\n')
-            .Select(l => l.Split(':', StringSplitOptions.TrimEntries))
-            .Where(p => p.Length > 1)
-            .Select(p => p[1].Split('@')[0])
-            .Single(n => n.StartsWith(hostName + "-", StringComparison.Ordinal));
-        NetnsLab.Run("ip", "-n", Lab.Switch, "link", "set", port, "down");
-    }
+    public void Unplug(string hostName) => Lab.Unplug(hostName);
 
     /// <summary>One HTTP request from the client to the VIP: the web server that answered ("web2"), or null when none did within the bound.</summary>
     public string? Request()
     {
-        var psi = new ProcessStartInfo("timeout") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in new[] { "20", "ip", "netns", "exec", Client, "busybox", "wget", "-q", "-O", "-", $"http://{Vip}/" })
-            psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        _ = p.StandardError.ReadToEndAsync();
-        if (!p.WaitForExit(60_000))
+        ProcessResult r;
+        try
         {
-            p.Kill(true);
+            r = ProcessRunner.Run("timeout", "20", "ip", "netns", "exec", Client, "busybox", "wget", "-q", "-O", "-", $"http://{Vip}/");
+        }
+        catch (TimeoutException)
+        {
             return null;
         }
-        var text = stdout.Result;
-        if (p.ExitCode != 0 || !text.StartsWith("Hello from web", StringComparison.Ordinal))
+        if (r.ExitCode != 0 || !r.Stdout.StartsWith("Hello from web", StringComparison.Ordinal))
             return null;
-        return text.Split(' ')[2];
+        return r.Stdout.Split(' ')[2];
     }
 
     /// <summary><paramref name="n"/> requests from the client; each element is the answering web server or "(no answer)".</summary>

@@ -16,7 +16,7 @@ public sealed class LinkMonitorTests(ITestOutputHelper output)
     private static readonly TimeSpan Bound = TimeSpan.FromSeconds(30);
     private const string Vip = "10.0.0.100/24";
 
-    private void Dump(params LabProcess[] processes)
+    private void Dump(params RunningProcess[] processes)
     {
         foreach (var p in processes)
             output.WriteLine($"----- {p.Label}\n{p.Output}");
@@ -26,7 +26,7 @@ public sealed class LinkMonitorTests(ITestOutputHelper output)
     /// Two directors, A (150, started first) and B (100); returns once A holds the VIP and B runs as BACKUP. A starts
     /// alone so that no start-up race decides who is master first.
     /// </summary>
-    private static (string A, string B, LabProcess La, LabProcess Lbb) Start(NetnsLab lab, string extraA = "", Action<string>? prepareA = null)
+    private static (string A, string B, RunningProcess La, RunningProcess Lbb) Start(NetnsLab lab, string extraA = "", Action<string>? prepareA = null)
     {
         var a = lab.AddHost("a", "10.0.0.2/24");
         var b = lab.AddHost("b", "10.0.0.3/24");

@@ -21,7 +21,7 @@ public sealed class ReleaseFlagsTests(ITestOutputHelper output)
     private static readonly TimeSpan Bound = TimeSpan.FromSeconds(45);
     private const string Vip = "10.0.0.100/24";
 
-    private static LabProcess StartNode(NetnsLab lab, string ns, string implementation, string label, string config, params string[] flags)
+    private static RunningProcess StartNode(NetnsLab lab, string ns, string implementation, string label, string config, params string[] flags)
     {
         var path = lab.WriteFile(label + ".conf", config);
         if (implementation == "lb")
@@ -32,7 +32,7 @@ public sealed class ReleaseFlagsTests(ITestOutputHelper output)
             "-c", pid + ".chk.pid", .. flags]);
     }
 
-    private void Dump(params LabProcess?[] processes)
+    private void Dump(params RunningProcess?[] processes)
     {
         foreach (var p in processes)
         {
@@ -70,7 +70,7 @@ public sealed class ReleaseFlagsTests(ITestOutputHelper output)
         using var lab = new NetnsLab();
         var a = lab.AddHost("a", "10.0.0.2/24");
         var k = lab.AddHost("k", "10.0.0.3/24");
-        LabProcess? peer = null, peer2 = null, node = null;
+        RunningProcess? peer = null, peer2 = null, node = null;
         try
         {
             // The higher-priority peer (the real keepalived) is MASTER.

@@ -60,7 +60,7 @@ public sealed class VrrpFailoverTests(ITestOutputHelper output)
     /// well inside it (checked from the backup's start, which is when its master-down timer starts).</summary>
     private static readonly TimeSpan NoTakeoverWindow = MasterDown * 2 + TimeSpan.FromSeconds(2);
 
-    private void Dump(params LabProcess[] processes)
+    private void Dump(params RunningProcess[] processes)
     {
         foreach (var p in processes)
             output.WriteLine($"----- {p.Label}\n{p.Output}");
@@ -153,13 +153,14 @@ public sealed class VrrpFailoverTests(ITestOutputHelper output)
         }
     }
 
-    public static TheoryData<int, bool> Versions => new() { { 2, true }, { 3, false } };
+    /// <summary>VRRP version, PASS authentication, and the wire: a bridge, and the padding switch (short frames padded to 60 bytes as on a physical network).</summary>
+    public static TheoryData<int, bool, LabWire> Versions => new() { { 2, true, LabWire.Bridge }, { 3, false, LabWire.Bridge }, { 2, true, LabWire.PaddingSwitch }, { 3, false, LabWire.PaddingSwitch } };
 
     [RootTheory("ip", "keepalived")]
     [MemberData(nameof(Versions))]
-    public void Lb_and_keepalived_share_a_virtual_router_both_ways(int version, bool pass)
+    public void Lb_and_keepalived_share_a_virtual_router_both_ways(int version, bool pass, LabWire wire)
     {
-        using var lab = new NetnsLab();
+        using var lab = new NetnsLab(wire);
         var k = lab.AddHost("k", "10.0.0.2/24");
         var l = lab.AddHost("l", "10.0.0.3/24");
         var auth = pass ? Pass : string.Empty;
@@ -181,6 +182,7 @@ public sealed class VrrpFailoverTests(ITestOutputHelper output)
             Assert.True(NetnsLab.WaitFor(() => lab.HasAddress(k, Vip) && !lab.HasAddress(l, Vip), Bound), "keepalived did not preempt Lb");
             Assert.Contains("Master received advert from 10.0.0.2 with higher priority 150, ours 100", lb.Output, StringComparison.Ordinal);
             ka2.Signal("KILL");
+            PaddedWire.AssertCarried(lab, "k");
         }
         finally
         {
@@ -188,7 +190,7 @@ public sealed class VrrpFailoverTests(ITestOutputHelper output)
         }
 
         // Lb master, keepalived backup: keepalived must accept Lb's adverts, then take over when Lb dies.
-        using var lab2 = new NetnsLab();
+        using var lab2 = new NetnsLab(wire);
         var k2 = lab2.AddHost("k", "10.0.0.2/24");
         var l2 = lab2.AddHost("l", "10.0.0.3/24");
         var lbm = lab2.StartLb(l2, "lb", "-n", "-l", "-P", "-f", lab2.WriteFile("l.conf", Config("l", 150, version: version, auth: auth)), "--journal", Path.Combine(lab2.Directory, "l.jsonl"));
@@ -201,6 +203,7 @@ public sealed class VrrpFailoverTests(ITestOutputHelper output)
             Assert.DoesNotContain("bad checksum", kb.Output, StringComparison.OrdinalIgnoreCase);
             lbm.Signal("KILL");
             Assert.True(NetnsLab.WaitFor(() => lab2.HasAddress(k2, Vip), Bound), "keepalived did not take over from Lb");
+            PaddedWire.AssertCarried(lab2, "l");
         }
         finally
         {

@@ -1,9 +1,9 @@
-using System.Diagnostics;
 using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
 using Lb.Lb.Tests.EndToEnd;
 using Lb.Status;
+using Lb.TestSupport;
 
 namespace Lb.Lb.Tests.Hosting;
 
@@ -13,12 +13,10 @@ namespace Lb.Lb.Tests.Hosting;
 /// </summary>
 internal sealed class DaemonLab : IDisposable
 {
-    public static readonly string LbPath = Path.Combine(AppContext.BaseDirectory, "lb");
+    public static readonly string LbPath = LbLab.LbPath;
 
     /// <summary>Liveness bound (not a timing claim): generous, .NET start-up is slow on a loaded 2-core machine and under emulation.</summary>
-    public static readonly TimeSpan Bound = TimeSpan.FromSeconds(TestSupport.Prerequisites.InKernelVm ? 300 : 30);
-
-    private readonly List<LabProcess> _processes = new();
+    public static readonly TimeSpan Bound = TimeSpan.FromSeconds(Prerequisites.InKernelVm ? 300 : 30);
 
     public DaemonLab() => Lab = new NetnsLab();
 
@@ -45,27 +43,17 @@ internal sealed class DaemonLab : IDisposable
         }
         """;
 
-    /// <summary>Starts lb; <paramref name="ns"/> null runs it in this (root) namespace (for -s tests).</summary>
-    public LabProcess StartLb(string? ns, string label, IReadOnlyDictionary<string, string>? environment, params string[] args)
+    /// <summary>Starts lb; <paramref name="ns"/> null runs it in this (root) namespace (for -s tests). NOTIFY_SOCKET is removed unless <paramref name="environment"/> sets it.</summary>
+    public RunningProcess StartLb(string? ns, string label, IReadOnlyDictionary<string, string>? environment, params string[] args)
     {
-        var psi = new ProcessStartInfo(ns is null ? LbPath : "ip") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        if (ns is not null)
-        {
-            foreach (var a in new[] { "netns", "exec", ns, LbPath })
-                psi.ArgumentList.Add(a);
-        }
-        foreach (var a in args)
-            psi.ArgumentList.Add(a);
-        psi.Environment.Remove("NOTIFY_SOCKET");
+        var env = new Dictionary<string, string?> { ["NOTIFY_SOCKET"] = null };
         foreach (var (k, v) in environment ?? new Dictionary<string, string>())
-            psi.Environment[k] = v;
-        var p = new LabProcess(label, Process.Start(psi)!);
-        _processes.Add(p);
-        return p;
+            env[k] = v;
+        return Lab.StartIn(ns, new ProcessOptions { Label = label, Environment = env }, [LbPath, .. args]);
     }
 
     /// <summary>The usual VRRP-only daemon with its files in the lab directory: -p NAME.pid (so the socket is NAME.sock).</summary>
-    public LabProcess StartVrrp(string ns, string name, int priority, string state = "BACKUP", IReadOnlyDictionary<string, string>? environment = null, params string[] extra) =>
+    public RunningProcess StartVrrp(string ns, string name, int priority, string state = "BACKUP", IReadOnlyDictionary<string, string>? environment = null, params string[] extra) =>
         StartLb(ns, name, environment, ["-n", "-l", "-D", "-P", "-f", Lab.WriteFile(name + ".conf", Config(name, priority, state)),
             "--journal", Path.Combine(Dir, name + ".jsonl"), "-p", PidFile(name), .. extra]);
 
@@ -86,7 +74,7 @@ internal sealed class DaemonLab : IDisposable
         }
     }
 
-    public StatusReport WaitStatus(string name, Func<StatusReport, bool> condition, LabProcess process)
+    public StatusReport WaitStatus(string name, Func<StatusReport, bool> condition, RunningProcess process)
     {
         StatusReport? last = null;
         var ok = NetnsLab.WaitFor(() => (last = TryStatus(name)) is not null && condition(last), Bound);
@@ -98,18 +86,8 @@ internal sealed class DaemonLab : IDisposable
     /// <summary>Runs the `lb` CLI (a subcommand) in this namespace and returns (exit code, stdout, stderr).</summary>
     public static (int Code, string Stdout, string Stderr) RunLb(params string[] args)
     {
-        var psi = new ProcessStartInfo(LbPath) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in args)
-            psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
-        var o = p.StandardOutput.ReadToEndAsync();
-        var e = p.StandardError.ReadToEndAsync();
-        if (!p.WaitForExit((int)Bound.TotalMilliseconds))
-        {
-            p.Kill(true);
-            throw new TimeoutException($"lb {string.Join(' ', args)} did not finish");
-        }
-        return (p.ExitCode, o.Result, e.Result);
+        var r = ProcessRunner.Run(new ProcessOptions { Timeout = Bound, Label = "lb " + string.Join(' ', args) }, LbPath, args);
+        return (r.ExitCode, r.Stdout, r.Stderr);
     }
 
     /// <summary>GET http://127.0.0.1:PORT/metrics from inside <paramref name="ns"/> (the socket is created on a thread in the namespace).</summary>
@@ -126,10 +104,5 @@ internal sealed class DaemonLab : IDisposable
         return Encoding.UTF8.GetString(ms.ToArray());
     });
 
-    public void Dispose()
-    {
-        foreach (var p in _processes)
-            p.Dispose();
-        Lab.Dispose();
-    }
+    public void Dispose() => Lab.Dispose();
 }

@@ -21,7 +21,7 @@ public sealed partial class DaemonTests(ITestOutputHelper output)
 {
     private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
 
-    private void Dump(params LabProcess[] processes)
+    private void Dump(params RunningProcess[] processes)
     {
         foreach (var p in processes)
             output.WriteLine($"----- {p.Label}\n{p.Output}");
@@ -188,7 +188,7 @@ public sealed partial class DaemonTests(ITestOutputHelper output)
         }
     }
 
-    private static int DataDumps(LabProcess p) => Regex.Count(p.Output, "Wrote the data dump");
+    private static int DataDumps(RunningProcess p) => Regex.Count(p.Output, "Wrote the data dump");
 
     [RootFact("ip")]
     public void Sd_notify_sends_READY_then_STOPPING_to_a_path_socket()
@@ -276,7 +276,7 @@ public sealed partial class DaemonTests(ITestOutputHelper output)
         var a = lab.Lab.AddHost("a", "10.0.0.2/24");
         var b = lab.Lab.AddHost("b", "10.0.0.3/24");
         var first = lab.StartVrrp(a, "a", 150, "MASTER");
-        LabProcess? samePid = null, sameConfig = null, otherNs = null;
+        RunningProcess? samePid = null, sameConfig = null, otherNs = null;
         try
         {
             lab.WaitStatus("a", s => Is(s, "MASTER"), first);

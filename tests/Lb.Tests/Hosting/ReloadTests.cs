@@ -15,7 +15,7 @@ public sealed class ReloadTests(ITestOutputHelper output)
 
     private static int Count(string text, string what) => text.Split(what).Length - 1;
 
-    private static bool WaitLog(LabProcess p, string text, int occurrences) =>
+    private static bool WaitLog(RunningProcess p, string text, int occurrences) =>
         NetnsLab.WaitFor(() => Count(p.Output, text) >= occurrences, DaemonLab.Bound);
 
     [RootFact("ip")]

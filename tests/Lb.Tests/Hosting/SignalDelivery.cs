@@ -21,7 +21,7 @@ internal static class SignalDelivery
     public static void SendAndWaitTaken(int pid, int signal, TimeSpan bound)
     {
         Send(pid, signal);
-        if (!Lb.Tests.EndToEnd.NetnsLab.WaitFor(() => !IsPending(pid, signal), bound))
+        if (!global::Lb.TestSupport.NetnsLab.WaitFor(() => !IsPending(pid, signal), bound))
             throw new TimeoutException($"signal {signal} stayed pending in {pid}");
     }
 

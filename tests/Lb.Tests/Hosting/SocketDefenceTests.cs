@@ -263,7 +263,7 @@ public sealed class SocketDefenceTests(ITestOutputHelper output)
 
     /// <summary>Start-up is under way once lb has written its first line: Main has run. (Before Main the .NET runtime is
     /// loading, a window no handler of Lb's can cover; a pid file or READY=1 is only there after Main.)</summary>
-    private static void WaitForFirstLine(LabProcess p) =>
+    private static void WaitForFirstLine(RunningProcess p) =>
         Assert.True(SpinWait.SpinUntil(() => p.Output.Length > 0 || p.HasExited, DaemonLab.Bound), "lb wrote nothing");
 
     [RootFact("ip")]

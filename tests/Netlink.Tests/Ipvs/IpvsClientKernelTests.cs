@@ -122,8 +122,8 @@ public sealed class IpvsClientKernelTests : IAsyncLifetime
     {
         // The VM's kit carries ip_vs_pe_sip (tests/kernel/modules.list): without it this test fails
         // rather than checking something else.
-        var load = Shell.Run("modprobe", "ip_vs_pe_sip");
-        Assert.True(load.Exit == 0, $"modprobe ip_vs_pe_sip exited {load.Exit}: {load.Stderr}");
+        var load = ProcessRunner.Run("modprobe", "ip_vs_pe_sip");
+        Assert.True(load.ExitCode == 0, $"modprobe ip_vs_pe_sip exited {load.ExitCode}: {load.Stderr}");
         var svc = new IpvsService(IpvsServiceKey.Udp(Vip, 5060), "rr") { Flags = IpvsServiceFlags.Persistent, PersistenceTimeout = 300, PersistenceEngine = "sip" };
         await _client.AddServiceAsync(svc);
         var dump = await AssertTable([new(svc, [])]);
@@ -349,7 +349,7 @@ public sealed class IpvsClientKernelTests : IAsyncLifetime
     public async Task Traffic_is_counted_and_zero_clears_the_counters()
     {
         // A local client connecting to a VIP on lo is scheduled by IPVS (LOCAL_OUT) to a local listener.
-        Shell.Run("ip", "addr", "add", $"{Vip}/32", "dev", "lo");
+        ProcessRunner.Run("ip", "addr", "add", $"{Vip}/32", "dev", "lo");
         try
         {
             using var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
@@ -387,7 +387,7 @@ public sealed class IpvsClientKernelTests : IAsyncLifetime
         }
         finally
         {
-            Shell.Run("ip", "addr", "del", $"{Vip}/32", "dev", "lo");
+            ProcessRunner.Run("ip", "addr", "del", $"{Vip}/32", "dev", "lo");
         }
     }
 

@@ -1,3 +1,4 @@
+using Lb.TestSupport;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
@@ -12,7 +13,7 @@ namespace Lb.Netlink.Tests.Ipvs;
 /// </summary>
 internal static class IpvsadmOracle
 {
-    public static string Ipvsadm(params string[] args) => Shell.Check("ipvsadm", args);
+    public static string Ipvsadm(params string[] args) => ProcessRunner.Check("ipvsadm", args);
 
     /// <summary>Canonical lines of <c>ipvsadm -Sn</c>, sorted.</summary>
     public static List<string> Rules()

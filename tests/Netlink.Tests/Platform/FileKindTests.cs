@@ -1,3 +1,4 @@
+using Lb.TestSupport;
 using Lb.Netlink.Platform;
 using Xunit;
 
@@ -36,5 +37,5 @@ public sealed class FileKindTests : IDisposable
         Assert.Equal(2, errno); // ENOENT
     }
 
-    private static void MkFifo(string path) => Shell.Check("mkfifo", path);
+    private static void MkFifo(string path) => ProcessRunner.Check("mkfifo", path);
 }

@@ -52,7 +52,7 @@ public sealed class SafeFileTests : IDisposable
     public void A_hard_link_to_another_file_is_refused()
     {
         var victim = Victim();
-        Shell.Check("ln", victim, P("lb.pid"));
+        ProcessRunner.Check("ln", victim, P("lb.pid"));
         var e = Assert.Throws<SafeFileException>(() => SafeFile.OpenRegular(P("lb.pid")));
         Assert.Contains("has 2 hard links", e.Message, StringComparison.Ordinal);
         Assert.Equal(VictimText, File.ReadAllText(victim));
@@ -111,7 +111,7 @@ public sealed class SafeFileTests : IDisposable
     public void A_fifo_owned_by_another_user_is_refused()
     {
         Assert.True(SafeFile.CreateFifo(P("fifo")));
-        Shell.Check("chown", "65534", P("fifo"));
+        ProcessRunner.Check("chown", "65534", P("fifo"));
         var e = Assert.Throws<SafeFileException>(() => SafeFile.OpenFifo(P("fifo")));
         Assert.Contains("owned by uid 65534", e.Message, StringComparison.Ordinal);
     }
@@ -168,7 +168,7 @@ public sealed class SafeFileTests : IDisposable
         sb.AppendLine("  return 0;\n}");
         var source = P("check.c");
         File.WriteAllText(source, sb.ToString());
-        var (exit, stdout, stderr) = Shell.Run("gcc", "-std=gnu11", "-Wall", "-Werror", "-o", P("check"), source);
+        var (_, exit, stdout, stderr) = ProcessRunner.Run("gcc", "-std=gnu11", "-Wall", "-Werror", "-o", P("check"), source);
         Assert.True(exit == 0, $"an open flag or errno differs from the headers:\n{stdout}{stderr}");
         Assert.Equal("ELOOP", Errno.GetName(SafeFile.ELOOP));
     }

@@ -64,7 +64,7 @@ public class AdvertFloodTests
     public async Task A_lower_priority_flood_is_counted_whole_and_logged_at_a_bounded_rate()
     {
         using var net = new VethPeer();
-        var logs = new ListLoggerProvider();
+        var logs = new ListLogger();
         await using var lb = new VrrpSubsystem(Options(net), new IpCommandAddressTable(), new SysfsLinkMonitor(), new RecordingEventSink(), logs, TimeProvider.System);
         await lb.StartAsync(CancellationToken.None);
         Assert.True(Wait.Until(() => lb.GetStatus().Instances[0].State == VrrpState.Master));
@@ -81,7 +81,7 @@ public class AdvertFloodTests
     public async Task A_datagram_refused_at_the_ip_header_names_its_sender()
     {
         using var net = new VethPeer();
-        var logs = new ListLoggerProvider();
+        var logs = new ListLogger();
         await using var lb = new VrrpSubsystem(Options(net), new IpCommandAddressTable(), new SysfsLinkMonitor(), new RecordingEventSink(), logs, TimeProvider.System);
         await lb.StartAsync(CancellationToken.None);
         Assert.True(Wait.Until(() => lb.GetStatus().Instances[0].State == VrrpState.Master));

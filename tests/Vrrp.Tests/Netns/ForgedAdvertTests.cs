@@ -17,7 +17,7 @@ public class ForgedAdvertTests
     public async Task Forged_flood_is_dropped_by_reason_and_the_master_stays_master()
     {
         using var net = new VethPeer();
-        var logs = new ListLoggerProvider();
+        var logs = new ListLogger();
         var events = new RecordingEventSink();
         var options = new VrrpSubsystemOptions
         {

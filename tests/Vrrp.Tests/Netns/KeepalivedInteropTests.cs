@@ -17,7 +17,7 @@ namespace Lb.Vrrp.Tests.Netns;
 /// </summary>
 public class KeepalivedInteropTests
 {
-    public static TheoryData<Wire> Wires => new() { Wire.Veth, Wire.Bridge, Wire.PaddingSwitch };
+    public static TheoryData<LabWire> Wires => new() { LabWire.Veth, LabWire.Bridge, LabWire.PaddingSwitch };
 
     /// <summary>
     /// Adverts (1 s apart) a backup must hear before "it did not take over" means anything: 6 s, clearly longer than the
@@ -66,22 +66,22 @@ public class KeepalivedInteropTests
 
     [RootTheory("ip", "keepalived", "python3")]
     [MemberData(nameof(Wires))]
-    public Task V2_pass_both_directions(Wire wire) => Interop(wire, 2, new VrrpAuthentication(VrrpAuthType.Pass, "secret12"), "authentication {\n auth_type PASS\n auth_pass secret12\n }");
+    public Task V2_pass_both_directions(LabWire wire) => Interop(wire, 2, new VrrpAuthentication(VrrpAuthType.Pass, "secret12"), "authentication {\n auth_type PASS\n auth_pass secret12\n }");
 
     [RootTheory("ip", "keepalived", "python3")]
     [MemberData(nameof(Wires))]
-    public Task V3_both_directions(Wire wire) => Interop(wire, 3, null, "");
+    public Task V3_both_directions(LabWire wire) => Interop(wire, 3, null, "");
 
-    private static async Task Interop(Wire wire, int version, VrrpAuthentication? auth, string kaAuth)
+    private static async Task Interop(LabWire wire, int version, VrrpAuthentication? auth, string kaAuth)
     {
         using var net = new VethPeer(wire);
         // keepalived starts alone and becomes MASTER at priority 100
         var ka = net.StartKeepalived(KeepalivedConfig(net, version, 100, kaAuth));
-        Assert.True(ka.WaitFor("(VI_1) Entering MASTER STATE"), ka.Output);
+        Assert.True(ka.WaitForOutput("(VI_1) Entering MASTER STATE"), ka.Output);
         Assert.True(Wait.Until(() => PeerHas(net, net.Vip)), ka.Output);
 
         // Lb at 150 hears keepalived's adverts (lower priority: discarded), times out and preempts
-        var logs = new ListLoggerProvider();
+        var logs = new ListLogger();
         var events = new RecordingEventSink();
         await using var lb = new VrrpSubsystem(LbOptions(net, version, 150, auth), new IpCommandAddressTable(), new SysfsLinkMonitor(), events, logs, TimeProvider.System);
         await lb.StartAsync(CancellationToken.None);
@@ -90,7 +90,7 @@ public class KeepalivedInteropTests
         Assert.Equal(0, lb.GetStatus().Instances[0].Drops.Values.Sum());
 
         // keepalived accepts Lb's advert (checksum, auth, VIP list) and yields: a real state change, its VIP gone
-        Assert.True(ka.WaitFor($"(VI_1) Master received advert from {net.HostAddress} with higher priority 150, ours 100"), ka.Output);
+        Assert.True(ka.WaitForOutput($"(VI_1) Master received advert from {net.HostAddress} with higher priority 150, ours 100"), ka.Output);
         Assert.True(Wait.Until(() => HasLine(ka.Output, "(VI_1) Entering BACKUP STATE")), ka.Output);
         Assert.True(Wait.Until(() => !PeerHas(net, net.Vip)), ka.Output);
         Assert.True(Wait.Until(() => IpCommandAddressTable.Has(net.HostIf, net.Vip)));
@@ -114,12 +114,12 @@ public class KeepalivedInteropTests
 
     [RootTheory("ip", "keepalived", "python3")]
     [MemberData(nameof(Wires))]
-    public async Task Lb_backup_follows_a_keepalived_master_and_takes_over_when_it_is_killed(Wire wire)
+    public async Task Lb_backup_follows_a_keepalived_master_and_takes_over_when_it_is_killed(LabWire wire)
     {
         using var net = new VethPeer(wire);
         var ka = net.StartKeepalived(KeepalivedConfig(net, 2, 200, ""));
-        Assert.True(ka.WaitFor("(VI_1) Entering MASTER STATE"), ka.Output);
-        var logs = new ListLoggerProvider();
+        Assert.True(ka.WaitForOutput("(VI_1) Entering MASTER STATE"), ka.Output);
+        var logs = new ListLogger();
         var events = new RecordingEventSink();
         await using var lb = new VrrpSubsystem(LbOptions(net, 2, 100, null), new IpCommandAddressTable(), new SysfsLinkMonitor(), events, logs, TimeProvider.System);
         await lb.StartAsync(CancellationToken.None);
@@ -146,8 +146,8 @@ public class KeepalivedInteropTests
         using var net = new VethPeer();
         var pcap = Path.Combine(net.Dir, "cap.pcap");
         var cap = net.StartInNs("tcpdump", "-Z", "root", "-i", net.PeerIf, "-U", "-n", "-w", pcap, "arp or ip proto 112");
-        Assert.True(cap.WaitFor("listening on"), "tcpdump: " + cap.Output + (cap.Process.HasExited ? $" exited {cap.Process.ExitCode}" : ""));
-        var logs = new ListLoggerProvider();
+        Assert.True(cap.WaitForOutput("listening on"), "tcpdump: " + cap.Output + (cap.HasExited ? $" exited {cap.ExitCode}" : ""));
+        var logs = new ListLogger();
         await using (var lb = new VrrpSubsystem(LbOptions(net, 3, 150, null), new IpCommandAddressTable(), new SysfsLinkMonitor(), new RecordingEventSink(), logs, TimeProvider.System))
         {
             await lb.StartAsync(CancellationToken.None);
@@ -155,9 +155,9 @@ public class KeepalivedInteropTests
             Assert.True(Wait.Until(() => logs.Lines.Count(l => l == $"Sending gratuitous ARP on {net.HostIf} for {net.Vip}") >= 2), string.Join('\n', logs.Lines));
             Assert.True(Wait.Until(() => lb.GetStatus().Instances[0].AdvertsSent >= 3));
         }
-        Assert.True(Wait.Until(() => File.Exists(pcap) && Run.Ok("tcpdump", "-r", pcap, "-n").Contains("vrid 77, prio 0", StringComparison.Ordinal)));
+        Assert.True(Wait.Until(() => File.Exists(pcap) && ProcessRunner.Check("tcpdump", "-r", pcap, "-n").Contains("vrid 77, prio 0", StringComparison.Ordinal)));
         cap.Kill();
-        var fields = Run.Ok("tshark", "-r", pcap, "-T", "fields", "-E", "separator=|", "-Y", "vrrp || arp",
+        var fields = ProcessRunner.Check("tshark", "-r", pcap, "-T", "fields", "-E", "separator=|", "-Y", "vrrp || arp",
             "-e", "ip.src", "-e", "ip.dst", "-e", "ip.ttl", "-e", "ip.dsfield", "-e", "vrrp.version", "-e", "vrrp.prio", "-e", "vrrp.checksum.status", "-e", "arp.isgratuitous", "-e", "arp.src.proto_ipv4", "-e", "_ws.malformed");
         var lines = fields.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.Contains($"{net.HostAddress}|224.0.0.18|255|0xc0|3|150|1|||", lines.Select(l => l.Replace("0x000000c0", "0xc0", StringComparison.Ordinal)));
@@ -167,7 +167,7 @@ public class KeepalivedInteropTests
 
     [RootTheory("ip", "keepalived", "python3")]
     [MemberData(nameof(Wires))]
-    public async Task V2_unicast_peers_both_directions(Wire wire)
+    public async Task V2_unicast_peers_both_directions(LabWire wire)
     {
         using var net = new VethPeer(wire);
         var ka = net.StartKeepalived($$"""
@@ -186,8 +186,8 @@ public class KeepalivedInteropTests
                 }
             }
             """);
-        Assert.True(ka.WaitFor("(VI_1) Entering MASTER STATE"), ka.Output);
-        var logs = new ListLoggerProvider();
+        Assert.True(ka.WaitForOutput("(VI_1) Entering MASTER STATE"), ka.Output);
+        var logs = new ListLogger();
         var options = LbOptions(net, 2, 150, null);
         options = options with
         {
@@ -198,7 +198,7 @@ public class KeepalivedInteropTests
         await lb.StartAsync(CancellationToken.None);
         Assert.True(Wait.Until(() => logs.Contains($"(VI_1) received lower priority (100) advert from {net.PeerAddress} - discarding")), string.Join('\n', logs.Lines));
         Assert.True(Wait.Until(() => lb.GetStatus().Instances[0].State == VrrpState.Master));
-        Assert.True(ka.WaitFor($"(VI_1) Master received advert from {net.HostAddress} with higher priority 150, ours 100"), ka.Output);
+        Assert.True(ka.WaitForOutput($"(VI_1) Master received advert from {net.HostAddress} with higher priority 150, ours 100"), ka.Output);
         Assert.True(Wait.Until(() => HasLine(ka.Output, "(VI_1) Entering BACKUP STATE") && !PeerHas(net, net.Vip)), ka.Output);
         Assert.Empty(lb.GetStatus().Instances[0].Drops);
         AssertWirePadded(net, toLb: 1, toPeer: 1);
@@ -221,12 +221,12 @@ public class KeepalivedInteropTests
                 }
             }
             """);
-        Assert.True(ka.WaitFor("(VI_6) Entering MASTER STATE"), ka.Output);
+        Assert.True(ka.WaitForOutput("(VI_6) Entering MASTER STATE"), ka.Output);
         var pcap = Path.Combine(net.Dir, "na.pcap");
         var cap = net.StartInNs("tcpdump", "-Z", "root", "-i", net.PeerIf, "-U", "-n", "-w", pcap, "icmp6 or ip6 proto 112");
-        Assert.True(cap.WaitFor("listening on"), cap.Output);
-        Assert.True(Wait.Until(() => Run.Ok("ip", "-o", "addr", "show", "dev", net.HostIf).Contains("fe80::", StringComparison.Ordinal)));
-        var logs = new ListLoggerProvider();
+        Assert.True(cap.WaitForOutput("listening on"), cap.Output);
+        Assert.True(Wait.Until(() => ProcessRunner.Check("ip", "-o", "addr", "show", "dev", net.HostIf).Contains("fe80::", StringComparison.Ordinal)));
+        var logs = new ListLogger();
         var options = new VrrpSubsystemOptions
         {
             GarpMasterDelay = TimeSpan.Zero,
@@ -248,11 +248,11 @@ public class KeepalivedInteropTests
         Assert.Equal(3, lb.GetStatus().Instances[0].Version);
         Assert.True(Wait.Until(() => logs.Lines.Any(l => l.StartsWith("(VI_6) received lower priority (100) advert from fe80::", StringComparison.Ordinal))), string.Join('\n', logs.Lines));
         Assert.True(Wait.Until(() => lb.GetStatus().Instances[0].State == VrrpState.Master), string.Join('\n', logs.Lines));
-        Assert.True(ka.WaitFor("with higher priority 150, ours 100"), ka.Output);
+        Assert.True(ka.WaitForOutput("with higher priority 150, ours 100"), ka.Output);
         Assert.Contains($"(VI_6) Master received advert from {lb.GetStatus().Instances[0].SourceAddress}", ka.Output);
         Assert.True(Wait.Until(() => logs.Contains($"Sending unsolicited Neighbour Advert on {net.HostIf} for {vip6}")));
-        Assert.True(Wait.Until(() => Run.Ok("tshark", "-r", pcap, "-Y", "icmpv6.type == 136", "-T", "fields", "-e", "icmpv6.nd.na.target_address").Contains(vip6.ToString(), StringComparison.Ordinal)));
-        var adverts = Run.Ok("tshark", "-r", pcap, "-Y", "vrrp && ipv6.src == " + lb.GetStatus().Instances[0].SourceAddress, "-T", "fields", "-E", "separator=|", "-e", "ipv6.hlim", "-e", "vrrp.prio", "-e", "vrrp.checksum.status", "-e", "vrrp.ipv6_addr");
+        Assert.True(Wait.Until(() => ProcessRunner.Check("tshark", "-r", pcap, "-Y", "icmpv6.type == 136", "-T", "fields", "-e", "icmpv6.nd.na.target_address").Contains(vip6.ToString(), StringComparison.Ordinal)));
+        var adverts = ProcessRunner.Check("tshark", "-r", pcap, "-Y", "vrrp && ipv6.src == " + lb.GetStatus().Instances[0].SourceAddress, "-T", "fields", "-E", "separator=|", "-e", "ipv6.hlim", "-e", "vrrp.prio", "-e", "vrrp.checksum.status", "-e", "vrrp.ipv6_addr");
         Assert.Contains($"255|150|1|{vip6}", adverts.Split('\n'));
         Assert.Empty(lb.GetStatus().Instances[0].Drops);
     }
@@ -263,13 +263,13 @@ public class KeepalivedInteropTests
     /// <summary>A log line that ends with exactly <paramref name="line"/> ("... STATE" does not match "... STATE (init)").</summary>
     private static bool HasLine(string text, string line) => text.Split('\n').Any(l => l.TrimEnd('\r').EndsWith(line, StringComparison.Ordinal));
 
-    /// <summary>Over <see cref="Wire.PaddingSwitch"/>: VRRP adverts were really padded to 60 bytes in the directions that carried them.</summary>
+    /// <summary>Over <see cref="LabWire.PaddingSwitch"/>: VRRP adverts were really padded to 60 bytes in the directions that carried them.</summary>
     private static void AssertWirePadded(VethPeer net, int toLb, int toPeer)
     {
-        if (net.WireKind != Wire.PaddingSwitch)
+        if (net.WireKind != LabWire.PaddingSwitch)
             return;
-        Assert.True(net.Switch!.Padded(112, toLb: true) >= toLb, $"the switch padded fewer than {toLb} adverts from keepalived:\n" + net.Switch.Process.Output);
-        Assert.True(net.Switch.Padded(112, toLb: false) >= toPeer, $"the switch padded fewer than {toPeer} adverts from Lb:\n" + net.Switch.Process.Output);
+        Assert.True(net.Switch!.Padded(112, from: VethPeer.PeerHost) >= toLb, $"the switch padded fewer than {toLb} adverts from keepalived:\n" + net.Switch.Process.Output);
+        Assert.True(net.Switch.Padded(112, from: VethPeer.LbHost) >= toPeer, $"the switch padded fewer than {toPeer} adverts from Lb:\n" + net.Switch.Process.Output);
     }
 
     private static int CountOf(string text, string what)

@@ -20,26 +20,20 @@ public class LbFailoverTests
         public Bridge(int ports)
         {
             var tag = Random.Shared.Next(0x1000, 0xffff).ToString("x4", System.Globalization.CultureInfo.InvariantCulture);
-            Namespace = "lbbr" + tag;
-            var net = VethPeer.NextSubnet();
+            var net = NetnsLab.NextSubnet();
             Vip = IPAddress.Parse($"172.30.{net}.100");
-            Run.Ok("ip", "netns", "add", Namespace);
-            Run.Ok("ip", "netns", "exec", Namespace, "ip", "link", "add", "br0", "type", "bridge");
-            Run.Ok("ip", "netns", "exec", Namespace, "ip", "link", "set", "br0", "up");
+            Lab = new NetnsLab(LabWire.Bridge);
+            Namespace = Lab.Switch;
             for (var i = 0; i < ports; i++)
             {
                 var host = $"lb{(char)('a' + i)}{tag}";
-                var far = $"lq{(char)('a' + i)}{tag}";
-                Run.Ok("ip", "link", "add", host, "type", "veth", "peer", "name", far);
-                Run.Ok("ip", "link", "set", far, "netns", Namespace);
-                Run.Ok("ip", "netns", "exec", Namespace, "ip", "link", "set", far, "master", "br0", "up");
-                Run.Ok("ip", "addr", "add", $"172.30.{net}.{i + 1}/24", "dev", host);
-                Run.Ok("ip", "link", "set", host, "up");
+                Lab.AddLocalPort(host, $"172.30.{net}.{i + 1}/24", $"l{(char)('a' + i)}");
                 Interfaces.Add(host);
                 Addresses.Add(IPAddress.Parse($"172.30.{net}.{i + 1}"));
             }
         }
 
+        public NetnsLab Lab { get; }
         public string Namespace { get; }
         public IPAddress Vip { get; }
         public List<string> Interfaces { get; } = new();
@@ -64,16 +58,11 @@ public class LbFailoverTests
                 ],
             };
 
-        public VrrpSubsystem Lb(int port, int priority, ListLoggerProvider logs, int version = 2, IVrrpEventSink? events = null) => new(
+        public VrrpSubsystem Lb(int port, int priority, ListLogger logs, int version = 2, IVrrpEventSink? events = null) => new(
             Options(port, priority, version),
             new IpCommandAddressTable(), new SysfsLinkMonitor(), events ?? new RecordingEventSink(), logs, TimeProvider.System);
 
-        public void Dispose()
-        {
-            foreach (var i in Interfaces)
-                Run.Capture("ip", "link", "del", i);
-            Run.Capture("ip", "netns", "del", Namespace);
-        }
+        public void Dispose() => Lab.Dispose();
     }
 
     private static VrrpState StateOf(VrrpSubsystem s) => s.GetStatus().Instances[0].State;
@@ -82,10 +71,10 @@ public class LbFailoverTests
     public async Task Three_routers_elect_the_highest_fail_over_on_stop_and_link_loss_and_preempt_back()
     {
         using var br = new Bridge(3);
-        var la = new ListLoggerProvider();
+        var la = new ListLogger();
         var lbA = br.Lb(0, 200, la, version: 3);
-        var lbB = br.Lb(1, 150, new ListLoggerProvider(), version: 3);
-        await using var lbC = br.Lb(2, 100, new ListLoggerProvider(), version: 3);
+        var lbB = br.Lb(1, 150, new ListLogger(), version: 3);
+        await using var lbC = br.Lb(2, 100, new ListLogger(), version: 3);
         await lbA.StartAsync(default);
         await lbB.StartAsync(default);
         await lbC.StartAsync(default);
@@ -104,12 +93,12 @@ public class LbFailoverTests
         Assert.Equal(VrrpState.Backup, StateOf(lbC));
 
         // B's link is cut (as a crash looks to the others): C times out and takes over
-        Run.Ok("ip", "link", "set", br.Interfaces[1], "down");
+        ProcessRunner.Check("ip", "link", "set", br.Interfaces[1], "down");
         Assert.True(Wait.Until(() => StateOf(lbC) == VrrpState.Master));
-        Run.Ok("ip", "link", "set", br.Interfaces[1], "up");
+        ProcessRunner.Check("ip", "link", "set", br.Interfaces[1], "up");
 
         // A comes back with the highest priority and preempts everyone
-        await using var lbA2 = br.Lb(0, 200, new ListLoggerProvider(), version: 3);
+        await using var lbA2 = br.Lb(0, 200, new ListLogger(), version: 3);
         await lbA2.StartAsync(default);
         Assert.True(Wait.Until(() => StateOf(lbA2) == VrrpState.Master && StateOf(lbB) == VrrpState.Backup && StateOf(lbC) == VrrpState.Backup));
         Assert.True(Wait.Until(() => !IpCommandAddressTable.Has(br.Interfaces[2], br.Vip)));
@@ -121,8 +110,8 @@ public class LbFailoverTests
     {
         using var br = new Bridge(2);
         var events = new RecordingEventSink();
-        await using var lbA = br.Lb(0, 200, new ListLoggerProvider(), events: events);
-        await using var lbB = br.Lb(1, 100, new ListLoggerProvider());
+        await using var lbA = br.Lb(0, 200, new ListLogger(), events: events);
+        await using var lbB = br.Lb(1, 100, new ListLogger());
         await lbA.StartAsync(default);
         await lbB.StartAsync(default);
         Assert.True(Wait.Until(() => StateOf(lbA) == VrrpState.Master && lbB.GetStatus().Instances[0].MasterAddress?.Equals(br.Addresses[0]) == true));

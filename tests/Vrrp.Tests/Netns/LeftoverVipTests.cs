@@ -35,13 +35,13 @@ public class LeftoverVipTests
                 }
             }
             """);
-        Assert.True(ka.WaitFor("(VI_1) Entering MASTER STATE"), ka.Output);
+        Assert.True(ka.WaitForOutput("(VI_1) Entering MASTER STATE"), ka.Output);
 
         // what a SIGKILLed Lb leaves behind
-        Run.Ok("ip", "addr", "add", $"{net.Vip}/24", "dev", net.HostIf);
+        ProcessRunner.Check("ip", "addr", "add", $"{net.Vip}/24", "dev", net.HostIf);
         Assert.True(IpCommandAddressTable.Has(net.HostIf, net.Vip));
 
-        var logs = new ListLoggerProvider();
+        var logs = new ListLogger();
         var events = new RecordingEventSink();
         var options = new VrrpSubsystemOptions
         {

@@ -1,105 +1,59 @@
-using System.Diagnostics;
 using System.Net;
 using System.Net.NetworkInformation;
-using System.Text;
+using Lb.TestSupport;
 using Lb.Vrrp.Host;
 using Lb.Vrrp.Options;
-using Lb.Vrrp.Tests.Support;
 
 namespace Lb.Vrrp.Tests.Netns;
 
-/// <summary>What lies between Lb's interface and the peer namespace.</summary>
-public enum Wire
-{
-    /// <summary>One veth pair: frames arrive exactly as sent (never padded).</summary>
-    Veth,
-
-    /// <summary>Two veth pairs into a Linux bridge in a switch namespace (a bridge forwards frames as it got them).</summary>
-    Bridge,
-
-    /// <summary>
-    /// Two veth pairs joined by a user-space switch (<see cref="PaddingSwitch"/>) in a switch namespace that pads every
-    /// frame shorter than 60 bytes with zeros, as an Ethernet NIC does on a physical network.
-    /// </summary>
-    PaddingSwitch,
-}
-
 /// <summary>
 /// Lb's interface (<see cref="HostIf"/>) in the test's own namespace where Lb's transport runs, and <see cref="PeerIf"/>
-/// in a fresh network namespace where a real keepalived or a capture runs, joined by the <see cref="Wire"/> chosen.
+/// in a fresh network namespace where a real keepalived or a capture runs: a two-host <see cref="NetnsLab"/> on the
+/// <see cref="LabWire"/> chosen (Lb's end is the lab host <see cref="LbHost"/>, the peer's <see cref="PeerHost"/>).
 /// Addresses come from a random 172.31.x.0/24. Everything is deleted on dispose.
 /// </summary>
 internal sealed class VethPeer : IDisposable
 {
-    private readonly List<Process> _processes = new();
+    /// <summary>The lab host names of the two ends (what <see cref="PaddingSwitch.Padded"/> counts frames from).</summary>
+    public const string LbHost = "lb", PeerHost = "peer";
 
-    public VethPeer(Wire wire = Wire.Veth)
+    private int _keepaliveds;
+
+    public VethPeer(LabWire wire = LabWire.Veth)
     {
         var tag = Random.Shared.Next(0x1000, 0xffff).ToString("x4", System.Globalization.CultureInfo.InvariantCulture);
-        WireKind = wire;
-        Namespace = "lbvrrp" + tag;
-        HostIf = "lbv" + tag;
-        PeerIf = "lbp" + tag;
-        var net = NextSubnet();
-        HostAddress = IPAddress.Parse($"172.31.{net}.1");
-        PeerAddress = IPAddress.Parse($"172.31.{net}.2");
-        Vip = IPAddress.Parse($"172.31.{net}.100");
-        Dir = Directory.CreateTempSubdirectory("lb-vrrp-netns-").FullName;
-        Run.Ok("ip", "netns", "add", Namespace);
-        if (wire == Wire.Veth)
+        Lab = new NetnsLab(wire);
+        try
         {
-            Run.Ok("ip", "link", "add", HostIf, "type", "veth", "peer", "name", PeerIf);
-            Run.Ok("ip", "link", "set", PeerIf, "netns", Namespace);
+            HostIf = "lbv" + tag;
+            PeerIf = "lbp" + tag;
+            var net = NetnsLab.NextSubnet();
+            HostAddress = IPAddress.Parse($"172.31.{net}.1");
+            PeerAddress = IPAddress.Parse($"172.31.{net}.2");
+            Vip = IPAddress.Parse($"172.31.{net}.100");
+            Lab.AddLocalPort(HostIf, $"{HostAddress}/24", LbHost);
+            Namespace = Lab.AddHost(PeerHost, $"{PeerAddress}/24", PeerIf);
         }
-        else
+        catch
         {
-            // HostIf <-> lbw (switch) ... lbx (switch) <-> PeerIf
-            SwitchNamespace = Namespace + "w";
-            Run.Ok("ip", "netns", "add", SwitchNamespace);
-            var (toHost, toPeer) = ("lbw" + tag, "lbx" + tag);
-            Run.Ok("ip", "link", "add", HostIf, "type", "veth", "peer", "name", toHost, "netns", SwitchNamespace);
-            Run.Ok("ip", "-n", SwitchNamespace, "link", "add", toPeer, "type", "veth", "peer", "name", PeerIf, "netns", Namespace);
-            foreach (var port in new[] { toHost, toPeer })
-            {
-                // the switch's ports have no addresses and send nothing of their own
-                Run.Ok("ip", "netns", "exec", SwitchNamespace, "sysctl", "-qw", $"net.ipv6.conf.{port}.disable_ipv6=1");
-                Run.Ok("ip", "-n", SwitchNamespace, "link", "set", port, "up");
-            }
-            if (wire == Wire.Bridge)
-            {
-                Run.Ok("ip", "-n", SwitchNamespace, "link", "add", "br0", "type", "bridge");
-                Run.Ok("ip", "-n", SwitchNamespace, "link", "set", "br0", "up");
-                Run.Ok("ip", "-n", SwitchNamespace, "link", "set", toHost, "master", "br0");
-                Run.Ok("ip", "-n", SwitchNamespace, "link", "set", toPeer, "master", "br0");
-            }
-            else
-            {
-                Run.Ok("ip", "-n", SwitchNamespace, "link", "set", toHost, "promisc", "on");
-                Run.Ok("ip", "-n", SwitchNamespace, "link", "set", toPeer, "promisc", "on");
-                Switch = new PaddingSwitch(Start(["ip", "netns", "exec", SwitchNamespace, "python3", "-c", PaddingSwitch.Script, toHost, toPeer]));
-                if (!Switch.Process.WaitFor("switch up"))
-                    throw new InvalidOperationException("the padding switch did not start: " + Switch.Process.Output);
-            }
+            Lab.Dispose();
+            throw;
         }
-        Run.Ok("ip", "addr", "add", $"{HostAddress}/24", "dev", HostIf);
-        Run.Ok("ip", "link", "set", HostIf, "up");
-        InNs("ip", "addr", "add", $"{PeerAddress}/24", "dev", PeerIf);
-        InNs("ip", "link", "set", PeerIf, "up");
-        InNs("ip", "link", "set", "lo", "up");
     }
 
-    public Wire WireKind { get; }
+    /// <summary>The lab under this pair.</summary>
+    public NetnsLab Lab { get; }
 
-    /// <summary>The namespace holding the bridge or the padding switch (null for <see cref="Wire.Veth"/>).</summary>
-    public string? SwitchNamespace { get; }
+    public LabWire WireKind => Lab.Wire;
 
-    /// <summary>The padding switch (only for <see cref="Wire.PaddingSwitch"/>).</summary>
-    public PaddingSwitch? Switch { get; }
+    /// <summary>The namespace holding the bridge or the padding switch (null for <see cref="LabWire.Veth"/>).</summary>
+    public string? SwitchNamespace => Lab.Wire == LabWire.Veth ? null : Lab.Switch;
 
-    private static int _subnet = Random.Shared.Next(0, 250);
+    /// <summary>The padding switch (only for <see cref="LabWire.PaddingSwitch"/>).</summary>
+    public PaddingSwitch? Switch => Lab.Padding;
 
     /// <summary>A /24 no other fixture of this run uses (tests run in parallel).</summary>
-    public static int NextSubnet() => Interlocked.Increment(ref _subnet) % 250;
+    public static int NextSubnet() => NetnsLab.NextSubnet();
 
     public string Namespace { get; }
     public string HostIf { get; }
@@ -107,104 +61,20 @@ internal sealed class VethPeer : IDisposable
     public IPAddress HostAddress { get; }
     public IPAddress PeerAddress { get; }
     public IPAddress Vip { get; }
-    public string Dir { get; }
+    public string Dir => Lab.Directory;
 
-    public string InNs(params string[] args) => Run.Ok("ip", ["netns", "exec", Namespace, .. args]);
+    public string InNs(params string[] args) => Lab.Exec(Namespace, args);
 
     /// <summary>Starts a long-running command in the namespace, collecting its output.</summary>
-    public OutputProcess StartInNs(params string[] args) => Start(["ip", "netns", "exec", Namespace, .. args]);
+    public RunningProcess StartInNs(params string[] args) => Lab.Start(Namespace, args[0], args);
 
-    private OutputProcess Start(string[] command)
+    public RunningProcess StartKeepalived(string config)
     {
-        var psi = new ProcessStartInfo(command[0]) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in command[1..])
-            psi.ArgumentList.Add(a);
-        var p = Process.Start(psi)!;
-        _processes.Add(p);
-        return new OutputProcess(p);
+        var label = $"keepalived-{++_keepaliveds}";
+        return Lab.StartKeepalived(Namespace, label, Lab.WriteFile(label + ".conf", config));
     }
 
-    public OutputProcess StartKeepalived(string config)
-    {
-        var file = Path.Combine(Dir, $"keepalived-{_processes.Count}.conf");
-        File.WriteAllText(file, config);
-        var tag = Path.GetFileName(Dir) + _processes.Count;
-        return StartInNs("keepalived", "-n", "-l", "-D", "-f", file, "--vrrp",
-            "-p", $"/tmp/{tag}.ka.pid", "-r", $"/tmp/{tag}.vrrp.pid", "-c", $"/tmp/{tag}.chk.pid");
-    }
-
-    public void Dispose()
-    {
-        foreach (var p in _processes)
-        {
-            try
-            {
-                if (!p.HasExited)
-                {
-                    p.Kill(entireProcessTree: true);
-                    p.WaitForExit(5000);
-                }
-            }
-            catch (InvalidOperationException)
-            {
-            }
-            p.Dispose();
-        }
-        Run.Capture("ip", "link", "del", HostIf);
-        Run.Capture("ip", "netns", "del", Namespace);
-        if (SwitchNamespace is not null)
-            Run.Capture("ip", "netns", "del", SwitchNamespace);
-        try
-        {
-            Directory.Delete(Dir, true);
-        }
-        catch (IOException)
-        {
-        }
-    }
-}
-
-/// <summary>A process whose stdout+stderr lines are collected as they come.</summary>
-internal sealed class OutputProcess
-{
-    private readonly StringBuilder _out = new();
-
-    public OutputProcess(Process p)
-    {
-        Process = p;
-        p.OutputDataReceived += (_, e) => Append(e.Data);
-        p.ErrorDataReceived += (_, e) => Append(e.Data);
-        p.BeginOutputReadLine();
-        p.BeginErrorReadLine();
-    }
-
-    public Process Process { get; }
-
-    public string Output
-    {
-        get
-        {
-            lock (_out)
-                return _out.ToString();
-        }
-    }
-
-    public bool WaitFor(string text) => Wait.Until(() => Output.Contains(text, StringComparison.Ordinal));
-
-    /// <summary>SIGKILL, as a crashed peer.</summary>
-    public void Kill()
-    {
-        Process.Kill(entireProcessTree: true);
-        Process.WaitForExit(5000);
-    }
-
-    private void Append(string? line)
-    {
-        if (line is null)
-            return;
-        lock (_out)
-            _out.AppendLine(line);
-    }
+    public void Dispose() => Lab.Dispose();
 }
 
 /// <summary>
@@ -224,20 +94,20 @@ internal sealed class IpCommandAddressTable : IAddressTable
             args.AddRange(["label", address.Label]);
         if (address.NoDad)
             args.Add("nodad");
-        Run.Capture("ip", [.. args]);
+        ProcessRunner.Run("ip", [.. args]);
         return Task.CompletedTask;
     }
 
     public Task RemoveAsync(string interfaceName, VirtualAddress address, CancellationToken cancellationToken)
     {
-        Run.Capture("ip", "addr", "del", $"{address.Address}/{address.EffectivePrefixLength}", "dev", interfaceName);
+        ProcessRunner.Run("ip", "addr", "del", $"{address.Address}/{address.EffectivePrefixLength}", "dev", interfaceName);
         return Task.CompletedTask;
     }
 
     public Task<IReadOnlyList<InterfaceAddress>> ListAsync(string interfaceName, CancellationToken cancellationToken)
     {
         var list = new List<InterfaceAddress>();
-        foreach (var line in Run.Ok("ip", "-o", "addr", "show", "dev", interfaceName).Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        foreach (var line in ProcessRunner.Check("ip", "-o", "addr", "show", "dev", interfaceName).Split('\n', StringSplitOptions.RemoveEmptyEntries))
         {
             var f = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
             var i = Array.FindIndex(f, x => x is "inet" or "inet6");
@@ -249,7 +119,7 @@ internal sealed class IpCommandAddressTable : IAddressTable
         return Task.FromResult<IReadOnlyList<InterfaceAddress>>(list);
     }
 
-    public static bool Has(string ifname, IPAddress a) => Run.Ok("ip", "-o", "addr", "show", "dev", ifname).Contains($" {a}/", StringComparison.Ordinal);
+    public static bool Has(string ifname, IPAddress a) => ProcessRunner.Check("ip", "-o", "addr", "show", "dev", ifname).Contains($" {a}/", StringComparison.Ordinal);
 }
 
 /// <summary>
@@ -272,48 +142,6 @@ internal sealed class SysfsLinkMonitor : ILinkMonitor
         var mac = PhysicalAddress.Parse(File.ReadAllText($"{dir}/address").Trim().Replace(':', '-'));
         var up = File.ReadAllText($"{dir}/operstate").Trim() is "up" or "unknown";
         return new LinkInfo(name, index, mac, up);
-    }
-}
-
-/// <summary>
-/// A user-space Ethernet switch between two interfaces of the switch namespace: it forwards every frame, padding a frame
-/// shorter than 60 bytes with zeros as a NIC does (veth never pads; a bridge forwards what it got). It prints one line
-/// per padded frame, which <see cref="Padded"/> counts, so a test can prove the wire really padded what it carried.
-/// </summary>
-internal sealed class PaddingSwitch(OutputProcess process)
-{
-    /// <summary>argv[1] faces Lb ("to-peer" frames come from it), argv[2] faces the peer namespace.</summary>
-    public const string Script = """
-        import socket, sys, select
-        ports = []
-        for name in sys.argv[1:3]:
-            s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(3))
-            s.bind((name, 0))
-            ports.append(s)
-        names = ["to-peer", "to-lb"]
-        print("switch up", flush=True)
-        while True:
-            ready, _, _ = select.select(ports, [], [])
-            for s in ready:
-                data, addr = s.recvfrom(65535)
-                if addr[2] == socket.PACKET_OUTGOING:
-                    continue
-                i = ports.index(s)
-                if len(data) < 60:
-                    et = data[12:14].hex()
-                    proto = data[23] if et == "0800" and len(data) > 23 else (data[20] if et == "86dd" and len(data) > 20 else -1)
-                    print("padded %d->60 ethertype %s proto %d %s" % (len(data), et, proto, names[i]), flush=True)
-                    data += bytes(60 - len(data))
-                ports[1 - i].send(data)
-        """;
-
-    public OutputProcess Process { get; } = process;
-
-    /// <summary>Frames of IP protocol <paramref name="proto"/> (112: VRRP) padded on their way to Lb (<paramref name="toLb"/>) or to the peer.</summary>
-    public int Padded(int proto, bool toLb)
-    {
-        var suffix = $" proto {proto} {(toLb ? "to-lb" : "to-peer")}";
-        return Process.Output.Split('\n').Count(l => l.StartsWith("padded ", StringComparison.Ordinal) && l.TrimEnd('\r').EndsWith(suffix, StringComparison.Ordinal));
     }
 }
 

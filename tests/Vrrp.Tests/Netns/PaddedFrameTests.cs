@@ -10,9 +10,9 @@ namespace Lb.Vrrp.Tests.Netns;
 
 /// <summary>
 /// A physical NIC pads every Ethernet frame to 60 bytes, and Lb's AF_PACKET socket receives the padding.
-/// veth never pads and a bridge forwards what it got, so this test runs over <see cref="Wire.PaddingSwitch"/>, which pads
+/// veth never pads and a bridge forwards what it got, so this test runs over <see cref="LabWire.PaddingSwitch"/>, which pads
 /// as a NIC does. The real keepalived heard (and hearing Lb) through the same switch is
-/// <see cref="KeepalivedInteropTests"/> over <see cref="Wire.PaddingSwitch"/>.
+/// <see cref="KeepalivedInteropTests"/> over <see cref="LabWire.PaddingSwitch"/>.
 /// </summary>
 public class PaddedFrameTests
 {
@@ -38,8 +38,8 @@ public class PaddedFrameTests
     [InlineData(3)]
     public async Task A_higher_priority_advert_in_a_padded_60_byte_frame_makes_the_master_back_off(int version)
     {
-        using var net = new VethPeer(Wire.PaddingSwitch);
-        var logs = new ListLoggerProvider();
+        using var net = new VethPeer(LabWire.PaddingSwitch);
+        var logs = new ListLogger();
         var events = new RecordingEventSink();
         await using var lb = new VrrpSubsystem(Options(net, version, 150), new IpCommandAddressTable(), new SysfsLinkMonitor(), events, logs, TimeProvider.System);
         await lb.StartAsync(CancellationToken.None);
@@ -63,7 +63,7 @@ public class PaddedFrameTests
         // sent as an IP datagram from the peer namespace: the kernel frames it in 14 + n < 60 bytes, the switch pads it
         net.InNs("python3", "-c", AdvertInjector.RawSender, net.PeerIf, "5", Convert.ToHexString(buf, 0, n));
 
-        Assert.True(Wait.Until(() => net.Switch!.Padded(112, toLb: true) >= 5), net.Switch!.Process.Output);
+        Assert.True(Wait.Until(() => net.Switch!.Padded(112, from: VethPeer.PeerHost) >= 5), net.Switch!.Process.Output);
         Assert.True(Wait.Until(() => lb.GetStatus().Instances[0].AdvertsReceived >= 1),
             $"received {lb.GetStatus().Instances[0].AdvertsReceived}, drops: {string.Join(", ", lb.GetStatus().Instances[0].Drops)}; {string.Join(", ", lb.GetStatus().UnattributedDrops)}");
         Assert.True(Wait.Until(() => events.Changes.Any(c => c.NewState == VrrpState.Backup)));

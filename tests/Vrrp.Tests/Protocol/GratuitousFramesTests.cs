@@ -38,7 +38,7 @@ public class GratuitousFramesTests
         try
         {
             PcapWriter.Write(path, PcapWriter.LinkTypeEthernet, [arp[..n1], na[..n2]]);
-            var o = Run.Ok("tshark", "-r", path, "-T", "fields", "-E", "separator=|",
+            var o = ProcessRunner.Check("tshark", "-r", path, "-T", "fields", "-E", "separator=|",
                 "-e", "arp.isgratuitous", "-e", "arp.opcode", "-e", "arp.src.proto_ipv4",
                 "-e", "icmpv6.type", "-e", "icmpv6.nd.na.target_address", "-e", "icmpv6.nd.na.flag.o", "-e", "icmpv6.checksum.status", "-e", "icmpv6.opt.linkaddr", "-e", "ipv6.hlim",
                 "-e", "_ws.malformed", "-e", "_ws.expert");

@@ -280,7 +280,7 @@ public class VrrpPacketTests
         try
         {
             PcapWriter.Write(path, PcapWriter.LinkTypeRaw, packets);
-            var fields = Run.Ok("tshark", "-r", path, "-T", "fields", "-E", "separator=|",
+            var fields = ProcessRunner.Check("tshark", "-r", path, "-T", "fields", "-E", "separator=|",
                 "-e", "vrrp.version", "-e", "vrrp.virt_rtr_id", "-e", "vrrp.prio", "-e", "vrrp.addr_count", "-e", "vrrp.checksum.status",
                 "-e", "vrrp.auth_type", "-e", "vrrp.auth_string", "-e", "vrrp.adver_int", "-e", "vrrp.short_adver_int",
                 "-e", "vrrp.ip_addr", "-e", "vrrp.ipv6_addr", "-e", "_ws.malformed", "-e", "_ws.expert");
@@ -292,7 +292,7 @@ public class VrrpPacketTests
             Assert.Equal(["3", "7", "150", "1", "1", "", "", "", "50", "10.0.0.100", "", "", ""], l1);
             var l2 = lines[2].Split('|');
             Assert.Equal(["3", "7", "150", "2", "1", "", "", "", "50", "", "fe80::100,2001:db8::100", "", ""], l2);
-            var verbose = Run.Ok("tshark", "-r", path, "-V");
+            var verbose = ProcessRunner.Check("tshark", "-r", path, "-V");
             Assert.DoesNotContain("Malformed", verbose);
             Assert.Contains("Virtual Router Redundancy Protocol", verbose);
         }

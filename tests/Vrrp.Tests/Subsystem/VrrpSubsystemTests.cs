@@ -203,7 +203,7 @@ public class VrrpSubsystemTests
     {
         // a FIFO without a writer: open() blocks, as a file on a hung NFS mount does
         var fifo = Path.Combine(Path.GetTempPath(), $"lb-fifo-{Guid.NewGuid():N}");
-        Run.Ok("mkfifo", fifo);
+        ProcessRunner.Check("mkfifo", fifo);
         var r = new Rig(
             with: o => o with { TrackFiles = [new TrackedReference("f1", Weight: 0)] },
             globals: g => g with { TrackFiles = [new VrrpTrackFileOptions { Name = "f1", Path = fifo }] });
@@ -297,7 +297,7 @@ public class VrrpSubsystemTests
     public async Task Notify_fifo_receives_keepalived_lines()
     {
         var fifo = Path.Combine(Path.GetTempPath(), $"lb-fifo-{Guid.NewGuid():N}");
-        Assert.Equal(0, Run.Capture("mkfifo", fifo).Code);
+        Assert.Equal(0, ProcessRunner.Run("mkfifo", fifo).ExitCode);
         try
         {
             var lines = new List<string>();

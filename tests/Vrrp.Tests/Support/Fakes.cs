@@ -1,5 +1,3 @@
-// The Netns tests (being edited elsewhere) still name the log capture ListLoggerProvider; drop this alias when they say ListLogger.
-global using ListLoggerProvider = Lb.TestSupport.ListLogger;
 using System.Collections.Concurrent;
 using Lb.Vrrp.Engine;
 using Lb.Vrrp.Host;

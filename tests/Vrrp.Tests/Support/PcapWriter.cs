@@ -47,19 +47,3 @@ internal static class PcapWriter
         return b;
     }
 }
-
-/// <summary>
-/// Runs a program with argv through the suites' one runner, <see cref="Lb.TestSupport.ProcessRunner"/> (60 s bound, tree killed past it).
-/// Kept as a name for the callers not yet migrated (Netns/*); new code calls <see cref="Lb.TestSupport.ProcessRunner"/>.
-/// </summary>
-internal static class Run
-{
-    public static (int Code, string Out, string Err) Capture(string file, params string[] args)
-    {
-        var r = Lb.TestSupport.ProcessRunner.Run(file, args);
-        return (r.ExitCode, r.Stdout, r.Stderr);
-    }
-
-    /// <summary>stdout; throws with stderr unless the exit code is 0.</summary>
-    public static string Ok(string file, params string[] args) => Lb.TestSupport.ProcessRunner.Check(file, args);
-}
