@@ -260,7 +260,7 @@ public class MalformedInputTests
                 }
             }
         }
-        Assert.True(cases > 8000, $"{cases} cases");
+        Assert.True(cases > 7000, $"{cases} cases");
         // Both outcomes occur, so neither branch above is vacuous.
         Assert.True(refused > 500 && accepted > 500 && unchanged > 0, $"refused {refused}, accepted {accepted}, unchanged {unchanged} of {cases}");
     }
