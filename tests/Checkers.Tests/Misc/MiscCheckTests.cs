@@ -55,15 +55,34 @@ public sealed class MiscCheckTests : IDisposable
         Assert.False(fail.Success);
     }
 
+    /// <summary>
+    /// Runs one round of <paramref name="check"/> under a manual clock: waits (bounded) until the script has written
+    /// its child's pid, then moves the clock past the 3 s misc_timeout. The timeout fires because the clock says so,
+    /// not because the host happened to be slow or fast, and the pid file is read only once it holds a whole line.
+    /// </summary>
+    private static async Task<(CheckOutcome Outcome, int Child)> TimeOutOnceThePidIsWrittenAsync(MiscCheck check, string pidFile)
+    {
+        var time = new ManualTimeProvider();
+        var round = new CheckRound(check, TimeSpan.FromSeconds(3), TimeSpan.Zero, time, null);
+        var run = round.RunAsync(0, CancellationToken.None);
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        while (!(File.Exists(pidFile) && File.ReadAllText(pidFile).EndsWith('\n')) && DateTime.UtcNow < deadline && !run.IsCompleted)
+            await Task.Delay(20);
+        Assert.False(run.IsCompleted, $"the round ended before the clock moved: {(run.IsCompleted ? run.Result.Outcome.Reason : "")}");
+        Assert.True(File.Exists(pidFile) && File.ReadAllText(pidFile).EndsWith('\n'), "the script never wrote its child's pid");
+        var child = int.Parse(File.ReadAllText(pidFile).Trim(), System.Globalization.CultureInfo.InvariantCulture);
+        time.Advance(TimeSpan.FromSeconds(3));
+        var (outcome, _) = await run.WaitAsync(TimeSpan.FromSeconds(60));
+        return (outcome, child);
+    }
+
     [Fact]
     public async Task A_hanging_script_is_killed_at_the_timeout_with_its_children()
     {
         var pidFile = Path.Combine(_dir, "child.pid");
-        var check = Check($"/bin/sh -c 'sleep 1000 & echo $! > {pidFile}; sleep 1000'");
-        var r = await Rounds.RunAsync(check, 3);
+        var (r, child) = await TimeOutOnceThePidIsWrittenAsync(Check($"/bin/sh -c 'sleep 1000 & echo $! > {pidFile}; sleep 1000'"), pidFile);
         Assert.False(r.Success);
         Assert.Equal("timed out after 3 s (misc_timeout), process tree killed", r.Reason);
-        var child = int.Parse(File.ReadAllText(pidFile).Trim(), System.Globalization.CultureInfo.InvariantCulture);
         Assert.True(await GoneAsync(child), $"child {child} survived");
     }
 
@@ -72,16 +91,16 @@ public sealed class MiscCheckTests : IDisposable
     {
         // The grandchild is re-parented away from the script (a subshell that exits), so only the group kill reaches it.
         var pidFile = Path.Combine(_dir, "orphan.pid");
-        var r = await Rounds.RunAsync(Check($"/bin/sh -c '(sleep 1000 & echo $! > {pidFile}) ; sleep 1000'"), 3);
+        var (r, orphan) = await TimeOutOnceThePidIsWrittenAsync(Check($"/bin/sh -c '(sleep 1000 & echo $! > {pidFile}) ; sleep 1000'"), pidFile);
         Assert.False(r.Success);
-        var orphan = int.Parse(File.ReadAllText(pidFile).Trim(), System.Globalization.CultureInfo.InvariantCulture);
+        Assert.Equal("timed out after 3 s (misc_timeout), process tree killed", r.Reason);
         Assert.True(await GoneAsync(orphan), $"orphan {orphan} survived");
     }
 
     private static async Task<bool> GoneAsync(int pid)
     {
-        // Bounded wait for the kernel to reap it (not a timing assertion).
-        for (var i = 0; i < 100; i++)
+        // Bounded wait for the kernel to reap it (not a timing assertion); generous for a loaded host.
+        for (var i = 0; i < 600; i++)
         {
             var stat = $"/proc/{pid}/stat";
             if (!File.Exists(stat))

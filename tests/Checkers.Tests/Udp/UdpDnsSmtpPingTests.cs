@@ -130,7 +130,19 @@ public class UdpDnsSmtpPingTests
         {
             using var s = await l.AcceptSocketAsync();
             await s.SendAsync("554 go away\r\n"u8.ToArray());
-            await Task.Delay(500);
+            // Hold the connection until the checker closes it (bounded), so the greeting is read before any close.
+            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+            var buffer = new byte[512];
+            try
+            {
+                while (await s.ReceiveAsync(buffer, SocketFlags.None, cts.Token) > 0)
+                {
+                }
+            }
+            catch (SocketException)
+            {
+                // reset by the checker: closed as well
+            }
         });
         var r = await Rounds.RunAsync(new SmtpCheck(new SmtpCheckOptions(), At(port), TimeProvider.System), 5);
         Assert.Equal("SMTP greeting '554 go away'", r.Reason);

@@ -173,6 +173,8 @@ public sealed class CheckerKernelTests(ITestOutputHelper output)
             lb.Signal("HUP");
             Assert.True(NetnsLab.WaitFor(() => lb.OutputContains("Reload complete"), Bound), "reload did not complete");
             Assert.Contains("Checker reload: no change", lb.Output, StringComparison.Ordinal);
+            // Observation window of a negative claim (no IPVS operation, no journal line after a no-change reload), not
+            // synchronisation: 3 s is three delay_loops (1 s), so checkers restarted by the reload would have acted inside it.
             Thread.Sleep(3000);
             Assert.Equal(ops, Metric(director, 9651, "lb_ipvs_operations_total"));
             Assert.Equal(entries, File.ReadAllLines(journal).Length);

@@ -10,7 +10,11 @@ namespace Lb.Lb.Tests.EndToEnd;
 /// </summary>
 public sealed class VrrpFailoverTests(ITestOutputHelper output)
 {
-    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(20);
+    /// <summary>Liveness bound for a takeover or an output line (not a timing claim): generous, a loaded host or TCG is slow.</summary>
+    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(Prerequisites.InKernelVm ? 120 : 60);
+
+    /// <summary>Liveness bound from starting a director to its first MASTER: .NET start-up plus the master-down interval.</summary>
+    private static readonly TimeSpan StartBound = TimeSpan.FromSeconds(Prerequisites.InKernelVm ? 240 : 90);
     private const string Vip = "10.0.0.100/24";
 
     internal static string Config(string routerId, int priority, string state = "BACKUP", int version = 2, string auth = "", string extra = "", string advert = "1", string globalExtra = "") => $$"""
@@ -60,10 +64,27 @@ public sealed class VrrpFailoverTests(ITestOutputHelper output)
     /// well inside it (checked from the backup's start, which is when its master-down timer starts).</summary>
     private static readonly TimeSpan NoTakeoverWindow = MasterDown * 2 + TimeSpan.FromSeconds(2);
 
-    private void Dump(params RunningProcess[] processes)
+    private void Dump(params RunningProcess?[] processes)
     {
         foreach (var p in processes)
-            output.WriteLine($"----- {p.Label}\n{p.Output}");
+        {
+            if (p is not null)
+                output.WriteLine($"----- {p.Label}\n{p.Output}");
+        }
+    }
+
+    /// <summary>
+    /// The start order is fixed, so neither director can win a start-up race: the intended master is started alone and
+    /// waited for until `ip addr` shows the VIP on it; only then is the backup started, and waited for until it printed
+    /// its init line (its master-down timer starts there) — at which point it must not hold the VIP.
+    /// </summary>
+    private static RunningProcess StartBackupOnceMasterHoldsVip(NetnsLab lab, string masterNs, string backupNs, Func<RunningProcess> startBackup, string who)
+    {
+        Assert.True(NetnsLab.WaitFor(() => lab.HasAddress(masterNs, Vip), StartBound), $"VIP never appeared on the higher-priority node ({who}) started alone");
+        var backup = startBackup();
+        Assert.True(NetnsLab.WaitFor(() => backup.OutputContains(BackupInit), StartBound), $"the backup never printed {BackupInit}");
+        Assert.False(lab.HasAddress(backupNs, Vip), "the backup already holds the VIP at start-up");
+        return backup;
     }
 
     [RootFact("ip")]
@@ -73,11 +94,10 @@ public sealed class VrrpFailoverTests(ITestOutputHelper output)
         var a = lab.AddHost("a", "10.0.0.2/24");
         var b = lab.AddHost("b", "10.0.0.3/24");
         var la = lab.StartLb(a, "lb-a", "-n", "-l", "-P", "-f", lab.WriteFile("a.conf", Config("a", 150)), "--journal", Path.Combine(lab.Directory, "a.jsonl"));
-        var lbb = lab.StartLb(b, "lb-b", "-n", "-l", "-P", "-f", lab.WriteFile("b.conf", Config("b", 100)), "--journal", Path.Combine(lab.Directory, "b.jsonl"));
+        RunningProcess? lbb = null;
         try
         {
-            Assert.True(NetnsLab.WaitFor(() => lab.HasAddress(a, Vip), Bound), "VIP never appeared on the higher-priority node");
-            Assert.True(NetnsLab.WaitFor(() => lbb.OutputContains(BackupInit), Bound));
+            lbb = StartBackupOnceMasterHoldsVip(lab, a, b, () => lab.StartLb(b, "lb-b", "-n", "-l", "-P", "-f", lab.WriteFile("b.conf", Config("b", 100)), "--journal", Path.Combine(lab.Directory, "b.jsonl")), "lb-a");
             // b is a real backup (it hears a's adverts) only if it stays without the VIP past its master-down interval.
             Assert.True(HoldsThroughout(() => !lab.HasAddress(b, Vip) && lab.HasAddress(a, Vip), NoTakeoverWindow), "b took the VIP while a was master");
 
@@ -101,13 +121,13 @@ public sealed class VrrpFailoverTests(ITestOutputHelper output)
         var b = lab.AddHost("b", "10.0.0.3/24");
         // A long advert interval: without the priority-0 advert the backup would wait 3 x 10 s; with it, skew time (< 1 s).
         var la = lab.StartLb(a, "lb-a", "-n", "-l", "-P", "-f", lab.WriteFile("a.conf", Config("a", 150, advert: "10")), "--journal", Path.Combine(lab.Directory, "a.jsonl"));
-        var lbb = lab.StartLb(b, "lb-b", "-n", "-l", "-P", "-f", lab.WriteFile("b.conf", Config("b", 100, advert: "10")), "--journal", Path.Combine(lab.Directory, "b.jsonl"));
+        RunningProcess? lbb = null;
         try
         {
-            Assert.True(NetnsLab.WaitFor(() => lab.HasAddress(a, Vip), TimeSpan.FromSeconds(45)), "VIP never appeared on the higher-priority node");
-            Assert.True(NetnsLab.WaitFor(() => lbb.OutputContains(BackupInit), Bound));
+            // advert_int 10: a alone becomes MASTER after 3 x 10 s + skew, on top of its start-up.
+            lbb = StartBackupOnceMasterHoldsVip(lab, a, b, () => lab.StartLb(b, "lb-b", "-n", "-l", "-P", "-f", lab.WriteFile("b.conf", Config("b", 100, advert: "10")), "--journal", Path.Combine(lab.Directory, "b.jsonl")), "lb-a");
             la.Signal("TERM");
-            Assert.True(la.WaitForExit(TimeSpan.FromSeconds(20)), "lb did not stop on SIGTERM");
+            Assert.True(la.WaitForExit(Bound), "lb did not stop on SIGTERM");
             Assert.False(lab.HasAddress(a, Vip), "the stopped node kept the VIP");
             // Well under 3 x advert_int: the takeover came from the priority-0 advert, not from the master-down timer.
             Assert.True(NetnsLab.WaitFor(() => lab.HasAddress(b, Vip), TimeSpan.FromSeconds(10)), "backup did not take over on the priority-0 advert");
@@ -137,10 +157,10 @@ public sealed class VrrpFailoverTests(ITestOutputHelper output)
             }
             """;
         var la = lab.StartLb(a, "lb-a", "-n", "-l", "-P", "-f", lab.WriteFile("a.conf", script + "\n" + Config("a", 150, extra: "track_script {\n chk\n}", globalExtra: "enable_script_security\n script_user root")), "--journal", Path.Combine(lab.Directory, "a.jsonl"));
-        var lbb = lab.StartLb(b, "lb-b", "-n", "-l", "-P", "-f", lab.WriteFile("b.conf", Config("b", 100)), "--journal", Path.Combine(lab.Directory, "b.jsonl"));
+        RunningProcess? lbb = null;
         try
         {
-            Assert.True(NetnsLab.WaitFor(() => lab.HasAddress(a, Vip), Bound));
+            lbb = StartBackupOnceMasterHoldsVip(lab, a, b, () => lab.StartLb(b, "lb-b", "-n", "-l", "-P", "-f", lab.WriteFile("b.conf", Config("b", 100)), "--journal", Path.Combine(lab.Directory, "b.jsonl")), "lb-a");
             File.Delete(flag);
             Assert.True(NetnsLab.WaitFor(() => lab.HasAddress(b, Vip) && !lab.HasAddress(a, Vip), Bound), "VIP did not move when the script failed (150-60 < 100)");
             Assert.Contains("(VI_1) Changing effective priority from 150 to 90", la.Output, StringComparison.Ordinal);
@@ -167,11 +187,10 @@ public sealed class VrrpFailoverTests(ITestOutputHelper output)
 
         // keepalived master, Lb backup: Lb must stay BACKUP (it accepts keepalived's adverts), then take over when keepalived dies.
         var ka = lab.StartKeepalived(k, "keepalived", lab.WriteFile("k.conf", Config("k", 150, version: version, auth: auth)));
-        var lb = lab.StartLb(l, "lb", "-n", "-l", "-P", "-f", lab.WriteFile("l.conf", Config("l", 100, version: version, auth: auth)), "--journal", Path.Combine(lab.Directory, "l.jsonl"));
+        RunningProcess? lb = null;
         try
         {
-            Assert.True(NetnsLab.WaitFor(() => lab.HasAddress(k, Vip), Bound), "keepalived never became master");
-            Assert.True(NetnsLab.WaitFor(() => lb.OutputContains(BackupInit), Bound));
+            lb = StartBackupOnceMasterHoldsVip(lab, k, l, () => lab.StartLb(l, "lb", "-n", "-l", "-P", "-f", lab.WriteFile("l.conf", Config("l", 100, version: version, auth: auth)), "--journal", Path.Combine(lab.Directory, "l.jsonl")), "keepalived");
             // Lb must not take over while keepalived advertises: watched well past Lb's master-down interval.
             Assert.True(HoldsThroughout(() => !lab.HasAddress(l, Vip), NoTakeoverWindow), "Lb took the VIP although keepalived (higher priority) is master");
             ka.Signal("KILL");
@@ -194,11 +213,11 @@ public sealed class VrrpFailoverTests(ITestOutputHelper output)
         var k2 = lab2.AddHost("k", "10.0.0.2/24");
         var l2 = lab2.AddHost("l", "10.0.0.3/24");
         var lbm = lab2.StartLb(l2, "lb", "-n", "-l", "-P", "-f", lab2.WriteFile("l.conf", Config("l", 150, version: version, auth: auth)), "--journal", Path.Combine(lab2.Directory, "l.jsonl"));
-        var kb = lab2.StartKeepalived(k2, "keepalived", lab2.WriteFile("k.conf", Config("k", 100, version: version, auth: auth)));
+        RunningProcess? kb = null;
         try
         {
-            Assert.True(NetnsLab.WaitFor(() => lab2.HasAddress(l2, Vip), Bound), "Lb never became master");
-            Assert.True(NetnsLab.WaitFor(() => kb.OutputContains(BackupInit), Bound), "keepalived never entered BACKUP");
+            // keepalived starts in milliseconds, Lb in seconds: started together, keepalived could win the start-up race.
+            kb = StartBackupOnceMasterHoldsVip(lab2, l2, k2, () => lab2.StartKeepalived(k2, "keepalived", lab2.WriteFile("k.conf", Config("k", 100, version: version, auth: auth))), "lb");
             Assert.True(HoldsThroughout(() => !lab2.HasAddress(k2, Vip), NoTakeoverWindow), "keepalived took the VIP although Lb (higher priority) is master: it does not accept Lb's adverts");
             Assert.DoesNotContain("bad checksum", kb.Output, StringComparison.OrdinalIgnoreCase);
             lbm.Signal("KILL");

@@ -119,7 +119,9 @@ public sealed class DaemonCheckerKernelTests(ITestOutputHelper output)
         try
         {
             lab.WaitStatus("lb", s => s.VirtualServers.Count == 1, lb);
-            // Several delay_loops with the VIP absent: the checker never runs.
+            // Several delay_loops with the VIP absent: the checker never runs. The sleep is the observation window of that
+            // negative claim, not synchronisation: 5 s is five delay_loops (1 s), so a checker that ignored the missing VIP
+            // would have run inside it.
             Thread.Sleep(TimeSpan.FromSeconds(5));
             var suspended = lab.WaitStatus("lb", s => s.VirtualServers.Count == 1, lb);
             Assert.False(suspended.VirtualServers[0].RealServers[0].Checkers[0].HasRun, "checked while the VIP was not local");

@@ -15,6 +15,16 @@ public sealed class ReloadTests(ITestOutputHelper output)
 
     private static int Count(string text, string what) => text.Split(what).Length - 1;
 
+    /// <summary>Liveness bound from starting a director to its first MASTER (.NET start-up plus master-down), for a loaded host.</summary>
+    private static readonly TimeSpan StartBound = DaemonLab.Bound * 3;
+
+    /// <summary>
+    /// Observation window of the negative claims after a reload ("no transition, no GARP, no journal line", "the VIP was not
+    /// touched"): 4 s is longer than the master-down interval (3 x advert_int 1 s + skew = 3.4 s), the advert interval and
+    /// vrrp_garp_master_delay (1 s), so a reload that reset the instance would have re-entered MASTER and sent its GARPs inside it.
+    /// </summary>
+    private static readonly TimeSpan QuietWindow = TimeSpan.FromSeconds(4);
+
     private static bool WaitLog(RunningProcess p, string text, int occurrences) =>
         NetnsLab.WaitFor(() => Count(p.Output, text) >= occurrences, DaemonLab.Bound);
 
@@ -24,11 +34,13 @@ public sealed class ReloadTests(ITestOutputHelper output)
         using var lab = new DaemonLab();
         var a = lab.Lab.AddHost("a", "10.0.0.2/24");
         var b = lab.Lab.AddHost("b", "10.0.0.3/24");
+        // a is started alone and becomes MASTER (the VIP per `ip addr`) before b starts: no start-up race decides the roles.
         var la = lab.StartVrrp(a, "a", 150);
-        var lbb = lab.StartVrrp(b, "b", 100);
+        RunningProcess? lbb = null;
         try
         {
-            Assert.True(NetnsLab.WaitFor(() => lab.Lab.HasAddress(a, DaemonLab.Vip), DaemonLab.Bound), "a never became master");
+            Assert.True(NetnsLab.WaitFor(() => lab.Lab.HasAddress(a, DaemonLab.Vip), StartBound), "a never became master");
+            lbb = lab.StartVrrp(b, "b", 100);
             // b follows a (the init line "Entering BACKUP STATE (init)" is printed before any advert was heard).
             lab.WaitStatus("b", s => s.VrrpInstances.Count == 1 && s.VrrpInstances[0].State == "BACKUP" && s.VrrpInstances[0].MasterAddress == "10.0.0.2" && s.VrrpInstances[0].AdvertsReceived > 0, lbb);
             // Let the master's scheduled GARP bursts (5 at MASTER, 5 garp_master_delay 1 s later) finish first.
@@ -41,7 +53,7 @@ public sealed class ReloadTests(ITestOutputHelper output)
             la.Signal("HUP");
             Assert.True(WaitLog(la, "Reload complete", 1), "reload did not complete");
             Assert.Contains("VRRP reload: no change", la.Output, StringComparison.Ordinal);
-            Thread.Sleep(1500);
+            Thread.Sleep(QuietWindow); // observation window of a negative claim, not synchronisation (see QuietWindow)
             Assert.Equal(masterLines, Count(la.Output, "Entering MASTER STATE"));
             Assert.Equal(garps, Count(la.Output, "Sending gratuitous ARP"));
             Assert.Equal(journalBefore, File.ReadAllLines(journal).Length);
@@ -59,7 +71,7 @@ public sealed class ReloadTests(ITestOutputHelper output)
         finally
         {
             output.WriteLine(la.Output);
-            output.WriteLine(lbb.Output);
+            output.WriteLine(lbb?.Output);
         }
     }
 
@@ -71,14 +83,14 @@ public sealed class ReloadTests(ITestOutputHelper output)
         var la = lab.StartVrrp(a, "a", 150);
         try
         {
-            Assert.True(NetnsLab.WaitFor(() => lab.Lab.HasAddress(a, DaemonLab.Vip), DaemonLab.Bound), "never became master");
+            Assert.True(NetnsLab.WaitFor(() => lab.Lab.HasAddress(a, DaemonLab.Vip), StartBound), "never became master");
             var broken = DaemonLab.Config("a", 150).Replace("priority 150", "priority 300", StringComparison.Ordinal).Replace($"{DaemonLab.Vip} dev eth0", "10.0.0.199/24 dev eth0", StringComparison.Ordinal);
             var line = broken.Split('\n').ToList().FindIndex(l => l.Contains("priority 300", StringComparison.Ordinal)) + 1;
             File.WriteAllText(Path.Combine(lab.Dir, "a.conf"), broken);
             la.Signal("HUP");
             Assert.True(WaitLog(la, "Reload refused", 1), "broken reload was not refused");
             Assert.Contains($"(a.conf: Line {line}) number '300' outside range [1, 255]", la.Output, StringComparison.Ordinal);
-            Thread.Sleep(1500);
+            Thread.Sleep(QuietWindow); // observation window of a negative claim, not synchronisation (see QuietWindow)
             Assert.True(lab.Lab.HasAddress(a, DaemonLab.Vip), "the running VIP was touched by a refused reload");
             Assert.False(lab.Lab.HasAddress(a, "10.0.0.199/24"));
 
@@ -103,7 +115,7 @@ public sealed class ReloadTests(ITestOutputHelper output)
         var la = lab.StartVrrp(a, "a", 150);
         try
         {
-            Assert.True(NetnsLab.WaitFor(() => lab.Lab.HasAddress(a, DaemonLab.Vip), DaemonLab.Bound), "never became master");
+            Assert.True(NetnsLab.WaitFor(() => lab.Lab.HasAddress(a, DaemonLab.Vip), StartBound), "never became master");
             var conf = Path.Combine(lab.Dir, "a.conf");
             File.WriteAllText(conf, DaemonLab.Config("a", 150).Replace($"{DaemonLab.Vip} dev eth0", $"{DaemonLab.Vip} dev eth0\n        {ExtraVip} dev eth0", StringComparison.Ordinal));
             // The first reload is held in progress where it opens the configuration (fanotify); 100 SIGHUP are delivered one

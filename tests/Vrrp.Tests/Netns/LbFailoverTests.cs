@@ -126,8 +126,10 @@ public class LbFailoverTests
         Assert.Equal(["VI_1"], (await lbA.ReloadAsync(br.Options(0, 180, 2, extra), default)).ChangedSoft);
         Assert.True(Wait.Until(() => IpCommandAddressTable.Has(br.Interfaces[0], extra)));
 
-        // several advert intervals later: still MASTER, never left it, B still follows A
-        await Task.Delay(TimeSpan.FromSeconds(4));
+        // several advert intervals later: still MASTER, never left it, B still follows A. The delay is the observation window
+        // of that negative claim, not synchronisation: 8 s is more than twice B's master-down interval (3 x advert_int +
+        // skew: 3.6 s for v2, under 1.6 s for v3), so a B that stopped accepting A's adverts would have taken over inside it.
+        await Task.Delay(TimeSpan.FromSeconds(8));
         Assert.Equal(VrrpState.Master, StateOf(lbA));
         Assert.Equal(VrrpState.Backup, StateOf(lbB));
         Assert.Equal(transitions, events.Changes.Count);

@@ -133,7 +133,8 @@ public class ReloadTests
         Assert.Empty(r.Events.Reloads);
         Assert.Same(machine, r.Subsystem.MachineOf("VI_1"));
         r.Time.Advance(TimeSpan.FromSeconds(10));
-        await Task.Delay(100);
+        // The adverts due in those 10 s are sent asynchronously: wait (bounded) for them, then the count must be exact.
+        Assert.True(Wait.Until(() => r.Status().AdvertsSent >= adverts + 10), $"{r.Status().AdvertsSent - adverts} adverts sent in 10 s");
         Assert.Equal(adverts + 10, r.Status().AdvertsSent); // the normal schedule: one a second, no burst
         Assert.Equal(calls, r.Calls());
         Assert.Equal(events, r.Events.Changes.Count);
