@@ -132,13 +132,13 @@ public class ScriptRunnerTests
         {
             // The subshell exits, so its sleep is re-parented to init: only the process group still holds it.
             var run = new ScriptRunner(timeProvider: time).RunAsync(new ScriptInvocation(["/bin/sh", "-c", $"(sleep 1000 & echo $! > {pidFile}); exec sleep 1000"], null, null, TimeSpan.FromSeconds(30)), default);
-            Assert.True(ScratchDirectory.Until(() => File.Exists(pidFile) && File.ReadAllText(pidFile).EndsWith('\n')));
+            Assert.True(Wait.Until(() => File.Exists(pidFile) && File.ReadAllText(pidFile).EndsWith('\n')));
             var orphan = int.Parse(File.ReadAllText(pidFile).Trim(), System.Globalization.CultureInfo.InvariantCulture);
             Assert.False(run.IsCompleted);
             time.Advance(TimeSpan.FromSeconds(30));
             var r = await run.WaitAsync(Bound);
             Assert.True(r.TimedOut);
-            Assert.True(ScratchDirectory.Until(() => ScratchDirectory.IsGone(orphan)));
+            Assert.True(Wait.Until(() => ScratchDirectory.IsGone(orphan)));
         }
         finally
         {

@@ -55,18 +55,6 @@ internal sealed class ScratchDirectory : IDisposable
 
     public static bool IsGone(int pid) => !Directory.Exists($"/proc/{pid}") || File.ReadAllText($"/proc/{pid}/stat").Split(' ')[2] == "Z";
 
-    /// <summary>Waits for an asynchronous effect; the bound only keeps a broken build from hanging.</summary>
-    public static bool Until(Func<bool> condition)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
-        while (!condition())
-        {
-            if (DateTime.UtcNow > deadline)
-                return condition();
-            Thread.Sleep(10);
-        }
-        return true;
-    }
 
     public void Dispose() => Directory.Delete(Path, recursive: true);
 }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 
 namespace Lb.TestSupport;
@@ -140,17 +139,7 @@ public sealed class NetnsLab : IDisposable
     public bool HasAddress(string ns, string cidr) => Addresses(ns).Contains(cidr);
 
     /// <summary>Polls until <paramref name="condition"/> holds or <paramref name="timeout"/> passes (a liveness bound, not a timing claim).</summary>
-    public static bool WaitFor(Func<bool> condition, TimeSpan timeout)
-    {
-        var sw = Stopwatch.StartNew();
-        while (sw.Elapsed < timeout)
-        {
-            if (condition())
-                return true;
-            Thread.Sleep(100);
-        }
-        return condition();
-    }
+    public static bool WaitFor(Func<bool> condition, TimeSpan timeout) => Wait.Until(condition, timeout, pollMilliseconds: 100);
 
     /// <summary>Writes <paramref name="text"/> to <paramref name="name"/> in <see cref="Directory"/>; returns the path.</summary>
     public string WriteFile(string name, string text)

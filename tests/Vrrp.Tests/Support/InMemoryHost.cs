@@ -98,19 +98,3 @@ internal sealed class FakeLinkMonitor : ILinkMonitor
         LinkChanged?.Invoke(this, l);
     }
 }
-
-internal static class Wait
-{
-    /// <summary>Waits for an asynchronous effect (work queues, processes) — not a timing assertion: the bound only keeps a broken build from hanging.</summary>
-    public static bool Until(Func<bool> condition)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
-        while (!condition())
-        {
-            if (DateTime.UtcNow > deadline)
-                return condition();
-            Thread.Sleep(10);
-        }
-        return true;
-    }
-}
