@@ -1,14 +1,17 @@
-using Polly;
-using Polly.Retry;
-using Polly.Timeout;
-
 namespace Lb.Checkers.Engine;
 
 /// <summary>
-/// One round of a checker: an attempt bounded by its timeout (Polly timeout strategy) and, while the checker is up,
-/// up to <c>retry</c> more attempts <c>delay_before_retry</c> apart (Polly retry strategy), all on the injected
-/// <see cref="TimeProvider"/>. Pipelines are built once per checker and retry count.
+/// One round of a checker: an attempt bounded by its timeout and, while the checker is up, up to <c>retry</c> more
+/// attempts <c>delay_before_retry</c> apart, all on the injected <see cref="TimeProvider"/>.
 /// </summary>
+/// <remarks>
+/// This replaced a Polly pipeline (retry + timeout strategies): per attempt Polly rented a context, created a
+/// cancellation source and a timer on the TimeProvider and ran the callback through two strategy layers. A checker runs
+/// one round at a time, so here one timer and one cancellation source per checker are re-armed for each attempt
+/// (<see cref="CancellationTokenSource.TryReset"/>), which makes a check cost its socket work and little else.
+/// With a <see cref="CheckPacer"/>, a timeout measured while the process was late is not a verdict:
+/// the round ends at once with <see cref="Verdict"/> false and the caller does not count it.
+/// </remarks>
 internal sealed class CheckRound
 {
     private readonly ICheck _check;
@@ -16,80 +19,128 @@ internal sealed class CheckRound
     private readonly TimeSpan _delayBeforeRetry;
     private readonly TimeProvider _time;
     private readonly Action<string>? _onFailedAttempt;
-    private readonly Dictionary<int, ResiliencePipeline<CheckOutcome>> _pipelines = new();
+    private readonly CheckPacer? _pacer;
+    private ITimer? _timer;
+    private CancellationTokenSource? _idle;
+    private CancellationTokenSource? _armed;
+    private long _firedAt;
+    private volatile bool _fired;
 
-    public CheckRound(ICheck check, TimeSpan attemptTimeout, TimeSpan delayBeforeRetry, TimeProvider time, Action<string>? onFailedAttempt)
+    public CheckRound(ICheck check, TimeSpan attemptTimeout, TimeSpan delayBeforeRetry, TimeProvider time, Action<string>? onFailedAttempt, CheckPacer? pacer = null)
     {
         _check = check;
         _attemptTimeout = attemptTimeout;
         _delayBeforeRetry = delayBeforeRetry;
         _time = time;
         _onFailedAttempt = onFailedAttempt;
+        _pacer = pacer;
     }
 
     public ICheck Check => _check;
 
-    private ResiliencePipeline<CheckOutcome> Pipeline(int retries)
-    {
-        lock (_pipelines)
-        {
-            if (_pipelines.TryGetValue(retries, out var p))
-                return p;
-            var b = new ResiliencePipelineBuilder<CheckOutcome> { TimeProvider = _time };
-            if (retries > 0)
-            {
-                b.AddRetry(new RetryStrategyOptions<CheckOutcome>
-                {
-                    MaxRetryAttempts = retries,
-                    // The wait is done in OnRetry on our TimeProvider (TimerDelay), so a manual clock drives it inline.
-                    Delay = TimeSpan.Zero,
-                    BackoffType = DelayBackoffType.Constant,
-                    UseJitter = false,
-                    ShouldHandle = static args => ValueTask.FromResult(args.Outcome.Exception is TimeoutRejectedException || args.Outcome.Result is { Success: false }),
-                    OnRetry = async args =>
-                    {
-                        _onFailedAttempt?.Invoke(args.Outcome.Exception is TimeoutRejectedException ? _check.TimeoutReason(_attemptTimeout) : args.Outcome.Result.Reason);
-                        await TimerDelay.DelayAsync(_time, _delayBeforeRetry, args.Context.CancellationToken).ConfigureAwait(false);
-                    },
-                });
-            }
-            if (_attemptTimeout > TimeSpan.Zero)
-                b.AddTimeout(_attemptTimeout);
-            p = b.Build();
-            _pipelines[retries] = p;
-            return p;
-        }
-    }
+    /// <summary>
+    /// False when the last round ended on a timeout measured while the process was overloaded (see
+    /// <see cref="CheckPacer.IgnoreTimeout"/>): its outcome says nothing about the server and must not be counted.
+    /// </summary>
+    public bool Verdict { get; private set; } = true;
 
     /// <summary>Runs a round; returns the final outcome and how many retries were made.</summary>
     public async Task<(CheckOutcome Outcome, int Retries)> RunAsync(int retries, CancellationToken cancellationToken)
     {
-        var state = new RoundState(_check);
-        try
+        Verdict = true;
+        var attempts = 0;
+        while (true)
         {
-            var outcome = await Pipeline(retries).ExecuteAsync(static async (s, token) =>
+            attempts++;
+            var (outcome, timedOut, start, lateness) = await AttemptAsync(cancellationToken).ConfigureAwait(false);
+            if (timedOut)
             {
-                s.Attempts++;
-                try
+                outcome = CheckOutcome.Fail(_check.TimeoutReason(_attemptTimeout));
+                if (_pacer is not null && _pacer.IgnoreTimeout(start, lateness))
                 {
-                    return await s.Check.ExecuteAsync(token).ConfigureAwait(false);
+                    Verdict = false;
+                    return (outcome, attempts - 1);
                 }
-                catch (Exception ex) when (ex is not OperationCanceledException || !token.IsCancellationRequested)
-                {
-                    return CheckOutcome.Fail(ex.Message);
-                }
-            }, state, cancellationToken).ConfigureAwait(false);
-            return (outcome, Math.Max(0, state.Attempts - 1));
-        }
-        catch (TimeoutRejectedException)
-        {
-            return (CheckOutcome.Fail(_check.TimeoutReason(_attemptTimeout)), Math.Max(0, state.Attempts - 1));
+            }
+            if (outcome.Success || attempts > retries)
+                return (outcome, attempts - 1);
+            _onFailedAttempt?.Invoke(outcome.Reason);
+            await TimerDelay.DelayAsync(_time, _delayBeforeRetry, cancellationToken).ConfigureAwait(false);
         }
     }
 
-    private sealed class RoundState(ICheck check)
+    private async Task<(CheckOutcome Outcome, bool TimedOut, long Start, TimeSpan Lateness)> AttemptAsync(CancellationToken ct)
     {
-        public ICheck Check { get; } = check;
-        public int Attempts { get; set; }
+        if (_attemptTimeout <= TimeSpan.Zero)
+        {
+            try
+            {
+                return (await _check.ExecuteAsync(ct).ConfigureAwait(false), false, 0, TimeSpan.Zero);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
+            {
+                return (CheckOutcome.Fail(ex.Message), false, 0, TimeSpan.Zero);
+            }
+        }
+        ct.ThrowIfCancellationRequested();
+#pragma warning disable CA2000 // kept in _idle for the next attempt, disposed in the finally, or (fired by the timer) left to the GC: it owns no timer
+        var cts = _idle ?? new CancellationTokenSource();
+#pragma warning restore CA2000
+        _idle = null;
+        var registration = ct.CanBeCanceled ? ct.UnsafeRegister(static s => ((CancellationTokenSource)s!).Cancel(), cts) : default;
+        var start = _time.GetTimestamp();
+        Arm(cts);
+        try
+        {
+            return (await _check.ExecuteAsync(cts.Token).ConfigureAwait(false), false, start, TimeSpan.Zero);
+        }
+        catch (OperationCanceledException) when (cts.IsCancellationRequested && !ct.IsCancellationRequested && _fired)
+        {
+            // The attempt's timer fired: a timeout. How late it fired tells the pacer whether the process was lagging.
+            var lateness = _time.GetElapsedTime(start, _firedAt) - _attemptTimeout;
+            return (default, true, start, lateness > TimeSpan.Zero ? lateness : TimeSpan.Zero);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !cts.IsCancellationRequested)
+        {
+            return (CheckOutcome.Fail(ex.Message), false, start, TimeSpan.Zero);
+        }
+        finally
+        {
+            var disarmed = Disarm(cts);
+            // Unregister, not Dispose: this may run inside the token's own cancellation callback.
+            registration.Unregister();
+            // Reuse the source for the next attempt unless it was cancelled (or its timer is cancelling it right now).
+            if (disarmed && cts.TryReset())
+                _idle = cts;
+            else if (disarmed)
+                cts.Dispose();
+        }
+    }
+
+    private void Arm(CancellationTokenSource cts)
+    {
+        _fired = false;
+        Volatile.Write(ref _armed, cts);
+        _timer ??= _time.CreateTimer(static s => ((CheckRound)s!).Fire(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        _timer.Change(_attemptTimeout, Timeout.InfiniteTimeSpan);
+    }
+
+    private void Fire()
+    {
+        var cts = Volatile.Read(ref _armed);
+        if (cts is null || Interlocked.CompareExchange(ref _armed, null, cts) != cts)
+            return;
+        _firedAt = _time.GetTimestamp();
+        _fired = true;
+        cts.Cancel();
+    }
+
+    /// <summary>Stops the timer; false when it already fired for <paramref name="cts"/>.</summary>
+    private bool Disarm(CancellationTokenSource cts)
+    {
+        var mine = Interlocked.CompareExchange(ref _armed, null, cts) == cts;
+        if (mine)
+            _timer!.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        return mine;
     }
 }

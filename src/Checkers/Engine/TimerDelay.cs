@@ -3,40 +3,57 @@ namespace Lb.Checkers.Engine;
 /// <summary>
 /// A delay on a <see cref="TimeProvider"/> whose continuation runs on the timer's callback (no hop through the
 /// thread pool), so that a manual clock in tests moves the whole checker forward inside its Advance call.
+/// One object per delay (the completion source is the state), no continuation task.
 /// </summary>
 internal static class TimerDelay
 {
     public static Task DelayAsync(TimeProvider time, TimeSpan delay, CancellationToken cancellationToken)
     {
-        if (delay <= TimeSpan.Zero)
-            return cancellationToken.IsCancellationRequested ? Task.FromCanceled(cancellationToken) : Task.CompletedTask;
         if (cancellationToken.IsCancellationRequested)
             return Task.FromCanceled(cancellationToken);
-        var state = new DelayState();
-        state.Timer = time.CreateTimer(static s => ((DelayState)s!).Tcs.TrySetResult(), state, delay, Timeout.InfiniteTimeSpan);
+        if (delay <= TimeSpan.Zero)
+            return Task.CompletedTask;
+        var state = new DelayState(cancellationToken);
+        var timer = time.CreateTimer(static s => ((DelayState)s!).Complete(canceled: false), state, delay, Timeout.InfiniteTimeSpan);
+        state.SetTimer(timer);
         if (cancellationToken.CanBeCanceled)
-        {
-            state.Registration = cancellationToken.Register(static (s, ct) =>
-            {
-                var d = (DelayState)s!;
-                d.Tcs.TrySetCanceled(ct);
-            }, state);
-        }
-        return state.Tcs.Task.ContinueWith(static (t, s) =>
-        {
-            var d = (DelayState)s!;
-            d.Timer?.Dispose();
-            // Unregister, not Dispose: Dispose would wait for a running cancellation callback, and this continuation
-            // may run inside that very callback (ExecuteSynchronously). The callback only completes the Tcs.
-            d.Registration.Unregister();
-            return t;
-        }, state, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default).Unwrap();
+            state.SetRegistration(cancellationToken.UnsafeRegister(static s => ((DelayState)s!).Complete(canceled: true), state));
+        return state.Task;
     }
 
-    private sealed class DelayState
+    /// <summary>The completion source of one delay, completed once by the timer or the token.</summary>
+    private sealed class DelayState(CancellationToken token) : TaskCompletionSource
     {
-        public TaskCompletionSource Tcs { get; } = new();
-        public ITimer? Timer { get; set; }
-        public CancellationTokenRegistration Registration { get; set; }
+        private ITimer? _timer;
+        private CancellationTokenRegistration _registration;
+        private int _done;
+
+        public void SetTimer(ITimer timer)
+        {
+            Interlocked.Exchange(ref _timer, timer);
+            if (Volatile.Read(ref _done) != 0)
+                timer.Dispose();
+        }
+
+        public void SetRegistration(CancellationTokenRegistration registration)
+        {
+            _registration = registration;
+            Interlocked.MemoryBarrier();
+            if (Volatile.Read(ref _done) != 0)
+                registration.Unregister();
+        }
+
+        public void Complete(bool canceled)
+        {
+            if (Interlocked.Exchange(ref _done, 1) != 0)
+                return;
+            _timer?.Dispose();
+            // Unregister, not Dispose: Dispose would wait for a running cancellation callback, and this may run inside it.
+            _registration.Unregister();
+            if (canceled)
+                TrySetCanceled(token);
+            else
+                TrySetResult();
+        }
     }
 }

@@ -34,6 +34,8 @@ public sealed class HttpCheck : ICheck
     private volatile string _phase = "connect";
     private volatile string _path = "/";
     private HttpCheckEndpoint? _endpoint;
+    private readonly HttpProbe? _probe;
+    private readonly Action<string> _setPhase;
 
     /// <summary>Creates the probe.</summary>
     public HttpCheck(HttpCheckOptions options, VirtualServerOptions vs, RealServerOptions rs, EffectiveSettings settings, TimeProvider time, IHttpClientFactory? factory)
@@ -44,10 +46,23 @@ public sealed class HttpCheck : ICheck
         _settings = settings;
         _time = time;
         _factory = factory;
+        _setPhase = p =>
+        {
+            _phase = p;
+            _endpoint = null;
+        };
         if (options.Urls.Count == 0)
             throw new ArgumentException($"{options.Keyword} on {Format.RealServer(vs, rs)} has no url");
         _regexes = options.Urls.Select(u => u.Regex is null ? null : new Regex(u.Regex, RegexOptionsOf(u), TimeSpan.FromSeconds(1))).ToArray();
+        // Without a client factory the lean probe does the work (one socket, no HttpClient objects per check).
+        if (factory is null)
+        {
+            _probe = new HttpProbe(options, new IPEndPoint(settings.ConnectAddress, settings.ConnectPort), HostHeader, Sni,
+                settings.ConnectTimeout + settings.ConnectTimeout, time);
+        }
     }
+
+    private string? Sni(UrlOptions url) => _options.Ssl && _options.EnableSni ? (url.Virtualhost ?? _options.Virtualhost ?? _rs.Virtualhost ?? _vs.Virtualhost) : null;
 
     private static RegexOptions RegexOptionsOf(UrlOptions u)
     {
@@ -66,15 +81,17 @@ public sealed class HttpCheck : ICheck
         return o;
     }
 
-    /// <summary>The Host header keepalived sends for <paramref name="url"/>.</summary>
+    /// <summary>
+    /// The Host header keepalived sends for <paramref name="url"/> (check_http.c <c>http_request_thread</c>): the
+    /// virtualhost (url, checker, real server, virtual server) as is, else the address dialled and always its port.
+    /// </summary>
     public string HostHeader(UrlOptions url)
     {
         var vhost = url.Virtualhost ?? _options.Virtualhost ?? _rs.Virtualhost ?? _vs.Virtualhost;
         if (vhost is not null)
             return vhost;
         var addr = _settings.ConnectAddress.AddressFamily == AddressFamily.InterNetworkV6 ? $"[{_settings.ConnectAddress}]" : _settings.ConnectAddress.ToString();
-        var defaultPort = _options.Ssl ? 443 : 80;
-        return _settings.ConnectPort == defaultPort ? addr : $"{addr}:{_settings.ConnectPort}";
+        return $"{addr}:{_settings.ConnectPort}";
     }
 
     /// <summary>Builds keepalived's request for <paramref name="url"/>.</summary>
@@ -103,7 +120,7 @@ public sealed class HttpCheck : ICheck
         BindInterface = _options.BindInterface,
         FirewallMark = _options.FirewallMark,
         Ssl = _options.Ssl,
-        Sni = _options.Ssl && _options.EnableSni ? (url.Virtualhost ?? _options.Virtualhost ?? _rs.Virtualhost ?? _vs.Virtualhost) : null,
+        Sni = Sni(url),
         // The round's timeout bounds the whole attempt; this inner limit is only a backstop for connect + TLS.
         ConnectTimeout = _settings.ConnectTimeout + _settings.ConnectTimeout,
         Time = _time,
@@ -116,7 +133,10 @@ public sealed class HttpCheck : ICheck
         for (var i = 0; i < _options.Urls.Count; i++)
         {
             var url = _options.Urls[i];
-            var r = await CheckUrlAsync(url, _regexes[i], cancellationToken).ConfigureAwait(false);
+            _path = url.Path;
+            var r = _probe is not null
+                ? await _probe.GetAsync(i, _regexes[i], _setPhase, cancellationToken).ConfigureAwait(false)
+                : await CheckUrlWithClientAsync(url, _regexes[i], cancellationToken).ConfigureAwait(false);
             if (!r.Success)
                 return r;
             last = r.Reason;
@@ -124,7 +144,7 @@ public sealed class HttpCheck : ICheck
         return CheckOutcome.Ok(_options.Urls.Count == 1 ? last! : $"{last} ({_options.Urls.Count} urls)");
     }
 
-    private async Task<CheckOutcome> CheckUrlAsync(UrlOptions url, Regex? regex, CancellationToken ct)
+    private async Task<CheckOutcome> CheckUrlWithClientAsync(UrlOptions url, Regex? regex, CancellationToken ct)
     {
         _path = url.Path;
         _phase = "connect";

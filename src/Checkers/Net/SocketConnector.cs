@@ -65,6 +65,28 @@ internal static class SocketConnector
         }
     }
 
+    /// <summary>
+    /// Connects a TCP socket bounded only by <paramref name="ct"/> (the round's timeout): no timer and no linked token
+    /// of its own, so a check costs one socket and one connect. Socket errors are thrown as <see cref="SocketException"/>.
+    /// </summary>
+    public static async ValueTask<Socket> ConnectTcpAsync(IPEndPoint remote, IPAddress? bindTo, ushort? bindPort, string? bindInterface, uint? fwmark,
+        CancellationToken ct)
+    {
+        Socket? s = Create(remote.AddressFamily, SocketType.Stream, ProtocolType.Tcp, bindTo, bindPort, bindInterface, fwmark);
+        try
+        {
+            s.NoDelay = true;
+            await s.ConnectAsync(remote, ct).ConfigureAwait(false);
+            var connected = s;
+            s = null; // the caller owns it now
+            return connected;
+        }
+        finally
+        {
+            s?.Dispose();
+        }
+    }
+
     /// <summary>Seconds as keepalived operators read them: <c>3</c>, <c>0.5</c>.</summary>
     public static string Seconds(TimeSpan t) => t.TotalSeconds.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture);
 

@@ -12,6 +12,8 @@ public sealed class TcpCheck : ICheck
     private readonly IPEndPoint _remote;
     private readonly TimeSpan _timeout;
     private readonly TimeProvider _time;
+    private readonly string _endpoint;
+    private readonly string _connected;
 
     /// <summary>Creates the probe.</summary>
     public TcpCheck(TcpCheckOptions options, EffectiveSettings settings, TimeProvider time)
@@ -20,6 +22,8 @@ public sealed class TcpCheck : ICheck
         _remote = new IPEndPoint(settings.ConnectAddress, settings.ConnectPort);
         _timeout = settings.ConnectTimeout;
         _time = time;
+        _endpoint = Format.Endpoint(_remote.Address, (ushort)_remote.Port);
+        _connected = $"connected to {_endpoint}";
     }
 
     /// <inheritdoc/>
@@ -27,13 +31,16 @@ public sealed class TcpCheck : ICheck
     {
         try
         {
-            using var s = await SocketConnector.ConnectTcpAsync(_remote, _options.BindTo, _options.BindPort, _options.BindInterface, _options.FirewallMark,
-                _timeout + _timeout, _time, cancellationToken).ConfigureAwait(false);
-            return CheckOutcome.Ok($"connected to {Format.Endpoint(_remote.Address, (ushort)_remote.Port)}");
+            // The round's token is the limit (connect_timeout); a timer of our own only when the caller has none.
+            using var s = cancellationToken.CanBeCanceled
+                ? await SocketConnector.ConnectTcpAsync(_remote, _options.BindTo, _options.BindPort, _options.BindInterface, _options.FirewallMark, cancellationToken).ConfigureAwait(false)
+                : await SocketConnector.ConnectTcpAsync(_remote, _options.BindTo, _options.BindPort, _options.BindInterface, _options.FirewallMark,
+                    _timeout + _timeout, _time, cancellationToken).ConfigureAwait(false);
+            return CheckOutcome.Ok(_connected);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
-            return CheckOutcome.Fail($"{SocketConnector.Describe(ex)} to {Format.Endpoint(_remote.Address, (ushort)_remote.Port)}");
+            return CheckOutcome.Fail($"{SocketConnector.Describe(ex)} to {_endpoint}");
         }
     }
 
