@@ -1,6 +1,5 @@
 using System.Net.Sockets;
-using System.Text;
-using System.Text.Json;
+using Lb.Control;
 using Microsoft.Extensions.Logging;
 
 namespace Lb.Status;
@@ -8,8 +7,9 @@ namespace Lb.Status;
 /// <summary>
 /// The daemon's side of <c>lb status</c>: a unix stream socket (mode 0600) answering each connection with one JSON
 /// document. Protocol: the client sends one request line (<c>status</c>), the daemon answers one JSON
-/// <see cref="StatusResponse"/> followed by a newline and closes. Each client is served on its own task with a read
-/// timeout, so a client that connects and says nothing cannot hold up the others.
+/// <see cref="StatusResponse"/> followed by a newline and closes. Connections are served by the daemon's one bounded
+/// loop (<see cref="ControlServer"/>: read and send bounds, a connection limit that closes the oldest idle connection
+/// first); what is answered is <see cref="StatusRequestHandler"/>'s.
 /// </summary>
 public sealed class StatusServer : IAsyncDisposable
 {
@@ -17,26 +17,23 @@ public sealed class StatusServer : IAsyncDisposable
     public const int MaxRequestLength = 256;
     public const int MaxConcurrentClients = 32;
 
-    private readonly Socket _listener;
-    private readonly Func<StatusReport> _collect;
-    private readonly ILogger _logger;
-    private readonly CancellationTokenSource _cts = new();
-    private readonly SemaphoreSlim _slots = new(MaxConcurrentClients, MaxConcurrentClients);
-    private readonly Task _accept;
+    private readonly ControlServer _server;
 
-    private StatusServer(string path, Socket listener, Func<StatusReport> collect, ILogger logger, TimeSpan readTimeout)
+    private StatusServer(string path, Socket listener, ControlServerOptions options, Func<StatusReport> collect, ILogger logger)
     {
         Path = path;
-        _listener = listener;
-        _collect = collect;
-        _logger = logger;
-        ReadTimeout = readTimeout;
-        _accept = Task.Run(AcceptAsync);
+        _server = new ControlServer(listener, new StatusRequestHandler(collect, logger), options, logger);
     }
 
     public string Path { get; }
 
-    public TimeSpan ReadTimeout { get; }
+    public TimeSpan ReadTimeout => _server.Options.ReadTimeout;
+
+    /// <summary>Connections held now (waiting for a request or being answered).</summary>
+    public int Connections => _server.Connections;
+
+    /// <summary>Connections closed to make room for a newer one, since start.</summary>
+    public long Evicted => _server.Evicted;
 
     /// <summary>Bound on sending one reply (a client that stops reading cannot hold a connection slot longer).</summary>
     public static readonly TimeSpan SendTimeout = TimeSpan.FromSeconds(10);
@@ -83,7 +80,15 @@ public sealed class StatusServer : IAsyncDisposable
                 throw;
             }
             logger.LogDebug("Status socket listening on {Path}", path);
-            return new StatusServer(path, listener, collect, logger, readTimeout ?? TimeSpan.FromSeconds(2));
+            var options = new ControlServerOptions
+            {
+                Name = "Status",
+                MaxConnections = MaxConcurrentClients,
+                MaxRequestBytes = MaxRequestLength,
+                ReadTimeout = readTimeout ?? TimeSpan.FromSeconds(2),
+                SendTimeout = SendTimeout,
+            };
+            return new StatusServer(path, listener, options, collect, logger);
         }
         catch (Exception e) when (e is SocketException or IOException or UnauthorizedAccessException or Netlink.ErrnoException)
         {
@@ -128,105 +133,9 @@ public sealed class StatusServer : IAsyncDisposable
         return true;
     }
 
-    private async Task AcceptAsync()
-    {
-        while (!_cts.IsCancellationRequested)
-        {
-            Socket client;
-            try
-            {
-                client = await _listener.AcceptAsync(_cts.Token).ConfigureAwait(false);
-            }
-            catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException)
-            {
-                return;
-            }
-            catch (SocketException e)
-            {
-                _logger.LogDebug("Status socket accept failed: {Message}", e.Message);
-                continue;
-            }
-            if (!_slots.Wait(0))
-            {
-                // Too many clients at once (all stalled?): refuse this one rather than queue behind them.
-                client.Dispose();
-                continue;
-            }
-            _ = Task.Run(() => ServeAsync(client));
-        }
-    }
-
-    private async Task ServeAsync(Socket client)
-    {
-        try
-        {
-            using var _ = client;
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_cts.Token);
-            timeout.CancelAfter(ReadTimeout);
-            var peer = Netlink.Platform.PeerCredentials.Of(client);
-            var request = await ReadLineAsync(client, timeout.Token).ConfigureAwait(false);
-            // The read bound is for the client; building the reply is ours (slow under emulation): stop the clock, then
-            // give the send its own bound.
-            timeout.CancelAfter(Timeout.InfiniteTimeSpan);
-            StatusResponse response;
-            if (request is null)
-                return;
-            switch (request.Trim())
-            {
-                case var _ when !StatusSocketSecurity.IsTrusted(peer.Uid):
-                    // The 0600 mode keeps other users out already; should the mode be widened, they still get nothing.
-                    _logger.LogWarning("Status client uid {Uid} (pid {Pid}) refused: only root and uid {Own} may query this daemon", peer.Uid, peer.Pid, Netlink.Platform.PeerCredentials.EffectiveUid);
-                    response = new StatusResponse(false, $"permission denied: uid {peer.Uid} may not query this daemon", null);
-                    break;
-                case "" or "status":
-                    response = new StatusResponse(true, null, _collect());
-                    break;
-                default:
-                    response = new StatusResponse(false, $"unknown request '{request.Trim()}' (expected: status)", null);
-                    break;
-            }
-            var bytes = Encoding.UTF8.GetBytes(JsonSerializer.Serialize(response, StatusJsonContext.Default.StatusResponse) + "\n");
-            timeout.CancelAfter(SendTimeout);
-            await client.SendAsync(bytes, SocketFlags.None, timeout.Token).ConfigureAwait(false);
-            client.Shutdown(SocketShutdown.Both);
-        }
-        catch (OperationCanceledException)
-        {
-            _logger.LogDebug("Status client sent no request within {Timeout}; closed", ReadTimeout);
-        }
-        catch (Exception e) when (e is SocketException or ObjectDisposedException or IOException or Netlink.ErrnoException)
-        {
-            _logger.LogDebug("Status client: {Message}", e.Message);
-        }
-        finally
-        {
-            _slots.Release();
-        }
-    }
-
-    /// <summary>Reads up to a newline (or end of stream), at most <see cref="MaxRequestLength"/> bytes; null when nothing came.</summary>
-    private static async Task<string?> ReadLineAsync(Socket client, CancellationToken ct)
-    {
-        var buffer = new byte[MaxRequestLength];
-        var used = 0;
-        while (used < buffer.Length)
-        {
-            var n = await client.ReceiveAsync(buffer.AsMemory(used), SocketFlags.None, ct).ConfigureAwait(false);
-            if (n == 0)
-                break;
-            var nl = Array.IndexOf(buffer, (byte)'\n', used, n);
-            used += n;
-            if (nl >= 0)
-                return Encoding.UTF8.GetString(buffer, 0, nl);
-        }
-        return used == 0 ? null : Encoding.UTF8.GetString(buffer, 0, used);
-    }
-
+    /// <summary>Removes the socket path (no new client can reach it), then stops the server (see <see cref="ControlServer.DisposeAsync"/>).</summary>
     public async ValueTask DisposeAsync()
     {
-        await _cts.CancelAsync().ConfigureAwait(false);
-        _listener.Dispose();
-        await _accept.ConfigureAwait(false);
         try
         {
             File.Delete(Path);
@@ -234,21 +143,6 @@ public sealed class StatusServer : IAsyncDisposable
         catch (IOException)
         {
         }
-        // Clients being served give their slot back when they end (cancelled above; each is bounded anyway): wait for all
-        // of them, bounded, before disposing what they use. Should one not end in time, the two are left to the GC.
-        using var drain = new CancellationTokenSource(SendTimeout);
-        var taken = 0;
-        try
-        {
-            for (; taken < MaxConcurrentClients; taken++)
-                await _slots.WaitAsync(drain.Token).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException)
-        {
-            _logger.LogDebug("Status server stopped with {Count} client(s) still being served", MaxConcurrentClients - taken);
-            return;
-        }
-        _slots.Dispose();
-        _cts.Dispose();
+        await _server.DisposeAsync().ConfigureAwait(false);
     }
 }
