@@ -305,6 +305,17 @@ public sealed partial class VrrpSubsystem
             }
         }
 
+        // ---- the address work of soft changes (VIPs added/removed in place) is done when the reload returns ----
+        var softWork = plans.Where(p => p.Kind == Plan.Soft).Select(p => p.Old!.Barrier()).ToArray();
+        try
+        {
+            await Task.WhenAll(softWork).WaitAsync(TimeSpan.FromSeconds(10), ct).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            // a stuck address operation must not block the reload; later address work still queues behind it
+        }
+
         // ---- retire: wait for the stopped instances' VIP removal, then free their worker and sockets ----
         foreach (var rt in retired)
         {
@@ -368,10 +379,7 @@ public sealed partial class VrrpSubsystem
         foreach (var v in added)
             rt.Enqueue(ct => AddOneAsync(rt, v, ct));
         if (added.Length > 0 && next.GarpMasterRepeat > 0)
-        {
-            var token = rt.GarpToken;
-            rt.Enqueue(_ => SendGarpsAsync(rt, next.GarpMasterRepeat, added, token));
-        }
+            GarpNow(rt, next.GarpMasterRepeat, added);
     }
 
     /// <summary>

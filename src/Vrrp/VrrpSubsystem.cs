@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Threading.Channels;
+using Lb.Vrrp.Addresses;
 using Lb.Vrrp.Diagnostics;
 using Lb.Vrrp.Engine;
 using Lb.Vrrp.Host;
@@ -50,6 +51,8 @@ public sealed partial class VrrpSubsystem : IAsyncDisposable
     private readonly RateLimiter _socketDropLog;
     private readonly CancellationTokenSource _cts = new();
     private IGarpSender? _garp;
+    private readonly LinkCache _linkCache;
+    private readonly GarpScheduler _garps;
     private readonly Func<IGarpSender>? _garpFactory;
     private bool _started;
     private bool _stopped;
@@ -67,6 +70,8 @@ public sealed partial class VrrpSubsystem : IAsyncDisposable
         _time = timeProvider;
         _logger = loggerFactory.CreateLogger("Lb.Vrrp");
         _socketDropLog = new RateLimiter(timeProvider);
+        _linkCache = new LinkCache(links);
+        _garps = new GarpScheduler(_linkCache, timeProvider, _logger);
         _scripts = new ScriptRunner(() => _options.EnableScriptSecurity, timeProvider);
         _notify = new NotifyDispatcher(options, _scripts, _logger);
         var sink = new ActionSink(this);
@@ -127,6 +132,7 @@ public sealed partial class VrrpSubsystem : IAsyncDisposable
         {
             _logger.ActionFailed("vrrp", "open AF_PACKET socket (gratuitous ARP disabled)", ex.Message);
         }
+        _garps.Sender = _garp;
         _links.LinkChanged += OnLinkChanged;
         _addresses.AddressChanged += OnAddressChanged;
         _notify.StartFifoScript();
@@ -255,8 +261,10 @@ public sealed partial class VrrpSubsystem : IAsyncDisposable
         var link = _links.GetLink(ifname);
         if (link is null || !link.Exists)
             return;
-        rt.InterfaceIndex = link.Index;
-        rt.Mac = link.MacAddress?.GetAddressBytes();
+        // the GARP/NA source of every interface this instance announces on, resolved once here (link events keep it current)
+        _linkCache.Resolve(ifname);
+        foreach (var dev in AllVips(rt).Select(v => v.Device).OfType<string>().Distinct(StringComparer.Ordinal))
+            _linkCache.Resolve(dev);
         var source = s.ConfiguredSource ?? await PrimaryAddressAsync(ifname, s, ct).ConfigureAwait(false);
         lock (_engine.Gate)
             rt.Machine.SourceAddress = source;
@@ -422,7 +430,7 @@ public sealed partial class VrrpSubsystem : IAsyncDisposable
                         {
                             _logger.VipRestoring(o.Name, v.Address, dev!);
                             rt.Enqueue(ct => AddOneAsync(rt, v, ct));
-                            rt.Enqueue(_ => SendGarpsAsync(rt, 1, [v], rt.GarpToken));
+                            GarpNow(rt, 1, [v]);
                         }
                     }
                 }
@@ -448,6 +456,7 @@ public sealed partial class VrrpSubsystem : IAsyncDisposable
     private void OnLinkChanged(object? sender, LinkInfo link)
     {
         _logger.LinkState(link.Name, link.Exists ? (link.IsUp ? "up" : "down") : "removed");
+        _linkCache.OnLinkChanged(link);
         if (!link.Exists)
             DetachInterface(link.Name);
         lock (_engine.Gate)
@@ -458,8 +467,6 @@ public sealed partial class VrrpSubsystem : IAsyncDisposable
                     Reevaluate(rt, $"interface {link.Name} {(link.Exists ? (link.IsUp ? "up" : "down") : "removed")}");
                 if (rt.Machine.Settings.Options.Interface == link.Name && link.Exists)
                 {
-                    rt.InterfaceIndex = link.Index;
-                    rt.Mac = link.MacAddress?.GetAddressBytes();
                     if (rt.Socket is null)
                         rt.Enqueue(ct => AttachAsync(rt, ct));
                 }
@@ -791,47 +798,22 @@ public sealed partial class VrrpSubsystem : IAsyncDisposable
             else
                 _logger.SendingQueueingNas(rt.Machine.Name, dev, v.Address);
         }
-        if (Interlocked.Exchange(ref rt.GarpPending, 1) == 1)
-            return; // a burst is already queued: coalesce (bounded work under an advert flood)
-        var token = rt.GarpToken;
-        rt.Enqueue(ct =>
-        {
-            Volatile.Write(ref rt.GarpPending, 0);
-            return SendGarpsAsync(rt, repeat, vips, token);
-        });
+        GarpNow(rt, repeat, vips);
     }
 
-    private async Task SendGarpsAsync(InstanceRuntime rt, int repeat, IReadOnlyList<VirtualAddress> vips, CancellationToken ct)
+    /// <summary>
+    /// A GARP/NA burst for <paramref name="vips"/>, started now: not queued behind the instance's address work, so it
+    /// goes out while the VIP add is still waiting for its netlink ACK (see <see cref="GarpScheduler"/>).
+    /// </summary>
+    private void GarpNow(InstanceRuntime rt, int repeat, IReadOnlyList<VirtualAddress> vips)
     {
-        if (_garp is null)
-            return;
-        for (var i = 0; i < repeat; i++)
+        var targets = new List<GarpTarget>(vips.Count);
+        foreach (var v in vips)
         {
-            foreach (var v in vips)
-            {
-                var dev = v.Device ?? rt.Machine.Settings.Options.Interface;
-                if (dev is null)
-                    continue;
-                var link = _links.GetLink(dev);
-                if (link is null || !link.Exists || link.MacAddress is null)
-                    continue;
-                try
-                {
-                    _garp.Send(link.Index, link.MacAddress.GetAddressBytes(), v.Address);
-                    if (v.Address.AddressFamily == AddressFamily.InterNetwork)
-                        _logger.SendingGarp(dev, v.Address);
-                    else
-                        _logger.SendingNa(dev, v.Address);
-                }
-                catch (SocketException ex)
-                {
-                    _logger.ActionFailed(rt.Machine.Name, $"gratuitous ARP on {dev}", ex.Message);
-                }
-                var gap = v.Address.AddressFamily == AddressFamily.InterNetwork ? _options.GarpInterval : _options.GnaInterval;
-                if (gap > TimeSpan.Zero)
-                    await Task.Delay(gap, _time, ct).ConfigureAwait(false);
-            }
+            if ((v.Device ?? rt.Machine.Settings.Options.Interface) is { } dev)
+                targets.Add(new GarpTarget(dev, v.Address));
         }
+        _garps.Burst(rt.Garps, rt.Machine.Name, targets, repeat, _options.GarpInterval, _options.GnaInterval, rt.GarpToken);
     }
 
     private sealed class ActionSink(VrrpSubsystem owner) : IVrrpActionSink
@@ -867,7 +849,7 @@ public sealed partial class VrrpSubsystem : IAsyncDisposable
         private readonly HashSet<IPAddress> _removing = new();
         private Task? _worker;
         private CancellationTokenSource? _workerCts;
-        public int GarpPending;
+        public GarpBurstState Garps { get; } = new();
 
         public VrrpInstanceMachine Machine { get; } = machine;
 
@@ -876,10 +858,6 @@ public sealed partial class VrrpSubsystem : IAsyncDisposable
         public VrrpSocket? Socket { get; set; }
 
         public SocketEntry? SocketEntry { get; set; }
-
-        public int InterfaceIndex { get; set; }
-
-        public byte[]? Mac { get; set; }
 
         public void Enqueue(Func<CancellationToken, Task> work) => _work.Writer.TryWrite(work);
 

@@ -81,13 +81,19 @@ internal sealed class FakeLinkMonitor : ILinkMonitor
 
     public LinkInfo? GetLink(string name)
     {
+        Interlocked.Increment(ref _lookups);
         lock (_links)
             return _links.TryGetValue(name, out var l) ? l : null;
     }
 
-    public void Set(string name, bool up, int index = 999_999, bool exists = true)
+    /// <summary>Calls of <see cref="GetLink"/> so far (a name resolution).</summary>
+    public int Lookups => Volatile.Read(ref _lookups);
+
+    private int _lookups;
+
+    public void Set(string name, bool up, int index = 999_999, bool exists = true, string mac = "02-00-00-00-00-07")
     {
-        var l = new LinkInfo(name, index, PhysicalAddress.Parse("02-00-00-00-00-07"), up, exists);
+        var l = new LinkInfo(name, index, PhysicalAddress.Parse(mac), up, exists);
         lock (_links)
         {
             if (exists)
