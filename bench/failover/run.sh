@@ -1,27 +1,31 @@
 #!/usr/bin/env bash
-# Failover benchmark (issue 5): master SIGKILLed (or SIGTERMed) -> VIP and first gratuitous ARP on the backup,
+# Failover benchmark (issues 5, 11): master SIGKILLed (or SIGTERMed) -> VIP and first gratuitous ARP on the backup,
 # measured on the wire by an observer namespace. Run as root. See docs/benchmarks.md.
 #
-#   bench/failover/run.sh                 # all four scenarios, default run counts
-#   N_V2=20 N_KA=20 N_V3=20 N_GR=10 LB=/tmp/lb-bench-bin/lb bench/failover/run.sh
+#   bench/failover/run.sh                 # N=20 runs per product and setting, Lb and keepalived interleaved
+#   N=20 SETTINGS="3:0.05 2:1" N_GR=0 LB=/path/to/lb OUT=/tmp/fo bench/failover/run.sh
 #
+# SETTINGS: "VERSION:ADVERT_INT ..." (default "3:0.05 2:1"); for each, N rounds, each round one SIGKILL run of Lb and
+# one of keepalived (the first product swapped every round), the backup restarted with the same product per run.
+# N_GR (default 0): then that many Lb SIGTERM runs (v2, 1 s). LB: the lb binary (default: built by bench/lib/lb.sh).
 # Namespaces: fsw (bridge br0), fa 10.0.0.2 (priority 150), fb 10.0.0.3 (priority 100), fc 10.0.0.50 (tcpdump).
 set -euo pipefail
 
 HERE="$(cd "$(dirname "$0")" && pwd)"
-LB="${LB:-/tmp/lb-bench-bin/lb}"
+. "$HERE/../lib/lb.sh"
+LB="$(lb_binary)"
 KEEPALIVED="${KEEPALIVED:-keepalived}"
 OUT="${OUT:-$HERE/results}"
 WORK="${WORK:-/tmp/failover-bench}"
-N_V2="${N_V2:-20}" N_KA="${N_KA:-20}" N_V3="${N_V3:-20}" N_GR="${N_GR:-10}"
+N="${N:-20}" SETTINGS="${SETTINGS:-3:0.05 2:1}" N_GR="${N_GR:-0}"
 VIP=10.0.0.100
 
 mkdir -p "$OUT" "$WORK"
-FA_PID="" FB_PID="" TCPDUMP_PID="" FA_KIND="" FA_PARENT=""
+FA_PID="" FB_PID="" TCPDUMP_PID="" FA_KIND="" FA_PARENT="" FB_PARENT=""
 
 cleanup() {
     set +e
-    for p in $FA_PARENT $FA_PID $FB_PID $TCPDUMP_PID; do kill -9 "$p" 2>/dev/null; done
+    for p in $FA_PARENT $FA_PID $FB_PARENT $FB_PID $TCPDUMP_PID; do kill -9 "$p" 2>/dev/null; done
     for f in "$WORK"/*.pid; do [ -f "$f" ] && kill -9 "$(cat "$f")" 2>/dev/null; done
     sleep 0.3
     for ns in fa fb fc fsw; do ip netns del "$ns" 2>/dev/null; done
@@ -112,38 +116,43 @@ kill_master() {
 
 stable() { has_vip fa && ! has_vip fb; }
 
-# scenario name kind version advert runs mode(kill|term)
-scenario() {
-    local name=$1 kind=$2 ver=$3 adv=$4 runs=$5 mode=$6
-    local csv="$OUT/$name.csv" fbmac
+# one_run name kind version advert run mode(kill|term): the backup fb and the master fa started with the same
+# product, fa killed once, both stopped; appends a line to $OUT/name.csv (header on run 1).
+one_run() {
+    local name=$1 kind=$2 ver=$3 adv=$4 r=$5 mode=$6
+    local csv="$OUT/$name.csv" fbmac tries=0
     fbmac=$(ip -n fb link show eth0 | awk '/link\/ether/ {print $2}')
-    echo "run,t_signal,t_last_advert,t_first_garp,t_first_advert_b,takeover_s,bound_s,excess_ms" > "$csv"
-    echo "== $name: $kind v$ver advert_int $adv, $runs runs, $mode" >&2
-    start_daemon fb "$kind" "$ver" "$adv" 100
-    local r=1 fails=0
-    while [ "$r" -le "$runs" ]; do
+    [ "$r" -eq 1 ] && echo "run,t_signal,t_last_advert,t_first_garp,t_first_advert_b,takeover_s,bound_s,excess_ms" > "$csv"
+    while :; do
+        start_daemon fb "$kind" "$ver" "$adv" 100
         start_daemon fa "$kind" "$ver" "$adv" 150
-        if ! wait_for 60 stable; then echo "   fa never became the only master" >&2; fails=$((fails+1)); [ $fails -gt 3 ] && exit 1
-            stop_daemon "$FA_PID" "$FA_PARENT"; ip -n fa addr del "$VIP/24" dev eth0 2>/dev/null || true; continue; fi
-        # at least 3 adverts of the stable master (and the second GARP burst of garp_master_delay 1 is over)
-        sleep "$(python3 -c "print(max(1.5, 4 * $adv))")"
-        local sig=9; [ "$mode" = term ] && sig=TERM
-        local t_sig; t_sig=$(kill_master $sig)
-        if ! wait_for 30 has_vip fb; then echo "   fb never took over" >&2; exit 1; fi
-        [ "$mode" = term ] && { for _ in $(seq 100); do kill -0 "$FA_PID" 2>/dev/null || break; sleep 0.05; done; }
-        sleep 0.5 # let tcpdump flush
-        local line
-        line=$(python3 "$HERE/analyze.py" "$WORK/capture.txt" "$t_sig" "$fbmac" "$ver" "$adv" "$mode") || { echo "   analysis failed" >&2; exit 1; }
-        echo "$r,$line" >> "$csv"
-        echo "   run $r: $line" >&2
-        # SIGKILL leaves the VIP on fa's eth0: remove it, as a reboot would
-        kill -9 "$FA_PID" $FA_PARENT 2>/dev/null || true; wait "${FA_PARENT:-$FA_PID}" 2>/dev/null || true
-        ip -n fa addr del "$VIP/24" dev eth0 2>/dev/null || true
-        r=$((r+1))
+        wait_for 60 stable && break
+        echo "   $name run $r: fa never became the only master" >&2
+        stop_daemon "$FA_PID" "$FA_PARENT"; stop_daemon "$FB_PID" "$FB_PARENT"
+        ip -n fa addr del "$VIP/24" dev eth0 2>/dev/null || true; ip -n fb addr del "$VIP/24" dev eth0 2>/dev/null || true
+        tries=$((tries+1)); [ $tries -gt 3 ] && exit 1
     done
+    # at least 3 adverts of the stable master (and the second GARP burst of garp_master_delay 1 is over)
+    sleep "$(python3 -c "print(max(1.5, 4 * $adv))")"
+    local sig=9; [ "$mode" = term ] && sig=TERM
+    local t_sig; t_sig=$(kill_master $sig)
+    if ! wait_for 30 has_vip fb; then echo "   fb never took over" >&2; exit 1; fi
+    [ "$mode" = term ] && { for _ in $(seq 100); do kill -0 "$FA_PID" 2>/dev/null || break; sleep 0.05; done; }
+    sleep 0.5 # let tcpdump flush
+    local line
+    line=$(python3 "$HERE/analyze.py" "$WORK/capture.txt" "$t_sig" "$fbmac" "$ver" "$adv" "$mode") || { echo "   analysis failed" >&2; exit 1; }
+    echo "$r,$line" >> "$csv"
+    echo "   $name run $r: $line" >&2
+    # SIGKILL leaves the VIP on fa's eth0: remove it, as a reboot would
+    kill -9 "$FA_PID" $FA_PARENT 2>/dev/null || true; wait "${FA_PARENT:-$FA_PID}" 2>/dev/null || true
+    ip -n fa addr del "$VIP/24" dev eth0 2>/dev/null || true
     stop_daemon "$FB_PID" "$FB_PARENT"
     ip -n fb addr del "$VIP/24" dev eth0 2>/dev/null || true
-    sleep 1
+    sleep 0.5
+}
+
+tag() { # version advert -> e.g. v3-50ms, v2-1s
+    python3 -c "import sys; a=float(sys.argv[2]); print(f'v{sys.argv[1]}-' + (f'{a:g}s' if a >= 1 else f'{a*1000:g}ms'))" "$1" "$2"
 }
 
 lab_up
@@ -152,9 +161,25 @@ ip netns exec fc tcpdump -i eth0 -n -e -tt -l 'vrrp or arp' > "$WORK/capture.txt
 TCPDUMP_PID=$!
 sleep 1
 FB_PARENT=""
-[ "$N_V2" -gt 0 ] && scenario lb-v2-1s lb 2 1 "$N_V2" kill
-[ "$N_KA" -gt 0 ] && scenario keepalived-v2-1s ka 2 1 "$N_KA" kill
-[ "$N_V3" -gt 0 ] && scenario lb-v3-50ms lb 3 0.05 "$N_V3" kill
-[ "$N_GR" -gt 0 ] && scenario lb-v2-1s-sigterm lb 2 1 "$N_GR" term
+echo "load before: $(uptime)" > "$OUT/machine.txt"
+for setting in $SETTINGS; do
+    ver=${setting%%:*} adv=${setting#*:} t=$(tag "${setting%%:*}" "${setting#*:}")
+    echo "== v$ver advert_int $adv: $N rounds, Lb and keepalived interleaved, SIGKILL" >&2
+    for r in $(seq "$N"); do
+        if [ $((r % 2)) -eq 1 ]; then order="lb ka"; else order="ka lb"; fi
+        for kind in $order; do
+            if [ "$kind" = lb ]; then one_run "lb-$t" lb "$ver" "$adv" "$r" kill; else one_run "keepalived-$t" ka "$ver" "$adv" "$r" kill; fi
+        done
+    done
+done
+for r in $(seq "$N_GR"); do one_run lb-v2-1s-sigterm lb 2 1 "$r" term; done
+{
+    echo "load after: $(uptime)"
+    echo "host: $(lscpu | sed -n 's/^Model name:[[:space:]]*//p' | head -n1), $(nproc) cores, Linux $(uname -r)"
+    echo "lb: $(lb_describe "$LB")"
+    echo "keepalived: $("$KEEPALIVED" --version 2>&1 | head -n1)"
+    echo "date: $(date -u '+%Y-%m-%d %H:%M UTC')"
+    echo "command: N=$N SETTINGS=\"$SETTINGS\" N_GR=$N_GR bench/failover/run.sh"
+} >> "$OUT/machine.txt"
 gzip -c "$WORK/capture.txt" > "$OUT/capture.txt.gz" || true
 python3 "$HERE/summarize.py" "$OUT"

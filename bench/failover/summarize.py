@@ -3,12 +3,22 @@
 import csv, math, os, sys
 
 OUT = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "results")
-SCEN = [  # file, label, target on (takeover - bound) in ms, or on takeover in ms
-    ("lb-v2-1s", "Lb, v2, advert_int 1 s, SIGKILL", ("excess", 10)),
-    ("keepalived-v2-1s", "keepalived 2.2.7, v2, advert_int 1 s, SIGKILL", None),
-    ("lb-v3-50ms", "Lb, v3, advert_int 0.05 s, SIGKILL", ("takeover", 250)),
-    ("lb-v2-1s-sigterm", "Lb, v2, advert_int 1 s, SIGTERM (priority-0 advert)", None),
-]
+def scenarios():
+    """(file, label, target) for every results CSV: lb-/keepalived- per setting (v3-50ms first), then the rest."""
+    names = sorted(f[:-4] for f in os.listdir(OUT) if f.endswith(".csv"))
+    out = []
+    for tag in sorted({n.split("-", 1)[1] for n in names if n.startswith(("lb-", "keepalived-"))},
+                      key=lambda t: (t.endswith("sigterm"), not t.startswith("v3"), t)):
+        for prod, label in (("lb", "Lb"), ("keepalived", "keepalived 2.2.7")):
+            if f"{prod}-{tag}" in names:
+                v, a = tag.split("-")[0], tag.split("-")[1]
+                extra = ", SIGTERM (priority-0 advert)" if tag.endswith("sigterm") else ", SIGKILL"
+                out.append((f"{prod}-{tag}", f"{label}, {v}, advert_int {a.replace('ms', ' ms').replace('1s', '1 s')}{extra}", None))
+    return out
+
+
+SCEN = scenarios()
+
 
 def pct(xs, p):  # nearest rank
     s = sorted(xs); return s[max(0, math.ceil(p / 100 * len(s)) - 1)]
@@ -41,6 +51,17 @@ lines = ["| scenario | runs | bound (ms) | takeover to first GARP (ms) min / med
          "|---|---|---|---|---|---|---|"]
 for label, n, bound, take, exc, adv, met in rows:
     lines.append(f"| {label} | {n} | {bound:.1f} | {fmt(take)} | {fmt(exc)} | {fmt(adv) if adv else '–'} | {met or '–'} |")
+cmp = ["", "| setting | Lb takeover p50 / p99 / max (ms) | keepalived p50 / p99 / max (ms) | Lb p99 ≤ keepalived p99 | Lb median − keepalived median (target ≤ 2 ms) |",
+       "|---|---|---|---|---|"]
+byfile = {f: take for (f, _, _), (_, _, _, take, _, _, _) in zip([s for s in SCEN if os.path.exists(os.path.join(OUT, s[0] + ".csv"))], rows)}
+for f in byfile:
+    if f.startswith("lb-") and "keepalived-" + f[3:] in byfile:
+        a, b = byfile[f], byfile["keepalived-" + f[3:]]
+        p3 = lambda xs: f"{med(xs):.1f} / {pct(xs, 99):.1f} / {max(xs):.1f}"
+        d = med(a) - med(b)
+        cmp.append(f"| {f[3:]} | {p3(a)} | {p3(b)} | {'yes' if pct(a, 99) <= pct(b, 99) else 'NO'} ({pct(a, 99) - pct(b, 99):+.1f} ms) | {d:+.1f} ms: {'yes' if d <= 2 else 'NO'} |")
+if len(cmp) > 3:
+    lines += cmp
 md = "\n".join(lines) + "\n"
 open(os.path.join(OUT, "summary.md"), "w").write(md)
 print(md)

@@ -69,7 +69,10 @@ pct_services=$((services / 100 > 0 ? services / 100 : 1))
 
 cat <<EOF
 
-## IPVS programming ($services services × $dests destinations)
+## IPVS library calls ($services services × $dests destinations) — not the lb daemon's figures
+
+These rows time Lb's netlink client (\`src/Netlink\`) called from a benchmark program, not the \`lb\` daemon;
+for the daemon as a user runs it, side by side with keepalived, see \`bench/product\`.
 
 Programming $entries IPVS entries (TCP, \`wrr\`, direct routing) into an empty table, in one boot
 of the \`tests/kernel\` VM: Debian's stock kernel under qemu **TCG software emulation** on a
@@ -84,7 +87,7 @@ $(row "Lb \`IpvsClient.ReconcileAsync\` (dump + diff + batched apply)" lb_reconc
 $(row "Lb \`IpvsClient.ApplyAsync\` (batched apply of precomputed operations)" lb_apply_empty lb_reconcile_empty)
 $(row "Lb, first reconcile in a fresh process (JIT included; one sample)" lb_reconcile_empty_cold lb_reconcile_empty)
 $(row "\`ipvsadm -R\` of the equivalent $entries-line rules file" ipvsadm_restore_empty lb_reconcile_empty)
-$(row "keepalived \`-n -l -G --check\`, no health checkers: start until all entries are in the kernel" keepalived_start_to_full lb_reconcile_empty)
+$(row "keepalived \`-n -l -G --check\`, no health checkers: start until all entries are in the kernel (a whole daemon: not comparable with the library-call rows above; see bench/product)" keepalived_start_to_full)
 
 | a 1% change to the full table | best | median |
 |---|---|---|

@@ -1,0 +1,27 @@
+# Sourced by the bench/*/run.sh scripts: the one place that decides which lb binary a benchmark runs.
+#   LB=/path/to/lb        use that binary as it is (e.g. a `dotnet publish` / NativeAOT output)
+#   (unset)               build src/Lb from this checkout with LB_BUILD_CMD into LB_BENCH_ARTIFACTS
+# lb_binary prints the path of the lb executable (build output on stderr).
+bench_repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+LB_BENCH_ARTIFACTS="${LB_BENCH_ARTIFACTS:-/tmp/lb-bench-art}"
+
+lb_binary() {
+  if [ -n "${LB:-}" ]; then
+    [ -x "$LB" ] || { echo "LB=$LB is not an executable" >&2; return 2; }
+    (cd "$(dirname "$LB")" && echo "$(pwd -P)/$(basename "$LB")")
+    return 0
+  fi
+  # The build step (switch this one line to `dotnet publish ... -o "$out"` for an AOT/publish build).
+  local out="$LB_BENCH_ARTIFACTS/lb"
+  echo "[bench] building lb: dotnet build src/Lb -c Release -o $out" >&2
+  (cd "$bench_repo" && dotnet build src/Lb -c Release --nologo -v q --artifacts-path "$LB_BENCH_ARTIFACTS" -o "$out") >&2 || return 1
+  [ -x "$out/lb" ] || { echo "no lb executable in $out" >&2; return 1; }
+  echo "$out/lb"
+}
+
+# lb_describe BINARY: one line naming the build (version, commit, size) for the report.
+lb_describe() {
+  local commit
+  commit="$(git -C "$bench_repo" rev-parse --short HEAD 2>/dev/null || echo '?')"
+  echo "$("$1" --version 2>/dev/null | head -n1) — $1 (checkout $commit$( [ -n "${LB:-}" ] && echo ", given by LB" || echo ", built by bench/lib/lb.sh"))"
+}
