@@ -3,10 +3,11 @@ using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using Lb.Checkers;
-using Lb.Checkers.Ipvs;
+using Lb.Netlink;
+using Lb.Netlink.Ipvs;
 using Lb.Checkers.Journal;
 using Lb.Checkers.Options;
-using Lb.Checkers.Scripts;
+using Lb.Scripts;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -63,7 +64,7 @@ static async Task PhaseAsync(string kind, int count, int seconds, int port, Func
     long ok = 0, failed = 0;
     var reasons = new System.Collections.Concurrent.ConcurrentDictionary<string, int>();
     var sub = new CheckerSubsystem(options, new NullIpvs(), NullJournal.Instance, NullLoggerFactory.Instance, TimeProvider.System,
-        new DefaultCheckFactory(options, TimeProvider.System, Environment.GetEnvironmentVariable("BENCH_NO_FACTORY") == "1" ? null : factory, new ProcessScriptRunner()), new ProcessScriptRunner());
+        new DefaultCheckFactory(options, TimeProvider.System, Environment.GetEnvironmentVariable("BENCH_NO_FACTORY") == "1" ? null : factory, new ScriptRunner()), new ScriptRunner());
     sub.CheckCompleted += (_, e) =>
     {
         if (e.Success)
@@ -108,14 +109,15 @@ static int FreePort()
     return ((IPEndPoint)l.LocalEndpoint).Port;
 }
 
-internal sealed class NullIpvs : IIpvsDestinations
+/// <summary>An IPVS table that accepts everything and holds nothing (the benchmark measures the checkers, not the kernel).</summary>
+internal sealed class NullIpvs : IpvsTableBase
 {
-    public Task FlushAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-    public Task AddServiceAsync(IpvsService service, CancellationToken cancellationToken) => Task.CompletedTask;
-    public Task RemoveServiceAsync(IpvsService service, CancellationToken cancellationToken) => Task.CompletedTask;
-    public Task AddDestinationAsync(IpvsService service, IpvsDestination destination, CancellationToken cancellationToken) => Task.CompletedTask;
-    public Task EditDestinationAsync(IpvsService service, IpvsDestination destination, CancellationToken cancellationToken) => Task.CompletedTask;
-    public Task RemoveDestinationAsync(IpvsService service, IpvsDestination destination, CancellationToken cancellationToken) => Task.CompletedTask;
+    protected override Task<IReadOnlyList<NetlinkException?>> ExecuteAsync(IReadOnlyList<IpvsOperation> operations, CancellationToken cancellationToken) =>
+        Task.FromResult<IReadOnlyList<NetlinkException?>>(new NetlinkException?[operations.Count]);
+
+    public override Task<IpvsTableSnapshot> DumpAsync(CancellationToken cancellationToken = default) => Task.FromResult(new IpvsTableSnapshot([]));
+
+    public override Task FlushAsync(CancellationToken cancellationToken = default) => Task.CompletedTask;
 }
 
 internal static class Server

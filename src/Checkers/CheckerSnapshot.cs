@@ -1,7 +1,23 @@
 namespace Lb.Checkers;
 
-/// <summary>The state of every virtual server, for <c>lb status</c>.</summary>
-public sealed record CheckerSnapshot(DateTimeOffset Time, IReadOnlyList<VirtualServerStatus> VirtualServers);
+/// <summary>
+/// The state of every virtual server, for <c>lb status</c> and metrics: as published after the last applied change set
+/// (virtual and real servers) and after each checker's last round (checkers). Reading it never waits for the subsystem.
+/// </summary>
+public sealed record CheckerSnapshot(DateTimeOffset Time, IReadOnlyList<VirtualServerStatus> VirtualServers)
+{
+    /// <summary>Change sets applied since start (each: journal batch, IPVS batch, scripts).</summary>
+    public long ChangeSetsApplied { get; init; }
+
+    /// <summary>IPVS operations sent to the kernel (including the reconcile's) since start.</summary>
+    public long IpvsOperations { get; init; }
+
+    /// <summary>IPVS operations the kernel refused, or that could not be sent.</summary>
+    public long IpvsErrors { get; init; }
+
+    /// <summary>Checker rounds completed since start, all checkers.</summary>
+    public long Rounds => VirtualServers.Sum(v => v.RealServers.Sum(r => r.Checkers.Sum(c => c.Rounds)));
+}
 
 /// <summary>One virtual server's state.</summary>
 /// <param name="Name">keepalived's text (<c>[10.0.0.100]:tcp:80</c>).</param>
@@ -27,7 +43,17 @@ public sealed record RealServerStatus(string Name, bool Alive, bool InIpvs, int 
 /// <param name="HasRun">Whether it completed a round.</param>
 /// <param name="LastCheck">When the last round ended.</param>
 /// <param name="LastResult">The last round's reason.</param>
-public sealed record CheckerStatus(string Kind, bool Up, bool HasRun, DateTimeOffset? LastCheck, string LastResult);
+public sealed record CheckerStatus(string Kind, bool Up, bool HasRun, DateTimeOffset? LastCheck, string LastResult)
+{
+    /// <summary>Rounds completed.</summary>
+    public long Rounds { get; init; }
+
+    /// <summary>Rounds that failed.</summary>
+    public long Failures { get; init; }
+
+    /// <summary>Measured duration of the last round (attempt, retries, delay_before_retry); null before the first.</summary>
+    public TimeSpan? LastDuration { get; init; }
+}
 
 /// <summary>Raised after every checker round (diagnostics, tests, metrics).</summary>
 /// <param name="VirtualServer">The virtual server's text.</param>
@@ -37,9 +63,13 @@ public sealed record CheckerStatus(string Kind, bool Up, bool HasRun, DateTimeOf
 /// <param name="Success">Round result.</param>
 /// <param name="Reason">Round reason.</param>
 /// <param name="Retries">Retries made in the round.</param>
-public sealed record CheckCompletedEvent(string VirtualServer, string RealServer, string Kind, int Index, bool Success, string Reason, int Retries);
+public sealed record CheckCompletedEvent(string VirtualServer, string RealServer, string Kind, int Index, bool Success, string Reason, int Retries)
+{
+    /// <summary>How long the round took, measured (attempt, retries and delay_before_retry).</summary>
+    public TimeSpan Duration { get; init; }
+}
 
 /// <summary>One IPVS service of the desired table with its destinations.</summary>
 /// <param name="Service">The service.</param>
 /// <param name="Destinations">Its destinations with their weights.</param>
-public sealed record DesiredService(Ipvs.IpvsService Service, IReadOnlyList<Ipvs.IpvsDestination> Destinations);
+public sealed record DesiredService(Lb.Netlink.Ipvs.IpvsService Service, IReadOnlyList<Lb.Netlink.Ipvs.IpvsDestination> Destinations);

@@ -1,8 +1,9 @@
+using System.Collections.Concurrent;
 using Lb.Checkers.Engine;
-using Lb.Checkers.Ipvs;
 using Lb.Checkers.Journal;
 using Lb.Checkers.Logging;
 using Lb.Checkers.Options;
+using Lb.Netlink.Ipvs;
 using Lb.Scripts;
 using Microsoft.Extensions.Logging;
 
@@ -10,10 +11,16 @@ namespace Lb.Checkers;
 
 /// <summary>
 /// The checker subsystem (keepalived's checker process): programs the virtual servers into IPVS, runs every checker on
-/// its own schedule and adds, removes or re-weights real servers as keepalived 2.2.7 does. Every state change is
-/// journalled (fsynced) before the IPVS operation is issued, logged with keepalived's text, and raised as
-/// <see cref="StateChanged"/>.
+/// its own schedule and adds, removes or re-weights real servers as keepalived 2.2.7 does.
 /// </summary>
+/// <remarks>
+/// Decide, then apply. The engine's decisions (start-up, each checker's round, a reload, the stop) are made under a short
+/// gate and each yields a change set (journal entries, IPVS operations, scripts) that is queued, in decision order, to one
+/// serial applier: it appends the change set's journal entries with one fsync, then sends its IPVS work as one batch
+/// (<see cref="IIpvsTable.ApplyAsync"/>; start-up and reload: one <see cref="IIpvsTable.ReconcileAsync"/> against the
+/// table Lb owns), then starts its scripts, publishes the status and raises <see cref="StateChanged"/>. The gate is never
+/// held across an fsync or a netlink round trip, and status readers (<see cref="GetSnapshot"/>) never wait.
+/// </remarks>
 public sealed class CheckerSubsystem : IAsyncDisposable
 {
     private CheckerSubsystemOptions _options;
@@ -21,6 +28,10 @@ public sealed class CheckerSubsystem : IAsyncDisposable
     private readonly ILogger _logger;
     private ICheckFactory _checks;
     private readonly Random _random;
+    private readonly IIpvsTable _ipvs;
+    private readonly IJournal _journal;
+
+    // Decisions: the engine is called under this gate only; nothing waits on I/O while holding it.
     private readonly SemaphoreSlim _gate = new(1, 1);
 
     // Start, reload and stop take this one at a time (a second reload waits for the first).
@@ -30,15 +41,26 @@ public sealed class CheckerSubsystem : IAsyncDisposable
     private long _reloadApplied;
     private readonly CheckerEngine _engine;
     private readonly List<(Task Loop, CheckerState Checker)> _loops = new();
-    private readonly System.Collections.Concurrent.ConcurrentQueue<JournalEntry> _pendingChanges = new();
     private CancellationTokenSource? _cts;
     private bool _started;
-    private bool _stopped;
+    private Task? _stopping;
     private int _disposed;
+
+    // The applier: change sets in decision order, applied one at a time by whichever caller finds it idle.
+    private readonly ConcurrentQueue<(ChangeSet Set, TaskCompletionSource Done)> _queue = new();
+    private int _applying;
+    private Task _lastSubmitted = Task.CompletedTask;
+    private readonly CancellationTokenSource _applyCancel = new();
+
+    // Published after each applied change set; read without a lock.
+    private IReadOnlyList<VirtualServerView> _published;
+    private long _changeSetsApplied;
+    private long _ipvsOperations;
+    private long _ipvsErrors;
 
     /// <summary>Creates the subsystem. <paramref name="httpClientFactory"/> should have the client registered by
     /// <see cref="CheckerServiceCollectionExtensions.AddLbCheckers"/>; null: a private handler per HTTP check.</summary>
-    public CheckerSubsystem(CheckerSubsystemOptions options, IIpvsDestinations ipvs, IJournal journal, ILoggerFactory loggerFactory,
+    public CheckerSubsystem(CheckerSubsystemOptions options, IIpvsTable ipvs, IJournal journal, ILoggerFactory loggerFactory,
         TimeProvider timeProvider, IHttpClientFactory? httpClientFactory = null)
         : this(options, ipvs, journal, loggerFactory, timeProvider,
             new DefaultCheckFactory(options, timeProvider, httpClientFactory, new ScriptRunner(options.EnableScriptSecurity, timeProvider)),
@@ -51,7 +73,7 @@ public sealed class CheckerSubsystem : IAsyncDisposable
     }
 
     /// <summary>Creates the subsystem with explicit probes and script runner (tests, benchmarks).</summary>
-    public CheckerSubsystem(CheckerSubsystemOptions options, IIpvsDestinations ipvs, IJournal journal, ILoggerFactory loggerFactory,
+    public CheckerSubsystem(CheckerSubsystemOptions options, IIpvsTable ipvs, IJournal journal, ILoggerFactory loggerFactory,
         TimeProvider timeProvider, ICheckFactory checkFactory, IScriptRunner scriptRunner, Random? random = null)
     {
         _options = options;
@@ -59,15 +81,29 @@ public sealed class CheckerSubsystem : IAsyncDisposable
         _logger = loggerFactory.CreateLogger("Lb.Checkers");
         _checks = checkFactory;
         _random = random ?? Random.Shared;
-        _engine = new CheckerEngine(options, ipvs, journal, _logger, timeProvider, scriptRunner);
-        _engine.Changed += e => _pendingChanges.Enqueue(e);
+        _ipvs = ipvs;
+        _journal = journal;
+        _engine = new CheckerEngine(options, _logger, timeProvider, scriptRunner);
+        _published = _engine.Views();
     }
 
     /// <summary>
-    /// Raised after each state change (real server up/down/weight, quorum, sorry server) is journalled and applied,
-    /// outside the subsystem's lock (a handler may call <see cref="GetSnapshot"/>), in order.
+    /// Raised after each state change (real server up/down/weight, quorum, sorry server) is journalled and applied, by the
+    /// applier, in journal order, outside the subsystem's gate (a handler may call <see cref="GetSnapshot"/>).
     /// </summary>
     public event EventHandler<JournalEntry>? StateChanged;
+
+    /// <summary>
+    /// What the stop removes from IPVS: true (default) releases what Lb added (per <c>lvs_flush_onstop</c>); false
+    /// (<c>-I, --dont-release-ipvs</c>) owns nothing at stop: the kernel keeps the table, as keepalived skips clear_services.
+    /// </summary>
+    public bool ReleaseIpvsOnStop { get; set; } = true;
+
+    /// <summary>How long the stop waits for the checkers to end and for its IPVS removals (then it goes on, and cancels them).</summary>
+    public TimeSpan StopBound { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>How long start-up and a reload wait for their change set to be applied before going on (and saying so).</summary>
+    public TimeSpan ApplyBound { get; init; } = TimeSpan.FromMinutes(2);
 
     /// <summary>
     /// For <c>ha_suspend</c>: tells whether a virtual address is configured on this host (src/Lb wires it to the
@@ -89,16 +125,17 @@ public sealed class CheckerSubsystem : IAsyncDisposable
                 throw new InvalidOperationException("already started");
             _started = true;
             _cts = new CancellationTokenSource();
+            Task applied;
             await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
             try
             {
-                await _engine.InitAsync(cancellationToken).ConfigureAwait(false);
+                applied = Submit(_engine.Init());
             }
             finally
             {
                 _gate.Release();
             }
-            RaiseChanges();
+            await WaitAppliedAsync(applied, "start-up", cancellationToken).ConfigureAwait(false);
             foreach (var vs in _engine.VirtualServers)
             {
                 foreach (var rs in vs.RealServers)
@@ -119,9 +156,10 @@ public sealed class CheckerSubsystem : IAsyncDisposable
     /// first and calls this only when it is valid). Virtual, real and sorry servers are matched by identity
     /// (virtual server: address/port/protocol, fwmark or group; real server: address/port within its virtual server);
     /// an object found identical keeps its state and its checkers keep their schedule, with no IPVS operation and no
-    /// journal entry. Added, removed and changed objects are applied one by one, each journalled (kind <c>reload</c>,
-    /// reason <c>configuration reload</c>) before its IPVS operations; quorum, hysteresis and the sorry server are then
-    /// re-evaluated once per changed virtual server. See src/Checkers/README.md for every case.
+    /// journal entry. Added, removed and changed objects are decided one by one, each journalled (kind <c>reload</c>,
+    /// reason <c>configuration reload</c>); quorum, hysteresis and the sorry server are then re-evaluated once per changed
+    /// virtual server. The journal batch is fsynced, then the kernel is brought to the result with one reconcile against
+    /// the services Lb owned: only the entries that differ are sent. See src/Checkers/README.md for every case.
     /// </summary>
     /// <remarks>
     /// Reloads run one at a time (a second waits for the first) and atomically with respect to checker results (a round
@@ -141,7 +179,7 @@ public sealed class CheckerSubsystem : IAsyncDisposable
         {
             if (!_started)
                 throw new InvalidOperationException("the checker subsystem is not started");
-            if (_stopped)
+            if (_stopping is not null)
                 throw new InvalidOperationException("the checker subsystem is stopped");
             if (ticket < _reloadApplied)
             {
@@ -153,6 +191,7 @@ public sealed class CheckerSubsystem : IAsyncDisposable
 
             var previous = _options;
             EngineReload applied;
+            Task done;
             await _gate.WaitAsync(CancellationToken.None).ConfigureAwait(false);
             try
             {
@@ -164,13 +203,15 @@ public sealed class CheckerSubsystem : IAsyncDisposable
                     _engine.Scripts = scripts;
                 }
                 _options = next;
-                applied = await _engine.ReloadAsync(next, CancellationToken.None).ConfigureAwait(false);
+                ChangeSet changes;
+                (applied, changes) = _engine.Reload(next);
+                done = Submit(changes);
             }
             finally
             {
                 _gate.Release();
             }
-            RaiseChanges();
+            await WaitAppliedAsync(done, "reload", CancellationToken.None).ConfigureAwait(false);
 
             foreach (var c in applied.Retired)
             {
@@ -240,7 +281,9 @@ public sealed class CheckerSubsystem : IAsyncDisposable
                     await TimerDelay.DelayAsync(_time, c.Settings.DelayLoop, ct).ConfigureAwait(false);
                     continue;
                 }
+                var began = _time.GetTimestamp();
                 var (outcome, retries) = await round.RunAsync(c.RetriesForNextRound(), ct).ConfigureAwait(false);
+                var duration = _time.GetElapsedTime(began);
                 await _gate.WaitAsync(ct).ConfigureAwait(false);
                 bool retired;
                 try
@@ -248,7 +291,7 @@ public sealed class CheckerSubsystem : IAsyncDisposable
                     // A reload may have removed or replaced this checker while the round ran: its result is discarded.
                     retired = c.Retired;
                     if (!retired)
-                        await _engine.OnRoundCompletedAsync(c, outcome, retries, ct).ConfigureAwait(false);
+                        _ = Submit(_engine.OnRoundCompleted(c, outcome, retries, duration));
                 }
                 finally
                 {
@@ -256,7 +299,7 @@ public sealed class CheckerSubsystem : IAsyncDisposable
                 }
                 if (retired)
                     break;
-                RaiseChanges();
+                KickApplier();
                 if (!outcome.Success)
                 {
                     if (c.Settings.LogAllFailures)
@@ -266,7 +309,7 @@ public sealed class CheckerSubsystem : IAsyncDisposable
                 }
                 // Arm the next round before telling observers, so a test that reacts by advancing its clock fires it.
                 var next = TimerDelay.DelayAsync(_time, c.Settings.DelayLoop, ct);
-                CheckCompleted?.Invoke(this, new CheckCompletedEvent(c.Rs.Vs.Name, c.Rs.Name, c.Options.Keyword, c.Index, outcome.Success, outcome.Reason, retries));
+                CheckCompleted?.Invoke(this, new CheckCompletedEvent(c.Rs.Vs.Name, c.Rs.Name, c.Options.Keyword, c.Index, outcome.Success, outcome.Reason, retries) { Duration = duration });
                 await next.ConfigureAwait(false);
             }
         }
@@ -280,81 +323,226 @@ public sealed class CheckerSubsystem : IAsyncDisposable
     }
 
     /// <summary>
-    /// Stops every checker, removes what was added from IPVS (per <c>lvs_flush_on_stop</c>) and, with <c>omega</c>,
-    /// runs the notify_down and quorum_down scripts and waits for them.
+    /// Stops every checker, removes what was added from IPVS (per <c>lvs_flush_on_stop</c>; nothing with
+    /// <see cref="ReleaseIpvsOnStop"/> false) and, with <c>omega</c>, runs the notify_down and quorum_down scripts and
+    /// waits for them. The removal itself is bounded by <see cref="StopBound"/> and is not abandoned when
+    /// <paramref name="cancellationToken"/> fires: a second call (or <see cref="DisposeAsync"/>) waits for it, so whoever
+    /// owns the IPVS table disposes it only after the removal is done or has given up.
     /// </summary>
     public async Task StopAsync(CancellationToken cancellationToken)
     {
+        Task stopping;
         await _lifecycle.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            if (!_started || _stopped)
+            if (!_started)
                 return;
-            _stopped = true;
+            stopping = _stopping ??= StopCoreAsync();
         }
         finally
         {
             _lifecycle.Release();
         }
-        if (_cts is not null)
-            await _cts.CancelAsync().ConfigureAwait(false);
-        await Task.WhenAll(_loops.Select(l => l.Loop)).WaitAsync(cancellationToken).ConfigureAwait(false);
-        foreach (var (_, c) in _loops)
-            c.Stop?.Dispose();
-        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            await _engine.ShutdownAsync(cancellationToken).ConfigureAwait(false);
-        }
-        finally
-        {
-            _gate.Release();
-        }
-        RaiseChanges();
+        await stopping.WaitAsync(cancellationToken).ConfigureAwait(false);
         await _engine.PendingNotifies().WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>The current state of every virtual server, real server and checker.</summary>
-    public CheckerSnapshot GetSnapshot()
+    private async Task StopCoreAsync()
     {
-        _gate.Wait();
+        if (_cts is not null)
+            await _cts.CancelAsync().ConfigureAwait(false);
+        var bound = _time.GetTimestamp();
+        TimeSpan Left() => StopBound - _time.GetElapsedTime(bound) is var left && left > TimeSpan.Zero ? left : TimeSpan.Zero;
         try
         {
-            return new CheckerSnapshot(_time.GetUtcNow(), _engine.VirtualServers.Select(vs => new VirtualServerStatus(
-                vs.Name, vs.QuorumUp, vs.LiveWeight(), vs.Sorry?.Name, vs.SorryActive,
-                vs.RealServers.Select(rs => new RealServerStatus(rs.Name, rs.Alive, rs.Set, rs.EffectiveWeight, rs.LastReason,
-                    rs.Checkers.Select(c => new CheckerStatus(c.Options.Keyword, c.IsUp, c.HasRun, c.LastCheck, c.LastReason)).ToList())).ToList())).ToList());
+            await Task.WhenAll(_loops.Select(l => l.Loop)).WaitAsync(StopBound).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            _logger.StopBoundExceeded("the checkers", StopBound.TotalSeconds);
+        }
+        foreach (var (_, c) in _loops)
+            c.Stop?.Dispose();
+        await _gate.WaitAsync(CancellationToken.None).ConfigureAwait(false);
+        try
+        {
+            _ = Submit(_engine.Shutdown(ReleaseIpvsOnStop));
         }
         finally
         {
             _gate.Release();
+        }
+        KickApplier();
+        try
+        {
+            // Every change set decided so far, the stop's last.
+            await _lastSubmitted.WaitAsync(Left()).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            _logger.StopBoundExceeded("the IPVS removal", StopBound.TotalSeconds);
+            await _applyCancel.CancelAsync().ConfigureAwait(false);
         }
     }
 
     /// <summary>
-    /// The IPVS table this subsystem wants right now: its services and, for each, the destinations it has added with
-    /// their current weights (0 for inhibited ones). Equal to what the IPVS operations issued so far have built, so
-    /// src/Lb can reconcile a kernel dump against it (start-up after a crash, audits).
+    /// The current state of every virtual server, real server and checker, as last published: never waits for the
+    /// subsystem (virtual and real servers as of the last applied change set, each checker as of its last round).
+    /// </summary>
+    public CheckerSnapshot GetSnapshot()
+    {
+        var views = Volatile.Read(ref _published);
+        var list = new List<VirtualServerStatus>(views.Count);
+        foreach (var vs in views)
+        {
+            var realServers = new List<RealServerStatus>(vs.RealServers.Count);
+            foreach (var rs in vs.RealServers)
+                realServers.Add(new RealServerStatus(rs.Name, rs.Alive, rs.InIpvs, rs.Weight, rs.LastReason, rs.Checkers.Select(c => c.Status).ToList()));
+            list.Add(new VirtualServerStatus(vs.Name, vs.QuorumUp, vs.LiveWeight, vs.SorryServer, vs.SorryServerActive, realServers));
+        }
+        return new CheckerSnapshot(_time.GetUtcNow(), list)
+        {
+            ChangeSetsApplied = Interlocked.Read(ref _changeSetsApplied),
+            IpvsOperations = Interlocked.Read(ref _ipvsOperations),
+            IpvsErrors = Interlocked.Read(ref _ipvsErrors),
+        };
+    }
+
+    /// <summary>
+    /// The IPVS table this subsystem has decided on: its services and, for each, the destinations it has added with
+    /// their current weights (0 for inhibited ones). Once the queued change sets are applied, equal to what Lb built in
+    /// the kernel (tests compare it with the table; src/Lb may reconcile a dump against it).
     /// </summary>
     public IReadOnlyList<DesiredService> GetDesiredTable()
     {
         _gate.Wait();
         try
         {
-            var list = new List<DesiredService>();
-            foreach (var vs in _engine.VirtualServers)
-            {
-                if (!vs.Added)
-                    continue;
-                var dests = vs.CurrentDestinations();
-                foreach (var svc in vs.Services)
-                    list.Add(new DesiredService(svc, dests));
-            }
-            return list;
+            return _engine.DesiredTable().Select(v => new DesiredService(v.Service, v.Destinations)).ToList();
         }
         finally
         {
             _gate.Release();
+        }
+    }
+
+    // ---------------------------------------------------------------- the applier
+
+    /// <summary>Queues a change set; called under the gate, so the queue is in decision order. Returns when it is applied.</summary>
+    private Task Submit(ChangeSet changes)
+    {
+        if (changes.IsEmpty)
+            return _lastSubmitted;
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _queue.Enqueue((changes, done));
+        _lastSubmitted = done.Task;
+        return done.Task;
+    }
+
+    /// <summary>Waits (bounded) for a change set submitted by start-up or a reload, pumping the queue first.</summary>
+    private async Task WaitAppliedAsync(Task applied, string what, CancellationToken cancellationToken)
+    {
+        KickApplier();
+        try
+        {
+            await applied.WaitAsync(ApplyBound, cancellationToken).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            _logger.StopBoundExceeded($"applying the {what}", ApplyBound.TotalSeconds);
+        }
+    }
+
+    /// <summary>
+    /// Applies the queued change sets in order, unless another caller is already doing so (it will take them too).
+    /// Runs inline up to the first I/O that does not complete at once; never throws.
+    /// </summary>
+    private void KickApplier() => _ = DrainQueueAsync();
+
+    private async Task DrainQueueAsync()
+    {
+        while (!_queue.IsEmpty)
+        {
+            if (Interlocked.CompareExchange(ref _applying, 1, 0) != 0)
+                return;
+            try
+            {
+                while (_queue.TryDequeue(out var item))
+                {
+                    try
+                    {
+                        await ApplyAsync(item.Set).ConfigureAwait(false);
+                    }
+                    catch (Exception ex)
+                    {
+                        _logger.ApplyFailed(ex.ToString());
+                    }
+                    finally
+                    {
+                        item.Done.TrySetResult();
+                    }
+                }
+            }
+            finally
+            {
+                Volatile.Write(ref _applying, 0);
+            }
+        }
+    }
+
+    /// <summary>One change set: journal batch (one fsync), then the IPVS batch, then status, events and scripts.</summary>
+    private async Task ApplyAsync(ChangeSet changes)
+    {
+        if (changes.Journal.Count > 0)
+        {
+            try
+            {
+                await _journal.AppendBatchAsync(changes.Journal, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ObjectDisposedException)
+            {
+                _logger.JournalFailed(ex.Message);
+            }
+        }
+        if (changes.HasIpvsWork)
+            await ApplyIpvsAsync(changes).ConfigureAwait(false);
+        if (changes.Status is { } status)
+            Volatile.Write(ref _published, status);
+        Interlocked.Increment(ref _changeSetsApplied);
+        foreach (var entry in changes.Journal)
+            StateChanged?.Invoke(this, entry);
+        _engine.StartScripts(changes.Scripts);
+    }
+
+    private async Task ApplyIpvsAsync(ChangeSet changes)
+    {
+        var ct = _applyCancel.Token;
+        try
+        {
+            if (changes.Flush)
+            {
+                Interlocked.Increment(ref _ipvsOperations);
+                await _ipvs.FlushAsync(ct).ConfigureAwait(false);
+                return;
+            }
+            var result = changes.Reconcile is { } r
+                ? await _ipvs.ReconcileAsync(r.Desired, r.Ownership, ct).ConfigureAwait(false)
+                : await _ipvs.ApplyAsync(changes.Operations, ct).ConfigureAwait(false);
+            Interlocked.Add(ref _ipvsOperations, result.Operations.Count);
+            foreach (var failure in result.Failures)
+            {
+                Interlocked.Increment(ref _ipvsErrors);
+                _logger.IpvsFailed(IpvsMapping.Describe(failure.Operation), failure.Error?.Message ?? "failed");
+            }
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            Interlocked.Add(ref _ipvsErrors, Math.Max(1, changes.Operations.Count));
+            var what = changes.Flush ? "flush"
+                : changes.Reconcile is { } r ? $"reconcile of {r.Desired.Count} services"
+                : changes.Operations.Count == 1 ? IpvsMapping.Describe(changes.Operations[0])
+                : $"{changes.Operations.Count} operations from {IpvsMapping.Describe(changes.Operations[0])}";
+            _logger.IpvsFailed(what, ex.Message);
         }
     }
 
@@ -374,16 +562,6 @@ public sealed class CheckerSubsystem : IAsyncDisposable
         return suspended;
     }
 
-    private void RaiseChanges()
-    {
-        // Several loops may drain concurrently; a lock keeps the events in journal order.
-        lock (_pendingChanges)
-        {
-            while (_pendingChanges.TryDequeue(out var e))
-                StateChanged?.Invoke(this, e);
-        }
-    }
-
     /// <summary>Notify scripts still running (tests).</summary>
     internal Task PendingNotifies() => _engine.PendingNotifies();
 
@@ -399,6 +577,7 @@ public sealed class CheckerSubsystem : IAsyncDisposable
         finally
         {
             _cts?.Dispose();
+            _applyCancel.Dispose();
             _gate.Dispose();
             _lifecycle.Dispose();
         }

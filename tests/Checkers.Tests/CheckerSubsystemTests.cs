@@ -23,7 +23,7 @@ public class CheckerSubsystemTests
         }
 
         public ManualTimeProvider Time { get; } = new();
-        public InMemoryIpvs Ipvs { get; } = new();
+        public InMemoryIpvsTable Ipvs { get; } = new();
         public MemoryJournal Journal { get; } = new();
         public ListLogger Logs { get; } = new();
         public CheckerSubsystem Subsystem { get; }

@@ -1,7 +1,7 @@
 using System.Globalization;
-using Lb.Checkers.Ipvs;
 using Lb.Checkers.Logging;
 using Lb.Checkers.Options;
+using Lb.Netlink.Ipvs;
 
 namespace Lb.Checkers.Engine;
 
@@ -12,7 +12,8 @@ internal sealed record EngineReload(ReloadResult Result, IReadOnlyList<CheckerSt
 /// Configuration reload as a diff (keepalived's <c>clear_diff_services</c> + <c>init_services</c>, without keepalived's
 /// restart of every checker): objects are matched by identity — virtual server by address/port/protocol, fwmark or
 /// group; real server by address/port within its virtual server; sorry server per virtual server — and only what
-/// differs is touched, one object at a time, each journalled (kind <c>reload</c>) before its IPVS operations.
+/// differs is decided, one object at a time, each journalled (kind <c>reload</c>). The IPVS side is one reconcile of the
+/// resulting table against the services Lb owned before the reload: only the entries that differ are sent.
 /// </summary>
 internal sealed partial class CheckerEngine
 {
@@ -44,12 +45,13 @@ internal sealed partial class CheckerEngine
     }
 
     /// <summary>
-    /// Applies <paramref name="next"/> as a diff against the running state. The caller holds the gate. IPVS failures are
-    /// logged (as for every operation) and do not stop the reload; cancellation is not honoured once started.
+    /// Decides <paramref name="next"/> as a diff against the running state. The caller holds the gate and hands the change
+    /// set to the applier (journal, then one reconcile against what Lb owned before this reload).
     /// </summary>
-    public async Task<EngineReload> ReloadAsync(CheckerSubsystemOptions next, CancellationToken ct)
+    public (EngineReload Reload, ChangeSet Changes) Reload(CheckerSubsystemOptions next)
     {
         var old = _options;
+        var ownership = IpvsOwnership.Of(_owned);
         var run = new ReloadRun
         {
             ScriptGlobalsChanged = old.ScriptUser != next.ScriptUser || old.ScriptGroup != next.ScriptGroup || old.EnableScriptSecurity != next.EnableScriptSecurity,
@@ -64,7 +66,7 @@ internal sealed partial class CheckerEngine
         foreach (var (key, vs) in live)
         {
             if (!wantedKeys.Contains(key))
-                await RemoveVirtualServerAsync(vs, run, ct).ConfigureAwait(false);
+                RemoveVirtualServer(vs, run);
         }
 
         var list = new List<VsState>(wanted.Count);
@@ -73,36 +75,39 @@ internal sealed partial class CheckerEngine
             var candidate = BuildVirtualServer(vso, next);
             if (liveByKey.TryGetValue(key, out var vs))
             {
-                await UpdateVirtualServerAsync(vs, candidate, run, ct).ConfigureAwait(false);
+                UpdateVirtualServer(vs, candidate, run);
                 list.Add(vs);
             }
             else
             {
-                await AddVirtualServerAsync(candidate, run, ct).ConfigureAwait(false);
+                AddVirtualServer(candidate, run);
                 list.Add(candidate);
             }
         }
         VirtualServers.Clear();
         VirtualServers.AddRange(list);
-        return new EngineReload(new ReloadResult { Changes = run.Changes, Kept = run.Kept }, run.Retired, run.Started);
+        ReconcileAgainst(ownership);
+        foreach (var c in run.Started)
+            c.Publish();
+        return (new EngineReload(new ReloadResult { Changes = run.Changes, Kept = run.Kept }, run.Retired, run.Started), Take(allViews: true));
     }
 
     // ---------------------------------------------------------------- virtual servers
 
-    private async Task RemoveVirtualServerAsync(VsState vs, ReloadRun run, CancellationToken ct)
+    private void RemoveVirtualServer(VsState vs, ReloadRun run)
     {
         _logger.ReloadVirtualServer("Removing", vs.Name);
         foreach (var rs in vs.RealServers)
             run.Retire(rs);
-        await JournalAsync(ReloadKind, vs, null, vs.QuorumUp ? "quorum up" : "quorum down", "removed", ReloadReason,
-            vs.Added ? string.Join("; ", vs.Services.Select(s => $"remove service {s}")) + " (with its destinations)" : "none").ConfigureAwait(false);
+        Journal(ReloadKind, vs, null, vs.QuorumUp ? "quorum up" : "quorum down", "removed", ReloadReason,
+            vs.Added ? string.Join("; ", vs.Services.Select(s => $"remove service {IpvsMapping.Text(s.Key)}")) + " (with its destinations)" : "none");
         run.Changes.Add(new ReloadChange(ReloadObjectKind.VirtualServer, ReloadChangeKind.Removed, vs.Name, null, $"{vs.RealServers.Count} real servers"));
         foreach (var rs in vs.RealServers)
         {
             if (rs.Set)
                 _logger.ServiceStateChange("Removing", rs.Name, "from", vs.Name);
-            await JournalAsync(ReloadKind, vs, rs.Name, rs.Alive ? "up" : "down", "removed", ReloadReason,
-                rs.Set ? "removed from IPVS with its virtual server" : "none").ConfigureAwait(false);
+            Journal(ReloadKind, vs, rs.Name, rs.Alive ? "up" : "down", "removed", ReloadReason,
+                rs.Set ? "removed from IPVS with its virtual server" : "none");
             run.Changes.Add(new ReloadChange(ReloadObjectKind.RealServer, ReloadChangeKind.Removed, vs.Name, rs.Name, "with its virtual server"));
             if (rs.Alive)
                 RunNotify(rs.Options.NotifyDown, wait: false);
@@ -111,8 +116,8 @@ internal sealed partial class CheckerEngine
         }
         if (vs.Sorry is { } sorry)
         {
-            await JournalAsync(ReloadKind, vs, sorry.Name, sorry.Alive ? "in" : "out", "removed", ReloadReason,
-                sorry.Set ? "removed from IPVS with its virtual server" : "none").ConfigureAwait(false);
+            Journal(ReloadKind, vs, sorry.Name, sorry.Alive ? "in" : "out", "removed", ReloadReason,
+                sorry.Set ? "removed from IPVS with its virtual server" : "none");
             run.Changes.Add(new ReloadChange(ReloadObjectKind.SorryServer, ReloadChangeKind.Removed, vs.Name, sorry.Name, "with its virtual server"));
             sorry.Alive = false;
             sorry.Set = false;
@@ -123,26 +128,26 @@ internal sealed partial class CheckerEngine
         if (vs.Added)
         {
             foreach (var svc in vs.Services)
-                await IpvsAsync($"remove service {svc}", () => _ipvs.RemoveServiceAsync(svc, ct)).ConfigureAwait(false);
+                _cs.Operations.Add(IpvsOperation.DeleteService(svc.Key));
         }
         vs.Added = false;
     }
 
-    private async Task AddVirtualServerAsync(VsState vs, ReloadRun run, CancellationToken ct)
+    private void AddVirtualServer(VsState vs, ReloadRun run)
     {
         _logger.ReloadVirtualServer("Adding", vs.Name);
-        await JournalAsync(ReloadKind, vs, null, "absent", "added", ReloadReason, string.Join("; ", vs.Services.Select(s => $"add service {s}"))).ConfigureAwait(false);
+        Journal(ReloadKind, vs, null, "absent", "added", ReloadReason, string.Join("; ", vs.Services.Select(s => $"add service {IpvsMapping.Text(s.Key)}")));
         run.Changes.Add(new ReloadChange(ReloadObjectKind.VirtualServer, ReloadChangeKind.Added, vs.Name, null, $"{vs.RealServers.Count} real servers"));
         foreach (var rs in vs.RealServers)
             run.Changes.Add(new ReloadChange(ReloadObjectKind.RealServer, ReloadChangeKind.Added, vs.Name, rs.Name, ""));
         if (vs.Sorry is { } sorry)
             run.Changes.Add(new ReloadChange(ReloadObjectKind.SorryServer, ReloadChangeKind.Added, vs.Name, sorry.Name, ""));
-        await InitVirtualServerAsync(vs, reload: true, ct).ConfigureAwait(false);
+        InitVirtualServer(vs, reload: true);
         foreach (var rs in vs.RealServers)
             run.Started.AddRange(rs.Checkers);
     }
 
-    private async Task UpdateVirtualServerAsync(VsState vs, VsState next, ReloadRun run, CancellationToken ct)
+    private void UpdateVirtualServer(VsState vs, VsState next, ReloadRun run)
     {
         var oldOptions = vs.Options;
         var newOptions = next.Options;
@@ -155,14 +160,14 @@ internal sealed partial class CheckerEngine
         var removedRs = liveRs.Where(x => !nextRsKeys.Contains(x.Key)).Select(x => x.Item).ToList();
         var plans = nextRs.Select(x => liveRsByKey.TryGetValue(x.Key, out var l) ? PlanRealServer(l, x.Item, run.ScriptGlobalsChanged) : new RsPlan(null, x.Item, null, new(), false)).ToList();
 
-        var oldServices = new Dictionary<IpvsService, IpvsService>();
+        var oldServices = new Dictionary<IpvsServiceKey, IpvsService>();
         foreach (var s in vs.Services)
-            oldServices.TryAdd(ServiceIdentity(s), s);
-        var newKeys = next.Services.Select(ServiceIdentity).ToHashSet();
-        var removedServices = vs.Services.Where(s => !newKeys.Contains(ServiceIdentity(s))).ToList();
-        var keptServices = next.Services.Where(s => oldServices.ContainsKey(ServiceIdentity(s))).ToList();
-        var editedServices = keptServices.Where(s => oldServices[ServiceIdentity(s)] != s).ToList();
-        var addedServices = next.Services.Where(s => !oldServices.ContainsKey(ServiceIdentity(s))).ToList();
+            oldServices.TryAdd(s.Key, s);
+        var newKeys = next.Services.Select(s => s.Key).ToHashSet();
+        var removedServices = vs.Services.Where(s => !newKeys.Contains(s.Key)).ToList();
+        var keptServices = next.Services.Where(s => oldServices.ContainsKey(s.Key)).ToList();
+        var editedServices = keptServices.Where(s => !oldServices[s.Key].SettingsEqual(s)).ToList();
+        var addedServices = next.Services.Where(s => !oldServices.ContainsKey(s.Key)).ToList();
 
         var vsDifferences = Differences(VsFields(oldOptions), VsFields(newOptions));
         if (vsDifferences.Count == 0 && !OptionsEquality.VirtualServerLevelEqual(oldOptions, newOptions))
@@ -188,22 +193,22 @@ internal sealed partial class CheckerEngine
         if (vsChanged)
         {
             if (removedServices.Count > 0)
-                vsDifferences.Add(("services removed", "", string.Join(", ", removedServices)));
+                vsDifferences.Add(("services removed", "", string.Join(", ", removedServices.Select(s => IpvsMapping.Text(s.Key)))));
             if (addedServices.Count > 0)
-                vsDifferences.Add(("services added", "", string.Join(", ", addedServices)));
+                vsDifferences.Add(("services added", "", string.Join(", ", addedServices.Select(s => IpvsMapping.Text(s.Key)))));
             var detail = Describe(vsDifferences);
             var actions = new List<string>();
-            actions.AddRange(removedServices.Select(s => $"remove service {s}"));
-            actions.AddRange(editedServices.Select(s => $"edit service {s}"));
-            actions.AddRange(addedServices.Select(s => $"add service {s}"));
+            actions.AddRange(removedServices.Select(s => $"remove service {IpvsMapping.Text(s.Key)}"));
+            actions.AddRange(editedServices.Select(s => $"edit service {IpvsMapping.Text(s.Key)}"));
+            actions.AddRange(addedServices.Select(s => $"add service {IpvsMapping.Text(s.Key)}"));
             _logger.ReloadUpdatingVirtualServer(vs.Name, detail);
-            await JournalAsync(ReloadKind, vs, null, OldStates(vsDifferences), NewStates(vsDifferences), $"{ReloadReason}: {detail}",
-                actions.Count > 0 ? string.Join("; ", actions) : "none").ConfigureAwait(false);
+            Journal(ReloadKind, vs, null, OldStates(vsDifferences), NewStates(vsDifferences), $"{ReloadReason}: {detail}",
+                actions.Count > 0 ? string.Join("; ", actions) : "none");
             run.Changes.Add(new ReloadChange(ReloadObjectKind.VirtualServer, ReloadChangeKind.Changed, vs.Name, null, detail));
             foreach (var svc in removedServices)
-                await IpvsAsync($"remove service {svc}", () => _ipvs.RemoveServiceAsync(svc, ct)).ConfigureAwait(false);
+                _cs.Operations.Add(IpvsOperation.DeleteService(svc.Key));
             foreach (var svc in editedServices)
-                await IpvsAsync($"edit service {svc}", () => _ipvs.EditServiceAsync(svc, ct)).ConfigureAwait(false);
+                _cs.Operations.Add(IpvsOperation.EditService(svc));
         }
         else
         {
@@ -213,7 +218,7 @@ internal sealed partial class CheckerEngine
         vs.Services = keptServices;
 
         foreach (var rs in removedRs)
-            await RemoveRealServerAsync(vs, rs, run, ct).ConfigureAwait(false);
+            RemoveRealServer(vs, rs, run);
 
         var realServers = new List<RsState>(plans.Count);
         foreach (var p in plans)
@@ -223,30 +228,30 @@ internal sealed partial class CheckerEngine
                 var rs = p.Next;
                 rs.Vs = vs;
                 realServers.Add(rs);
-                await AddRealServerAsync(vs, rs, run, ct).ConfigureAwait(false);
+                AddRealServer(vs, rs, run);
             }
             else
             {
                 realServers.Add(p.Live);
-                await UpdateRealServerAsync(vs, p, run, ct).ConfigureAwait(false);
+                UpdateRealServer(vs, p, run);
             }
         }
         vs.RealServers.Clear();
         vs.RealServers.AddRange(realServers);
 
         // Quorum, hysteresis and weights are re-evaluated once, with the new options (and the running sorry server).
-        await UpdateQuorumStateAsync(vs, init: false, ct).ConfigureAwait(false);
+        UpdateQuorumState(vs, init: false);
 
         if (!sorryEqual)
-            await ReplaceSorryServerAsync(vs, next.Sorry, run, ct).ConfigureAwait(false);
+            ReplaceSorryServer(vs, next.Sorry, run);
         else if (vs.Sorry is { } keptSorry)
             run.Kept.Add($"sorry server {keptSorry.Name} of VS {vs.Name}");
 
         foreach (var svc in addedServices)
         {
-            await IpvsAsync($"add service {svc}", () => _ipvs.AddServiceAsync(svc, ct)).ConfigureAwait(false);
+            _cs.Operations.Add(IpvsOperation.AddService(svc));
             foreach (var d in vs.CurrentDestinations())
-                await IpvsAsync($"add destination {d} to {svc}", () => _ipvs.AddDestinationAsync(svc, d, ct)).ConfigureAwait(false);
+                _cs.Operations.Add(IpvsOperation.AddDestination(svc.Key, d));
         }
         vs.Services = next.Services;
     }
@@ -257,7 +262,7 @@ internal sealed partial class CheckerEngine
     {
         var oldDest0 = live.Destination(0);
         var checkersEqual = CheckersEqual(live, next, scriptGlobalsChanged);
-        var differences = Differences(RsFields(live, oldDest0), RsFields(next, next.Destination(0)));
+        var differences = Differences(RsFields(live), RsFields(next));
         if (!checkersEqual && !differences.Any(d => d.What == "checkers"))
         {
             var kinds = Kinds(next);
@@ -287,23 +292,23 @@ internal sealed partial class CheckerEngine
         return true;
     }
 
-    private async Task AddRealServerAsync(VsState vs, RsState rs, ReloadRun run, CancellationToken ct)
+    private void AddRealServer(VsState vs, RsState rs, ReloadRun run)
     {
         run.Changes.Add(new ReloadChange(ReloadObjectKind.RealServer, ReloadChangeKind.Added, vs.Name, rs.Name, ""));
-        await InitRealServerAsync(rs, reload: true, ct).ConfigureAwait(false);
+        InitRealServer(rs, reload: true);
         run.Started.AddRange(rs.Checkers);
     }
 
-    private async Task RemoveRealServerAsync(VsState vs, RsState rs, ReloadRun run, CancellationToken ct)
+    private void RemoveRealServer(VsState vs, RsState rs, ReloadRun run)
     {
         run.Retire(rs);
         if (rs.Set)
             _logger.ServiceStateChange("Removing", rs.Name, "from", vs.Name);
-        await JournalAsync(ReloadKind, vs, rs.Name, rs.Alive ? "up" : "down", "removed", ReloadReason, rs.Set ? "removed from IPVS" : "none").ConfigureAwait(false);
+        Journal(ReloadKind, vs, rs.Name, rs.Alive ? "up" : "down", "removed", ReloadReason, rs.Set ? "removed from IPVS" : "none");
         run.Changes.Add(new ReloadChange(ReloadObjectKind.RealServer, ReloadChangeKind.Removed, vs.Name, rs.Name, ""));
         if (rs.Set)
         {
-            await RemoveDestinationsAsync(vs, rs.Destination(0), ct).ConfigureAwait(false);
+            RemoveDestinations(vs, rs.Destination(0));
             rs.Set = false;
         }
         if (rs.Alive)
@@ -320,7 +325,7 @@ internal sealed partial class CheckerEngine
     /// start in the server's current state (up: all up, the usual retries before it goes down; down: all down, every
     /// one must succeed) and count as having run, so no notify script runs until the state really changes.
     /// </summary>
-    private async Task UpdateRealServerAsync(VsState vs, RsPlan plan, ReloadRun run, CancellationToken ct)
+    private void UpdateRealServer(VsState vs, RsPlan plan, ReloadRun run)
     {
         var rs = plan.Live!;
         var next = plan.Next;
@@ -341,24 +346,24 @@ internal sealed partial class CheckerEngine
         var newWeight = vs.WeightInIpvs(rs);
         var newDest = rs.Destination(newWeight);
         var wantSet = rs.Inhibit || (rs.Alive && !vs.SorryServing);
-        Func<Task>? op = null;
+        Action? op = null;
         string action;
         if (wantSet && !rs.Set)
         {
             action = $"added to IPVS with weight {newWeight}";
-            op = () => AddDestinationsAsync(vs, newDest, ct);
+            op = () => AddDestinations(vs, newDest);
             rs.Set = true;
         }
         else if (!wantSet && rs.Set)
         {
             action = "removed from IPVS";
-            op = () => RemoveDestinationsAsync(vs, newDest, ct);
+            op = () => RemoveDestinations(vs, newDest);
             rs.Set = false;
         }
         else if (rs.Set && oldDest != newDest)
         {
             action = oldWeight != newWeight ? $"weight {oldWeight} -> {newWeight}" : "destination edited";
-            op = () => EditDestinationsAsync(vs, newDest, ct);
+            op = () => EditDestinations(vs, newDest);
         }
         else
         {
@@ -368,10 +373,10 @@ internal sealed partial class CheckerEngine
             action += "; checkers restarted, state kept";
 
         _logger.ReloadUpdatingRealServer(rs.Name, vs.Name, detail);
-        await JournalAsync(ReloadKind, vs, rs.Name, OldStates(plan.Differences), NewStates(plan.Differences), $"{ReloadReason}: {detail}", action).ConfigureAwait(false);
+        Journal(ReloadKind, vs, rs.Name, OldStates(plan.Differences), NewStates(plan.Differences), $"{ReloadReason}: {detail}", action);
         run.Changes.Add(new ReloadChange(ReloadObjectKind.RealServer, ReloadChangeKind.Changed, vs.Name, rs.Name, detail));
         if (op is not null)
-            await op().ConfigureAwait(false);
+            op();
 
         if (!plan.CheckersEqual)
         {
@@ -390,7 +395,7 @@ internal sealed partial class CheckerEngine
             rs.NumFailedCheckers = checkers.Count(c => !c.IsUp);
             run.Started.AddRange(checkers);
             if (!rs.Alive && checkers.Count == 0)
-                await PerformServerStateAsync(rs, true, $"{ReloadReason}: no checker left", ct).ConfigureAwait(false);
+                PerformServerState(rs, true, $"{ReloadReason}: no checker left");
         }
     }
 
@@ -404,7 +409,7 @@ internal sealed partial class CheckerEngine
     /// pool stays empty); a new one while quorum is down starts serving; removing a serving one puts the alive real
     /// servers back.
     /// </summary>
-    private async Task ReplaceSorryServerAsync(VsState vs, SorryState? next, ReloadRun run, CancellationToken ct)
+    private void ReplaceSorryServer(VsState vs, SorryState? next, ReloadRun run)
     {
         var old = vs.Sorry;
         var wasActive = old is { Alive: true };
@@ -433,13 +438,13 @@ internal sealed partial class CheckerEngine
         };
         _logger.SorryServer(change == ReloadChangeKind.Removed ? "Removing" : change == ReloadChangeKind.Added ? "Adding" : "Updating", name,
             change == ReloadChangeKind.Removed ? "from" : change == ReloadChangeKind.Added ? "to" : "of", vs.Name);
-        await JournalAsync(ReloadKind, vs, name, old is null ? "absent" : wasActive ? "in" : "out", next is null ? "removed" : activate ? "in" : "out",
-            $"{ReloadReason}: sorry server {detail}", actions.Count > 0 ? string.Join("; ", actions) : "none").ConfigureAwait(false);
+        Journal(ReloadKind, vs, name, old is null ? "absent" : wasActive ? "in" : "out", next is null ? "removed" : activate ? "in" : "out",
+            $"{ReloadReason}: sorry server {detail}", actions.Count > 0 ? string.Join("; ", actions) : "none");
         run.Changes.Add(new ReloadChange(ReloadObjectKind.SorryServer, change, vs.Name, name, detail));
 
         if (old is { Set: true })
         {
-            await RemoveDestinationsAsync(vs, old.Destination, ct).ConfigureAwait(false);
+            RemoveDestinations(vs, old.Destination);
             old.Set = false;
         }
         if (old is not null)
@@ -450,19 +455,19 @@ internal sealed partial class CheckerEngine
             if (activate)
             {
                 if (!wasActive)
-                    await PerformQuorumStateAsync(vs, add: false, ct).ConfigureAwait(false);
-                await SorryAddAsync(vs, next, ct).ConfigureAwait(false);
+                    PerformQuorumState(vs, add: false);
+                SorryAdd(vs, next);
                 next.Alive = true;
             }
             else if (next.Inhibit)
             {
-                await AddDestinationsAsync(vs, next.Destination with { Weight = 0 }, ct).ConfigureAwait(false);
+                AddDestinations(vs, next.Destination with { Weight = 0 });
                 next.Set = true;
             }
         }
         else if (wasActive)
         {
-            await PerformQuorumStateAsync(vs, add: true, ct).ConfigureAwait(false);
+            PerformQuorumState(vs, add: true);
         }
     }
 
@@ -479,17 +484,6 @@ internal sealed partial class CheckerEngine
     }
 
     private static string RsKey(RsState rs) => Format.Endpoint(rs.Options.Address, rs.Options.Port ?? rs.Vs.Options.Port ?? 0);
-
-    /// <summary>What identifies an IPVS service in the kernel (the rest can be edited in place).</summary>
-    private static IpvsService ServiceIdentity(IpvsService s) => s with
-    {
-        Scheduler = "",
-        SchedulerFlags = SchedulerFlags.None,
-        OnePacketScheduling = false,
-        PersistenceTimeout = null,
-        PersistenceNetmask = null,
-        PersistenceEngine = null,
-    };
 
     private static List<(string Key, T Item)> Keyed<T>(IEnumerable<T> items, Func<T, string> key)
     {
@@ -541,14 +535,14 @@ internal sealed partial class CheckerEngine
 
     private static string Kinds(RsState rs) => rs.Checkers.Count == 0 ? "none" : string.Join("+", rs.Checkers.Select(c => c.Options.Keyword));
 
-    private static List<(string What, string Value)> RsFields(RsState rs, IpvsDestination dest0) =>
+    private static List<(string What, string Value)> RsFields(RsState rs) =>
     [
         ("weight", rs.Options.Weight.ToString(CultureInfo.InvariantCulture)),
         ("inhibit_on_failure", OnOff(rs.Inhibit)),
-        ("lvs_method", dest0.ForwardingMethod.ToString()),
-        ("tunnel", dest0.Tunnel?.ToString() ?? "none"),
-        ("uthreshold", dest0.UpperThreshold.ToString(CultureInfo.InvariantCulture)),
-        ("lthreshold", dest0.LowerThreshold.ToString(CultureInfo.InvariantCulture)),
+        ("lvs_method", (rs.Options.ForwardingMethod ?? rs.Vs.Options.ForwardingMethod).ToString()),
+        ("tunnel", (rs.Options.Tunnel ?? rs.Vs.Options.Tunnel)?.ToString() ?? "none"),
+        ("uthreshold", rs.Options.UpperThreshold.ToString(CultureInfo.InvariantCulture)),
+        ("lthreshold", rs.Options.LowerThreshold.ToString(CultureInfo.InvariantCulture)),
         ("notify_up", Script(rs.Options.NotifyUp)),
         ("notify_down", Script(rs.Options.NotifyDown)),
         ("checkers", Kinds(rs)),

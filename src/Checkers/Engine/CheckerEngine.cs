@@ -1,34 +1,37 @@
-using System.Net.Sockets;
-using Lb.Checkers.Ipvs;
 using Lb.Checkers.Journal;
 using Lb.Checkers.Logging;
 using Lb.Checkers.Options;
+using Lb.Netlink.Ipvs;
 using Lb.Scripts;
 using Microsoft.Extensions.Logging;
 
 namespace Lb.Checkers.Engine;
 
 /// <summary>
-/// keepalived's ipwrapper.c: real-server and virtual-server state, quorum, hysteresis and sorry server, turned into
-/// IPVS operations and journal entries. Not thread-safe: the caller serializes calls (one gate per subsystem).
-/// Every change is journalled (appended and fsynced) before the IPVS operation is issued.
+/// keepalived's ipwrapper.c: real-server and virtual-server state, quorum, hysteresis and sorry server, decided without
+/// I/O. Each entry point (<see cref="Init"/>, <see cref="OnRoundCompleted"/>, <see cref="Reload"/>,
+/// <see cref="Shutdown"/>) returns a <see cref="ChangeSet"/>: the journal entries, the IPVS work and the scripts the
+/// decision implies, for the subsystem's applier to perform (journal fsynced before the IPVS work). Not thread-safe: the
+/// caller serializes calls (one gate per subsystem) and hands the change sets to the applier in the order they were made.
 /// </summary>
 internal sealed partial class CheckerEngine
 {
     private const string Subsystem = "checkers";
     private CheckerSubsystemOptions _options;
-    private readonly IIpvsDestinations _ipvs;
-    private readonly IJournal _journal;
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
     private IScriptRunner _scripts;
     private readonly List<Task> _notifies = new();
+    private ChangeSet _cs = new();
+    private readonly HashSet<VsState> _touched = new();
+    private VirtualServerView[] _views = [];
 
-    public CheckerEngine(CheckerSubsystemOptions options, IIpvsDestinations ipvs, IJournal journal, ILogger logger, TimeProvider time, IScriptRunner scripts)
+    // The services Lb configured in the kernel (start-up, then each reload): a reload may delete those it no longer wants.
+    private HashSet<IpvsServiceKey> _owned = new();
+
+    public CheckerEngine(CheckerSubsystemOptions options, ILogger logger, TimeProvider time, IScriptRunner scripts)
     {
         _options = options;
-        _ipvs = ipvs;
-        _journal = journal;
         _logger = logger;
         _time = time;
         _scripts = scripts;
@@ -39,7 +42,7 @@ internal sealed partial class CheckerEngine
     /// <summary>The runtime state of <paramref name="vso"/> before start-up: nothing alive, nothing in IPVS.</summary>
     private static VsState BuildVirtualServer(VirtualServerOptions vso, CheckerSubsystemOptions options)
     {
-        var vs = new VsState(vso, BuildServices(vso));
+        var vs = new VsState(vso, IpvsMapping.Services(vso));
         if (vso.SorryServer is { } ss)
             vs.Sorry = new SorryState(vs, ss);
         foreach (var rso in vso.RealServers)
@@ -61,9 +64,6 @@ internal sealed partial class CheckerEngine
 
     public List<VsState> VirtualServers { get; } = new();
 
-    /// <summary>Raised after each state change has been journalled and applied.</summary>
-    public event Action<JournalEntry>? Changed;
-
     /// <summary>Notify scripts started and not yet finished.</summary>
     public Task PendingNotifies()
     {
@@ -74,34 +74,120 @@ internal sealed partial class CheckerEngine
         }
     }
 
+    // ---------------------------------------------------------------- change sets
+
+    /// <summary>Hands over what the decisions since the last call produced, with the status of the virtual servers they touched.</summary>
+    private ChangeSet Take(bool allViews = false)
+    {
+        var cs = _cs;
+        _cs = new ChangeSet();
+        if (allViews || _views.Length != VirtualServers.Count)
+        {
+            _views = VirtualServers.Select(View).ToArray();
+            cs.Status = _views;
+        }
+        else if (_touched.Count > 0)
+        {
+            var views = (VirtualServerView[])_views.Clone();
+            for (var i = 0; i < VirtualServers.Count; i++)
+            {
+                if (_touched.Contains(VirtualServers[i]))
+                    views[i] = View(VirtualServers[i]);
+            }
+            _views = views;
+            cs.Status = views;
+        }
+        _touched.Clear();
+        return cs;
+    }
+
+    /// <summary>The status of every virtual server now (before start-up: nothing alive, nothing in IPVS).</summary>
+    public IReadOnlyList<VirtualServerView> Views()
+    {
+        _views = VirtualServers.Select(View).ToArray();
+        return _views;
+    }
+
+    private static VirtualServerView View(VsState vs)
+    {
+        var realServers = new RealServerView[vs.RealServers.Count];
+        for (var i = 0; i < realServers.Length; i++)
+        {
+            var rs = vs.RealServers[i];
+            foreach (var c in rs.Checkers)
+                c.Publish();
+            realServers[i] = new RealServerView(rs.Name, rs.Alive, rs.Set, rs.EffectiveWeight, rs.LastReason, rs.Checkers.ToArray());
+        }
+        return new VirtualServerView(vs.Name, vs.QuorumUp, vs.LiveWeight(), vs.Sorry?.Name, vs.SorryActive, realServers);
+    }
+
+    /// <summary>The table Lb wants in the kernel now: every programmed service with the destinations it has added.</summary>
+    public List<IpvsVirtualServer> DesiredTable()
+    {
+        var byKey = new Dictionary<IpvsServiceKey, (IpvsService Service, List<IpvsDestination> Destinations)>();
+        var order = new List<IpvsServiceKey>();
+        foreach (var vs in VirtualServers)
+        {
+            if (!vs.Added)
+                continue;
+            var dests = vs.CurrentDestinations();
+            foreach (var svc in vs.Services)
+            {
+                if (!byKey.TryGetValue(svc.Key, out var entry))
+                {
+                    entry = (svc, new List<IpvsDestination>());
+                    byKey[svc.Key] = entry;
+                    order.Add(svc.Key);
+                }
+                foreach (var d in dests)
+                {
+                    if (!entry.Destinations.Exists(x => x.Key == d.Key))
+                        entry.Destinations.Add(d);
+                }
+            }
+        }
+        return order.Select(k => new IpvsVirtualServer(byKey[k].Service, byKey[k].Destinations)).ToList();
+    }
+
+    /// <summary>Replaces the explicit operations by one reconcile of the whole desired table against what Lb owns.</summary>
+    private void ReconcileAgainst(IpvsOwnership ownership)
+    {
+        var desired = DesiredTable();
+        _cs.Operations.Clear();
+        _cs.Reconcile = (desired, ownership);
+        _owned = desired.Select(d => d.Service.Key).ToHashSet();
+    }
+
     // ---------------------------------------------------------------- start-up (init_services)
 
-    public async Task InitAsync(CancellationToken ct)
+    /// <summary>Start-up: every virtual server and its initially-up real servers; one reconcile (the whole table with lvs_flush).</summary>
+    public ChangeSet Init()
     {
-        if (_options.LvsFlush)
-            await IpvsAsync("flush", () => _ipvs.FlushAsync(ct)).ConfigureAwait(false);
         foreach (var vs in VirtualServers)
-            await InitVirtualServerAsync(vs, reload: false, ct).ConfigureAwait(false);
+            InitVirtualServer(vs, reload: false);
+        ReconcileAgainst(_options.LvsFlush ? IpvsOwnership.Everything : IpvsOwnership.Of(VirtualServers.SelectMany(v => v.Services).Select(s => s.Key)));
+        return Take(allViews: true);
     }
 
     /// <summary>Programs one virtual server that is not in IPVS yet (start-up, or added by a reload).</summary>
-    private async Task InitVirtualServerAsync(VsState vs, bool reload, CancellationToken ct)
+    private void InitVirtualServer(VsState vs, bool reload)
     {
         // set_quorum_states(): nothing is alive yet.
         vs.QuorumUp = vs.LiveWeight() >= vs.Options.Quorum + vs.Options.Hysteresis;
 
         foreach (var svc in vs.Services)
-            await IpvsAsync($"add service {svc}", () => _ipvs.AddServiceAsync(svc, ct)).ConfigureAwait(false);
+            _cs.Operations.Add(IpvsOperation.AddService(svc));
         vs.Added = true;
+        _touched.Add(vs);
 
         foreach (var rs in vs.RealServers)
-            await InitRealServerAsync(rs, reload, ct).ConfigureAwait(false);
+            InitRealServer(rs, reload);
 
-        await UpdateQuorumStateAsync(vs, init: true, ct).ConfigureAwait(false);
+        UpdateQuorumState(vs, init: true);
 
         if (vs.Sorry is { Inhibit: true, Set: false } sorry)
         {
-            await AddDestinationsAsync(vs, sorry.Destination with { Weight = 0 }, ct).ConfigureAwait(false);
+            AddDestinations(vs, sorry.Destination with { Weight = 0 });
             sorry.Set = true;
         }
     }
@@ -111,7 +197,7 @@ internal sealed partial class CheckerEngine
     /// enough"); an up server is added with its weight, a down one only with inhibit_on_failure (weight 0). While the
     /// sorry server serves (a reload adding a server to a virtual server without quorum) an up server is not added.
     /// </summary>
-    private async Task InitRealServerAsync(RsState rs, bool reload, CancellationToken ct)
+    private void InitRealServer(RsState rs, bool reload)
     {
         var vs = rs.Vs;
         foreach (var c in rs.Checkers)
@@ -135,14 +221,14 @@ internal sealed partial class CheckerEngine
             var weight = up && serving ? Math.Max(0, rs.EffectiveWeight) : 0;
             if (reload)
                 _logger.ServiceStateChange("Adding", rs.Name, "to", vs.Name);
-            await JournalAsync(kind, vs, rs.Name, old, up ? "up" : "down", reason,
-                up && serving ? $"added with weight {weight}" : "added with weight 0 (inhibit_on_failure)").ConfigureAwait(false);
-            await AddDestinationsAsync(vs, rs.Destination(weight), ct).ConfigureAwait(false);
+            Journal(kind, vs, rs.Name, old, up ? "up" : "down", reason,
+                up && serving ? $"added with weight {weight}" : "added with weight 0 (inhibit_on_failure)");
+            AddDestinations(vs, rs.Destination(weight));
             rs.Set = true;
         }
         else
         {
-            await JournalAsync(kind, vs, rs.Name, old, up ? "up" : "down", reason, up ? "none (sorry server active, quorum down)" : "none").ConfigureAwait(false);
+            Journal(kind, vs, rs.Name, old, up ? "up" : "down", reason, up ? "none (sorry server active, quorum down)" : "none");
         }
         if (up)
         {
@@ -154,19 +240,22 @@ internal sealed partial class CheckerEngine
 
     // ---------------------------------------------------------------- a checker's round ended (check_*.c epilogs)
 
-    /// <summary>Applies the result of one round (an attempt plus its retries) of <paramref name="c"/>.</summary>
-    public async Task OnRoundCompletedAsync(CheckerState c, CheckOutcome outcome, int retriesMade, CancellationToken ct)
+    /// <summary>Applies the result of one round (an attempt plus its retries) of <paramref name="c"/>, measured as <paramref name="duration"/>.</summary>
+    public ChangeSet OnRoundCompleted(CheckerState c, CheckOutcome outcome, int retriesMade, TimeSpan duration)
     {
         if (c.Retired)
-            return; // a reload removed or replaced this checker while its round was in flight
+            return Take(); // a reload removed or replaced this checker while its round was in flight
         c.Rounds++;
+        if (!outcome.Success)
+            c.Failures++;
+        c.LastDuration = duration;
         c.LastCheck = _time.GetUtcNow();
         c.LastReason = outcome.Reason;
         var rs = c.Rs;
         var vs = rs.Vs;
 
         if (outcome.Success && outcome.DynamicWeight is int w)
-            await UpdateWeightAsync(vs, rs, w, $"misc_dynamic weight {w}", updateQuorum: true, ct).ConfigureAwait(false);
+            UpdateWeight(vs, rs, w, $"misc_dynamic weight {w}", updateQuorum: true);
 
         var reason = outcome.Success || retriesMade == 0 ? outcome.Reason : $"{outcome.Reason} after {retriesMade} retries";
         if (outcome.Success)
@@ -174,16 +263,19 @@ internal sealed partial class CheckerEngine
             if (!c.IsUp || !c.HasRun)
             {
                 LogSuccess(c);
-                await UpdateCheckerStateAsync(c, true, reason, ct).ConfigureAwait(false);
+                UpdateCheckerState(c, true, reason);
             }
         }
         else if (c.IsUp || !c.HasRun)
         {
             LogFailure(c, retriesMade, outcome.Reason);
-            await UpdateCheckerStateAsync(c, false, reason, ct).ConfigureAwait(false);
+            UpdateCheckerState(c, false, reason);
         }
         c.RetryIt = 0;
         c.HasRun = true;
+        foreach (var other in rs.Checkers)
+            other.Publish();
+        return Take();
     }
 
     private void LogSuccess(CheckerState c)
@@ -290,7 +382,7 @@ internal sealed partial class CheckerEngine
     }
 
     /// <summary><c>update_svr_checker_state</c>.</summary>
-    private async Task UpdateCheckerStateAsync(CheckerState c, bool alive, string reason, CancellationToken ct)
+    private void UpdateCheckerState(CheckerState c, bool alive, string reason)
     {
         var rs = c.Rs;
         if (c.IsUp == alive)
@@ -307,17 +399,17 @@ internal sealed partial class CheckerEngine
         if (alive)
         {
             if (rs.NumFailedCheckers <= 1)
-                await PerformServerStateAsync(rs, true, $"{c.Options.Keyword}: {reason}", ct).ConfigureAwait(false);
+                PerformServerState(rs, true, $"{c.Options.Keyword}: {reason}");
         }
         else if (rs.NumFailedCheckers == 0)
         {
-            await PerformServerStateAsync(rs, false, $"{c.Options.Keyword}: {reason}", ct).ConfigureAwait(false);
+            PerformServerState(rs, false, $"{c.Options.Keyword}: {reason}");
         }
         SetCheckerState(c, alive);
     }
 
     /// <summary><c>perform_svr_state</c>: add or remove a real server from the pool.</summary>
-    private async Task PerformServerStateAsync(RsState rs, bool alive, string reason, CancellationToken ct)
+    private void PerformServerState(RsState rs, bool alive, string reason)
     {
         var vs = rs.Vs;
         if (rs.Alive == alive)
@@ -330,12 +422,12 @@ internal sealed partial class CheckerEngine
         var applies = vs.QuorumUp || vs.Sorry is null || !vs.Sorry.Alive;
         var action = !applies ? "none (sorry server active, quorum down)" : DescribeAddDel(rs, alive);
         rs.LastReason = reason;
-        await JournalAsync("real_server", vs, rs.Name, alive ? "down" : "up", alive ? "up" : "down", reason, action).ConfigureAwait(false);
+        Journal("real_server", vs, rs.Name, alive ? "down" : "up", alive ? "up" : "down", reason, action);
         if (applies)
-            await AddOrDelAsync(rs, alive, ct).ConfigureAwait(false);
+            AddOrDel(rs, alive);
         rs.Alive = alive;
         RunNotify(alive ? rs.Options.NotifyUp : rs.Options.NotifyDown, wait: false);
-        await UpdateQuorumStateAsync(vs, init: false, ct).ConfigureAwait(false);
+        UpdateQuorumState(vs, init: false);
     }
 
     private static string DescribeAddDel(RsState rs, bool add)
@@ -346,34 +438,34 @@ internal sealed partial class CheckerEngine
     }
 
     /// <summary><c>ipvs_cmd(LVS_CMD_ADD_DEST|LVS_CMD_DEL_DEST)</c> with inhibit_on_failure turning either into an edit.</summary>
-    private async Task AddOrDelAsync(RsState rs, bool add, CancellationToken ct)
+    private void AddOrDel(RsState rs, bool add)
     {
         var vs = rs.Vs;
         if (add)
         {
             var dest = rs.Destination(Math.Max(0, rs.EffectiveWeight));
             if (rs.Inhibit && rs.Set)
-                await EditDestinationsAsync(vs, dest, ct).ConfigureAwait(false);
+                EditDestinations(vs, dest);
             else
             {
-                await AddDestinationsAsync(vs, dest, ct).ConfigureAwait(false);
+                AddDestinations(vs, dest);
                 rs.Set = true;
             }
         }
         else
         {
             if (rs.Inhibit && rs.Set)
-                await EditDestinationsAsync(vs, rs.Destination(0), ct).ConfigureAwait(false);
+                EditDestinations(vs, rs.Destination(0));
             else if (rs.Set)
             {
-                await RemoveDestinationsAsync(vs, rs.Destination(0), ct).ConfigureAwait(false);
+                RemoveDestinations(vs, rs.Destination(0));
                 rs.Set = false;
             }
         }
     }
 
     /// <summary><c>update_quorum_state</c>.</summary>
-    private async Task UpdateQuorumStateAsync(VsState vs, bool init, CancellationToken ct)
+    private void UpdateQuorumState(VsState vs, bool init)
     {
         var o = vs.Options;
         var weightSum = vs.LiveWeight();
@@ -388,15 +480,15 @@ internal sealed partial class CheckerEngine
             {
                 _logger.SorryServer(sorry.Inhibit ? "Disabling" : "Removing", sorry.Name, "from", vs.Name);
                 action = sorry.Inhibit ? $"sorry server {sorry.Name} weight -> 0; alive real servers added back" : $"sorry server {sorry.Name} removed; alive real servers added back";
-                await JournalAsync("quorum", vs, null, "down", "up", $"gained quorum {o.Quorum}+{o.Hysteresis}={threshold} <= {weightSum}", action).ConfigureAwait(false);
-                await JournalAsync("sorry_server", vs, sorry.Name, "in", "out", "quorum gained", sorry.Inhibit ? "weight 0 (sorry_server_inhibit)" : "removed from IPVS").ConfigureAwait(false);
-                await SorryDelAsync(vs, sorry, ct).ConfigureAwait(false);
+                Journal("quorum", vs, null, "down", "up", $"gained quorum {o.Quorum}+{o.Hysteresis}={threshold} <= {weightSum}", action);
+                Journal("sorry_server", vs, sorry.Name, "in", "out", "quorum gained", sorry.Inhibit ? "weight 0 (sorry_server_inhibit)" : "removed from IPVS");
+                SorryDel(vs, sorry);
                 sorry.Alive = false;
-                await PerformQuorumStateAsync(vs, add: true, ct).ConfigureAwait(false);
+                PerformQuorumState(vs, add: true);
             }
             else
             {
-                await JournalAsync("quorum", vs, null, init ? "init" : "down", "up", $"gained quorum {o.Quorum}+{o.Hysteresis}={threshold} <= {weightSum}", action).ConfigureAwait(false);
+                Journal("quorum", vs, null, init ? "init" : "down", "up", $"gained quorum {o.Quorum}+{o.Hysteresis}={threshold} <= {weightSum}", action);
             }
             RunNotify(o.QuorumUp, wait: false);
             return;
@@ -411,57 +503,57 @@ internal sealed partial class CheckerEngine
             if (vs.Sorry is { Alive: false } sorry)
             {
                 _logger.SorryServer(sorry.Inhibit ? "Enabling" : "Adding", sorry.Name, "to", vs.Name);
-                await JournalAsync("quorum", vs, null, init ? "init" : "up", "down", reason, $"alive real servers removed; sorry server {sorry.Name} in").ConfigureAwait(false);
-                await JournalAsync("sorry_server", vs, sorry.Name, "out", "in", "quorum lost",
-                    sorry.Inhibit && sorry.Set ? $"weight 0 -> {sorry.Destination.Weight} (sorry_server_inhibit)" : $"added to IPVS with weight {sorry.Destination.Weight}").ConfigureAwait(false);
-                await PerformQuorumStateAsync(vs, add: false, ct).ConfigureAwait(false);
-                await SorryAddAsync(vs, sorry, ct).ConfigureAwait(false);
+                Journal("quorum", vs, null, init ? "init" : "up", "down", reason, $"alive real servers removed; sorry server {sorry.Name} in");
+                Journal("sorry_server", vs, sorry.Name, "out", "in", "quorum lost",
+                    sorry.Inhibit && sorry.Set ? $"weight 0 -> {sorry.Destination.Weight} (sorry_server_inhibit)" : $"added to IPVS with weight {sorry.Destination.Weight}");
+                PerformQuorumState(vs, add: false);
+                SorryAdd(vs, sorry);
                 sorry.Alive = true;
             }
             else
             {
-                await JournalAsync("quorum", vs, null, init ? "init" : "up", "down", reason, "none").ConfigureAwait(false);
+                Journal("quorum", vs, null, init ? "init" : "up", "down", reason, "none");
             }
             RunNotify(o.QuorumDown, wait: false);
         }
     }
 
     /// <summary><c>perform_quorum_state</c>: add or remove the alive real servers.</summary>
-    private async Task PerformQuorumStateAsync(VsState vs, bool add, CancellationToken ct)
+    private void PerformQuorumState(VsState vs, bool add)
     {
         _logger.QuorumPool(add ? "Adding alive servers to" : "Removing alive servers from", vs.Name);
         foreach (var rs in vs.RealServers)
         {
             if (!rs.Alive)
                 continue;
-            await AddOrDelAsync(rs, add, ct).ConfigureAwait(false);
+            AddOrDel(rs, add);
         }
     }
 
-    private async Task SorryAddAsync(VsState vs, SorryState sorry, CancellationToken ct)
+    private void SorryAdd(VsState vs, SorryState sorry)
     {
         if (sorry.Inhibit && sorry.Set)
-            await EditDestinationsAsync(vs, sorry.Destination, ct).ConfigureAwait(false);
+            EditDestinations(vs, sorry.Destination);
         else
         {
-            await AddDestinationsAsync(vs, sorry.Destination, ct).ConfigureAwait(false);
+            AddDestinations(vs, sorry.Destination);
             sorry.Set = true;
         }
     }
 
-    private async Task SorryDelAsync(VsState vs, SorryState sorry, CancellationToken ct)
+    private void SorryDel(VsState vs, SorryState sorry)
     {
         if (sorry.Inhibit && sorry.Set)
-            await EditDestinationsAsync(vs, sorry.Destination with { Weight = 0 }, ct).ConfigureAwait(false);
+            EditDestinations(vs, sorry.Destination with { Weight = 0 });
         else if (sorry.Set)
         {
-            await RemoveDestinationsAsync(vs, sorry.Destination, ct).ConfigureAwait(false);
+            RemoveDestinations(vs, sorry.Destination);
             sorry.Set = false;
         }
     }
 
     /// <summary><c>update_svr_wgt</c>.</summary>
-    public async Task UpdateWeightAsync(VsState vs, RsState rs, int weight, string reason, bool updateQuorum, CancellationToken ct)
+    public void UpdateWeight(VsState vs, RsState rs, int weight, string reason, bool updateQuorum)
     {
         var newWeight = Math.Max(0, weight);
         var oldWeight = Math.Max(0, rs.EffectiveWeight);
@@ -470,24 +562,31 @@ internal sealed partial class CheckerEngine
             return;
         _logger.ChangingWeight(oldWeight, newWeight, rs.Alive ? "" : "in", rs.Name, vs.Name);
         var applies = rs.Set && rs.Alive && (vs.QuorumUp || vs.Sorry is null || !vs.Sorry.Alive);
-        await JournalAsync("weight", vs, rs.Name, $"weight {oldWeight}", $"weight {newWeight}", reason,
-            applies ? $"weight {oldWeight} -> {newWeight}" : "none (takes effect when the server is in the pool)").ConfigureAwait(false);
+        Journal("weight", vs, rs.Name, $"weight {oldWeight}", $"weight {newWeight}", reason,
+            applies ? $"weight {oldWeight} -> {newWeight}" : "none (takes effect when the server is in the pool)");
         if (applies)
-            await EditDestinationsAsync(vs, rs.Destination(newWeight), ct).ConfigureAwait(false);
+            EditDestinations(vs, rs.Destination(newWeight));
         if (updateQuorum)
-            await UpdateQuorumStateAsync(vs, init: false, ct).ConfigureAwait(false);
+            UpdateQuorumState(vs, init: false);
     }
 
     // ---------------------------------------------------------------- shutdown (clear_services)
 
-    public async Task ShutdownAsync(CancellationToken ct)
+    /// <summary>
+    /// The stop (<c>clear_services</c>, or the whole table with <c>lvs_flush_onstop</c>). With <paramref name="release"/>
+    /// false (<c>-I, --dont-release-ipvs</c>) Lb releases nothing at stop: as keepalived skips clear_services, the table,
+    /// the states and the journal stay as they are and no omega script runs.
+    /// </summary>
+    public ChangeSet Shutdown(bool release)
     {
+        if (!release)
+            return Take();
         if (_options.LvsFlushOnStop == LvsFlushOnStop.Full)
         {
-            await IpvsAsync("flush", () => _ipvs.FlushAsync(ct)).ConfigureAwait(false);
+            _cs.Flush = true;
             foreach (var vs in VirtualServers)
-                await VsShutdownNotifiesAsync(vs).ConfigureAwait(false);
-            return;
+                VsShutdownNotifies(vs);
+            return Take(allViews: true);
         }
         foreach (var vs in VirtualServers)
         {
@@ -497,8 +596,8 @@ internal sealed partial class CheckerEngine
             {
                 if (vs.Sorry is { Set: true } sorry)
                 {
-                    await JournalAsync("sorry_server", vs, sorry.Name, sorry.Alive ? "in" : "out", "removed", "shutdown", "removed from IPVS").ConfigureAwait(false);
-                    await RemoveDestinationsAsync(vs, sorry.Destination, ct).ConfigureAwait(false);
+                    Journal("sorry_server", vs, sorry.Name, sorry.Alive ? "in" : "out", "removed", "shutdown", "removed from IPVS");
+                    RemoveDestinations(vs, sorry.Destination);
                     sorry.Set = false;
                     sorry.Alive = false;
                 }
@@ -507,8 +606,8 @@ internal sealed partial class CheckerEngine
                     if (rs.Set)
                     {
                         _logger.ClearService("Shutting down", rs.Inhibit && !rs.Alive ? "(inhibited) " : "", rs.Name, vs.Name);
-                        await JournalAsync("real_server", vs, rs.Name, rs.Alive ? "up" : "down", "removed", "shutdown", "removed from IPVS").ConfigureAwait(false);
-                        await RemoveDestinationsAsync(vs, rs.Destination(0), ct).ConfigureAwait(false);
+                        Journal("real_server", vs, rs.Name, rs.Alive ? "up" : "down", "removed", "shutdown", "removed from IPVS");
+                        RemoveDestinations(vs, rs.Destination(0));
                         rs.Set = false;
                     }
                     if (!rs.Alive)
@@ -520,29 +619,31 @@ internal sealed partial class CheckerEngine
                         RunNotify(rs.Options.NotifyDown, wait: false);
                 }
             }
-            await VsShutdownNotifiesAsync(vs).ConfigureAwait(false);
+            VsShutdownNotifies(vs);
             foreach (var svc in vs.Services)
-                await IpvsAsync($"remove service {svc}", () => _ipvs.RemoveServiceAsync(svc, ct)).ConfigureAwait(false);
+                _cs.Operations.Add(IpvsOperation.DeleteService(svc.Key));
             vs.Added = false;
         }
+        return Take(allViews: true);
     }
 
-    private async Task VsShutdownNotifiesAsync(VsState vs)
+    private void VsShutdownNotifies(VsState vs)
     {
         // update_vs_notifies(stopping=true): quorum goes down; scripts only with omega.
         var wasUp = vs.QuorumUp;
         vs.QuorumUp = false;
         if (wasUp)
-            await JournalAsync("quorum", vs, null, "up", "down", "shutdown", "none").ConfigureAwait(false);
+            Journal("quorum", vs, null, "up", "down", "shutdown", "none");
         if (vs.Options.Omega)
             RunNotify(vs.Options.QuorumDown, wait: false);
     }
 
     // ---------------------------------------------------------------- helpers
 
-    private async Task JournalAsync(string kind, VsState vs, string? rs, string oldState, string newState, string reason, string action)
+    private void Journal(string kind, VsState vs, string? rs, string oldState, string newState, string reason, string action)
     {
-        var entry = new JournalEntry
+        _touched.Add(vs);
+        _cs.Journal.Add(new JournalEntry
         {
             Time = _time.GetUtcNow(),
             Subsystem = Subsystem,
@@ -553,46 +654,25 @@ internal sealed partial class CheckerEngine
             NewState = newState,
             Reason = reason,
             Action = action,
-        };
-        try
-        {
-            await _journal.AppendAsync(entry, CancellationToken.None).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ObjectDisposedException)
-        {
-            _logger.JournalFailed(ex.Message);
-        }
-        Changed?.Invoke(entry);
+        });
     }
 
-    private async Task IpvsAsync(string what, Func<Task> op)
-    {
-        try
-        {
-            await op().ConfigureAwait(false);
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException)
-        {
-            _logger.IpvsFailed(what, ex.Message);
-        }
-    }
-
-    private async Task AddDestinationsAsync(VsState vs, IpvsDestination d, CancellationToken ct)
+    private void AddDestinations(VsState vs, IpvsDestination d)
     {
         foreach (var svc in vs.Services)
-            await IpvsAsync($"add destination {d} to {svc}", () => _ipvs.AddDestinationAsync(svc, d, ct)).ConfigureAwait(false);
+            _cs.Operations.Add(IpvsOperation.AddDestination(svc.Key, d));
     }
 
-    private async Task EditDestinationsAsync(VsState vs, IpvsDestination d, CancellationToken ct)
+    private void EditDestinations(VsState vs, IpvsDestination d)
     {
         foreach (var svc in vs.Services)
-            await IpvsAsync($"edit destination {d} of {svc}", () => _ipvs.EditDestinationAsync(svc, d, ct)).ConfigureAwait(false);
+            _cs.Operations.Add(IpvsOperation.EditDestination(svc.Key, d));
     }
 
-    private async Task RemoveDestinationsAsync(VsState vs, IpvsDestination d, CancellationToken ct)
+    private void RemoveDestinations(VsState vs, IpvsDestination d)
     {
         foreach (var svc in vs.Services)
-            await IpvsAsync($"remove destination {d} from {svc}", () => _ipvs.RemoveDestinationAsync(svc, d, ct)).ConfigureAwait(false);
+            _cs.Operations.Add(IpvsOperation.DeleteDestination(svc.Key, d.Key));
     }
 
     private ScriptInvocation? Invocation(ScriptOptions? script)
@@ -608,17 +688,25 @@ internal sealed partial class CheckerEngine
         return ScriptInvocation.Create(argv, script.User, script.Group, _options.ScriptUser, _options.ScriptGroup, _options.NotifyScriptTimeout);
     }
 
+    /// <summary>Queues <paramref name="script"/> to start once the change set is applied (keepalived does not wait for it).</summary>
     private void RunNotify(ScriptOptions? script, bool wait)
     {
         _ = wait;
-        var inv = Invocation(script);
-        if (inv is null)
-            return;
-        var task = RunScriptLoggedAsync(inv);
-        lock (_notifies)
+        if (Invocation(script) is { } inv)
+            _cs.Scripts.Add(inv);
+    }
+
+    /// <summary>Starts the scripts of an applied change set; they are not awaited (see <see cref="PendingNotifies"/>).</summary>
+    public void StartScripts(IReadOnlyList<ScriptInvocation> scripts)
+    {
+        foreach (var inv in scripts)
         {
-            _notifies.RemoveAll(t => t.IsCompleted);
-            _notifies.Add(task);
+            var task = RunScriptLoggedAsync(inv);
+            lock (_notifies)
+            {
+                _notifies.RemoveAll(t => t.IsCompleted);
+                _notifies.Add(task);
+            }
         }
     }
 
@@ -636,55 +724,5 @@ internal sealed partial class CheckerEngine
         {
             _logger.ScriptProblem(inv.Argv[0], ex.Message);
         }
-    }
-
-    // ---------------------------------------------------------------- IPVS services of a virtual server
-
-    internal static IReadOnlyList<IpvsService> BuildServices(VirtualServerOptions vs)
-    {
-        IpvsService Make(System.Net.IPAddress? addr, ushort port, uint mark, AddressFamily family) => new()
-        {
-            Family = family,
-            Protocol = vs.Protocol,
-            Address = addr,
-            Port = port,
-            FirewallMark = mark,
-            Scheduler = vs.Scheduler,
-            SchedulerFlags = vs.SchedulerFlags,
-            OnePacketScheduling = vs.OnePacketScheduling,
-            PersistenceTimeout = vs.PersistenceTimeout,
-            PersistenceNetmask = vs.PersistenceGranularity,
-            PersistenceEngine = vs.PersistenceEngine,
-        };
-        AddressFamily DefaultFamily()
-        {
-            if (vs.IpFamily is { } f)
-                return f;
-            var families = vs.RealServers.Select(r => r.Address.AddressFamily).Distinct().ToList();
-            return families.Count == 1 ? families[0] : AddressFamily.InterNetwork;
-        }
-
-        var list = new List<IpvsService>();
-        if (vs.Address is { } a)
-            list.Add(Make(a, vs.Port ?? 0, 0, a.AddressFamily));
-        else if (vs.FirewallMark is uint m)
-            list.Add(Make(null, 0, m, DefaultFamily()));
-        else
-        {
-            foreach (var e in vs.GroupEntries)
-            {
-                if (e.FirewallMark is uint gm)
-                {
-                    list.Add(Make(null, 0, gm, e.Family ?? DefaultFamily()));
-                    continue;
-                }
-                if (e.Address is null)
-                    continue;
-                var port = e.Port ?? vs.Port ?? 0;
-                foreach (var addr in AddressRange.Expand(e.Address, e.AddressEnd ?? e.Address, 65536))
-                    list.Add(Make(addr, port, 0, addr.AddressFamily));
-            }
-        }
-        return list;
     }
 }

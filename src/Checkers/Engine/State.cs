@@ -1,5 +1,5 @@
-using Lb.Checkers.Ipvs;
 using Lb.Checkers.Options;
+using Lb.Netlink.Ipvs;
 
 namespace Lb.Checkers.Engine;
 
@@ -87,16 +87,10 @@ internal sealed class RsState
     public List<CheckerState> Checkers { get; set; } = new();
     public string LastReason { get; set; } = "";
 
-    public IpvsDestination Destination(int weight) => new()
-    {
-        Address = Options.Address,
-        Port = Options.Port ?? Vs.Options.Port ?? 0,
-        Weight = weight,
-        ForwardingMethod = Options.ForwardingMethod ?? Vs.Options.ForwardingMethod,
-        Tunnel = Options.Tunnel ?? Vs.Options.Tunnel,
-        UpperThreshold = Options.UpperThreshold,
-        LowerThreshold = Options.LowerThreshold,
-    };
+    public IpvsDestination Destination(int weight) => IpvsMapping.Destination(
+        Options.Address, Options.Port ?? Vs.Options.Port ?? 0, weight,
+        Options.ForwardingMethod ?? Vs.Options.ForwardingMethod, Options.Tunnel ?? Vs.Options.Tunnel,
+        Options.UpperThreshold, Options.LowerThreshold);
 }
 
 /// <summary>Runtime state of a sorry server.</summary>
@@ -107,14 +101,9 @@ internal sealed class SorryState
         Options = options;
         Name = Format.SorryServer(vs.Options, options);
         Inhibit = vs.Options.SorryServerInhibit;
-        Destination = new IpvsDestination
-        {
-            Address = options.Address,
-            Port = options.Port ?? vs.Options.Port ?? 0,
-            Weight = options.Weight,
-            ForwardingMethod = options.ForwardingMethod ?? vs.Options.ForwardingMethod,
-            Tunnel = options.Tunnel ?? vs.Options.Tunnel,
-        };
+        Destination = IpvsMapping.Destination(
+            options.Address, options.Port ?? vs.Options.Port ?? 0, options.Weight,
+            options.ForwardingMethod ?? vs.Options.ForwardingMethod, options.Tunnel ?? vs.Options.Tunnel);
     }
 
     public SorryServerOptions Options { get; }
@@ -148,6 +137,28 @@ internal sealed class CheckerState
     public string LastReason { get; set; } = "not run yet";
     public DateTimeOffset? LastCheck { get; set; }
     public long Rounds { get; set; }
+    public long Failures { get; set; }
+
+    /// <summary>How long the last round took (attempt, retries and delay_before_retry), measured by the subsystem's loop.</summary>
+    public TimeSpan? LastDuration { get; set; }
+
+    /// <summary>
+    /// The checker's state as last published (<see cref="Publish"/>, under the subsystem's gate): an immutable record
+    /// that status and metrics read without the gate.
+    /// </summary>
+    public CheckerStatus Status => Volatile.Read(ref _status) ?? Snapshot();
+
+    private CheckerStatus? _status;
+
+    /// <summary>Publishes the current state for readers (after each round and when a decision changed it).</summary>
+    public void Publish() => Volatile.Write(ref _status, Snapshot());
+
+    private CheckerStatus Snapshot() => new(Options.Keyword, IsUp, HasRun, LastCheck, LastReason)
+    {
+        Rounds = Rounds,
+        Failures = Failures,
+        LastDuration = LastDuration,
+    };
 
     /// <summary>Set (under the subsystem's gate) when a reload removed or replaced this checker: a round still in
     /// flight is discarded, and its loop ends.</summary>
@@ -169,3 +180,9 @@ internal sealed class CheckerState
         return Settings.Retry;
     }
 }
+
+/// <summary>A virtual server's state as decided by one change set (immutable; its checkers are read through their published status).</summary>
+internal sealed record VirtualServerView(string Name, bool QuorumUp, long LiveWeight, string? SorryServer, bool SorryServerActive, IReadOnlyList<RealServerView> RealServers);
+
+/// <summary>A real server's state as decided by one change set.</summary>
+internal sealed record RealServerView(string Name, bool Alive, bool InIpvs, int Weight, string LastReason, IReadOnlyList<CheckerState> Checkers);

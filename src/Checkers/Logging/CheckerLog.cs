@@ -112,4 +112,10 @@ internal static partial class CheckerLog
 
     [LoggerMessage(33, LogLevel.Error, "Checker {Kind} on {RealServer} crashed: {Error}")]
     public static partial void CheckerCrashed(this ILogger logger, string kind, string realServer, string error);
+
+    [LoggerMessage(46, LogLevel.Warning, "Checker stop: {What} did not finish within {Seconds} s; going on")]
+    public static partial void StopBoundExceeded(this ILogger logger, string what, double seconds);
+
+    [LoggerMessage(47, LogLevel.Error, "Applying a checker change set failed: {Error}")]
+    public static partial void ApplyFailed(this ILogger logger, string error);
 }

@@ -19,24 +19,26 @@ public sealed class CheckerService(
 {
     private readonly ILogger _logger = loggerFactory.CreateLogger("Lb.Checkers");
     private IpvsClient? _client;
-    private NetlinkIpvsDestinations? _ipvs;
     private CheckerSubsystem? _subsystem;
     private LocalAddresses? _local;
     private int _disposed;
 
     public CheckerSubsystem? Subsystem => _subsystem;
 
-    public NetlinkIpvsDestinations? Ipvs => _ipvs;
-
-    /// <summary>Rounds and estimated durations per checker, for status and metrics.</summary>
-    public CheckStatistics Statistics { get; } = new(options, time);
+    /// <summary>Rounds and measured round durations per checker kind, for metrics.</summary>
+    public CheckStatistics Statistics { get; } = new();
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         _logger.LogInformation("Starting Healthcheck child process, pid={Pid}", Environment.ProcessId);
         _client = await IpvsClient.OpenAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
-        _ipvs = new NetlinkIpvsDestinations(_client);
-        _subsystem = new CheckerSubsystem(options, _ipvs, journal, loggerFactory, time, http);
+        _subsystem = new CheckerSubsystem(options, _client, journal, loggerFactory, time, http)
+        {
+            // -I, --dont-release-ipvs: at stop Lb owns nothing in the kernel, so nothing is removed.
+            ReleaseIpvsOnStop = !cli.DontReleaseIpvs,
+            // The removal at stop ends (or gives up) within the host's stop budget.
+            StopBound = Daemon.StopTimeout - TimeSpan.FromSeconds(3),
+        };
         _subsystem.CheckCompleted += (_, e) => Statistics.OnCheckCompleted(e);
         if (options.VirtualServers.Any(v => v.HaSuspend))
         {
@@ -51,9 +53,7 @@ public sealed class CheckerService(
     {
         if (_subsystem is null)
             return;
-        if (cli.DontReleaseIpvs && _ipvs is not null)
-            _ipvs.KeepOnStop = true;
-        await _subsystem.StopAsync(cancellationToken).WaitAsync(cancellationToken).ConfigureAwait(false);
+        await _subsystem.StopAsync(cancellationToken).ConfigureAwait(false);
         _logger.LogInformation("Stopped");
     }
 
@@ -62,6 +62,8 @@ public sealed class CheckerService(
         // Registered as a singleton and as the hosted service's factory result: the container disposes it twice.
         if (Interlocked.Exchange(ref _disposed, 1) != 0)
             return;
+        // The subsystem's dispose waits for a stop still under way (the host's stop may have timed out): its IPVS removal
+        // completes, or gives up within its bound, before the netlink client it uses is disposed.
         if (_subsystem is not null)
             await _subsystem.DisposeAsync().ConfigureAwait(false);
         if (_local is not null)

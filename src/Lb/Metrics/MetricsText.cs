@@ -77,7 +77,7 @@ public static class MetricsText
             foreach (var ((kind, success), n) in checks.Rounds)
                 sb.Append(Inv, $"lb_checks_total{{kind=\"{Esc(kind)}\",result=\"{(success ? "success" : "failure")}\"}} {n}\n");
             Family(sb, "lb_check_duration_seconds", "histogram",
-                "Checker round duration (connect, retries and delay_before_retry included), estimated as the time between two completions minus delay_loop.");
+                "Checker round duration (connect, retries and delay_before_retry included), as measured by the checker loop.");
             foreach (var (kind, h) in checks.Durations)
             {
                 var (cumulative, count, sum) = h.Read();

@@ -17,7 +17,6 @@ public sealed class StatusCollector(CliOptions options, TimeProvider time, VrrpS
     {
         var vrrpStatus = vrrp?.Subsystem?.GetStatus();
         var snapshot = checkers?.Subsystem?.GetSnapshot();
-        var stats = checkers?.Statistics;
         return new StatusReport
         {
             Daemon = new DaemonInfo(Environment.ProcessId, Version, _started, time.GetUtcNow(), Path.GetFullPath(options.ConfigFile),
@@ -59,14 +58,10 @@ public sealed class StatusCollector(CliOptions options, TimeProvider time, VrrpS
                     InIpvs = rs.InIpvs,
                     Weight = rs.Weight,
                     LastReason = rs.LastReason,
-                    Checkers = rs.Checkers.Select((c, index) =>
-                    {
-                        var (rounds, failures) = stats?.ForChecker(vs.Name, rs.Name, index) ?? (0, 0);
-                        return new CheckerReport(c.Kind, c.Up, c.HasRun, c.LastCheck, c.LastResult, rounds, failures);
-                    }).ToList(),
+                    Checkers = rs.Checkers.Select(c => new CheckerReport(c.Kind, c.Up, c.HasRun, c.LastCheck, c.LastResult, c.Rounds, c.Failures)).ToList(),
                 }).ToList(),
             }).ToList() ?? [],
-            Ipvs = new IpvsReport(checkers?.Ipvs?.Operations ?? 0, checkers?.Ipvs?.Errors ?? 0),
+            Ipvs = new IpvsReport(snapshot?.IpvsOperations ?? 0, snapshot?.IpvsErrors ?? 0),
         };
     }
 

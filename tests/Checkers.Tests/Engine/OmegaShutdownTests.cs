@@ -48,7 +48,7 @@ public class OmegaShutdownTests
             QuorumDown = new ScriptOptions { Command = "/bin/qdown" },
         };
         var time = new ManualTimeProvider();
-        var ipvs = new InMemoryIpvs();
+        var ipvs = new InMemoryIpvsTable();
         var scripts = new HeldScriptRunner();
         var subsystem = new CheckerSubsystem(Options1(vs), ipvs, new MemoryJournal(), new ListLogger(), time,
             new ScriptedCheckFactory(time), scripts, new FixedRandom(0));

@@ -224,7 +224,9 @@ public class ReloadTests
 
         Assert.Equal(["changed VS [10.0.0.100]:tcp:80: lb_algo wlc -> rr, persistence_timeout none -> 300s"], result.Changes.Select(c => c.ToString()));
         Assert.Equal(["edit-service [10.0.0.100]:tcp:80 rr"], rig.Ipvs.TakeOperations());
-        Assert.Equal(TimeSpan.FromSeconds(300), rig.Ipvs.Services[VsName].PersistenceTimeout);
+        Assert.Equal(300u, rig.Ipvs.Services[VsName].PersistenceTimeout);
+        Assert.True(rig.Ipvs.Services[VsName].Flags.HasFlag(Lb.Netlink.Ipvs.IpvsServiceFlags.Persistent));
+        Assert.Equal("rr", rig.Ipvs.Services[VsName].Scheduler);
         Assert.Equal(journalled + 1, rig.Journal.Entries.Count);
         Assert.Equal(["reload [10.0.0.100]:tcp:80 lb_algo wlc; persistence_timeout none->lb_algo rr; persistence_timeout 300s | configuration reload: lb_algo wlc -> rr, persistence_timeout none -> 300s | edit service [10.0.0.100]:tcp:80"], ReloadLines(rig));
         Assert.Equal(["[10.0.0.2]:tcp:80=True", "[10.0.0.3]:tcp:80=False"], Alive(rig));
@@ -240,7 +242,7 @@ public class ReloadTests
         rig.Ipvs.TakeOperations();
         var result = await ReloadAsync(rig, Config(Vs(Real("10.0.0.2"), Real("10.0.0.3")) with { ForwardingMethod = ForwardingMethod.DirectRouting }));
         Assert.Equal(["edit 10.0.0.2:80 w1"], rig.Ipvs.TakeOperations()); // the down one is not in IPVS
-        Assert.Equal(ForwardingMethod.DirectRouting, rig.Ipvs.Table[VsName]["10.0.0.2:80"].ForwardingMethod);
+        Assert.Equal(Lb.Netlink.Ipvs.IpvsForwardingMethod.Route, rig.Ipvs.Table[VsName]["10.0.0.2:80"].Forwarding);
         Assert.Equal(3, result.Changes.Count); // the VS and both real servers
     }
 
@@ -561,10 +563,10 @@ public class ReloadTests
     }
 
     [Fact]
-    public async Task An_adapter_without_edit_service_logs_the_error_and_keeps_running()
+    public async Task A_kernel_refusing_the_edit_service_logs_the_error_and_keeps_running()
     {
         var options = Config(Real("10.0.0.2"));
-        var ipvs = new Lb.TestSupport.InMemoryIpvs().WithoutEditService();
+        var ipvs = new InMemoryIpvsTable { Refuse = op => op.Kind == Lb.Netlink.Ipvs.IpvsOperationKind.EditService ? Lb.Netlink.Errno.EINVAL : 0 };
         var time = new Lb.TestSupport.ManualTimeProvider();
         var logs = new ListLogger();
         await using var subsystem = new CheckerSubsystem(options, ipvs, new MemoryJournal(), logs, time, new ScriptedCheckFactory(time), new RecordingScriptRunner());

@@ -375,12 +375,18 @@ public class StateSequenceTests
         };
         await using var rig = new Rig(new CheckerSubsystemOptions { VirtualServers = [fw, grp] });
         await rig.StartAsync();
+        // One reconcile at start-up: each service is added, then its destinations.
         Assert.Equal(
         [
             "add-service FWM 7", "add 10.0.0.2:80 w1",
-            "add-service [192.168.200.1]:tcp:443", "add-service [192.168.200.2]:tcp:443", "add-service [192.168.200.3]:tcp:443", "add-service FWM 9",
-            "add 10.0.0.5:80 w1", "add 10.0.0.5:80 w1", "add 10.0.0.5:80 w1", "add 10.0.0.5:80 w1",
+            "add-service [192.168.200.1]:tcp:443", "add 10.0.0.5:80 w1",
+            "add-service [192.168.200.2]:tcp:443", "add 10.0.0.5:80 w1",
+            "add-service [192.168.200.3]:tcp:443", "add 10.0.0.5:80 w1",
+            "add-service FWM 9", "add 10.0.0.5:80 w1",
         ], rig.Ipvs.TakeOperations());
+        foreach (var service in new[] { "[192.168.200.1]:tcp:443", "[192.168.200.2]:tcp:443", "[192.168.200.3]:tcp:443", "FWM 9" })
+            Assert.Equal(["10.0.0.5:80=1"], rig.Ipvs.Weights(service));
+        Assert.Equal(["10.0.0.2:80=1"], rig.Ipvs.Weights("FWM 7"));
         Assert.Equal("[web]:443", rig.Subsystem.GetSnapshot().VirtualServers[1].Name);
     }
 }

@@ -27,7 +27,7 @@ public class BadServerJournalTests
             RealServers = [rs],
         };
         var options = new CheckerSubsystemOptions { VirtualServers = [vs] };
-        await using var sub = new CheckerSubsystem(options, new InMemoryIpvs(), journal, new ListLogger(), time,
+        await using var sub = new CheckerSubsystem(options, new InMemoryIpvsTable(), journal, new ListLogger(), time,
             new DefaultCheckFactory(options, time, null, new ScriptRunner(timeProvider: time)), new RecordingScriptRunner());
         sub.StateChanged += (_, e) =>
         {

@@ -173,7 +173,7 @@ public sealed class JournalTests : IDisposable
     public async Task Subsystem_journals_to_the_file_before_touching_ipvs()
     {
         using var writer = new JournalWriter(new JournalOptions { Path = PathOf });
-        var ipvs = new InMemoryIpvs();
+        var ipvs = new InMemoryIpvsTable();
         var observed = new List<int>();
         ipvs.BeforeOperation = op =>
         {
@@ -187,8 +187,9 @@ public sealed class JournalTests : IDisposable
         await using var sub = new CheckerSubsystem(Rig.Options1(vs), ipvs, writer, new ListLogger(), time, checks, new RecordingScriptRunner());
         await sub.StartAsync(CancellationToken.None);
         ManualClock.Advance(time, 5);
-        // The add at start-up found its entry (line 1) on disk; the removal found line 3 (after the quorum line).
-        Assert.Equal([1, 3], observed);
+        // Each change set's journal entries are on disk (one fsync) before its first IPVS request: the add at start-up
+        // found the real server's and the quorum's entries (lines 1-2); the removal found the down and quorum-lost ones (3-4).
+        Assert.Equal([2, 4], observed);
         Assert.Contains("\"new\":\"down\"", File.ReadAllLines(PathOf)[2]);
     }
 }

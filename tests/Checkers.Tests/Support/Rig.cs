@@ -15,7 +15,7 @@ public sealed class Rig : IAsyncDisposable
     }
 
     public ManualTimeProvider Time { get; } = new();
-    public InMemoryIpvs Ipvs { get; } = new();
+    public InMemoryIpvsTable Ipvs { get; } = new();
     public MemoryJournal Journal { get; } = new();
     public ListLogger Logs { get; } = new();
     public RecordingScriptRunner Scripts { get; } = new();
@@ -63,7 +63,7 @@ public sealed class Rig : IAsyncDisposable
     public void AssertDesiredTableMatchesIpvs()
     {
         var desired = Subsystem.GetDesiredTable()
-            .SelectMany(d => d.Destinations.Select(x => $"{d.Service} {Format.Endpoint(x.Address, x.Port)}={x.Weight}"))
+            .SelectMany(d => d.Destinations.Select(x => $"{InMemoryIpvsTable.Text(d.Service.Key)} {Format.Endpoint(x.Address, x.Port)}={x.Weight}"))
             .Order(StringComparer.Ordinal).ToList();
         var actual = Ipvs.Table.SelectMany(t => t.Value.Select(x => $"{t.Key} {x.Key}={x.Value.Weight}")).Order(StringComparer.Ordinal).ToList();
         Xunit.Assert.Equal(actual, desired);

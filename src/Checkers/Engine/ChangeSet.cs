@@ -1,0 +1,36 @@
+using Lb.Checkers.Journal;
+using Lb.Netlink.Ipvs;
+using Lb.Scripts;
+
+namespace Lb.Checkers.Engine;
+
+/// <summary>
+/// What one decision of the engine (start-up, a checker's round, a reload, the stop) changes, as data: the journal
+/// entries in order, the IPVS work, the notify scripts to start, and the status of the virtual servers it touched.
+/// The subsystem's applier performs it: journal batch appended and fsynced once, then the IPVS work in one batch, then
+/// the scripts, then the status is published. Built under the subsystem's gate; immutable once handed over.
+/// </summary>
+internal sealed class ChangeSet
+{
+    /// <summary>Journal entries, in the order the decisions were made.</summary>
+    public List<JournalEntry> Journal { get; } = new();
+
+    /// <summary>Explicit IPVS operations (steady state and stop), in order; ignored when <see cref="Reconcile"/> is set.</summary>
+    public List<IpvsOperation> Operations { get; } = new();
+
+    /// <summary>Start-up and reload: the table wanted afterwards and what Lb owns in the kernel (one reconcile).</summary>
+    public (IReadOnlyList<IpvsVirtualServer> Desired, IpvsOwnership Ownership)? Reconcile { get; set; }
+
+    /// <summary><c>lvs_flush_onstop</c> full: the whole table is removed (ipvsadm -C).</summary>
+    public bool Flush { get; set; }
+
+    /// <summary>Notify scripts to start once the IPVS work is done (not awaited).</summary>
+    public List<ScriptInvocation> Scripts { get; } = new();
+
+    /// <summary>The virtual servers' status after this change set (null: unchanged), published once it is applied.</summary>
+    public IReadOnlyList<VirtualServerView>? Status { get; set; }
+
+    public bool HasIpvsWork => Flush || Reconcile is not null || Operations.Count > 0;
+
+    public bool IsEmpty => Journal.Count == 0 && !HasIpvsWork && Scripts.Count == 0 && Status is null;
+}
