@@ -83,6 +83,7 @@ public static class Daemon
         builder.Services.AddSingleton(Reloader.Apply(mapped.Vrrp, options));
         builder.Services.AddSingleton(sp => new JournalWriter(mapped.Checkers.Journal, sp.GetRequiredService<ILoggerFactory>().CreateLogger("Lb.Journal")));
         builder.Services.AddLbCheckers();
+        builder.Services.AddSingleton<KernelEvents>();
         // Registered first so it stops last (hosted services stop in reverse order).
         if (Environment.GetEnvironmentVariable(HangOnStopService.EnvironmentVariable) == "1")
             builder.Services.AddHostedService<HangOnStopService>();

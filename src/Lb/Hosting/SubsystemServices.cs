@@ -14,7 +14,8 @@ namespace Lb.Hosting;
 
 /// <summary>Runs the checker subsystem against the kernel's IPVS (keepalived's checker process).</summary>
 public sealed class CheckerService(
-    CheckerSubsystemOptions options, CliOptions cli, JournalWriter journal, ILoggerFactory loggerFactory, TimeProvider time, IHttpClientFactory http)
+    CheckerSubsystemOptions options, CliOptions cli, JournalWriter journal, ILoggerFactory loggerFactory, TimeProvider time, IHttpClientFactory http,
+    KernelEvents kernel)
     : IHostedService, IAsyncDisposable
 {
     private readonly ILogger _logger = loggerFactory.CreateLogger("Lb.Checkers");
@@ -42,7 +43,7 @@ public sealed class CheckerService(
         _subsystem.CheckCompleted += (_, e) => Statistics.OnCheckCompleted(e);
         if (options.VirtualServers.Any(v => v.HaSuspend))
         {
-            _local = await LocalAddresses.StartAsync(_logger, cancellationToken).ConfigureAwait(false);
+            _local = await LocalAddresses.StartAsync(kernel, cancellationToken).ConfigureAwait(false);
             _subsystem.IsLocalAddress = _local.Contains;
         }
         await _subsystem.StartAsync(cancellationToken).ConfigureAwait(false);
@@ -74,7 +75,7 @@ public sealed class CheckerService(
 
 /// <summary>Runs the VRRP subsystem with VIPs and link state through rtnetlink (keepalived's VRRP process).</summary>
 public sealed class VrrpService(
-    VrrpSubsystemOptions options, JournalWriter journal, ILoggerFactory loggerFactory, TimeProvider time)
+    VrrpSubsystemOptions options, JournalWriter journal, ILoggerFactory loggerFactory, TimeProvider time, KernelEvents kernel)
     : IHostedService, IAsyncDisposable
 {
     private readonly ILogger _logger = loggerFactory.CreateLogger("Lb.Vrrp");
@@ -95,7 +96,7 @@ public sealed class VrrpService(
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         _logger.LogInformation("Starting VRRP child process, pid={Pid}", Environment.ProcessId);
-        _kernel = await RtnetlinkHost.StartAsync(_logger, cancellationToken).ConfigureAwait(false);
+        _kernel = await RtnetlinkHost.StartAsync(kernel, _logger, cancellationToken).ConfigureAwait(false);
         _sink = new JournalVrrpEventSink(journal, _logger);
         _sink.StateChanged += c =>
         {

@@ -29,13 +29,37 @@ public sealed class RtnetlinkMonitor : IDisposable
         _socket = socket;
     }
 
-    public static RtnetlinkMonitor Open(RtnetlinkSubscriptions subscriptions = RtnetlinkSubscriptions.All)
+    /// <param name="subscriptions">The groups joined.</param>
+    /// <param name="options">Socket options (the receive buffer size, e.g.); <see cref="NetlinkSocketOptions.Groups"/> is
+    /// replaced by <paramref name="subscriptions"/>.</param>
+    public static RtnetlinkMonitor Open(RtnetlinkSubscriptions subscriptions = RtnetlinkSubscriptions.All, NetlinkSocketOptions? options = null)
     {
         var groups = new List<uint>();
         if ((subscriptions & RtnetlinkSubscriptions.Links) != 0) groups.Add(RTNLGRP_LINK);
         if ((subscriptions & RtnetlinkSubscriptions.Ipv4Addresses) != 0) groups.Add(RTNLGRP_IPV4_IFADDR);
         if ((subscriptions & RtnetlinkSubscriptions.Ipv6Addresses) != 0) groups.Add(RTNLGRP_IPV6_IFADDR);
-        return new RtnetlinkMonitor(NetlinkSocket.Open(NetlinkConstants.NETLINK_ROUTE, new NetlinkSocketOptions { Groups = groups }));
+        return new RtnetlinkMonitor(NetlinkSocket.Open(NetlinkConstants.NETLINK_ROUTE, (options ?? new NetlinkSocketOptions()) with { Groups = groups }));
+    }
+
+    /// <summary>The port id of the monitor's socket (the <c>Pid</c> column of <c>/proc/net/netlink</c>).</summary>
+    public uint PortId => _socket.PortId;
+
+    /// <summary>
+    /// The events of the next datagram, or one <see cref="EventsLostEvent"/> when the kernel dropped notifications (ENOBUFS).
+    /// Throws <see cref="NetlinkFormatException"/> for a datagram that does not decode (its events are lost too).
+    /// </summary>
+    public async ValueTask<IReadOnlyList<RtnetlinkEvent>> ReceiveAsync(CancellationToken cancellationToken)
+    {
+        int length;
+        try
+        {
+            length = await _socket.ReceiveNotificationAsync(_buffer, cancellationToken).ConfigureAwait(false);
+        }
+        catch (NetlinkException e) when (e.Errno == Errno.ENOBUFS)
+        {
+            return [new EventsLostEvent()];
+        }
+        return Parse(_buffer.AsSpan(0, length));
     }
 
     /// <summary>Events until <paramref name="cancellationToken"/> is cancelled (then the enumeration ends quietly).</summary>
@@ -43,25 +67,16 @@ public sealed class RtnetlinkMonitor : IDisposable
     {
         while (!cancellationToken.IsCancellationRequested)
         {
-            int length;
+            IReadOnlyList<RtnetlinkEvent> events;
             try
             {
-                length = await _socket.ReceiveNotificationAsync(_buffer, cancellationToken).ConfigureAwait(false);
+                events = await ReceiveAsync(cancellationToken).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
                 yield break;
             }
-            catch (NetlinkException e) when (e.Errno == Errno.ENOBUFS)
-            {
-                length = -1;
-            }
-            if (length < 0)
-            {
-                yield return new EventsLostEvent();
-                continue;
-            }
-            foreach (var e in Parse(_buffer.AsSpan(0, length)))
+            foreach (var e in events)
                 yield return e;
         }
     }
