@@ -3,6 +3,8 @@ using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using Lb.Checkers;
+using Lb.Checkers.Engine;
+using Lb.Checkers.Http;
 using Lb.Netlink;
 using Lb.Netlink.Ipvs;
 using Lb.Checkers.Journal;
@@ -13,6 +15,8 @@ using Microsoft.Extensions.Logging.Abstractions;
 
 // Checker benchmark: N real servers checked by HTTP_GET, then N by TCP_CHECK, delay_loop 1 s, against a local
 // server process (a child of this one, so its CPU is not counted). Reports CPU seconds per 10,000 checks and peak RSS.
+// Arguments: [servers=10000] [seconds=30] [kinds=http,tcp]. BENCH_HTTPCLIENT=1: HTTP_GET through the IHttpClientFactory
+// client (the probe before the lean one), to compare both on the same run.
 
 if (args.Length > 0 && args[0] == "--server")
 {
@@ -22,15 +26,19 @@ if (args.Length > 0 && args[0] == "--server")
 
 var count = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 10_000;
 var seconds = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 30;
+var kinds = args.Length > 2 ? args[2].Split(',') : ["http", "tcp"];
 var port = FreePort();
 using var server = Process.Start(new ProcessStartInfo(Environment.ProcessPath!) { ArgumentList = { Path.Combine(AppContext.BaseDirectory, "checkers-bench.dll"), "--server", port.ToString(CultureInfo.InvariantCulture) } }
     .WithDotnetHost())!;
 await Task.Delay(1000);
 try
 {
-    Console.WriteLine($"checkers benchmark: {count} real servers per kind, delay_loop 1 s, {seconds} s per phase, {Environment.ProcessorCount} CPUs");
-    await PhaseAsync("HTTP_GET", count, seconds, port, () => new HttpCheckOptions { Urls = [new UrlOptions { Path = "/health" }] });
-    await PhaseAsync("TCP_CHECK", count, seconds, port, () => new TcpCheckOptions());
+    Console.WriteLine($"checkers benchmark: {count} real servers per kind, delay_loop 1 s, {seconds} s per phase, {Environment.ProcessorCount} CPUs, load {File.ReadAllText("/proc/loadavg").Trim()}");
+    if (kinds.Contains("http"))
+        await PhaseAsync("HTTP_GET", count, seconds, port, () => new HttpCheckOptions { Urls = [new UrlOptions { Path = "/health" }] });
+    if (kinds.Contains("tcp"))
+        await PhaseAsync("TCP_CHECK", count, seconds, port, () => new TcpCheckOptions());
+    Console.WriteLine($"load at the end: {File.ReadAllText("/proc/loadavg").Trim()}");
 }
 finally
 {
@@ -63,8 +71,11 @@ static async Task PhaseAsync(string kind, int count, int seconds, int port, Func
     var factory = provider.GetRequiredService<IHttpClientFactory>();
     long ok = 0, failed = 0;
     var reasons = new System.Collections.Concurrent.ConcurrentDictionary<string, int>();
+    ICheckFactory probes = new DefaultCheckFactory(options, TimeProvider.System, factory, new ScriptRunner());
+    if (Environment.GetEnvironmentVariable("BENCH_HTTPCLIENT") == "1")
+        probes = new HttpClientChecks(probes, factory);
     var sub = new CheckerSubsystem(options, new NullIpvs(), NullJournal.Instance, NullLoggerFactory.Instance, TimeProvider.System,
-        new DefaultCheckFactory(options, TimeProvider.System, Environment.GetEnvironmentVariable("BENCH_NO_FACTORY") == "1" ? null : factory, new ScriptRunner()), new ScriptRunner());
+        probes, new ScriptRunner());
     sub.CheckCompleted += (_, e) =>
     {
         if (e.Success)
@@ -80,19 +91,27 @@ static async Task PhaseAsync(string kind, int count, int seconds, int port, Func
     var me = Process.GetCurrentProcess();
     me.Refresh();
     var cpu0 = me.TotalProcessorTime;
+    var user0 = me.UserProcessorTime;
+    var alloc0 = GC.GetTotalAllocatedBytes(precise: false);
     var n0 = Interlocked.Read(ref ok) + Interlocked.Read(ref failed);
     var f0 = Interlocked.Read(ref failed);
     var sw = Stopwatch.StartNew();
     await Task.Delay(TimeSpan.FromSeconds(seconds));
     me.Refresh();
     var cpu = (me.TotalProcessorTime - cpu0).TotalSeconds;
+    var user = (me.UserProcessorTime - user0).TotalSeconds;
+    var allocated = GC.GetTotalAllocatedBytes(precise: false) - alloc0;
     var checks = Interlocked.Read(ref ok) + Interlocked.Read(ref failed) - n0;
     var fails = Interlocked.Read(ref failed) - f0;
     var elapsed = sw.Elapsed.TotalSeconds;
+    // With the pacer wired into the subsystem (CheckerSubsystem.Pacing), say how it paced the checks.
+    var pacing = sub.GetType().GetProperty("Pacing")?.GetValue(sub);
     await sub.StopAsync(CancellationToken.None);
     me.Refresh();
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-        $"{kind,-9}: {checks} checks in {elapsed:0.0} s ({checks / elapsed:0} /s, {fails} failed), CPU {cpu:0.00} s => {cpu / checks * 10_000:0.000} CPU s per 10,000 checks; peak RSS {me.PeakWorkingSet64 / 1048576.0:0} MiB"));
+        $"{kind,-9}: {checks} checks in {elapsed:0.0} s ({checks / elapsed:0} /s, {fails} failed), CPU {cpu:0.00} s (user {user:0.00}, system {cpu - user:0.00}) => {cpu / checks * 10_000:0.000} CPU s per 10,000 checks, {allocated / Math.Max(1, checks):0} bytes allocated per check; peak RSS {me.PeakWorkingSet64 / 1048576.0:0} MiB"));
+    if (pacing is not null)
+        Console.WriteLine($"           pacing: {pacing}");
     PrintReasons(reasons);
 }
 
@@ -107,6 +126,14 @@ static int FreePort()
     using var l = new TcpListener(IPAddress.Loopback, 0);
     l.Start();
     return ((IPEndPoint)l.LocalEndpoint).Port;
+}
+
+/// <summary>HTTP_GET through the IHttpClientFactory client (as before the lean probe); everything else as the default factory.</summary>
+internal sealed class HttpClientChecks(ICheckFactory inner, IHttpClientFactory http) : ICheckFactory
+{
+    public ICheck Create(CheckTarget target) => target.Checker is HttpCheckOptions h
+        ? new HttpCheck(h, target.VirtualServer, target.RealServer, target.Settings, TimeProvider.System, http)
+        : inner.Create(target);
 }
 
 /// <summary>An IPVS table that accepts everything and holds nothing (the benchmark measures the checkers, not the kernel).</summary>

@@ -17,7 +17,6 @@ public sealed class DefaultCheckFactory : ICheckFactory
 {
     private readonly CheckerSubsystemOptions _options;
     private readonly TimeProvider _time;
-    private readonly IHttpClientFactory? _http;
     private readonly IScriptRunner _scripts;
 
     /// <summary>Creates the factory.</summary>
@@ -25,14 +24,19 @@ public sealed class DefaultCheckFactory : ICheckFactory
     {
         _options = options;
         _time = time;
-        _http = httpClientFactory;
+        _ = httpClientFactory; // see Create: the lean probe replaced the factory's client for HTTP_GET/SSL_GET
         _scripts = scripts;
     }
 
     /// <inheritdoc/>
+    /// <remarks>
+    /// HTTP_GET/SSL_GET use the lean probe (<see cref="HttpProbe"/>): through the <see cref="IHttpClientFactory"/>
+    /// client a check cost several times keepalived's CPU and most of the checker's memory (docs/benchmarks.md,
+    /// "Checkers"). The factory stays accepted for callers that build <see cref="HttpCheck"/> with it themselves.
+    /// </remarks>
     public ICheck Create(CheckTarget target) => target.Checker switch
     {
-        HttpCheckOptions h => new HttpCheck(h, target.VirtualServer, target.RealServer, target.Settings, _time, _http),
+        HttpCheckOptions h => new HttpCheck(h, target.VirtualServer, target.RealServer, target.Settings, _time, null),
         TcpCheckOptions t => new TcpCheck(t, target.Settings, _time),
         MiscCheckOptions m => new MiscCheck(m, target.Settings, _scripts, _options.ScriptUser, _options.ScriptGroup),
         DnsCheckOptions d => new DnsCheck(d, target.Settings),

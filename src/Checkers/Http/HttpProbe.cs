@@ -22,7 +22,7 @@ namespace Lb.Checkers.Http;
 /// </summary>
 internal sealed class HttpProbe
 {
-    private const int ReceiveBufferBytes = 8 * 1024;
+    private const int ReceiveBufferBytes = 4 * 1024;
 
     private readonly HttpCheckOptions _options;
     private readonly IPEndPoint _remote;
@@ -73,7 +73,7 @@ internal sealed class HttpProbe
         // Without a caller's limit (no round timeout), a backstop keeps a silent server from holding the attempt forever.
         using var backstop = cancellationToken.CanBeCanceled ? null : new CancellationTokenSource(_backstop, _time);
         var ct = backstop?.Token ?? cancellationToken;
-        var attempt = Attempt.Rent();
+        Attempt? attempt = null;
         Socket? socket = null;
         SslStream? ssl = null;
         try
@@ -104,6 +104,8 @@ internal sealed class HttpProbe
                 }
             }
             phase("response");
+            // Buffers only from here: an attempt still connecting (a silent server) holds none.
+            attempt = Attempt.Rent();
             var parser = attempt.Parser;
             try
             {
@@ -159,7 +161,7 @@ internal sealed class HttpProbe
             if (ssl is not null)
                 await ssl.DisposeAsync().ConfigureAwait(false);
             socket?.Dispose();
-            attempt.Return();
+            attempt?.Return();
         }
     }
 

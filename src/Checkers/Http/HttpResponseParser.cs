@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text;
 
 namespace Lb.Checkers.Http;
@@ -19,6 +20,7 @@ internal enum HttpParseState
 /// An incremental HTTP/1.x response parser for the checkers: status line, headers (only the framing ones are kept),
 /// then the body by Content-Length, chunked transfer coding or until the connection closes. Body bytes are handed to
 /// a sink as they arrive and never buffered here. Informational (1xx) responses are skipped; 204 and 304 have no body.
+/// The line buffer is rented from the shared pool while a line is read and given back by <see cref="Reset"/>.
 /// Error texts follow SocketsHttpHandler's, so reasons stay what operators saw before the lean probe.
 /// </summary>
 internal sealed class HttpResponseParser
@@ -26,7 +28,7 @@ internal sealed class HttpResponseParser
     private const int MaxLine = 4 * 1024;
 
     private readonly int _maxHeaderBytes;
-    private readonly byte[] _line = new byte[MaxLine];
+    private byte[]? _line;
     private int _lineLength;
     private bool _lineTruncated;
     private int _headerBytes;
@@ -69,6 +71,9 @@ internal sealed class HttpResponseParser
     /// <summary>Clears all state, for reuse by the next attempt.</summary>
     public void Reset()
     {
+        if (_line is not null)
+            ArrayPool<byte>.Shared.Return(_line);
+        _line = null;
         _lineLength = 0;
         _lineTruncated = false;
         _headerBytes = 0;
@@ -111,7 +116,7 @@ internal sealed class HttpResponseParser
                     i += take;
                     if (nl < 0)
                         continue;
-                    var line = _line.AsSpan(0, _lineLength);
+                    var line = _line is null ? default : _line.AsSpan(0, _lineLength);
                     if (line.Length > 0 && line[^1] == (byte)'\r')
                         line = line[..^1];
                     var truncated = _lineTruncated;
@@ -204,6 +209,7 @@ internal sealed class HttpResponseParser
             _lineTruncated = true;
             bytes = bytes[..room];
         }
+        _line ??= ArrayPool<byte>.Shared.Rent(MaxLine);
         bytes.CopyTo(_line.AsSpan(_lineLength));
         _lineLength += bytes.Length;
     }
