@@ -5,7 +5,7 @@
 # the lab runs inside the tests/kernel VM (Debian's stock kernel under qemu), automatically.
 #
 # Usage: demo/demo.sh [--lb PATH] [--vm | --host] [--keep]
-#   --lb PATH   use this lb instead of building src/Lb into artifacts/lb
+#   --lb PATH   use this lb instead of publishing src/Lb (NativeAOT) into artifacts/lb
 #   --vm        run the lab in the kernel VM even if this kernel has IPVS
 #   --host      never use the VM (fails when this kernel has no IPVS)
 #   --keep      keep the lab's work directory (journals, lb logs); in the VM it lives in a kept results directory
@@ -64,13 +64,13 @@ trap 'echo "demo: terminated" >&2; exit 143' TERM
 
 # ---------------------------------------------------------------------------------------------------------------------
 if [ -z "$lb" ]; then
-  step "build lb (dotnet build src/Lb -c Release -o artifacts/lb)"
+  step "build lb (dotnet publish src/Lb -c Release -o artifacts/lb: a NativeAOT executable)"
   command -v dotnet >/dev/null || die 2 "the .NET SDK (dotnet) is not installed"
   build_log="$(mktemp "${TMPDIR:-/tmp}/lb-demo-build.XXXXXX")"
-  if ! dotnet build src/Lb/Lb.csproj -c Release -v q -nologo -o artifacts/lb >"$build_log" 2>&1; then
+  if ! dotnet publish src/Lb/Lb.csproj -c Release -v q -nologo -o artifacts/lb >"$build_log" 2>&1; then
     grep -E 'error|Error' "$build_log" | sort -u | head -n 30 >&2 || tail -n 30 "$build_log" >&2
     rm -f "$build_log"
-    die 1 "dotnet build failed"
+    die 1 "dotnet publish failed"
   fi
   rm -f "$build_log"
   lb="$repo/artifacts/lb/lb"

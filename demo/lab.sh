@@ -71,7 +71,7 @@ show() {
 
 [ "$(id -u)" -eq 0 ] || { echo "lab: needs root (network namespaces, IPVS)" >&2; exit 2; }
 [ -n "$lb" ] || { echo "lab: --lb PATH is required" >&2; usage; }
-[ -x "$lb" ] || { echo "lab: $lb is not executable (build it: dotnet build src/Lb -c Release -o artifacts/lb)" >&2; exit 2; }
+[ -x "$lb" ] || { echo "lab: $lb is not executable (build it: dotnet publish src/Lb -c Release -o artifacts/lb)" >&2; exit 2; }
 lb="$(cd "$(dirname "$lb")" && pwd)/$(basename "$lb")"
 [ -r "$config" ] || { echo "lab: cannot read $config" >&2; exit 2; }
 for tool in ip busybox sysctl timeout awk; do

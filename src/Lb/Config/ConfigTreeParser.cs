@@ -1,5 +1,6 @@
 using System.Collections.Immutable;
 using System.Globalization;
+using System.Runtime.InteropServices;
 using System.Text;
 
 namespace Lb.Config;
@@ -52,13 +53,25 @@ public sealed class ConfigTreeParser
     private static void Tokenize(string text, SourceLocation location, List<Token> tokens, DiagnosticBag? diagnostics)
     {
         var i = 0;
-        var word = new StringBuilder();
+        StringBuilder? builder = null;
         while (i < text.Length)
         {
             while (i < text.Length && char.IsWhiteSpace(text[i]))
                 i++;
             if (i >= text.Length)
                 break;
+
+            // The common word has no quote: taken as it stands, without a builder (start-up of a big file).
+            var start = i;
+            while (i < text.Length && !char.IsWhiteSpace(text[i]) && text[i] is not ('"' or '\''))
+                i++;
+            if (i == text.Length || char.IsWhiteSpace(text[i]))
+            {
+                AddWord(text, start, i - start, location, tokens);
+                continue;
+            }
+            i = start;
+            var word = builder ??= new StringBuilder();
             word.Clear();
             var quoted = false;
             while (i < text.Length && !char.IsWhiteSpace(text[i]))
@@ -95,19 +108,29 @@ public sealed class ConfigTreeParser
                 i++;
             }
             var w = word.ToString();
-            if (!quoted && w == "{")
-                tokens.Add(new Token(Kind.Open, w, location));
-            else if (!quoted && w == "}")
-                tokens.Add(new Token(Kind.Close, w, location));
-            else if (!quoted && w.Length > 1 && w.EndsWith('}') && w.Count(ch => ch == '}') > w.Count(ch => ch == '{'))
-            {
-                // "value}" closes a block written on one line, e.g. "virtual_ipaddress { 10.0.0.1/24}".
-                tokens.Add(new Token(Kind.Word, w[..^1], location));
-                tokens.Add(new Token(Kind.Close, "}", location));
-            }
-            else
+            if (quoted)
                 tokens.Add(new Token(Kind.Word, w, location));
+            else
+                AddWord(w, 0, w.Length, location, tokens);
         }
+    }
+
+    /// <summary>An unquoted word <c>text[start..start+length]</c>: a brace, a word closing a one-line block, or a word.</summary>
+    private static void AddWord(string text, int start, int length, SourceLocation location, List<Token> tokens)
+    {
+        var w = text.AsSpan(start, length);
+        if (w is "{")
+            tokens.Add(new Token(Kind.Open, "{", location));
+        else if (w is "}")
+            tokens.Add(new Token(Kind.Close, "}", location));
+        else if (w.Length > 1 && w[^1] == '}' && w.Count('}') > w.Count('{'))
+        {
+            // "value}" closes a block written on one line, e.g. "virtual_ipaddress { 10.0.0.1/24}".
+            tokens.Add(new Token(Kind.Word, w[..^1].ToString(), location));
+            tokens.Add(new Token(Kind.Close, "}", location));
+        }
+        else
+            tokens.Add(new Token(Kind.Word, start == 0 && length == text.Length ? text : w.ToString(), location));
     }
 
     private static int Unescape(string text, int i, StringBuilder into)
@@ -155,9 +178,29 @@ public sealed class ConfigTreeParser
         }
     }
 
+    /// <summary>The statements being collected at each depth, reused from block to block (a block's array is made once, at its exact size).</summary>
+    private readonly List<List<ConfigNode>> _levels = new();
+
     private ImmutableArray<ConfigNode> ParseStatements(int depth, ref int missing)
     {
-        var nodes = ImmutableArray.CreateBuilder<ConfigNode>();
+        if (_levels.Count <= depth)
+            _levels.Add(new List<ConfigNode>());
+        var nodes = _levels[depth];
+        nodes.Clear();
+        try
+        {
+            return ParseStatements(depth, nodes, ref missing);
+        }
+        finally
+        {
+            nodes.Clear();
+        }
+    }
+
+    private static ImmutableArray<T> Freeze<T>(List<T> items) => items.Count == 0 ? ImmutableArray<T>.Empty : [.. items];
+
+    private ImmutableArray<ConfigNode> ParseStatements(int depth, List<ConfigNode> nodes, ref int missing)
+    {
         while (true)
         {
             SkipEndOfLines();
@@ -165,7 +208,7 @@ public sealed class ConfigTreeParser
             {
                 if (depth > 0)
                     missing++;
-                return nodes.ToImmutable();
+                return Freeze(nodes);
             }
             var token = _tokens[_pos];
             if (token.Kind == Kind.Close)
@@ -176,7 +219,7 @@ public sealed class ConfigTreeParser
                     _diagnostics.Error(token.Location, "Extra '}' found");
                     continue;
                 }
-                return nodes.ToImmutable();
+                return Freeze(nodes);
             }
             if (token.Kind == Kind.Open)
             {
@@ -186,7 +229,7 @@ public sealed class ConfigTreeParser
                 {
                     _diagnostics.Fatal(token.Location, $"blocks nested deeper than {MaxDepth} levels");
                     _pos = _tokens.Count;
-                    return nodes.ToImmutable();
+                    return Freeze(nodes);
                 }
                 ParseStatements(depth + 1, ref missing);
                 continue;
@@ -195,9 +238,17 @@ public sealed class ConfigTreeParser
             var keyword = token.Text;
             var location = token.Location;
             _pos++;
-            var args = ImmutableArray.CreateBuilder<string>();
+            var first = _pos;
             while (_pos < _tokens.Count && _tokens[_pos].Kind == Kind.Word)
-                args.Add(_tokens[_pos++].Text);
+                _pos++;
+            var args = ImmutableArray<string>.Empty;
+            if (_pos > first)
+            {
+                var words = new string[_pos - first];
+                for (var k = 0; k < words.Length; k++)
+                    words[k] = _tokens[first + k].Text;
+                args = ImmutableCollectionsMarshal.AsImmutableArray(words);
+            }
 
             var isBlock = false;
             if (_pos < _tokens.Count && _tokens[_pos].Kind == Kind.Open)
@@ -216,7 +267,7 @@ public sealed class ConfigTreeParser
 
             if (!isBlock)
             {
-                nodes.Add(new ConfigNode(keyword, args.ToImmutable(), null, location));
+                nodes.Add(new ConfigNode(keyword, args, null, location));
                 continue;
             }
             _pos++; // the '{'
@@ -224,10 +275,10 @@ public sealed class ConfigTreeParser
             {
                 _diagnostics.Fatal(location, $"blocks nested deeper than {MaxDepth} levels");
                 _pos = _tokens.Count;
-                return nodes.ToImmutable();
+                return Freeze(nodes);
             }
             var children = ParseStatements(depth + 1, ref missing);
-            nodes.Add(new ConfigNode(keyword, args.ToImmutable(), children, location));
+            nodes.Add(new ConfigNode(keyword, args, children, location));
         }
     }
 

@@ -85,9 +85,11 @@ internal enum IncludeChecks
 /// the predefined <c>_PWD _INSTANCE _RANDOM _HASH _BANG</c>, and the <c>~SEQ</c>/<c>~SEQx</c>/<c>~LST</c> line generators.
 /// Every load is bounded (see <see cref="PreprocessorOptions"/> and src/Lb/Config/README.md).
 /// </summary>
-public sealed class Preprocessor
+public sealed partial class Preprocessor
 {
-    private static readonly Regex Definition = new(@"^\$([A-Za-z_][A-Za-z0-9_]*)=(.*)$", RegexOptions.CultureInvariant);
+    // Source-generated: no regex construction or interpretation at start-up (lb -t, NativeAOT).
+    [GeneratedRegex(@"^\$([A-Za-z_][A-Za-z0-9_]*)=(.*)$", RegexOptions.CultureInvariant)]
+    private static partial Regex Definition { get; }
     private static readonly string[] IncludeKeywords = { "include", "includer", "includem", "includew", "includeb", "includea" };
 
     private readonly PreprocessorOptions _options;
@@ -275,6 +277,7 @@ public sealed class Preprocessor
 
     private void ReadLines(string[] lines, string display)
     {
+        _lines.EnsureCapacity(Math.Min(_lines.Count + lines.Length, _options.MaxLines));
         for (var i = 0; i < lines.Length; i++)
         {
             if (_stopped)
@@ -285,12 +288,12 @@ public sealed class Preprocessor
                 continue;
 
             var firstWord = FirstWord(text);
-            if (firstWord == "include_check")
+            if (firstWord is "include_check")
                 SetIncludeChecks(text[firstWord.Length..].Trim(), location);
 
             // A multi-line definition: "$NAME= \" followed by lines ending in "\" and a last line without it.
             var body = ConditionalBody(text, location);
-            if (body is not null && body.EndsWith('\\') && Definition.Match(body) is { Success: true } m)
+            if (body is not null && body.StartsWith('$') && body.EndsWith('\\') && Definition.Match(body) is { Success: true } m)
             {
                 var value = new StringBuilder();
                 var first = m.Groups[2].Value[..^1].Trim();
@@ -325,12 +328,12 @@ public sealed class Preprocessor
         }
     }
 
-    private static string FirstWord(string text)
+    private static ReadOnlySpan<char> FirstWord(string text)
     {
         var end = 0;
         while (end < text.Length && !char.IsWhiteSpace(text[end]))
             end++;
-        return text[..end];
+        return text.AsSpan(0, end);
     }
 
     /// <summary>Returns the text after an <c>@ID</c>/<c>@^ID</c> prefix when the line applies to this config id, the text itself when it has no prefix, null when it does not apply.</summary>
@@ -390,8 +393,7 @@ public sealed class Preprocessor
         if (string.IsNullOrEmpty(body))
             return;
 
-        var def = Definition.Match(body);
-        if (def.Success)
+        if (body[0] == '$' && Definition.Match(body) is { Success: true } def)
         {
             Define(def.Groups[1].Value, def.Groups[2].Value.Trim(), location);
             return;
@@ -422,9 +424,10 @@ public sealed class Preprocessor
             return;
         }
         // As keepalived, an include is recognised on the finished line: after @ID, macros and generators.
-        var keyword = FirstWord(expanded);
-        if (IncludeKeywords.Contains(keyword, StringComparer.Ordinal))
+        var first = FirstWord(expanded);
+        if (first.StartsWith("include") && Array.IndexOf(IncludeKeywords, first.ToString()) is >= 0 and var k)
         {
+            var keyword = IncludeKeywords[k];
             Include(keyword, expanded[keyword.Length..].Trim(), location);
             return;
         }

@@ -15,7 +15,9 @@ public static class SemanticChecks
         var instances = new Dictionary<string, ConfigNode>(StringComparer.Ordinal);
         var vrids = new Dictionary<(string Interface, string Vrid, bool V6), string>();
         var groups = nodes.Where(n => n.Keyword == "virtual_server_group").Select(n => n.Arg0).OfType<string>().ToHashSet(StringComparer.Ordinal);
-        var interfaces = options.CheckInterfaces ? options.Interfaces ?? HostInterfaces() : null;
+        // This host's interfaces are read only when an instance names one (reading them costs more than checking a big file).
+        IReadOnlySet<string>? hostInterfaces = null;
+        IReadOnlySet<string>? Interfaces() => options.CheckInterfaces ? options.Interfaces ?? (hostInterfaces ??= HostInterfaces()) : null;
         var badInterface = false;
 
         var result = ImmutableArray.CreateBuilder<ConfigNode>(nodes.Length);
@@ -41,7 +43,7 @@ public static class SemanticChecks
                         }
                         if (iface is null && node.Last("unicast_peer") is null)
                             diagnostics.Error(node.Location, $"({name}) Unknown interface!");
-                        else if (iface is not null && interfaces is not null && !interfaces.Contains(iface))
+                        else if (iface is not null && Interfaces() is { } interfaces && !interfaces.Contains(iface))
                         {
                             diagnostics.Warning(node.Last("interface")!.Location, $"WARNING - interface {iface} for vrrp_instance {name} doesn't exist");
                             badInterface = true;
@@ -57,15 +59,12 @@ public static class SemanticChecks
                             else
                                 vrids[(iface, v, v6)] = name;
                         }
-                        if (interfaces is not null)
+                        foreach (var tracked in node.All("track_interface").SelectMany(t => t.Children))
                         {
-                            foreach (var tracked in node.All("track_interface").SelectMany(t => t.Children))
+                            if (Interfaces() is { } known && !known.Contains(tracked.Keyword))
                             {
-                                if (!interfaces.Contains(tracked.Keyword))
-                                {
-                                    diagnostics.Warning(tracked.Location, $"({name}) tracked interface {tracked.Keyword} doesn't exist");
-                                    badInterface = true;
-                                }
+                                diagnostics.Warning(tracked.Location, $"({name}) tracked interface {tracked.Keyword} doesn't exist");
+                                badInterface = true;
                             }
                         }
                         foreach (var track in node.All("track_script"))
@@ -152,7 +151,7 @@ public static class SemanticChecks
         return children == node.Children ? node : node.WithChildren(children);
     }
 
-    private static HashSet<string> HostInterfaces()
+    private static IReadOnlySet<string> HostInterfaces()
     {
         try
         {

@@ -50,7 +50,7 @@ public static class NamespaceLauncher
         var self = Environment.ProcessPath ?? throw new InvalidOperationException("cannot find this program's path");
         psi.ArgumentList.Add(self);
         if (Path.GetFileNameWithoutExtension(self) == "dotnet")
-            psi.ArgumentList.Add(typeof(NamespaceLauncher).Assembly.Location);
+            psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, typeof(NamespaceLauncher).Assembly.GetName().Name + ".dll")); // run as `dotnet lb.dll` (never under NativeAOT)
         foreach (var a in StripNamespace(options.Arguments))
             psi.ArgumentList.Add(a);
         psi.Environment[EnvironmentVariable] = ns;

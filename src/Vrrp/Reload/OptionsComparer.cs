@@ -1,4 +1,5 @@
 using System.Collections;
+using System.Diagnostics.CodeAnalysis;
 using System.Reflection;
 
 namespace Lb.Vrrp.Reload;
@@ -59,6 +60,9 @@ internal static class OptionsComparer
         return list;
     }
 
+    // Walks the options records by their runtime types. Under NativeAOT/trimming their property metadata is kept because
+    // the host (src/Lb/Lb.csproj) roots the assemblies that define them (TrimmerRootAssembly Lb.Vrrp, Lb.Scripts, Lb.Netlink).
+    [UnconditionalSuppressMessage("Trimming", "IL2070", Justification = "Options record assemblies are rooted by the publishing host (TrimmerRootAssembly).")]
     private static PropertyInfo[] Properties(Type t)
         => t.GetProperties(BindingFlags.Public | BindingFlags.Instance).Where(p => p.GetIndexParameters().Length == 0 && p.CanRead && p.Name != "EqualityContract").ToArray();
 }

@@ -36,25 +36,73 @@ public sealed class SchemaValidator
 
     private ImmutableArray<ConfigNode> ValidateBlock(ImmutableArray<ConfigNode> nodes, FrozenDictionary<string, KeywordSpec> specs, string context)
     {
-        var result = ImmutableArray.CreateBuilder<ConfigNode>(nodes.Length);
-        foreach (var node in nodes)
+        // The block is returned as it came when every statement validated to itself and no default is added (the common
+        // case, and a big file has tens of thousands of blocks).
+        ImmutableArray<ConfigNode>.Builder? result = null;
+        for (var i = 0; i < nodes.Length; i++)
         {
-            var validated = ValidateNode(node, specs, context);
+            var validated = ValidateNode(nodes[i], specs, context);
+            if (result is null && !ReferenceEquals(validated, nodes[i]))
+            {
+                result = ImmutableArray.CreateBuilder<ConfigNode>(nodes.Length + 4);
+                for (var k = 0; k < i; k++)
+                    result.Add(nodes[k]);
+            }
             if (validated is not null)
-                result.Add(validated);
+                result?.Add(validated);
         }
 
         // keepalived's defaults, written into the effective configuration where the user left the keyword out.
-        foreach (var spec in specs.Values)
+        foreach (var spec in DefaultsOf(specs))
         {
-            if (spec.Default is null || spec.Name == "*")
+            if (result is null ? Contains(nodes.AsSpan(), spec.Name) : Contains(result, spec.Name))
                 continue;
-            if (result.Any(n => n.Keyword == spec.Name))
-                continue;
-            var args = spec.Default.Length == 0 ? ImmutableArray<string>.Empty : spec.Default.Split(' ').ToImmutableArray();
-            result.Add(new ConfigNode(spec.Name, args, null, SourceLocation.None));
+            if (result is null)
+            {
+                result = ImmutableArray.CreateBuilder<ConfigNode>(nodes.Length + 4);
+                result.AddRange(nodes);
+            }
+            result.Add(new ConfigNode(spec.Name, DefaultArgs(spec), null, SourceLocation.None));
         }
-        return result.ToImmutable();
+        return result is null ? nodes : result.ToImmutable();
+    }
+
+    private static bool Contains(ImmutableArray<ConfigNode>.Builder nodes, string keyword)
+    {
+        for (var i = 0; i < nodes.Count; i++)
+        {
+            if (nodes[i].Keyword == keyword)
+                return true;
+        }
+        return false;
+    }
+
+    private static bool Contains(ReadOnlySpan<ConfigNode> nodes, string keyword)
+    {
+        foreach (var n in nodes)
+        {
+            if (n.Keyword == keyword)
+                return true;
+        }
+        return false;
+    }
+
+    // Per schema block: the keywords that have a default, in the block's order; per keyword: the default's arguments.
+    private readonly Dictionary<FrozenDictionary<string, KeywordSpec>, KeywordSpec[]> _defaults = new(ReferenceEqualityComparer.Instance);
+    private readonly Dictionary<KeywordSpec, ImmutableArray<string>> _defaultArgs = new(ReferenceEqualityComparer.Instance);
+
+    private KeywordSpec[] DefaultsOf(FrozenDictionary<string, KeywordSpec> specs)
+    {
+        if (!_defaults.TryGetValue(specs, out var list))
+            _defaults[specs] = list = specs.Values.Where(spec => spec.Default is not null && spec.Name != "*").ToArray();
+        return list;
+    }
+
+    private ImmutableArray<string> DefaultArgs(KeywordSpec spec)
+    {
+        if (!_defaultArgs.TryGetValue(spec, out var args))
+            _defaultArgs[spec] = args = spec.Default!.Length == 0 ? ImmutableArray<string>.Empty : spec.Default.Split(' ').ToImmutableArray();
+        return args;
     }
 
     private ConfigNode? ValidateNode(ConfigNode node, FrozenDictionary<string, KeywordSpec> specs, string context)
@@ -97,7 +145,8 @@ public sealed class SchemaValidator
         }
 
         var args = isListEntry ? node.Args.Insert(0, node.Keyword) : node.Args;
-        if (!CheckArgs(spec, args, node.Location, isListEntry ? $"'{node.Keyword}' in {context}" : $"'{node.Keyword}'"))
+        var original = args;
+        if (!CheckArgs(spec, args, node.Location, new What(node.Keyword, isListEntry ? context : null)))
             return null;
         if (spec.Check is not null)
             args = ArgumentChecks.Run(spec.Check, args, node.Location, _diagnostics);
@@ -111,17 +160,27 @@ public sealed class SchemaValidator
         }
 
         if (isListEntry)
-            return new ConfigNode(args[0], args.RemoveAt(0), null, node.Location);
+            return args == original ? node : new ConfigNode(args[0], args.RemoveAt(0), null, node.Location);
 
         ImmutableArray<ConfigNode>? children = null;
         if (node.IsBlock)
             children = ValidateBlock(node.Children, spec.Children, keyword);
-        else if (spec.IsBlock && spec.Children.Values.Any(c => c.Default is not null))
+        else if (spec.IsBlock && DefaultsOf(spec.Children).Length > 0)
             children = ValidateBlock(ImmutableArray<ConfigNode>.Empty, spec.Children, keyword);
+        // Unchanged (same keyword, same argument array, same children): the parsed node itself.
+        if (ReferenceEquals(keyword, node.Keyword) && args == node.Args && node.IsBlock == children.HasValue
+            && (!children.HasValue || children.Value == node.Children))
+            return node;
         return new ConfigNode(keyword, args, children, node.Location);
     }
 
-    private bool CheckArgs(KeywordSpec spec, ImmutableArray<string> args, SourceLocation location, string what)
+    /// <summary>How a message names the statement: <c>'keyword'</c>, or <c>'entry' in block</c> for a list entry; formatted only for a message.</summary>
+    private readonly record struct What(string Keyword, string? Context)
+    {
+        public override string ToString() => Context is null ? $"'{Keyword}'" : $"'{Keyword}' in {Context}";
+    }
+
+    private bool CheckArgs(KeywordSpec spec, ImmutableArray<string> args, SourceLocation location, What what)
     {
         var i = 0;
         var ok = true;
