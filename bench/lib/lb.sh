@@ -16,12 +16,14 @@ lb_binary() {
   echo "[bench] building lb: dotnet build src/Lb -c Release -o $out" >&2
   (cd "$bench_repo" && dotnet build src/Lb -c Release --nologo -v q --artifacts-path "$LB_BENCH_ARTIFACTS" -o "$out") >&2 || return 1
   [ -x "$out/lb" ] || { echo "no lb executable in $out" >&2; return 1; }
+  echo "$(git -C "$bench_repo" rev-parse --short HEAD)$(git -C "$bench_repo" diff --quiet HEAD -- src || echo '+changes'), dotnet build -c Release" >"$out/.bench-build"
   echo "$out/lb"
 }
 
-# lb_describe BINARY: one line naming the build (version, commit, size) for the report.
+# lb_describe BINARY: one line naming the build for the report (the source commit when bench/lib/lb.sh built it:
+# .bench-build beside the binary).
 lb_describe() {
-  local commit
-  commit="$(git -C "$bench_repo" rev-parse --short HEAD 2>/dev/null || echo '?')"
-  echo "$("$1" --version 2>/dev/null | head -n1) — $1 (checkout $commit$( [ -n "${LB:-}" ] && echo ", given by LB" || echo ", built by bench/lib/lb.sh"))"
+  local how="given by LB"
+  [ -f "$(dirname "$1")/.bench-build" ] && how="built from $(cat "$(dirname "$1")/.bench-build")"
+  echo "$("$1" --version 2>/dev/null | head -n1) — $1 ($how)"
 }

@@ -102,6 +102,8 @@ run_one() {
   t1="$(now)"
   kill -0 "$pid" 2>/dev/null || rec "$prod" "$r" stop_exit_s "$(secs "$t0" "$t1")"
   [ -n "$empty" ] || { rec "$prod" "$r" stop_empty_s "$( [ "$(lines)" -le 0 ] && secs "$t0" "$(now)" || echo failed)"; }
+  rec "$prod" "$r" stop_left "$(lines)" # entries left in the kernel after the process exited
+  grep -E "did not finish|failed to die|forcing termination" "$log" | sed "s/^/bench: $prod round $r: /" >&2
   cp "$log" "$out/"
   ipvsadm -C
 }
