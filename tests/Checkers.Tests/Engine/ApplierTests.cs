@@ -21,6 +21,10 @@ public class ApplierTests
     private static readonly CheckOutcome Refused = CheckOutcome.Fail("connection refused");
     private static readonly TimeSpan Bound = TimeSpan.FromSeconds(30);
 
+    // How long a held IPVS request waits for the test to release it: far beyond Bound, so a reader that waits for the
+    // request fails its bound instead of being let through by the hold ending.
+    private static readonly TimeSpan Hold = TimeSpan.FromMinutes(5);
+
     private static List<string> Alive(Rig rig) =>
         rig.Subsystem.GetSnapshot().VirtualServers.SelectMany(v => v.RealServers).Select(r => $"{r.Name}={r.Alive}").ToList();
 
@@ -40,23 +44,29 @@ public class ApplierTests
             if (op == "del 10.0.0.2:80")
             {
                 entered.Set();
-                release.Wait(Bound);
+                release.Wait(Hold);
             }
         };
         // The round at t=5 fails: its change set (journal, then "del") is applied by this thread, and held in the kernel.
         var advancing = Task.Run(() => ManualClock.Advance(rig.Time, 5));
-        Assert.True(entered.Wait(Bound), "the removal was never sent");
+        try
+        {
+            Assert.True(entered.Wait(Bound), "the removal was never sent");
 
-        // Neither a status read nor the gate waits for the netlink round trip.
-        var snapshot = await Task.Run(rig.Subsystem.GetSnapshot).WaitAsync(Bound);
-        var desired = await Task.Run(rig.Subsystem.GetDesiredTable).WaitAsync(Bound);
-        // Published after the change set is applied: still up; decided: already out of the desired table.
-        Assert.Equal(["[10.0.0.2]:tcp:80=True", "[10.0.0.3]:tcp:80=True"], snapshot.VirtualServers.SelectMany(v => v.RealServers).Select(r => $"{r.Name}={r.Alive}"));
-        Assert.Equal(["10.0.0.3"], desired.Single().Destinations.Select(d => d.Address.ToString()));
-        // The journal entry is already durable.
-        Assert.Contains(rig.Journal.Lines(), l => l.StartsWith("real_server [10.0.0.2]:tcp:80 up->down", StringComparison.Ordinal));
-
-        release.Set();
+            // Neither a status read nor the gate waits for the netlink round trip (held far longer than these bounds).
+            var snapshot = await Task.Run(rig.Subsystem.GetSnapshot).WaitAsync(Bound);
+            var desired = await Task.Run(rig.Subsystem.GetDesiredTable).WaitAsync(Bound);
+            Assert.False(release.IsSet);
+            // Published after the change set is applied: still up; decided: already out of the desired table.
+            Assert.Equal(["[10.0.0.2]:tcp:80=True", "[10.0.0.3]:tcp:80=True"], snapshot.VirtualServers.SelectMany(v => v.RealServers).Select(r => $"{r.Name}={r.Alive}"));
+            Assert.Equal(["10.0.0.3"], desired.Single().Destinations.Select(d => d.Address.ToString()));
+            // The journal entry is already durable.
+            Assert.Contains(rig.Journal.Lines(), l => l.StartsWith("real_server [10.0.0.2]:tcp:80 up->down", StringComparison.Ordinal));
+        }
+        finally
+        {
+            release.Set();
+        }
         await advancing.WaitAsync(Bound);
         Assert.True(Wait.Until(() => Alive(rig).Contains("[10.0.0.2]:tcp:80=False"), Bound), "the status was not published after the batch");
         Assert.Equal(["10.0.0.3:80=1"], rig.Ipvs.Weights(VsName));
@@ -151,7 +161,7 @@ public class ApplierTests
             if (op.StartsWith("del ", StringComparison.Ordinal) && !entered.IsSet)
             {
                 entered.Set();
-                release.Wait(Bound);
+                release.Wait(Hold);
             }
         };
         // The host's stop budget runs out while the removal is in the kernel: the caller gives up.
