@@ -351,8 +351,9 @@ public sealed class CheckerSubsystem : IAsyncDisposable
     {
         if (_cts is not null)
             await _cts.CancelAsync().ConfigureAwait(false);
-        var bound = _time.GetTimestamp();
-        TimeSpan Left() => StopBound - _time.GetElapsedTime(bound) is var left && left > TimeSpan.Zero ? left : TimeSpan.Zero;
+        // A bound on real time (the host's stop budget), whatever clock drives the checkers.
+        var bound = System.Diagnostics.Stopwatch.GetTimestamp();
+        TimeSpan Left() => StopBound - System.Diagnostics.Stopwatch.GetElapsedTime(bound) is var left && left > TimeSpan.Zero ? left : TimeSpan.Zero;
         try
         {
             await Task.WhenAll(_loops.Select(l => l.Loop)).WaitAsync(StopBound).ConfigureAwait(false);
