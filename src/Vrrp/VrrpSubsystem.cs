@@ -10,6 +10,7 @@ using Lb.Vrrp.Options;
 using Lb.Vrrp.Protocol;
 using Lb.Scripts;
 using Lb.Vrrp.Reload;
+using Lb.Vrrp.Runtime;
 using Lb.Vrrp.Tracking;
 using Lb.Vrrp.Transport;
 using Microsoft.Extensions.Logging;
@@ -52,6 +53,7 @@ public sealed partial class VrrpSubsystem : IAsyncDisposable
     private readonly CancellationTokenSource _cts = new();
     private IGarpSender? _garp;
     private readonly LinkCache _linkCache;
+    private readonly VrrpTimerThread? _timerThread;
     private readonly GarpScheduler _garps;
     private readonly Func<IGarpSender>? _garpFactory;
     private bool _started;
@@ -71,11 +73,16 @@ public sealed partial class VrrpSubsystem : IAsyncDisposable
         _logger = loggerFactory.CreateLogger("Lb.Vrrp");
         _socketDropLog = new RateLimiter(timeProvider);
         _linkCache = new LinkCache(links);
-        _garps = new GarpScheduler(_linkCache, timeProvider, _logger);
+        // protocol timers (advert, master-down, GARP pacing) on their own thread when running on the real clock; a
+        // test's manual clock drives them itself
+        var timers = timeProvider;
+        if (ReferenceEquals(timeProvider, TimeProvider.System))
+            timers = _timerThread = new VrrpTimerThread(onStart: OnCriticalThreadStart);
+        _garps = new GarpScheduler(_linkCache, timers, _logger);
         _scripts = new ScriptRunner(() => _options.EnableScriptSecurity, timeProvider);
         _notify = new NotifyDispatcher(options, _scripts, _logger);
         var sink = new ActionSink(this);
-        _engine = new VrrpEngine(options, sink, new PriorityForwardingSink(this, events), timeProvider, loggerFactory, (g, s) =>
+        _engine = new VrrpEngine(options, sink, new PriorityForwardingSink(this, events), timers, loggerFactory, (g, s) =>
             _notify.GroupChanged(g.Options, s, g.Members.Count > 0 ? g.Members.Max(m => m.EffectivePriority) : 0));
         foreach (var m in _engine.Instances.Values)
         {
@@ -245,9 +252,15 @@ public sealed partial class VrrpSubsystem : IAsyncDisposable
         foreach (var rt in _runtimes.Values)
             rt.Dispose();
         _cts.Dispose();
+        _timerThread?.Dispose();
         // last: from now on StopAsync does nothing, ReloadAsync is refused and StartAsync fails with ObjectDisposedException
         Volatile.Write(ref _disposed, 2);
         _lifecycle.Dispose();
+    }
+
+    /// <summary>Runs first on each thread the protocol's timing depends on (the timer thread, each socket's receive thread).</summary>
+    private void OnCriticalThreadStart()
+    {
     }
 
     // ---- sockets and addresses -------------------------------------------------------------
@@ -285,7 +298,7 @@ public sealed partial class VrrpSubsystem : IAsyncDisposable
                     _sockets[key] = entry;
                     var captured = entry;
                     entry.Local = unicastSrc;
-                    sock.StartReceiving(a => OnAdvert(captured, a), (r, src, vrid) => OnSocketDrop(captured, r, src, vrid));
+                    sock.StartReceiving(a => OnAdvert(captured, a), (r, src, vrid) => OnSocketDrop(captured, r, src, vrid), OnCriticalThreadStart);
                 }
                 catch (SocketException ex)
                 {
