@@ -54,6 +54,7 @@ public sealed partial class VrrpSubsystem : IAsyncDisposable
     private IGarpSender? _garp;
     private readonly LinkCache _linkCache;
     private readonly VrrpTimerThread? _timerThread;
+    private readonly CriticalThreads _critical;
     private readonly GarpScheduler _garps;
     private readonly Func<IGarpSender>? _garpFactory;
     private bool _started;
@@ -75,9 +76,14 @@ public sealed partial class VrrpSubsystem : IAsyncDisposable
         _linkCache = new LinkCache(links);
         // protocol timers (advert, master-down, GARP pacing) on their own thread when running on the real clock; a
         // test's manual clock drives them itself
+        _critical = new CriticalThreads(options, _logger);
         var timers = timeProvider;
         if (ReferenceEquals(timeProvider, TimeProvider.System))
-            timers = _timerThread = new VrrpTimerThread(onStart: OnCriticalThreadStart);
+        {
+            var lateThreshold = options.MaxAutoPriority > 0 && options.MinAutoPriorityDelay < TimeSpan.FromMilliseconds(1) ? options.MinAutoPriorityDelay : TimeSpan.FromMilliseconds(1);
+            timers = _timerThread = new VrrpTimerThread(onStart: _critical.Register, lateThreshold: lateThreshold);
+            _timerThread.Late += _critical.OnLate;
+        }
         _garps = new GarpScheduler(_linkCache, timers, _logger);
         _scripts = new ScriptRunner(() => _options.EnableScriptSecurity, timeProvider);
         _notify = new NotifyDispatcher(options, _scripts, _logger);
@@ -128,6 +134,7 @@ public sealed partial class VrrpSubsystem : IAsyncDisposable
         if (_started)
             return;
         _started = true;
+        _critical.Start();
         try
         {
             if (_garpFactory is not null)
@@ -258,11 +265,6 @@ public sealed partial class VrrpSubsystem : IAsyncDisposable
         _lifecycle.Dispose();
     }
 
-    /// <summary>Runs first on each thread the protocol's timing depends on (the timer thread, each socket's receive thread).</summary>
-    private void OnCriticalThreadStart()
-    {
-    }
-
     // ---- sockets and addresses -------------------------------------------------------------
 
     private async Task AttachAsync(InstanceRuntime rt, CancellationToken ct, bool register = true)
@@ -298,7 +300,7 @@ public sealed partial class VrrpSubsystem : IAsyncDisposable
                     _sockets[key] = entry;
                     var captured = entry;
                     entry.Local = unicastSrc;
-                    sock.StartReceiving(a => OnAdvert(captured, a), (r, src, vrid) => OnSocketDrop(captured, r, src, vrid), OnCriticalThreadStart);
+                    sock.StartReceiving(a => OnAdvert(captured, a), (r, src, vrid) => OnSocketDrop(captured, r, src, vrid), _critical.Register, _critical.Unregister);
                 }
                 catch (SocketException ex)
                 {

@@ -15,12 +15,17 @@ internal sealed class VrrpTimerThread : TimeProvider, IDisposable
     private readonly PriorityQueue<(Timer Timer, long Generation), long> _queue = new();
     private readonly Thread _thread;
     private readonly Action? _onStart;
+    private readonly long _lateThreshold;
     private bool _disposed;
 
-    /// <summary>Starts the thread named <paramref name="name"/>; <paramref name="onStart"/> runs first on it (scheduling policy).</summary>
-    public VrrpTimerThread(string name = "lb-vrrp-timer", Action? onStart = null)
+    /// <summary>
+    /// Starts the thread named <paramref name="name"/>; <paramref name="onStart"/> runs first on it (scheduling policy);
+    /// <see cref="Late"/> reports expiries later than <paramref name="lateThreshold"/> (default 1 ms).
+    /// </summary>
+    public VrrpTimerThread(string name = "lb-vrrp-timer", Action? onStart = null, TimeSpan? lateThreshold = null)
     {
         _onStart = onStart;
+        _lateThreshold = Ticks(lateThreshold ?? TimeSpan.FromMilliseconds(1));
         _thread = new Thread(Run) { IsBackground = true, Name = name };
         _thread.Start();
     }
@@ -80,7 +85,7 @@ internal sealed class VrrpTimerThread : TimeProvider, IDisposable
         {
             // the policy hook logs its own failures; the thread runs without it
         }
-        var lateLimit = Stopwatch.Frequency / 1000; // report lateness above 1 ms
+        var lateLimit = _lateThreshold;
         while (true)
         {
             Timer timer;

@@ -142,11 +142,11 @@ internal sealed class VrrpSocket : IDisposable
     /// <summary>
     /// Parsed adverts and drops both go to the callbacks on this socket's own receive thread (blocking
     /// <c>recvfrom</c>, not the thread pool: an advert is handled as soon as the kernel has it, whatever the pool is
-    /// doing). <paramref name="onStart"/> runs first on that thread (scheduling policy). A drop names its source: the
+    /// doing). <paramref name="onStart"/> runs first on that thread (scheduling policy), <paramref name="onExit"/> last. A drop names its source: the
     /// IP header's source address (read from the raw bytes when the header itself was refused), or, for a datagram
     /// too short to hold one, the sender's MAC address from the packet socket's <c>sockaddr_ll</c>.
     /// </summary>
-    public void StartReceiving(Action<ReceivedAdvert> onAdvert, Action<VrrpDropReason, string, byte> onDrop, Action? onStart = null)
+    public void StartReceiving(Action<ReceivedAdvert> onAdvert, Action<VrrpDropReason, string, byte> onDrop, Action? onStart = null, Action? onExit = null)
     {
         _rx.ReceiveTimeout = (int)ReceiveWake.TotalMilliseconds;
         var ct = _cts.Token;
@@ -160,7 +160,20 @@ internal sealed class VrrpSocket : IDisposable
             {
                 // the policy hook logs its own failures
             }
-            ReceiveLoop(onAdvert, onDrop, ct);
+            try
+            {
+                ReceiveLoop(onAdvert, onDrop, ct);
+            }
+            finally
+            {
+                try
+                {
+                    onExit?.Invoke();
+                }
+                catch (Exception)
+                {
+                }
+            }
         })
         {
             IsBackground = true,
