@@ -57,6 +57,7 @@ public sealed partial class VrrpSubsystem : IAsyncDisposable
     private readonly CriticalThreads _critical;
     private readonly GarpScheduler _garps;
     private readonly Func<IGarpSender>? _garpFactory;
+    private readonly IVrrpTransportFactory _transports = VrrpSocketFactory.Instance;
     private bool _started;
     private bool _stopped;
     private int _disposed; // 0 live, 1 disposing, 2 disposed
@@ -103,6 +104,13 @@ public sealed partial class VrrpSubsystem : IAsyncDisposable
         : this(options, addresses, links, events, loggerFactory, timeProvider)
     {
         _garpFactory = garpFactory;
+    }
+
+    /// <summary>Test seam: the GARP/NA sender and the transports of the socket pool.</summary>
+    internal VrrpSubsystem(VrrpSubsystemOptions options, IAddressTable addresses, ILinkMonitor links, IVrrpEventSink events, ILoggerFactory loggerFactory, TimeProvider timeProvider, Func<IGarpSender> garpFactory, IVrrpTransportFactory transports)
+        : this(options, addresses, links, events, loggerFactory, timeProvider, garpFactory)
+    {
+        _transports = transports;
     }
 
     /// <summary>FIFO lines written so far (most recent 256), for diagnostics and tests.</summary>
@@ -294,7 +302,7 @@ public sealed partial class VrrpSubsystem : IAsyncDisposable
                 try
                 {
 #pragma warning disable CA2000 // owned by _sockets (through its SocketEntry): closed by StopCoreAsync or CloseUnusedSockets
-                    var sock = new VrrpSocket(ifname, link.Index, s.Family, s.IsUnicast ? null : s.MulticastGroup);
+                    var sock = _transports.Open(ifname, link.Index, s.Family, s.IsUnicast ? null : s.MulticastGroup);
 #pragma warning restore CA2000
                     entry = new SocketEntry(sock);
                     _sockets[key] = entry;
@@ -848,9 +856,9 @@ public sealed partial class VrrpSubsystem : IAsyncDisposable
         }
     }
 
-    private sealed class SocketEntry(VrrpSocket socket)
+    private sealed class SocketEntry(IVrrpTransport socket)
     {
-        public VrrpSocket Socket { get; } = socket;
+        public IVrrpTransport Socket { get; } = socket;
 
         public Dictionary<byte, VrrpInstanceMachine> ByVrid { get; } = new();
 
@@ -870,7 +878,7 @@ public sealed partial class VrrpSubsystem : IAsyncDisposable
 
         public IReadOnlyList<TrackerBinding> Bindings { get; set; } = bindings;
 
-        public VrrpSocket? Socket { get; set; }
+        public IVrrpTransport? Socket { get; set; }
 
         public SocketEntry? SocketEntry { get; set; }
 

@@ -26,7 +26,7 @@ internal readonly record struct ReceivedAdvert(VrrpPacket Packet, IPAddress Sour
 /// IPv6 header (IPV6_HDRINCL, hop limit 255, next header 112), bound to the interface.</item>
 /// </list>
 /// </summary>
-internal sealed class VrrpSocket : IDisposable
+internal sealed class VrrpSocket : IVrrpTransport
 {
     private const int SolPacket = 263;
     private const int PacketIgnoreOutgoing = 23;
