@@ -41,7 +41,10 @@ public sealed partial class VrrpSubsystem
         (nameof(VrrpSubsystemOptions.NotifyFifo), o => o.NotifyFifo, "the notify FIFO in use is kept until a restart"),
         (nameof(VrrpSubsystemOptions.NotifyFifoScript), o => o.NotifyFifoScript, "the running notify_fifo_script is kept until a restart"),
         (nameof(VrrpSubsystemOptions.StartupDelay), o => o.StartupDelay, "vrrp_startup_delay only applies at start-up"),
-        (nameof(VrrpSubsystemOptions.MaxAutoPriority), o => o.MaxAutoPriority, "max_auto_priority is recorded only"),
+        (nameof(VrrpSubsystemOptions.MaxAutoPriority), o => o.MaxAutoPriority, "max_auto_priority applies from the next start"),
+        (nameof(VrrpSubsystemOptions.MinAutoPriorityDelay), o => o.MinAutoPriorityDelay, "min_auto_priority_delay applies from the next start"),
+        (nameof(VrrpSubsystemOptions.RealtimePriority), o => o.RealtimePriority, "vrrp_rt_priority applies from the next start"),
+        (nameof(VrrpSubsystemOptions.NoSwap), o => o.NoSwap, "vrrp_no_swap applies from the next start"),
     ];
 
     private enum Plan

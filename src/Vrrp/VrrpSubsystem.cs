@@ -10,6 +10,7 @@ using Lb.Vrrp.Options;
 using Lb.Vrrp.Protocol;
 using Lb.Scripts;
 using Lb.Vrrp.Reload;
+using Lb.Vrrp.Runtime;
 using Lb.Vrrp.Tracking;
 using Lb.Vrrp.Transport;
 using Microsoft.Extensions.Logging;
@@ -52,8 +53,11 @@ public sealed partial class VrrpSubsystem : IAsyncDisposable
     private readonly CancellationTokenSource _cts = new();
     private IGarpSender? _garp;
     private readonly LinkCache _linkCache;
+    private readonly VrrpTimerThread? _timerThread;
+    private readonly CriticalThreads _critical;
     private readonly GarpScheduler _garps;
     private readonly Func<IGarpSender>? _garpFactory;
+    private readonly IVrrpTransportFactory _transports = VrrpSocketFactory.Instance;
     private bool _started;
     private bool _stopped;
     private int _disposed; // 0 live, 1 disposing, 2 disposed
@@ -71,11 +75,21 @@ public sealed partial class VrrpSubsystem : IAsyncDisposable
         _logger = loggerFactory.CreateLogger("Lb.Vrrp");
         _socketDropLog = new RateLimiter(timeProvider);
         _linkCache = new LinkCache(links);
-        _garps = new GarpScheduler(_linkCache, timeProvider, _logger);
+        // protocol timers (advert, master-down, GARP pacing) on their own thread when running on the real clock; a
+        // test's manual clock drives them itself
+        _critical = new CriticalThreads(options, _logger);
+        var timers = timeProvider;
+        if (ReferenceEquals(timeProvider, TimeProvider.System))
+        {
+            var lateThreshold = options.MaxAutoPriority > 0 && options.MinAutoPriorityDelay < TimeSpan.FromMilliseconds(1) ? options.MinAutoPriorityDelay : TimeSpan.FromMilliseconds(1);
+            timers = _timerThread = new VrrpTimerThread(onStart: _critical.Register, lateThreshold: lateThreshold);
+            _timerThread.Late += _critical.OnLate;
+        }
+        _garps = new GarpScheduler(_linkCache, timers, _logger);
         _scripts = new ScriptRunner(() => _options.EnableScriptSecurity, timeProvider);
         _notify = new NotifyDispatcher(options, _scripts, _logger);
         var sink = new ActionSink(this);
-        _engine = new VrrpEngine(options, sink, new PriorityForwardingSink(this, events), timeProvider, loggerFactory, (g, s) =>
+        _engine = new VrrpEngine(options, sink, new PriorityForwardingSink(this, events), timers, loggerFactory, (g, s) =>
             _notify.GroupChanged(g.Options, s, g.Members.Count > 0 ? g.Members.Max(m => m.EffectivePriority) : 0));
         foreach (var m in _engine.Instances.Values)
         {
@@ -90,6 +104,13 @@ public sealed partial class VrrpSubsystem : IAsyncDisposable
         : this(options, addresses, links, events, loggerFactory, timeProvider)
     {
         _garpFactory = garpFactory;
+    }
+
+    /// <summary>Test seam: the GARP/NA sender and the transports of the socket pool.</summary>
+    internal VrrpSubsystem(VrrpSubsystemOptions options, IAddressTable addresses, ILinkMonitor links, IVrrpEventSink events, ILoggerFactory loggerFactory, TimeProvider timeProvider, Func<IGarpSender> garpFactory, IVrrpTransportFactory transports)
+        : this(options, addresses, links, events, loggerFactory, timeProvider, garpFactory)
+    {
+        _transports = transports;
     }
 
     /// <summary>FIFO lines written so far (most recent 256), for diagnostics and tests.</summary>
@@ -121,6 +142,7 @@ public sealed partial class VrrpSubsystem : IAsyncDisposable
         if (_started)
             return;
         _started = true;
+        _critical.Start();
         try
         {
             if (_garpFactory is not null)
@@ -245,6 +267,7 @@ public sealed partial class VrrpSubsystem : IAsyncDisposable
         foreach (var rt in _runtimes.Values)
             rt.Dispose();
         _cts.Dispose();
+        _timerThread?.Dispose();
         // last: from now on StopAsync does nothing, ReloadAsync is refused and StartAsync fails with ObjectDisposedException
         Volatile.Write(ref _disposed, 2);
         _lifecycle.Dispose();
@@ -279,13 +302,13 @@ public sealed partial class VrrpSubsystem : IAsyncDisposable
                 try
                 {
 #pragma warning disable CA2000 // owned by _sockets (through its SocketEntry): closed by StopCoreAsync or CloseUnusedSockets
-                    var sock = new VrrpSocket(ifname, link.Index, s.Family, s.IsUnicast ? null : s.MulticastGroup);
+                    var sock = _transports.Open(ifname, link.Index, s.Family, s.IsUnicast ? null : s.MulticastGroup);
 #pragma warning restore CA2000
                     entry = new SocketEntry(sock);
                     _sockets[key] = entry;
                     var captured = entry;
                     entry.Local = unicastSrc;
-                    sock.StartReceiving(a => OnAdvert(captured, a), (r, src, vrid) => OnSocketDrop(captured, r, src, vrid));
+                    sock.StartReceiving(a => OnAdvert(captured, a), (r, src, vrid) => OnSocketDrop(captured, r, src, vrid), _critical.Register, _critical.Unregister);
                 }
                 catch (SocketException ex)
                 {
@@ -833,9 +856,9 @@ public sealed partial class VrrpSubsystem : IAsyncDisposable
         }
     }
 
-    private sealed class SocketEntry(VrrpSocket socket)
+    private sealed class SocketEntry(IVrrpTransport socket)
     {
-        public VrrpSocket Socket { get; } = socket;
+        public IVrrpTransport Socket { get; } = socket;
 
         public Dictionary<byte, VrrpInstanceMachine> ByVrid { get; } = new();
 
@@ -855,7 +878,7 @@ public sealed partial class VrrpSubsystem : IAsyncDisposable
 
         public IReadOnlyList<TrackerBinding> Bindings { get; set; } = bindings;
 
-        public VrrpSocket? Socket { get; set; }
+        public IVrrpTransport? Socket { get; set; }
 
         public SocketEntry? SocketEntry { get; set; }
 

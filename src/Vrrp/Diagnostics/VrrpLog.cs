@@ -134,4 +134,16 @@ internal static partial class VrrpLog
 
     [LoggerMessage(43, LogLevel.Information, "({Instance}) {Count} more lower priority adverts received since the last report")]
     public static partial void LowerPrioritySuppressed(this ILogger logger, string instance, long count);
+
+    [LoggerMessage(44, LogLevel.Information, "A thread timer expired {Seconds} seconds ago")]
+    public static partial void TimerExpiredLate(this ILogger logger, string seconds);
+
+    [LoggerMessage(45, LogLevel.Information, "Set realtime priority {Priority}")]
+    public static partial void SetRealtimePriority(this ILogger logger, int priority);
+
+    [LoggerMessage(46, LogLevel.Warning, "VRRP thread {Thread}: cannot raise priority to SCHED_RR {Priority} - {Error}; continuing with normal scheduling")]
+    public static partial void CannotRaisePriority(this ILogger logger, string thread, int priority, string error);
+
+    [LoggerMessage(47, LogLevel.Warning, "Unable to lock process in memory - {Error}")]
+    public static partial void CannotLockMemory(this ILogger logger, string error);
 }

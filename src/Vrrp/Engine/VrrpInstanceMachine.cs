@@ -529,6 +529,10 @@ internal sealed class VrrpInstanceMachine
         {
             if (!_started)
                 return;
+            // an expiry taken by the timer thread just before an advert (on the receive thread) moved the timer
+            // forward: stale, the new expiry is still queued (2 ms of tolerance for clocks that round)
+            if (_timerDueAt - _time.GetTimestamp() > _time.TimestampFrequency / 500)
+                return;
             if (State == VrrpState.Backup)
             {
                 _logger.ReceiveAdvertisementTimeout(Name);

@@ -91,8 +91,21 @@ public sealed record VrrpSubsystemOptions
     /// <summary><c>notify_fifo_script</c> / <c>vrrp_notify_fifo_script</c>: script started to read the FIFO; the FIFO name is its last argument.</summary>
     public NotifyScript? NotifyFifoScript { get; init; }
 
-    /// <summary><c>max_auto_priority</c>: realtime scheduling limit (-1..99; default 0 = none). Recorded only; .NET does not change scheduling.</summary>
+    /// <summary>
+    /// <c>max_auto_priority</c>: when a VRRP timer runs later than <see cref="MinAutoPriorityDelay"/>, the VRRP threads
+    /// switch to SCHED_RR at the lowest priority, then one higher at each further late expiry, up to this (-1..99;
+    /// default 0 = never; the keyword without a value: 99).
+    /// </summary>
     public int MaxAutoPriority { get; init; }
+
+    /// <summary><c>min_auto_priority_delay</c> (microseconds in the file): how late a timer must run to raise the priority (default 1 s).</summary>
+    public TimeSpan MinAutoPriorityDelay { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary><c>vrrp_rt_priority</c>: SCHED_RR priority (1..99) of the VRRP threads (timer and receive threads) from start; 0 = normal scheduling.</summary>
+    public int RealtimePriority { get; init; }
+
+    /// <summary><c>vrrp_no_swap</c>: lock the process in memory (<c>mlockall</c>), as keepalived locks its VRRP process.</summary>
+    public bool NoSwap { get; init; }
 
     /// <summary>Command line <c>-V, --dont-release-vrrp</c>: leave the VIPs in place when stopping.</summary>
     public bool DontReleaseVrrp { get; init; }

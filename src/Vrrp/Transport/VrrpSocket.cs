@@ -26,7 +26,7 @@ internal readonly record struct ReceivedAdvert(VrrpPacket Packet, IPAddress Sour
 /// IPv6 header (IPV6_HDRINCL, hop limit 255, next header 112), bound to the interface.</item>
 /// </list>
 /// </summary>
-internal sealed class VrrpSocket : IDisposable
+internal sealed class VrrpSocket : IVrrpTransport
 {
     private const int SolPacket = 263;
     private const int PacketIgnoreOutgoing = 23;
@@ -40,7 +40,10 @@ internal sealed class VrrpSocket : IDisposable
     private readonly byte[] _sendBuffer = new byte[2048];
     private readonly object _sendGate = new();
     private readonly CancellationTokenSource _cts = new();
-    private Task? _loop;
+    private Thread? _loop;
+
+    /// <summary>How often a blocked receive wakes to see whether the socket is being closed.</summary>
+    private static readonly TimeSpan ReceiveWake = TimeSpan.FromMilliseconds(250);
 
     public VrrpSocket(string interfaceName, int interfaceIndex, AddressFamily family, IPAddress? multicastGroup)
     {
@@ -137,16 +140,49 @@ internal sealed class VrrpSocket : IDisposable
     }
 
     /// <summary>
-    /// Parsed adverts and drops both go to the callbacks on the receive task. A drop names its source: the IP
-    /// header's source address (read from the raw bytes when the header itself was refused), or, for a datagram
+    /// Parsed adverts and drops both go to the callbacks on this socket's own receive thread (blocking
+    /// <c>recvfrom</c>, not the thread pool: an advert is handled as soon as the kernel has it, whatever the pool is
+    /// doing). <paramref name="onStart"/> runs first on that thread (scheduling policy), <paramref name="onExit"/> last. A drop names its source: the
+    /// IP header's source address (read from the raw bytes when the header itself was refused), or, for a datagram
     /// too short to hold one, the sender's MAC address from the packet socket's <c>sockaddr_ll</c>.
     /// </summary>
-    public void StartReceiving(Action<ReceivedAdvert> onAdvert, Action<VrrpDropReason, string, byte> onDrop)
+    public void StartReceiving(Action<ReceivedAdvert> onAdvert, Action<VrrpDropReason, string, byte> onDrop, Action? onStart = null, Action? onExit = null)
     {
-        _loop = Task.Run(() => ReceiveLoopAsync(onAdvert, onDrop, _cts.Token));
+        _rx.ReceiveTimeout = (int)ReceiveWake.TotalMilliseconds;
+        var ct = _cts.Token;
+        _loop = new Thread(() =>
+        {
+            try
+            {
+                onStart?.Invoke();
+            }
+            catch (Exception)
+            {
+                // the policy hook logs its own failures
+            }
+            try
+            {
+                ReceiveLoop(onAdvert, onDrop, ct);
+            }
+            finally
+            {
+                try
+                {
+                    onExit?.Invoke();
+                }
+                catch (Exception)
+                {
+                }
+            }
+        })
+        {
+            IsBackground = true,
+            Name = "lb-vrrp-rx",
+        };
+        _loop.Start();
     }
 
-    private async Task ReceiveLoopAsync(Action<ReceivedAdvert> onAdvert, Action<VrrpDropReason, string, byte> onDrop, CancellationToken ct)
+    private void ReceiveLoop(Action<ReceivedAdvert> onAdvert, Action<VrrpDropReason, string, byte> onDrop, CancellationToken ct)
     {
         var buffer = new byte[4096];
         // the runtime insists on room for its largest address of the family (more than sockaddr_ll's 20 bytes)
@@ -159,7 +195,7 @@ internal sealed class VrrpSocket : IDisposable
             try
             {
                 from.Size = fromSize;
-                var n = await _rx.ReceiveFromAsync(buffer, SocketFlags.None, from, ct).ConfigureAwait(false);
+                var n = _rx.ReceiveFrom(buffer, SocketFlags.None, from);
                 var data = buffer.AsSpan(0, n);
                 var ok = v4
                     ? VrrpPacket.TryParseIpv4(data, out var p, out var ip, out var reason)
@@ -169,25 +205,22 @@ internal sealed class VrrpSocket : IDisposable
                 else if (reason != VrrpDropReason.NotVrrp)
                     onDrop(reason, DropSource(ip.Source, data, v4, from), v4 ? (data.Length > 21 ? data[21] : (byte)0) : (data.Length > 41 ? data[41] : (byte)0));
             }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
             catch (ObjectDisposedException)
             {
                 return;
             }
+            catch (SocketException ex) when (ex.SocketErrorCode is SocketError.TimedOut or SocketError.WouldBlock or SocketError.Interrupted)
+            {
+                // the periodic wake: look at the cancellation flag
+            }
             catch (SocketException)
             {
                 // interface vanished (ENETDOWN) or transient: back off, keep going
-                try
-                {
-                    await Task.Delay(100, ct).ConfigureAwait(false);
-                }
-                catch (OperationCanceledException)
-                {
-                    return;
-                }
+                Thread.Sleep(100);
+            }
+            catch (Exception ex) when (ex is not ObjectDisposedException)
+            {
+                // a failing handler must not end the receive thread (the handlers log what matters)
             }
         }
     }
@@ -234,13 +267,8 @@ internal sealed class VrrpSocket : IDisposable
         _rx.Dispose();
         _tx.Dispose();
         _membership?.Dispose();
-        try
-        {
-            _loop?.Wait(TimeSpan.FromSeconds(2));
-        }
-        catch (AggregateException)
-        {
-        }
+        if (_loop is not null && Thread.CurrentThread != _loop)
+            _loop.Join(TimeSpan.FromSeconds(2));
         _cts.Dispose();
     }
 }
