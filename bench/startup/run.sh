@@ -4,7 +4,7 @@
 #      500 × 20 configuration (bench/ipvs/gen.sh: 32,500 lines) and on keepalived.conf.example: wall time min/median/max,
 #      the ratio of the medians, and each tool's peak RSS and CPU (user+sys) per run (/usr/bin/time);
 #   2. the daemon on keepalived.conf.example (`-n -l -f`, both subsystems) in a scratch network namespace with an `eth0`
-#      (a dummy link: nothing leaves this host): RSS summed over the tool's processes and CPU used, read from /proc
+#      (one end of a veth pair: nothing leaves this host): RSS summed over the tool's processes and CPU used, read from /proc
 #      SETTLE seconds after the start. IPVS may be missing from this kernel: the checker then logs its errors; the figure
 #      is still the process's weight.
 # Usage (root): bench/startup/run.sh [--lb PATH] [--rounds N] [--settle SECONDS] [--no-daemon]
@@ -90,7 +90,8 @@ echo
 
 if ((daemon)); then
   ip netns add "$ns"
-  ip -n "$ns" link add eth0 type dummy
+  ip -n "$ns" link add eth0 type veth peer name peer0 # (no dummy module on some kernels)
+  ip -n "$ns" link set peer0 up
   ip -n "$ns" addr add 10.0.0.2/24 dev eth0
   ip -n "$ns" link set lo up
   ip -n "$ns" link set eth0 up
@@ -109,15 +110,17 @@ if ((daemon)); then
     done
     echo "$rss $cpu ${#pids[@]}"
   }
-  echo "### daemon on keepalived.conf.example (\`-n -l -f\`), ${settle} s after start, in a namespace with a dummy eth0"
+  only=()
+  [ -e /proc/net/ip_vs ] || only=(-P)
+  echo "### daemon on keepalived.conf.example${only:+ with -P (no IPVS in this kernel)} (\`-n -l -f\`), ${settle} s after start, in a namespace with a veth eth0"
   echo
   echo "| tool | processes | RSS MB (sum) | CPU ms (user+sys, sum) |"
   echo "|---|---|---|---|"
   for tool in lb keepalived; do
     if [ "$tool" = lb ]; then
-      ip netns exec "$ns" "$lb" -n -l -f "$example" -p "$work/lb.pid" --journal "$work/journal.jsonl" --socket "$work/lb.sock" >"$work/lb.log" 2>&1 &
+      ip netns exec "$ns" "$lb" -n -l "${only[@]}" -f "$example" -p "$work/lb.pid" --journal "$work/journal.jsonl" --socket "$work/lb.sock" >"$work/lb.log" 2>&1 &
     else
-      ip netns exec "$ns" keepalived -n -l -f "$example" -p "$work/ka.pid" -r "$work/ka-vrrp.pid" -c "$work/ka-check.pid" >"$work/ka.log" 2>&1 &
+      ip netns exec "$ns" keepalived -n -l "${only[@]}" -f "$example" -p "$work/ka.pid" -r "$work/ka-vrrp.pid" -c "$work/ka-check.pid" >"$work/keepalived.log" 2>&1 &
     fi
     pid=$!
     echo "$pid" >"$work/$tool.run.pid"

@@ -31,7 +31,7 @@ public sealed class ConfigTreeParser
 
     public ImmutableArray<ConfigNode> Parse(IReadOnlyList<LogicalLine> lines)
     {
-        _tokens = new List<Token>(lines.Count * 3);
+        _tokens = new List<Token>(lines.Count * 4);
         foreach (var line in lines)
         {
             Tokenize(line.Text, line.Location, _tokens);
@@ -48,9 +48,30 @@ public sealed class ConfigTreeParser
         return nodes;
     }
 
-    private void Tokenize(string text, SourceLocation location, List<Token> tokens) => Tokenize(text, location, tokens, _diagnostics);
+    private void Tokenize(string text, SourceLocation location, List<Token> tokens) => Tokenize(text, location, tokens, _diagnostics, _words);
 
-    private static void Tokenize(string text, SourceLocation location, List<Token> tokens, DiagnosticBag? diagnostics)
+    /// <summary>
+    /// One string per distinct unquoted word (a big file repeats its keywords, ports and weights thousands of times): fewer
+    /// allocations and less for the collector to copy while the tree is built. Bounded; past the bound words are not shared.
+    /// </summary>
+    private readonly Dictionary<string, string> _words = new(StringComparer.Ordinal);
+
+    private const int MaxSharedWords = 16 * 1024;
+
+    private static string Word(ReadOnlySpan<char> w, Dictionary<string, string>? words)
+    {
+        if (words is null)
+            return w.ToString();
+        var lookup = words.GetAlternateLookup<ReadOnlySpan<char>>();
+        if (lookup.TryGetValue(w, out var shared))
+            return shared;
+        var s = w.ToString();
+        if (words.Count < MaxSharedWords)
+            words.Add(s, s);
+        return s;
+    }
+
+    private static void Tokenize(string text, SourceLocation location, List<Token> tokens, DiagnosticBag? diagnostics, Dictionary<string, string>? words = null)
     {
         var i = 0;
         StringBuilder? builder = null;
@@ -67,7 +88,7 @@ public sealed class ConfigTreeParser
                 i++;
             if (i == text.Length || char.IsWhiteSpace(text[i]))
             {
-                AddWord(text, start, i - start, location, tokens);
+                AddWord(text, start, i - start, location, tokens, words);
                 continue;
             }
             i = start;
@@ -111,12 +132,12 @@ public sealed class ConfigTreeParser
             if (quoted)
                 tokens.Add(new Token(Kind.Word, w, location));
             else
-                AddWord(w, 0, w.Length, location, tokens);
+                AddWord(w, 0, w.Length, location, tokens, words);
         }
     }
 
     /// <summary>An unquoted word <c>text[start..start+length]</c>: a brace, a word closing a one-line block, or a word.</summary>
-    private static void AddWord(string text, int start, int length, SourceLocation location, List<Token> tokens)
+    private static void AddWord(string text, int start, int length, SourceLocation location, List<Token> tokens, Dictionary<string, string>? words)
     {
         var w = text.AsSpan(start, length);
         if (w is "{")
@@ -126,11 +147,11 @@ public sealed class ConfigTreeParser
         else if (w.Length > 1 && w[^1] == '}' && w.Count('}') > w.Count('{'))
         {
             // "value}" closes a block written on one line, e.g. "virtual_ipaddress { 10.0.0.1/24}".
-            tokens.Add(new Token(Kind.Word, w[..^1].ToString(), location));
+            tokens.Add(new Token(Kind.Word, Word(w[..^1], words), location));
             tokens.Add(new Token(Kind.Close, "}", location));
         }
         else
-            tokens.Add(new Token(Kind.Word, start == 0 && length == text.Length ? text : w.ToString(), location));
+            tokens.Add(new Token(Kind.Word, start == 0 && length == text.Length ? text : Word(w, words), location));
     }
 
     private static int Unescape(string text, int i, StringBuilder into)

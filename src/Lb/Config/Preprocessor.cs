@@ -211,7 +211,7 @@ public sealed partial class Preprocessor
         byte[] bytes;
         try
         {
-            bytes = ReadBounded(full, Math.Min(_options.MaxFileBytes, _options.MaxTotalBytes - _bytesRead));
+            bytes = ReadBounded(full, Math.Min(_options.MaxFileBytes, _options.MaxTotalBytes - _bytesRead), probe.Size);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -249,10 +249,11 @@ public sealed partial class Preprocessor
     }
 
     /// <summary>Reads at most <paramref name="limit"/> bytes; a file that grew past it since it was looked at is refused, not truncated.</summary>
-    private static byte[] ReadBounded(string path, long limit)
+    private static byte[] ReadBounded(string path, long limit, long expected)
     {
         using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, bufferSize: 1);
-        using var buffer = new MemoryStream();
+        // Sized for what the file held when it was looked at (+1 to see the end without growing): no copies while reading.
+        using var buffer = new MemoryStream((int)Math.Min(limit, expected) + 1);
         var chunk = new byte[64 * 1024];
         int n;
         while ((n = stream.Read(chunk, 0, chunk.Length)) > 0)
