@@ -81,6 +81,7 @@ run_one() {
   sleep "$warmup"
   counts "$work/c0"
   s0="$("$ptree" "$pid")"
+  local rm0; rm0="$(grep -c "Removing service" "$log")"
   t0="$(now)"
   local end=$(( $(date +%s) + window )) polls=0 bad_polls=0 max_missing=0 missing_s=0 m
   while [ "$(date +%s)" -lt "$end" ]; do
@@ -93,6 +94,13 @@ run_one() {
   counts "$work/c1"
   s1="$("$ptree" "$pid")"
   t1="$(now)"
+  local rm1; rm1="$(grep -c "Removing service" "$log")"
+  # stop the product before the bookkeeping (forks are slow while it saturates the emulated CPUs)
+  kill -TERM "$pid"
+  deadline=$(($(date +%s) + 300))
+  while kill -0 "$pid" 2>/dev/null && [ "$(date +%s)" -lt "$deadline" ]; do sleep 0.5; done
+  kill -9 "$pid" 2>/dev/null
+  wait "$pid" 2>/dev/null
   local el cpu checks
   el="$(secs "$t0" "$t1")"
   cpu="$(awk -v a="$(field cpu_s "$s0")" -v b="$(field cpu_s "$s1")" 'BEGIN { printf "%.2f", b - a }')"
@@ -112,16 +120,13 @@ run_one() {
   rec addr_checks_p10 "$ap10"
   rec addr_checks_median "$amed"
   rec addr_zero "$(awk '$1 == 0 { k++ } END { print k + 0 }' "$work/per-sorted")"
+  rec polls "$polls"
   rec removed_max "$max_missing"
   rec removed_polls "$bad_polls"
   rec removed_rs_s "$missing_s"
   rec peak_rss_mib "$(awk -v k="$(field hwm_kib "$s1")" 'BEGIN { printf "%.1f", k / 1024 }')"
+  rec removals_logged "$((rm1 - rm0))"
   rec log_lines "$(wc -l <"$log")"
-  kill -TERM "$pid"
-  deadline=$(($(date +%s) + 300))
-  while kill -0 "$pid" 2>/dev/null && [ "$(date +%s)" -lt "$deadline" ]; do sleep 0.5; done
-  kill -9 "$pid" 2>/dev/null
-  wait "$pid" 2>/dev/null
   gzip -c "$log" >"$out/$(basename "$log").gz"
   ipvsadm -C
 }

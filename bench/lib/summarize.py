@@ -4,7 +4,7 @@
 Reads lines `RAW <product> <round> <metric> <value>` (other lines are ignored) from the files given (or stdin)
 and prints a markdown table: per metric, min / median / max for each product and the ratio of Lb's median to
 keepalived's (and of the minimums). A metric description file (`--metrics FILE`, lines `metric<TAB>unit<TAB>label`)
-orders and labels the rows; units: s, ms, MiB, n (a count), cpu-s.
+orders and labels the rows; units: s, ms, MiB, cpu-s, count (a count, with a ratio), n (no ratio).
 Usage: summarize.py [--metrics FILE] [--products lb,keepalived] [FILE...]
 """
 import statistics
@@ -81,7 +81,7 @@ def main(argv):
             ratio = f"{meds[0] / meds[1]:.2f}× ({mins[0] / mins[1]:.2f}×)"
         else:
             ratio = "n/a"
-        u = f" ({unit})" if unit and unit != "n" else ""
+        u = f" ({unit})" if unit and unit not in ("n", "count") else ""
         print(f"| {label}{u} | {cells[0]} | {cells[1]} | {ratio} | {' / '.join(ns)} |")
 
 

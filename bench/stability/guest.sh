@@ -77,9 +77,12 @@ trap 'kill $rsd_pid $tcpdump_pid 2>/dev/null' EXIT
 
 has_vip() { ip -n "$1" -4 addr show dev eth0 | grep -q "inet $VIP/"; }
 healthy() { ip netns exec d1 awk '$1 == "->" && $4 + 0 > 0 { n++ } END { print n + 0 }' /proc/net/ip_vs; }
-states() { grep -c "Entering \(MASTER\|BACKUP\|FAULT\) STATE" "$1" 2>/dev/null || echo 0; }
+present() { ip netns exec d1 awk '$1 == "->" { n++ } END { print n + 0 }' /proc/net/ip_vs; }
+settle_max="${LB_STABILITY_SETTLE_MAX:-600}"
+states() { awk '/Entering (MASTER|BACKUP|FAULT) STATE/ { n++ } END { print n + 0 }' "$1" 2>/dev/null || echo 0; }
 
-# start PRODUCT NS CONF -> pid of the process to signal (lb, or keepalived's parent)
+# start PRODUCT NS CONF: sets started_pid (the process to signal: lb, or keepalived's parent). Not called in $( ):
+# the process must stay this shell's child (waited for, never a zombie that kill -0 still sees).
 start() {
   local prod="$1" ns="$2" conf="$3"
   rm -f "/tmp/st-$ns-"*.pid
@@ -88,7 +91,7 @@ start() {
   else
     ip netns exec "$ns" keepalived -n -l -G -f "$conf" -p "/tmp/st-$ns-main.pid" -r "/tmp/st-$ns-vrrp.pid" -c "/tmp/st-$ns-check.pid" >"$work/$prod-$ns.log" 2>&1 &
   fi
-  echo $!
+  started_pid=$!
 }
 stop() {
   kill -TERM "$1" 2>/dev/null
@@ -102,13 +105,15 @@ run_one() { # PRODUCT ROUND
   local prod="$1" r="$2" p1 p2 t0 t1 d
   rec() { echo "RAW $prod $r $1 $2" | tee -a "$raw"; }
   for ns in d1 d2; do ip netns exec "$ns" ipvsadm -C 2>/dev/null; ip -n "$ns" addr del "$VIP/24" dev eth0 2>/dev/null; done
-  p2="$(start "$prod" d2 "$work/d2.conf")"
+  start "$prod" d2 "$work/d2.conf"; p2=$started_pid
   sleep 1
   t0="$(now)"
-  p1="$(start "$prod" d1 "$work/d1.conf")"
-  d=$(($(date +%s) + 900))
-  until has_vip d1 && ! has_vip d2 && [ "$(healthy)" -ge "$n" ]; do
-    if [ "$(date +%s)" -ge "$d" ]; then echo "bench: $prod: not settled after 900 s (VIP d1: $(has_vip d1 && echo y), healthy $(healthy)/$n)" >&2; rec settle_s timeout; break; fi
+  start "$prod" d1 "$work/d1.conf"; p1=$started_pid
+  # settled: d1 alone holds the VIP and every real server is in d1's IPVS table (at any weight: a product that
+  # fails healthy servers under this load must not keep the window from starting; the removals are its own figure)
+  d=$(($(date +%s) + settle_max))
+  until has_vip d1 && ! has_vip d2 && [ "$(present)" -ge "$n" ]; do
+    if [ "$(date +%s)" -ge "$d" ]; then echo "bench: $prod: not settled after $settle_max s (VIP d1: $(has_vip d1 && echo y), in IPVS $(present)/$n); measuring anyway" >&2; rec settle_s timeout; break; fi
     sleep 1
   done
   [ "$(date +%s)" -ge "$d" ] || rec settle_s "$(secs "$t0" "$(now)")"
@@ -122,6 +127,7 @@ run_one() { # PRODUCT ROUND
   rec d1_state_changes "$(($(states "$work/$prod-d1.log") - s1a))"
   rec d2_state_changes "$(($(states "$work/$prod-d2.log") - s2a))"
   rec d1_holds_vip_at_end "$(has_vip d1 && echo 1 || echo 0)"
+  rec d1_healthy_at_end "$(healthy)"
   # the wire: d2's adverts in the window, the episodes they form (a gap of > 1 s starts a new one), d1's advert gaps
   awk -v a="$t0" -v b="$t1" -v adv="$adv" '$1 >= a && $1 <= b && / 10\.0\.0\.3 > 224\.0\.0\.18/ { n2++; if ($1 - last2 > 1) ep++; last2 = $1 }
       $1 >= a && $1 <= b && / 10\.0\.0\.2 > 224\.0\.0\.18/ { n1++; if (last1 && $1 - last1 > gap) gap = $1 - last1; if (last1 && $1 - last1 > 3 * adv) late++; last1 = $1 }

@@ -8,7 +8,8 @@
 #
 # Usage: bench/stability/run.sh [--minutes M] [--rounds R] [--tcp N] [--http N] [--advert S]
 #   defaults: minutes 10, rounds 1, tcp 5000, http 1000, advert 0.01
-# Environment: LB (lb binary; default: built by bench/lib/lb.sh), LB_BENCH_ARTIFACTS, LB_BENCH_RESULTS, LB_VM_TIMEOUT.
+# Environment: LB (lb binary; default: built by bench/lib/lb.sh), LB_BENCH_ARTIFACTS, LB_BENCH_RESULTS, LB_VM_TIMEOUT,
+#   LB_STABILITY_SETTLE_MAX (s to wait for the master to settle before the window starts anyway; default 600).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
