@@ -26,6 +26,7 @@ public sealed class CheckerSubsystem : IAsyncDisposable
     private CheckerSubsystemOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
+    private readonly CheckPacer _pacer;
     private ICheckFactory _checks;
     private readonly Random _random;
     private readonly IIpvsTable _ipvs;
@@ -79,6 +80,7 @@ public sealed class CheckerSubsystem : IAsyncDisposable
         _options = options;
         _time = timeProvider;
         _logger = loggerFactory.CreateLogger("Lb.Checkers");
+        _pacer = new CheckPacer(timeProvider, _logger);
         _checks = checkFactory;
         _random = random ?? Random.Shared;
         _ipvs = ipvs;
@@ -258,13 +260,14 @@ public sealed class CheckerSubsystem : IAsyncDisposable
                 _logger.CheckAttemptFailed(c.Options.Keyword, c.Rs.Name, reason);
             else
                 _logger.CheckAttemptFailedDebug(c.Options.Keyword, c.Rs.Name, reason);
-        });
+        }, _pacer);
         c.Stop = CancellationTokenSource.CreateLinkedTokenSource(_cts!.Token);
         _loops.Add((LoopAsync(c, round, c.Stop.Token), c));
     }
 
     private async Task LoopAsync(CheckerState c, CheckRound round, CancellationToken ct)
     {
+        using var pace = _pacer.Track();
         try
         {
             var warmup = c.Settings.Warmup;
@@ -278,12 +281,19 @@ public sealed class CheckerSubsystem : IAsyncDisposable
             {
                 if (Suspended(c.Rs.Vs))
                 {
-                    await TimerDelay.DelayAsync(_time, c.Settings.DelayLoop, ct).ConfigureAwait(false);
+                    await pace.DelayAsync(c.Settings.DelayLoop, ct).ConfigureAwait(false);
                     continue;
                 }
+                await pace.WaitTurnAsync(ct).ConfigureAwait(false);
                 var began = _time.GetTimestamp();
                 var (outcome, retries) = await round.RunAsync(c.RetriesForNextRound(), ct).ConfigureAwait(false);
                 var duration = _time.GetElapsedTime(began);
+                if (!round.Verdict)
+                {
+                    // A timeout measured while the process was late says nothing about the server: check again later.
+                    await pace.DelayAsync(c.Settings.DelayLoop, ct).ConfigureAwait(false);
+                    continue;
+                }
                 await _gate.WaitAsync(ct).ConfigureAwait(false);
                 bool retired;
                 try
@@ -308,7 +318,7 @@ public sealed class CheckerSubsystem : IAsyncDisposable
                         _logger.CheckAttemptFailedDebug(c.Options.Keyword, c.Rs.Name, outcome.Reason);
                 }
                 // Arm the next round before telling observers, so a test that reacts by advancing its clock fires it.
-                var next = TimerDelay.DelayAsync(_time, c.Settings.DelayLoop, ct);
+                var next = pace.DelayAsync(c.Settings.DelayLoop, ct);
                 CheckCompleted?.Invoke(this, new CheckCompletedEvent(c.Rs.Vs.Name, c.Rs.Name, c.Options.Keyword, c.Index, outcome.Success, outcome.Reason, retries) { Duration = duration });
                 await next.ConfigureAwait(false);
             }
@@ -566,6 +576,9 @@ public sealed class CheckerSubsystem : IAsyncDisposable
     /// <summary>Notify scripts still running (tests).</summary>
     internal Task PendingNotifies() => _engine.PendingNotifies();
 
+    /// <summary>What the checker pacer measured (stretch of delay_loop, lag, in flight, timeouts not counted).</summary>
+    public CheckPacerSnapshot Pacing => _pacer.Snapshot();
+
     /// <inheritdoc/>
     public async ValueTask DisposeAsync()
     {
@@ -580,6 +593,7 @@ public sealed class CheckerSubsystem : IAsyncDisposable
             _cts?.Dispose();
             _applyCancel.Dispose();
             _gate.Dispose();
+            _pacer.Dispose();
             _lifecycle.Dispose();
         }
     }

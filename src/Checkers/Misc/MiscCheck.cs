@@ -40,7 +40,7 @@ public sealed class MiscCheck : ICheck
     /// <inheritdoc/>
     public async ValueTask<CheckOutcome> ExecuteAsync(CancellationToken cancellationToken)
     {
-        // The round's Polly timeout cancels the token at misc_timeout; the runner's own limit is a backstop.
+        // The round's timeout cancels the token at misc_timeout; the runner's own limit is a backstop.
         var r = await _runner.RunAsync(ScriptInvocation.Create(_argv, _user, _group, _scriptUser, _scriptGroup, _timeout + _timeout), cancellationToken).ConfigureAwait(false);
         if (r.Error is not null)
             return CheckOutcome.Fail(r.Error);

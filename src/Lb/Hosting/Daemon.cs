@@ -135,7 +135,7 @@ public static class Daemon
         try
         {
             if (options.MetricsListen is { } endPoint)
-                metrics = MetricsServer.Start(endPoint, () => MetricsText.Render(collector.Collect(), checkers?.Statistics), hostLog);
+                metrics = MetricsServer.Start(endPoint, () => MetricsText.Render(collector.Collect(), checkers?.Statistics, checkers?.Subsystem?.Pacing), hostLog);
             if (signals.IsPending(PosixSignal.SIGTERM) || signals.IsPending(PosixSignal.SIGINT))
             {
                 log.LogInformation("Stop requested during start-up; exiting before starting the subsystems");

@@ -12,7 +12,7 @@ public static class MetricsText
     private static readonly string[] States = ["INIT", "BACKUP", "MASTER", "FAULT", "STOP"];
     private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
 
-    public static string Render(StatusReport r, CheckStatistics? checks)
+    public static string Render(StatusReport r, CheckStatistics? checks, Lb.Checkers.Engine.CheckPacerSnapshot? pacing = null)
     {
         var sb = new StringBuilder();
         Family(sb, "lb_up", "gauge", "1 while the daemon runs.");
@@ -87,6 +87,20 @@ public static class MetricsText
                 sb.Append(Inv, $"lb_check_duration_seconds_sum{{kind=\"{Esc(kind)}\"}} {sum.ToString("0.######", Inv)}\n");
                 sb.Append(Inv, $"lb_check_duration_seconds_count{{kind=\"{Esc(kind)}\"}} {count}\n");
             }
+        }
+        if (pacing is not null)
+        {
+            // A checker that cannot keep up checks less often (and says so) rather than failing servers.
+            Family(sb, "lb_checker_delay_stretch", "gauge", "Factor applied to every delay_loop while checks start late (1: on time).");
+            sb.Append(Inv, $"lb_checker_delay_stretch {pacing.Stretch.ToString("0.###", Inv)}\n");
+            Family(sb, "lb_checker_lag_seconds", "gauge", "How late check rounds started in the last window.");
+            sb.Append(Inv, $"lb_checker_lag_seconds {(pacing.LagMilliseconds / 1000).ToString("0.######", Inv)}\n");
+            Family(sb, "lb_checker_rounds_in_flight", "gauge", "Check rounds running now.");
+            sb.Append(Inv, $"lb_checker_rounds_in_flight {pacing.InFlight}\n");
+            Family(sb, "lb_checker_late_rounds_total", "counter", "Check rounds that started later than the lag threshold.");
+            sb.Append(Inv, $"lb_checker_late_rounds_total {pacing.LateRounds}\n");
+            Family(sb, "lb_checker_timeouts_not_counted_total", "counter", "Timeouts measured while the process was late: not counted against the server.");
+            sb.Append(Inv, $"lb_checker_timeouts_not_counted_total {pacing.IgnoredTimeouts}\n");
         }
         Family(sb, "lb_ipvs_operations_total", "counter", "IPVS netlink operations issued.");
         sb.Append(Inv, $"lb_ipvs_operations_total {r.Ipvs.Operations}\n");

@@ -134,6 +134,19 @@ public sealed class DaemonUnitTests
         Assert.Equal(0, samples["lb_real_server_up{virtual_server=\"[10.0.0.100]:tcp:80\",real_server=\"[10.0.0.3]:tcp:80\"}"]);
         Assert.Equal(12, samples["lb_ipvs_operations_total"]);
         Assert.Equal(1, samples["lb_ipvs_errors_total"]);
+        Assert.DoesNotContain("lb_checker_delay_stretch", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Metrics_text_shows_the_checker_pacing()
+    {
+        var pacing = new Lb.Checkers.Engine.CheckPacerSnapshot(Stretch: 2.25, LagMilliseconds: 1500, InFlight: 7, Waiting: 3, StretchedRounds: 40, IgnoredTimeouts: 5, LateRounds: 60);
+        var samples = DaemonTests.ParseExposition(MetricsText.Render(Report(), null, pacing));
+        Assert.Equal(2.25, samples["lb_checker_delay_stretch"]);
+        Assert.Equal(1.5, samples["lb_checker_lag_seconds"]);
+        Assert.Equal(7, samples["lb_checker_rounds_in_flight"]);
+        Assert.Equal(60, samples["lb_checker_late_rounds_total"]);
+        Assert.Equal(5, samples["lb_checker_timeouts_not_counted_total"]);
     }
 
     [Fact]
