@@ -12,7 +12,7 @@ public static class MetricsText
     private static readonly string[] States = ["INIT", "BACKUP", "MASTER", "FAULT", "STOP"];
     private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
 
-    public static string Render(StatusReport r, CheckStatistics? checks, Lb.Checkers.Engine.CheckPacerSnapshot? pacing = null)
+    public static string Render(StatusReport r, CheckStatistics? checks, global::Lb.Checkers.Engine.CheckPacerSnapshot? pacing = null)
     {
         var sb = new StringBuilder();
         Family(sb, "lb_up", "gauge", "1 while the daemon runs.");

@@ -140,7 +140,7 @@ public sealed class DaemonUnitTests
     [Fact]
     public void Metrics_text_shows_the_checker_pacing()
     {
-        var pacing = new Lb.Checkers.Engine.CheckPacerSnapshot(Stretch: 2.25, LagMilliseconds: 1500, InFlight: 7, Waiting: 3, StretchedRounds: 40, IgnoredTimeouts: 5, LateRounds: 60);
+        var pacing = new global::Lb.Checkers.Engine.CheckPacerSnapshot(Stretch: 2.25, LagMilliseconds: 1500, InFlight: 7, Waiting: 3, StretchedRounds: 40, IgnoredTimeouts: 5, LateRounds: 60);
         var samples = DaemonTests.ParseExposition(MetricsText.Render(Report(), null, pacing));
         Assert.Equal(2.25, samples["lb_checker_delay_stretch"]);
         Assert.Equal(1.5, samples["lb_checker_lag_seconds"]);
