@@ -29,23 +29,13 @@ while (($#)); do
   esac
 done
 
-missing=""
-why="$(bash "$repo/tests/kernel/kit.sh" --check)" || missing="$why"
-for t in gcc ipvsadm keepalived python3; do
-  command -v "$t" >/dev/null 2>&1 || PATH="$PATH:/usr/sbin:/sbin" command -v "$t" >/dev/null 2>&1 || missing="${missing:+$missing; }$t"
-done
-[ -z "$missing" ] || { log "cannot run: $missing (run scripts/setup.sh)"; exit 2; }
+bench_require gcc ipvsadm keepalived python3
 
 lb="$(lb_binary)"
 mkdir -p "$LB_BENCH_ARTIFACTS"
 gcc -O2 -Wall -o "$LB_BENCH_ARTIFACTS/ptree" "$repo/bench/lib/ptree.c"
 
-tmp=""
-trap '[ -z "$tmp" ] || rm -rf "$tmp"' EXIT
-results="${LB_BENCH_RESULTS:-}"
-if [ -z "$results" ]; then tmp="$(mktemp -d "${TMPDIR:-/tmp}/lb-product-bench.XXXXXX")"; results="$tmp"; fi
-mkdir -p "$results"
-results="$(cd "$results" && pwd -P)"
+bench_results product-bench
 
 load_before="$(uptime)"
 start="$(date +%s)"

@@ -27,22 +27,12 @@ while (($#)); do
     *) log "unknown option $1"; exit 2 ;;
   esac
 done
-missing=""
-why="$(bash "$repo/tests/kernel/kit.sh" --check)" || missing="$why"
-for t in gcc ipvsadm keepalived python3 tcpdump; do
-  command -v "$t" >/dev/null 2>&1 || PATH="$PATH:/usr/sbin:/sbin" command -v "$t" >/dev/null 2>&1 || missing="${missing:+$missing; }$t"
-done
-[ -z "$missing" ] || { log "cannot run: $missing (run scripts/setup.sh)"; exit 2; }
+bench_require gcc ipvsadm keepalived python3 tcpdump
 lb="$(lb_binary)"
 mkdir -p "$LB_BENCH_ARTIFACTS"
 gcc -O2 -Wall -o "$LB_BENCH_ARTIFACTS/ptree" "$repo/bench/lib/ptree.c"
 gcc -O2 -Wall -o "$LB_BENCH_ARTIFACTS/rsd" "$repo/bench/lib/rsd.c"
-tmp=""
-trap '[ -z "$tmp" ] || rm -rf "$tmp"' EXIT
-results="${LB_BENCH_RESULTS:-}"
-if [ -z "$results" ]; then tmp="$(mktemp -d "${TMPDIR:-/tmp}/lb-stability.XXXXXX")"; results="$tmp"; fi
-mkdir -p "$results"
-results="$(cd "$results" && pwd -P)"
+bench_results stability
 load_before="$(uptime)"
 start="$(date +%s)"
 rc=0
