@@ -2,7 +2,7 @@
 # Installs what Lb's main job and tests need on a fresh Debian/Ubuntu machine (the .NET SDK is assumed).
 # Idempotent: installs only what is missing.
 set -euo pipefail
-# clang: the linker driver `dotnet publish` of lb uses (NativeAOT); time: bench/startup.
+# clang: the linker driver `dotnet publish` of lb uses (NativeAOT); time: bench/configtest (/usr/bin/time).
 pkgs=(clang time iproute2 keepalived ipvsadm tshark tcpdump iputils-ping arping nginx qemu-system-x86 busybox-static cpio kmod linux-libc-dev gcc procps psmisc)
 missing=()
 for p in "${pkgs[@]}"; do
