@@ -136,6 +136,7 @@ public class KernelHeaderConsistencyTests
         sb.AppendLine("#include <string.h>");
         sb.AppendLine("#include <errno.h>");
         sb.AppendLine("#include <sched.h>");
+        sb.AppendLine("#include <sys/mman.h>");
         sb.AppendLine("#include <sys/socket.h>");
         sb.AppendLine("#include <sys/stat.h>");
         sb.AppendLine("#include <fcntl.h>");
