@@ -199,24 +199,8 @@ public sealed class HttpCheck : ICheck
                 var digest = Convert.ToHexStringLower(md5.GetHashAndReset());
                 if (url.Digest is not null && !string.Equals(digest, url.Digest, StringComparison.OrdinalIgnoreCase))
                     return CheckOutcome.Fail($"MD5 digest {digest} on {url.Path}, expected {url.Digest.ToLowerInvariant()}");
-                if (regex is not null)
-                {
-                    var bytes = kept!.ToArray();
-                    var start = Math.Min(bytes.Length, url.RegexMinOffset ?? 0);
-                    var text = Encoding.Latin1.GetString(bytes, start, bytes.Length - start);
-                    bool matched;
-                    try
-                    {
-                        var m = regex.Match(text);
-                        matched = m.Success && (url.RegexMaxOffset is null || start + m.Index <= url.RegexMaxOffset);
-                    }
-                    catch (RegexMatchTimeoutException)
-                    {
-                        return CheckOutcome.Fail($"regex timed out on {url.Path}");
-                    }
-                    if (matched == url.RegexNoMatch)
-                        return CheckOutcome.Fail(url.RegexNoMatch ? $"regex '{url.Regex}' matched on {url.Path}" : $"regex '{url.Regex}' not matched on {url.Path}");
-                }
+                if (regex is not null && HttpProbe.RegexFailure(url, regex, kept!.ToArray()) is { } failed)
+                    return failed;
                 return CheckOutcome.Ok($"HTTP status {status} on {url.Path}");
             }
         }

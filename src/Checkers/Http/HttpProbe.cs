@@ -181,6 +181,28 @@ internal sealed class HttpProbe
         return false;
     }
 
+    /// <summary>keepalived's regex rule on the kept body (from <c>regex_min_offset</c>, a match must start by
+    /// <c>regex_max_offset</c>; <c>regex_no_match</c> inverts it): the failure, or null when the rule passes.
+    /// Shared by this probe and <see cref="HttpCheck"/>'s HttpClient path.</summary>
+    internal static CheckOutcome? RegexFailure(UrlOptions url, Regex regex, ReadOnlySpan<byte> kept)
+    {
+        var start = Math.Min(kept.Length, url.RegexMinOffset ?? 0);
+        var text = Encoding.Latin1.GetString(kept[start..]);
+        bool matched;
+        try
+        {
+            var m = regex.Match(text);
+            matched = m.Success && (url.RegexMaxOffset is null || start + m.Index <= url.RegexMaxOffset);
+        }
+        catch (RegexMatchTimeoutException)
+        {
+            return CheckOutcome.Fail($"regex timed out on {url.Path}");
+        }
+        if (matched == url.RegexNoMatch)
+            return CheckOutcome.Fail(url.RegexNoMatch ? $"regex '{url.Regex}' matched on {url.Path}" : $"regex '{url.Regex}' not matched on {url.Path}");
+        return null;
+    }
+
     private CheckOutcome Verdict(int index, UrlOptions url, Regex? regex, int status, BodySink body)
     {
         if (url.Digest is not null)
@@ -189,24 +211,8 @@ internal sealed class HttpProbe
             if (!string.Equals(digest, url.Digest, StringComparison.OrdinalIgnoreCase))
                 return CheckOutcome.Fail($"MD5 digest {digest} on {url.Path}, expected {url.Digest.ToLowerInvariant()}");
         }
-        if (regex is not null)
-        {
-            var kept = body.Kept;
-            var start = Math.Min(kept.Length, url.RegexMinOffset ?? 0);
-            var text = Encoding.Latin1.GetString(kept[start..]);
-            bool matched;
-            try
-            {
-                var m = regex.Match(text);
-                matched = m.Success && (url.RegexMaxOffset is null || start + m.Index <= url.RegexMaxOffset);
-            }
-            catch (RegexMatchTimeoutException)
-            {
-                return CheckOutcome.Fail($"regex timed out on {url.Path}");
-            }
-            if (matched == url.RegexNoMatch)
-                return CheckOutcome.Fail(url.RegexNoMatch ? $"regex '{url.Regex}' matched on {url.Path}" : $"regex '{url.Regex}' not matched on {url.Path}");
-        }
+        if (regex is not null && RegexFailure(url, regex, body.Kept) is { } failed)
+            return failed;
         // The success text is the same every time for a given status: keep the last one instead of formatting it per check.
         if (_okReasons[index] is { } ok && ok.Status == status)
             return CheckOutcome.Ok(ok.Reason);
