@@ -100,14 +100,14 @@ public sealed partial class VrrpSubsystem : IAsyncDisposable
     }
 
     /// <summary>Test seam: the GARP/NA sender.</summary>
-    internal VrrpSubsystem(VrrpSubsystemOptions options, IAddressTable addresses, ILinkMonitor links, IVrrpEventSink events, ILoggerFactory loggerFactory, TimeProvider timeProvider, Func<IGarpSender> garpFactory)
+    internal VrrpSubsystem(VrrpSubsystemOptions options, IAddressTable addresses, ILinkMonitor links, IVrrpEventSink events, ILoggerFactory loggerFactory, TimeProvider timeProvider, Func<IGarpSender>? garpFactory)
         : this(options, addresses, links, events, loggerFactory, timeProvider)
     {
         _garpFactory = garpFactory;
     }
 
-    /// <summary>Test seam: the GARP/NA sender and the transports of the socket pool.</summary>
-    internal VrrpSubsystem(VrrpSubsystemOptions options, IAddressTable addresses, ILinkMonitor links, IVrrpEventSink events, ILoggerFactory loggerFactory, TimeProvider timeProvider, Func<IGarpSender> garpFactory, IVrrpTransportFactory transports)
+    /// <summary>Test seam: the GARP/NA sender (null: the real one) and the transports of the socket pool.</summary>
+    internal VrrpSubsystem(VrrpSubsystemOptions options, IAddressTable addresses, ILinkMonitor links, IVrrpEventSink events, ILoggerFactory loggerFactory, TimeProvider timeProvider, Func<IGarpSender>? garpFactory, IVrrpTransportFactory transports)
         : this(options, addresses, links, events, loggerFactory, timeProvider, garpFactory)
     {
         _transports = transports;
