@@ -46,7 +46,6 @@ public sealed partial class VrrpSubsystem
 
     private async Task<VrrpReloadResult> ReloadCoreAsync(VrrpSubsystemOptions next, CancellationToken ct)
     {
-        var changes = new List<VrrpReloadChange>();
         var running = _started && !_stopped;
 
         // ---- plan (no side effects) ----
@@ -93,23 +92,10 @@ public sealed partial class VrrpSubsystem
 
         // ---- apply, in one critical section of the engine lock ----
         var retired = new List<InstanceRuntime>();
+        var journal = new ReloadJournal(_events, _logger);
         lock (_engine.Gate)
         {
-            var now = _time.GetUtcNow();
-            void Journal(VrrpReloadObject obj, string name, VrrpReloadAction action, IReadOnlyList<string> fields)
-            {
-                var c = new VrrpReloadChange(now, obj, name, action, fields);
-                changes.Add(c);
-                _logger.ReloadApplied(c.ToString());
-                try
-                {
-                    _events.OnReloadApplied(c);
-                }
-                catch (Exception ex)
-                {
-                    _logger.ActionFailed("vrrp", "journal reload change", ex.Message);
-                }
-            }
+            journal.At = _time.GetUtcNow();
 
             // 1. stop removed and restarted instances, as at shutdown
             foreach (var p in plan.Instances.Where(p => p.Kind is InstancePlanKind.Remove or InstancePlanKind.Hard))
@@ -119,7 +105,7 @@ public sealed partial class VrrpSubsystem
                 _engine.Remove(rt.Machine);
                 retired.Add(rt);
                 if (p.Kind == InstancePlanKind.Remove)
-                    Journal(VrrpReloadObject.Instance, p.Name, VrrpReloadAction.Removed, []);
+                    journal.Add(VrrpReloadObject.Instance, p.Name, VrrpReloadAction.Removed, []);
             }
 
             // 2. globals
@@ -127,7 +113,7 @@ public sealed partial class VrrpSubsystem
             _engine.Options = next;
             _notify.Update(next);
             foreach (var f in plan.GlobalFields)
-                Journal(VrrpReloadObject.Global, f, VrrpReloadAction.ChangedInPlace, [f]);
+                journal.Add(VrrpReloadObject.Global, f, VrrpReloadAction.ChangedInPlace, [f]);
 
             // 3. soft changes, in place: while MASTER with its VIPs set, dropped VIPs go, new ones come and only they are announced
             foreach (var p in plan.Instances.Where(p => p.Kind == InstancePlanKind.Soft))
@@ -137,7 +123,7 @@ public sealed partial class VrrpSubsystem
                 rt.Bindings = p.Bindings!;
                 if (rt.Machine.State == VrrpState.Master && rt.Machine.VipsSet)
                     _vips.ApplyDiff(rt, p.VipsRemoved, p.VipsAdded, p.Next!.GarpMasterRepeat);
-                Journal(VrrpReloadObject.Instance, p.Name, VrrpReloadAction.ChangedInPlace, p.Fields);
+                journal.Add(VrrpReloadObject.Instance, p.Name, VrrpReloadAction.ChangedInPlace, p.Fields);
             }
 
             // 4. register added and restarted instances (not started yet)
@@ -160,11 +146,11 @@ public sealed partial class VrrpSubsystem
             _runtimes = map;
 
             // 5. sync groups
-            var (groupsToStart, groupsToResync) = _engine.ApplyGroups(plan.Groups, running, gp => Journal(VrrpReloadObject.SyncGroup, gp.Name, gp.Action, gp.Fields));
+            var (groupsToStart, groupsToResync) = _engine.ApplyGroups(plan.Groups, running, journal.Add);
 
             // 6. trackers: unchanged keep their state, changed restart, unused stop
             var touched = running
-                ? _trackers.Apply(plan.Trackers, firstValues!, c => Journal(TrackerObject(c.Kind), c.Name, c.Action, c.Fields))
+                ? _trackers.Apply(plan.Trackers, firstValues!, journal.Add)
                 : [];
 
             // 7. tracking of changed instances and of those whose trackers changed; new ones as at start-up
@@ -183,7 +169,7 @@ public sealed partial class VrrpSubsystem
             {
                 if (running)
                     rt.Machine.Start();
-                Journal(VrrpReloadObject.Instance, p.Name, p.Kind == InstancePlanKind.Add ? VrrpReloadAction.Added : VrrpReloadAction.Restarted, p.Fields);
+                journal.Add(VrrpReloadObject.Instance, p.Name, p.Kind == InstancePlanKind.Add ? VrrpReloadAction.Added : VrrpReloadAction.Restarted, p.Fields);
             }
             if (running)
             {
@@ -213,22 +199,15 @@ public sealed partial class VrrpSubsystem
         }
         if (retired.Count > 0)
             _pool.CloseUnused(_runtimes.Values);
-        if (changes.Count == 0)
+        if (journal.Changes.Count == 0)
             _logger.ReloadNoChange();
         return new VrrpReloadResult
         {
-            Changes = changes,
+            Changes = journal.Changes,
             Kept = plan.Kept,
             Warnings = plan.RestartOnly.Select(w => $"{w.Name} changed - {w.Consequence}").ToArray(),
         };
     }
-
-    private static VrrpReloadObject TrackerObject(TrackerKind kind) => kind switch
-    {
-        TrackerKind.Script => VrrpReloadObject.Script,
-        TrackerKind.File => VrrpReloadObject.TrackFile,
-        _ => VrrpReloadObject.TrackProcess,
-    };
 
     /// <summary>Test seam: the running machine of an instance.</summary>
     internal VrrpInstanceMachine MachineOf(string name)

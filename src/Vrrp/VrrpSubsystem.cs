@@ -225,29 +225,7 @@ public sealed partial class VrrpSubsystem : IAsyncDisposable
     private void OnAddressChanged(object? sender, AddressChangedEventArgs e)
     {
         foreach (var rt in _runtimes.Values)
-        {
-            var o = rt.Machine.Settings.Options;
-            if (e.Removed)
-            {
-                foreach (var v in VipManager.AllVips(o))
-                {
-                    var dev = v.Device ?? o.Interface;
-                    if (!v.NoTrack && v.Address.Equals(e.Address.Address) && dev == e.Address.Interface)
-                    {
-                        bool set;
-                        lock (_engine.Gate)
-                            set = rt.Machine.VipsSet && rt.Machine.State == VrrpState.Master;
-                        if (set)
-                            _vips.Restore(rt, v, dev!);
-                    }
-                }
-            }
-            if (o.Interface == e.Address.Interface && rt.Machine.Settings.ConfiguredSource is null
-                && !o.VirtualIpAddresses.Any(v => v.Address.Equals(e.Address.Address)))
-            {
-                rt.RefreshSource();
-            }
-        }
+            rt.OnAddressChanged(e);
     }
 
     private void OnLinkChanged(object? sender, LinkInfo link)

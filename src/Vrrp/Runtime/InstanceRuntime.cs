@@ -145,8 +145,37 @@ internal sealed class InstanceRuntime : IVrrpActionSink, IDisposable
         _services.Sockets.Attach(this, ifname, link.Index, s.IsUnicast ? source : null, register);
     }
 
+    /// <summary>
+    /// An address changed on the host: a VIP of ours removed while we are MASTER holding our VIPs is restored (unless
+    /// we are removing it ourselves); any address change on our interface makes us choose the advert source again.
+    /// </summary>
+    public void OnAddressChanged(AddressChangedEventArgs e)
+    {
+        var o = Machine.Settings.Options;
+        if (e.Removed)
+        {
+            foreach (var v in VipManager.AllVips(o))
+            {
+                var dev = v.Device ?? o.Interface;
+                if (!v.NoTrack && v.Address.Equals(e.Address.Address) && dev == e.Address.Interface)
+                {
+                    bool set;
+                    lock (_services.Engine.Gate)
+                        set = Machine.VipsSet && Machine.State == VrrpState.Master;
+                    if (set)
+                        _services.Vips.Restore(this, v, dev!);
+                }
+            }
+        }
+        if (o.Interface == e.Address.Interface && Machine.Settings.ConfiguredSource is null
+            && !o.VirtualIpAddresses.Any(v => v.Address.Equals(e.Address.Address)))
+        {
+            RefreshSource();
+        }
+    }
+
     /// <summary>An address of its interface changed: the advert source is chosen again (and the socket opened if it has none).</summary>
-    public void RefreshSource()
+    private void RefreshSource()
     {
         Enqueue(async ct =>
         {
