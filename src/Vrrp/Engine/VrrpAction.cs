@@ -1,4 +1,5 @@
 using Lb.Vrrp.Host;
+using Lb.Vrrp.Options;
 
 namespace Lb.Vrrp.Engine;
 
@@ -24,8 +25,28 @@ internal enum VrrpActionKind
     NotifyMasterRxLowerPri,
 }
 
-/// <summary>One action.</summary>
-internal readonly record struct VrrpAction(VrrpActionKind Kind, int Priority = 0, int Repeat = 0, VrrpState State = VrrpState.Init);
+/// <summary>
+/// One action, carrying what its executor needs (<see cref="Instance"/>, <see cref="EffectivePriority"/>, <see cref="Vips"/>),
+/// filled in by the machine when it emits it (under the engine lock): the executor looks nothing up. Equality is
+/// the decision (kind, priority, repeat, state), not the payload copied from the machine.
+/// </summary>
+internal readonly record struct VrrpAction(VrrpActionKind Kind, int Priority = 0, int Repeat = 0, VrrpState State = VrrpState.Init)
+{
+    /// <summary>The emitting instance's options (notify scripts, interface of the VIPs).</summary>
+    public VrrpInstanceOptions? Instance { get; init; }
+
+    /// <summary>The instance's effective priority when the action was emitted (notify).</summary>
+    public int EffectivePriority { get; init; }
+
+    /// <summary>VIPs then excluded VIPs of the instance when the action was emitted (AddVips, RemoveVips, SendGarps).</summary>
+    public IReadOnlyList<VirtualAddress> Vips { get; init; } = [];
+
+    /// <inheritdoc/>
+    public bool Equals(VrrpAction other) => Kind == other.Kind && Priority == other.Priority && Repeat == other.Repeat && State == other.State;
+
+    /// <inheritdoc/>
+    public override int GetHashCode() => HashCode.Combine(Kind, Priority, Repeat, State);
+}
 
 /// <summary>Performs the actions of a machine. Called with the engine lock held: must not block.</summary>
 internal interface IVrrpActionSink

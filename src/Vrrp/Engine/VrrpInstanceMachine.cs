@@ -677,7 +677,11 @@ internal sealed class VrrpInstanceMachine
     {
         try
         {
-            _sink.Execute(this, action);
+            var o = Settings.Options;
+            IReadOnlyList<VirtualAddress> vips = action.Kind is VrrpActionKind.AddVips or VrrpActionKind.RemoveVips or VrrpActionKind.SendGarps
+                ? [.. o.VirtualIpAddresses, .. o.VirtualIpAddressesExcluded]
+                : [];
+            _sink.Execute(this, action with { Instance = o, EffectivePriority = EffectivePriority, Vips = vips });
         }
         catch (Exception ex)
         {

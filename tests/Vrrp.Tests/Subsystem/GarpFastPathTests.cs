@@ -98,7 +98,7 @@ public class GarpFastPathTests
         links.Set(If, up: true, index: 42);
         var addrs = new AckHeldAddressTable();
         addrs.Static.Add(new InterfaceAddress(If, 42, IPAddress.Parse("10.0.0.5"), 24));
-        await using var s = new VrrpSubsystem(Options(), addrs, links, new RecordingEventSink(), new ListLogger(), time, () => garp);
+        await using var s = new VrrpSubsystem(Options(), addrs, links, new RecordingEventSink(), new ListLogger(), time, () => garp, new InMemoryTransportFactory());
         await s.StartAsync(CancellationToken.None);
         time.Advance(TimeSpan.FromSeconds(4));
         Assert.Equal(VrrpState.Master, s.GetStatus().Instances[0].State);
@@ -125,7 +125,7 @@ public class GarpFastPathTests
         var addrs = new FakeAddressTable();
         addrs.Static.Add(new InterfaceAddress(If, 42, IPAddress.Parse("10.0.0.5"), 24));
         var options = Options(o => o with { GarpMasterRefresh = TimeSpan.FromSeconds(1), GarpMasterRefreshRepeat = 1 });
-        await using var s = new VrrpSubsystem(options, addrs, links, new RecordingEventSink(), new ListLogger(), time, () => garp);
+        await using var s = new VrrpSubsystem(options, addrs, links, new RecordingEventSink(), new ListLogger(), time, () => garp, new InMemoryTransportFactory());
         await s.StartAsync(CancellationToken.None);
         time.Advance(TimeSpan.FromSeconds(4));
         Assert.True(Wait.Until(() => garp.Sent.Count == 3));

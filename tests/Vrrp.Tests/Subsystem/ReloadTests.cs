@@ -13,7 +13,7 @@ namespace Lb.Vrrp.Tests.Subsystem;
 /// <summary>
 /// <see cref="VrrpSubsystem.ReloadAsync"/> against the in-memory host: what a reload touches and,
 /// above all, what it leaves alone. Options are rebuilt from scratch for every reload (new lists,
-/// new records), as the parser produces them.
+/// new records), as the parser produces them. Sockets are the in-memory transport (no interface to bind here).
 /// </summary>
 public class ReloadTests
 {
@@ -68,6 +68,7 @@ public class ReloadTests
         public JournalSink Events { get; } = new();
         public ListLogger Logs { get; } = new();
         public RecordingGarp Garp { get; } = new();
+        public InMemoryTransportFactory Transports { get; } = new();
         public VrrpSubsystem Subsystem { get; }
 
         public Rig(VrrpSubsystemOptions options)
@@ -75,7 +76,7 @@ public class ReloadTests
             Links.Set(If, up: true);
             Links.Set("eth9", up: true);
             Addresses.Static.Add(new InterfaceAddress(If, 7, IPAddress.Parse("10.0.0.5"), 24));
-            Subsystem = new VrrpSubsystem(options, Addresses, Links, Events, Logs, Time, () => Garp);
+            Subsystem = new VrrpSubsystem(options, Addresses, Links, Events, Logs, Time, () => Garp, Transports);
         }
 
         public VrrpInstanceStatus Status(string name = "VI_1") => Subsystem.GetStatus().Instances.Single(i => i.Name == name);

@@ -9,8 +9,8 @@ namespace Lb.Vrrp.Tests.Subsystem;
 
 /// <summary>
 /// The subsystem wired to in-memory fakes of the host's address table and link monitor. The
-/// interface name does not exist in the kernel, so no socket opens: the instance hears nobody and
-/// becomes MASTER on its own timer.
+/// instance's VRRP socket is the in-memory transport (the unit tier has no interface to bind; the real
+/// sockets are exercised by the Netns tests): nobody delivers an advert, so the instance becomes MASTER on its own timer.
 /// </summary>
 public class VrrpSubsystemTests
 {
@@ -25,6 +25,7 @@ public class VrrpSubsystemTests
         public FakeLinkMonitor Links { get; } = new();
         public RecordingEventSink Events { get; } = new();
         public ListLogger Logs { get; } = new();
+        public InMemoryTransportFactory Transports { get; } = new();
         public VrrpSubsystem Subsystem { get; }
 
         public Rig(Func<VrrpInstanceOptions, VrrpInstanceOptions>? with = null, Func<VrrpSubsystemOptions, VrrpSubsystemOptions>? globals = null)
@@ -42,7 +43,7 @@ public class VrrpSubsystemTests
                 TrackInterfaces = [new TrackedInterface("eth9")],
             };
             var o = new VrrpSubsystemOptions { Instances = [with is null ? inst : with(inst)] };
-            Subsystem = new VrrpSubsystem(globals is null ? o : globals(o), Addresses, Links, Events, Logs, Time);
+            Subsystem = new VrrpSubsystem(globals is null ? o : globals(o), Addresses, Links, Events, Logs, Time, garpFactory: null, Transports);
         }
 
         public VrrpInstanceStatus Status => Subsystem.GetStatus().Instances[0];
@@ -386,7 +387,7 @@ public class GarpPacingTests
                 },
             ],
         };
-        await using var s = new VrrpSubsystem(options, addrs, links, new RecordingEventSink(), new ListLogger(), time, () => garp);
+        await using var s = new VrrpSubsystem(options, addrs, links, new RecordingEventSink(), new ListLogger(), time, () => garp, new InMemoryTransportFactory());
         await s.StartAsync(default);
         time.Advance(TimeSpan.FromSeconds(4)); // master at 3.609 s
         Assert.True(Wait.Until(() => garp.Sent.Count == 1));
