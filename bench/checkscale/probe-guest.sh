@@ -3,6 +3,7 @@
 # with delay_loop 1, sampling every SAMPLE s for SECONDS s: checks performed (rsd's total), the pacer's metrics
 # (lb_checker_* from --metrics), and CPU per thread name of the lb process (/proc/PID/task/*/stat, ticks
 # summed by thread name) — where the time goes when checks fall behind. Not a benchmark (no keepalived beside it).
+# LB_PROBE_PERF=S: then a flat perf profile (cpu-clock) of S seconds.
 # Usage (host): tests/kernel/vm.sh --bind DIR_OF_LB --bind ARTIFACTS -- bash bench/checkscale/probe-guest.sh LB RSD N KIND SECONDS [SAMPLE] [ENV=VALUE...]
 set -uo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -47,6 +48,11 @@ for ((s = 0; s < seconds; s += sample)); do
   curl -s http://127.0.0.1:9977/metrics | grep -E '^lb_checker_(delay|lag|rounds_in|late|timeouts)' | tr '\n' ' '; echo
 done
 threads "$pid" >"$work/t1"
+if [ -n "${LB_PROBE_PERF:-}" ] && command -v perf >/dev/null; then
+  # a flat CPU profile of lb for LB_PROBE_PERF seconds (software clock: no PMU under TCG; symbols from lb.dbg beside lb)
+  perf record -e cpu-clock -F 200 -p "$pid" -o "$work/perf.data" -- sleep "$LB_PROBE_PERF" 2>/dev/null
+  perf report -i "$work/perf.data" --stdio --no-children --sort dso,sym 2>/dev/null | grep -v '^#' | grep -v '^$' | head -70
+fi
 echo "== CPU ticks by thread name over $(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }') s:"
 join -a2 -e0 -o 2.1,1.2,2.2 "$work/t0" "$work/t1" | awk '{ d = $3 - $2; if (d > 0) print d, $1 }' | sort -rn | head -20
 grep -v "Adding service\|Gained quorum\|Activating\|succeed\|Shutting down\|Removing" "$work/lb.log" | head -40
