@@ -14,8 +14,8 @@ mkdir -p "$work"
 dmesg -n 1 2>/dev/null || true
 sysctl -qw net.ipv4.tcp_tw_reuse=1 net.ipv4.ip_local_port_range="10000 65000" 2>/dev/null || true
 ulimit -n 1048576 2>/dev/null || ulimit -n 65536 2>/dev/null || true
-"$here/gen.sh" "$work" "$n" "$kind"
-ip netns add rs
+"$here/gen.sh" "$work" "$n" "$kind" >/dev/null; echo "== lb $* checking $n real servers by $kind"
+ip netns del rs 2>/dev/null; ip link del cs-veth 2>/dev/null; ip netns add rs
 ip link add cs-veth type veth peer name eth0 netns rs
 ip addr add 10.99.0.1/30 dev cs-veth
 ip link set cs-veth up
@@ -58,3 +58,5 @@ join -a2 -e0 -o 2.1,1.2,2.2 "$work/t0" "$work/t1" | awk '{ d = $3 - $2; if (d > 
 grep -v "Adding service\|Gained quorum\|Activating\|succeed\|Shutting down\|Removing" "$work/lb.log" | head -40
 kill -TERM "$pid"; wait "$pid"
 kill "$rsd_pid"
+wait "$rsd_pid" 2>/dev/null
+ip route del 10.100.0.0/16 2>/dev/null; ip netns del rs; ip link del cs-veth 2>/dev/null || true

@@ -86,6 +86,8 @@ public sealed class CheckPacer : IDisposable
     private long _lastWindowMaxLag;
     private long _lastWindowMinLag;
     private long _windowStartOfLast;
+    private long _windowRounds;
+    private long _windowIgnored;
     private long _behindWindows;
     private long _holdUntil = long.MinValue;
     private long _longestDelayLoop;
@@ -170,7 +172,11 @@ public sealed class CheckPacer : IDisposable
             overloaded = _lastOverload >= attemptStart;
         }
         if (overloaded)
+        {
             Interlocked.Increment(ref _ignoredTimeouts);
+            lock (_gate)
+                _windowIgnored++;
+        }
         return overloaded;
     }
 
@@ -192,6 +198,7 @@ public sealed class CheckPacer : IDisposable
             {
                 _windowMaxLag = Math.Max(_windowMaxLag, lagTicks);
                 _windowMinLag = Math.Min(_windowMinLag, lagTicks);
+                _windowRounds++;
             }
             CloseWindows(now);
         }
@@ -209,7 +216,10 @@ public sealed class CheckPacer : IDisposable
             return; // a window without a round start says nothing either way: it goes on until one starts
         var lag = _windowMaxLag;
         var before = _stretch;
-        var behind = _windowMinLag > _thresholdTicks;
+        // Behind: every round of the window started late, or at least 1 % of its rounds ended on a timeout that could
+        // not be counted because the process was late (the backlog is where the answers wait, not where rounds start:
+        // socket completions run on the event thread, the round timers on the pool).
+        var behind = _windowMinLag > _thresholdTicks || (_windowIgnored > 0 && _windowIgnored * 100 >= _windowRounds);
         if (behind)
         {
             _behindWindows++;
@@ -226,6 +236,8 @@ public sealed class CheckPacer : IDisposable
         _lastWindowMinLag = _windowMinLag;
         _windowMaxLag = 0;
         _windowMinLag = long.MaxValue;
+        _windowRounds = 0;
+        _windowIgnored = 0;
         _windowStartOfLast = _windowStart;
         _windowStart = now;
         if (_stretch == before)

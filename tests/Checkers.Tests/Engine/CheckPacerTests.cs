@@ -168,6 +168,45 @@ public class CheckPacerTests
         }
     }
 
+    /// <summary>
+    /// Rounds start on time but their answers wait (the socket event thread is behind, not the timers): timeouts that
+    /// cannot be counted because of it are the signal — from 1 % of a window's rounds on. One among many is not.
+    /// </summary>
+    [Theory]
+    [InlineData(10, 5, true)]    // half of the rounds timed out while the process was late: behind
+    [InlineData(200, 1, false)]  // one in 200 (a dead server during a late burst): not behind
+    public async Task Timeouts_not_counted_because_of_lateness_say_the_process_is_behind(int rounds, int ignored, bool stretches)
+    {
+        var time = new ManualTimeProvider();
+        using var pacer = new CheckPacer(time);
+        var loops = Enumerable.Range(0, rounds).Select(_ => pacer.Track()).ToList();
+        try
+        {
+            foreach (var l in loops)
+                await l.WaitTurnAsync(CancellationToken.None);
+            var due = loops.Select(l => l.DelayAsync(Second, CancellationToken.None)).ToList();
+            ManualClock.Advance(time, 1);
+            Assert.All(due, d => Assert.True(d.IsCompleted));
+            var attemptStart = time.GetTimestamp();
+            foreach (var l in loops)
+                await l.WaitTurnAsync(CancellationToken.None); // every round on time
+            ManualClock.Advance(time, 0.5);
+            for (var i = 0; i < ignored; i++)
+                Assert.True(pacer.IgnoreTimeout(attemptStart, TimeSpan.FromSeconds(1))); // its timer fired 1 s late: not a verdict
+            ManualClock.Advance(time, 0.6);
+            _ = loops[0].DelayAsync(Second, CancellationToken.None);
+            ManualClock.Advance(time, 1);
+            await loops[0].WaitTurnAsync(CancellationToken.None); // on time, closes the window
+            Assert.Equal(stretches, pacer.Snapshot().Degraded);
+            Assert.Equal(stretches ? 1 : 0, pacer.Snapshot().BehindWindows);
+        }
+        finally
+        {
+            foreach (var l in loops)
+                l.Dispose();
+        }
+    }
+
     /// <summary>Waiting for a turn (MaxInFlight) is our own queueing: counted as a late round, never a stretch.</summary>
     [Fact]
     public async Task Waiting_for_a_turn_does_not_stretch()
