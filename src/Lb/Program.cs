@@ -9,6 +9,13 @@ public static class Program
         // First thing: until SIGHUP is caught, its default action kills the process, and start-up takes seconds under
         // emulation (see SignalRouter). Only the daemon catches signals; the subcommands keep the default actions.
         using var signals = Cli.IsDaemon(args) ? SignalRouter.Install() : null;
+        // Before any socket exists: socket completions run on the epoll thread instead of being handed to the thread
+        // pool. A health check is a few socket events with little work each (keepalived's single event loop); the
+        // hand-off (a queued work item and a worker woken per event) cost more than the check's own work, most of all
+        // under emulation (bench/checkscale). Nothing in the daemon waits synchronously inside a socket continuation.
+        // An explicit DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS (e.g. 0) wins.
+        if (signals is not null && Environment.GetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS") is null)
+            Environment.SetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS", "1");
         return Cli.Run(args, Console.Out, Console.Error, signals);
     }
 }

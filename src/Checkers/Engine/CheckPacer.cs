@@ -14,7 +14,10 @@ public sealed record CheckPacerOptions
     /// <summary>The effective delay_loop is never stretched beyond this multiple.</summary>
     public double MaxStretch { get; init; } = 16;
 
-    /// <summary>How often the stretch is re-evaluated (from the largest lag seen in that window).</summary>
+    /// <summary>
+    /// How often the stretch is re-evaluated: a window in which every round started late (the backlog never drained)
+    /// means the process is behind; one in which some round started on time means it keeps up, however late others were.
+    /// </summary>
     public TimeSpan Window { get; init; } = TimeSpan.FromSeconds(1);
 }
 
@@ -30,6 +33,15 @@ public sealed record CheckPacerSnapshot(double Stretch, double LagMilliseconds, 
 {
     /// <summary>True while checks run less often than configured.</summary>
     public bool Degraded => Stretch > 1;
+
+    /// <summary>
+    /// Smallest lag of the rounds started in the last complete window: above the threshold, every round of that window
+    /// started late (the process was behind); near zero, the process kept up however late a burst's last rounds were.
+    /// </summary>
+    public double MinLagMilliseconds { get; init; }
+
+    /// <summary>Windows in which the process was behind (every round started late) since start.</summary>
+    public long BehindWindows { get; init; }
 }
 
 /// <summary>
@@ -37,8 +49,21 @@ public sealed record CheckPacerSnapshot(double Stretch, double LagMilliseconds, 
 /// waiting for one of <see cref="CheckPacerOptions.MaxInFlight"/> turns). When the process cannot keep up it stretches
 /// every checker's delay_loop (checks less often), says so in the log and in <see cref="Snapshot"/>, and lets
 /// <see cref="CheckRound"/> treat a timeout measured while the process was late as "not a verdict" instead of failing
-/// the server. The stretch grows ×1.5 per window with a late round and shrinks ÷1.1 per quiet window.
+/// the server.
 /// </summary>
+/// <remarks>
+/// "Cannot keep up" is a backlog that never drains: in a window (<see cref="CheckPacerOptions.Window"/>) EVERY round
+/// started more than <see cref="CheckPacerOptions.LagThreshold"/> after it was due (the smallest lag of the window is
+/// above it). Rounds due together (a thousand checkers started in the same second) start one after the other, the last
+/// of a burst late by the time the burst takes; that is not being behind as long as the process gets through the burst
+/// and starts some round on time in the window. (The largest lag was the signal before: such bursts alone then
+/// stretched delay_loop to its 16× bound while the process sat idle 15 seconds in 16.) The round's own duration
+/// (connect waits, a slow server) is never lag: the next round is due delay_loop after the round ends. Waiting for a
+/// turn is counted as a late round but is our own queueing, not the process being behind: it does not stretch.
+/// When behind, the stretch grows ×1.5, then holds for one stretched delay_loop (rounds scheduled before the change are
+/// still due at the old pace: growing again before they are through would overshoot); a window in which the process
+/// kept up shrinks it ÷1.1.
+/// </remarks>
 /// <remarks>
 /// Use from a checker loop (one <see cref="PacedLoop"/> per loop):
 /// <code>
@@ -57,7 +82,15 @@ public sealed class CheckPacer : IDisposable
     private readonly object _gate = new();
     private long _windowStart;
     private long _windowMaxLag;
+    private long _windowMinLag = long.MaxValue;
     private long _lastWindowMaxLag;
+    private long _lastWindowMinLag;
+    private long _windowStartOfLast;
+    private long _windowRounds;
+    private long _windowIgnored;
+    private long _behindWindows;
+    private long _holdUntil = long.MinValue;
+    private long _longestDelayLoop;
     private double _stretch = 1;
     private double _loggedStretch = 1;
     private long _lastOverload = long.MinValue;
@@ -95,7 +128,11 @@ public sealed class CheckPacer : IDisposable
         lock (_gate)
         {
             return new CheckPacerSnapshot(_stretch, TicksToMs(Math.Max(_lastWindowMaxLag, _windowMaxLag)), Volatile.Read(ref _inFlight), Volatile.Read(ref _waiting),
-                Interlocked.Read(ref _stretchedRounds), Interlocked.Read(ref _ignoredTimeouts), Interlocked.Read(ref _lateRounds));
+                Interlocked.Read(ref _stretchedRounds), Interlocked.Read(ref _ignoredTimeouts), Interlocked.Read(ref _lateRounds))
+            {
+                MinLagMilliseconds = TicksToMs(_lastWindowMinLag),
+                BehindWindows = _behindWindows,
+            };
         }
     }
 
@@ -105,7 +142,14 @@ public sealed class CheckPacer : IDisposable
     /// <summary><paramref name="delayLoop"/> as it is applied now (stretched while overloaded).</summary>
     public TimeSpan Apply(TimeSpan delayLoop)
     {
-        var s = Stretch;
+        double s;
+        lock (_gate)
+        {
+            s = _stretch;
+            var ticks = ToTimestamp(delayLoop);
+            if (ticks > _longestDelayLoop)
+                _longestDelayLoop = ticks;
+        }
         if (s <= 1)
             return delayLoop;
         Interlocked.Increment(ref _stretchedRounds);
@@ -128,7 +172,11 @@ public sealed class CheckPacer : IDisposable
             overloaded = _lastOverload >= attemptStart;
         }
         if (overloaded)
+        {
             Interlocked.Increment(ref _ignoredTimeouts);
+            lock (_gate)
+                _windowIgnored++;
+        }
         return overloaded;
     }
 
@@ -141,11 +189,17 @@ public sealed class CheckPacer : IDisposable
             if (lagTicks > _thresholdTicks)
             {
                 Interlocked.Increment(ref _lateRounds);
-                // Only timer lateness says the process itself is late; waiting for a turn is our own queueing.
+                // A timeout measured around a late start is not trusted (IgnoreTimeout); waiting for a turn is our own queueing.
                 if (scheduling)
-                    Overloaded(now, lagTicks);
+                    _lastOverload = now;
             }
-            _windowMaxLag = Math.Max(_windowMaxLag, lagTicks);
+            // Only timer lateness says whether the process keeps up; a turn's wait does not stretch delay_loop.
+            if (scheduling)
+            {
+                _windowMaxLag = Math.Max(_windowMaxLag, lagTicks);
+                _windowMinLag = Math.Min(_windowMinLag, lagTicks);
+                _windowRounds++;
+            }
             CloseWindows(now);
         }
     }
@@ -158,23 +212,41 @@ public sealed class CheckPacer : IDisposable
 
     private void CloseWindows(long now)
     {
-        if (now - _windowStart < _windowTicks)
-            return;
+        if (now - _windowStart < _windowTicks || _windowMinLag == long.MaxValue)
+            return; // a window without a round start says nothing either way: it goes on until one starts
         var lag = _windowMaxLag;
         var before = _stretch;
-        if (lag > _thresholdTicks)
-            _stretch = Math.Min(_options.MaxStretch, _stretch * 1.5);
-        else if (lag < _thresholdTicks / 2 && _stretch > 1)
+        // Behind: every round of the window started late, or at least 1 % of its rounds ended on a timeout that could
+        // not be counted because the process was late (the backlog is where the answers wait, not where rounds start:
+        // socket completions run on the event thread, the round timers on the pool).
+        var behind = _windowMinLag > _thresholdTicks || (_windowIgnored > 0 && _windowIgnored * 100 >= _windowRounds);
+        if (behind)
+        {
+            _behindWindows++;
+            _lastOverload = now;
+            if (now >= _holdUntil && _stretch < _options.MaxStretch)
+            {
+                _stretch = Math.Min(_options.MaxStretch, _stretch * 1.5);
+                _holdUntil = now + (long)(_longestDelayLoop * _stretch);
+            }
+        }
+        else if (_stretch > 1)
             _stretch = Math.Max(1, _stretch / 1.1);
         _lastWindowMaxLag = lag;
+        _lastWindowMinLag = _windowMinLag;
         _windowMaxLag = 0;
+        _windowMinLag = long.MaxValue;
+        _windowRounds = 0;
+        _windowIgnored = 0;
+        _windowStartOfLast = _windowStart;
         _windowStart = now;
         if (_stretch == before)
             return;
         if (before == 1 || _stretch >= _loggedStretch * 2 || (_stretch == _options.MaxStretch && _loggedStretch < _options.MaxStretch))
         {
             _loggedStretch = _stretch;
-            _logger?.PacerStretched(Math.Round(TicksToMs(lag)), Volatile.Read(ref _inFlight), Volatile.Read(ref _waiting), Math.Round(_stretch, 1));
+            _logger?.PacerStretched(Math.Round(TicksToMs(now - _windowStartOfLast)), Math.Round(TicksToMs(_lastWindowMinLag)), Math.Round(TicksToMs(lag)),
+                Volatile.Read(ref _inFlight), Volatile.Read(ref _waiting), Math.Round(_stretch, 1));
         }
         else if (_stretch == 1)
         {
@@ -265,8 +337,8 @@ public sealed class PacedLoop : IDisposable
 
 internal static partial class PacerLog
 {
-    [LoggerMessage(60, LogLevel.Warning, "Checkers cannot keep up (rounds start up to {LagMs} ms late, {InFlight} in flight, {Waiting} waiting): checking every {Stretch}x delay_loop")]
-    public static partial void PacerStretched(this ILogger logger, double lagMs, int inFlight, int waiting, double stretch);
+    [LoggerMessage(60, LogLevel.Warning, "Checkers cannot keep up (for {WindowMs} ms every round started at least {MinLagMs} ms late, up to {LagMs} ms; {InFlight} in flight, {Waiting} waiting): checking every {Stretch}x delay_loop")]
+    public static partial void PacerStretched(this ILogger logger, double windowMs, double minLagMs, double lagMs, int inFlight, int waiting, double stretch);
 
     [LoggerMessage(61, LogLevel.Information, "Checkers keep up again: checking every delay_loop as configured ({Ignored} timeouts not counted while late so far)")]
     public static partial void PacerRecovered(this ILogger logger, long ignored);

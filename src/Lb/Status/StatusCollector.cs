@@ -62,6 +62,7 @@ public sealed class StatusCollector(CliOptions options, TimeProvider time, VrrpS
                 }).ToList(),
             }).ToList() ?? [],
             Ipvs = new IpvsReport(snapshot?.IpvsOperations ?? 0, snapshot?.IpvsErrors ?? 0),
+            CheckerPacing = snapshot is not null && checkers?.Subsystem is { } subsystem ? CheckerPacingReport.From(subsystem.Pacing) : null,
         };
     }
 

@@ -20,6 +20,26 @@ public sealed record StatusReport
     public required IReadOnlyList<VirtualServerReport> VirtualServers { get; init; }
 
     public required IpvsReport Ipvs { get; init; }
+
+    /// <summary>How the checkers are paced (null without checkers): delay_loop stretched while the process cannot keep up.</summary>
+    public CheckerPacingReport? CheckerPacing { get; init; }
+}
+
+/// <summary>
+/// The checker pacer's state: <paramref name="Stretch"/> is the multiple applied to every delay_loop (1: checking as
+/// configured); above 1 the checkers are degraded — they check less often because the process is behind.
+/// </summary>
+public sealed record CheckerPacingReport(
+    double Stretch, bool Degraded, double LagMilliseconds, double MinLagMilliseconds, long LateRounds, long BehindWindows, long StretchedRounds,
+    long TimeoutsNotCounted, int InFlight, int Waiting)
+{
+    /// <summary>The report of a pacer snapshot.</summary>
+    public static CheckerPacingReport From(Lb.Checkers.Engine.CheckPacerSnapshot p)
+    {
+        ArgumentNullException.ThrowIfNull(p);
+        return new CheckerPacingReport(p.Stretch, p.Degraded, p.LagMilliseconds, p.MinLagMilliseconds, p.LateRounds, p.BehindWindows, p.StretchedRounds,
+            p.IgnoredTimeouts, p.InFlight, p.Waiting);
+    }
 }
 
 public sealed record DaemonInfo(

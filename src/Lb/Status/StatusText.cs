@@ -43,12 +43,27 @@ public static class StatusText
                         rs.Checkers.Count == 0 ? "-" : string.Join(',', rs.Checkers.Select(c => $"{c.Kind}:{(c.HasRun ? (c.Up ? "ok" : "fail") : "pending")}")),
                         rs.LastReason,
                     })));
+            if (r.CheckerPacing is { } pacing)
+                sb.Append('\n').Append(Pacing(pacing)).Append('\n');
         }
         else
         {
             sb.Append("\nCheckers: not running\n");
         }
         return sb.ToString();
+    }
+
+    /// <summary>
+    /// One line on how often the checkers check: as configured, or degraded (delay_loop stretched because the process
+    /// cannot keep up: checking less often, never failing servers for it) and by how much.
+    /// </summary>
+    public static string Pacing(CheckerPacingReport p)
+    {
+        ArgumentNullException.ThrowIfNull(p);
+        var counts = string.Create(Inv, $"{p.LateRounds} rounds started late, {p.TimeoutsNotCounted} timeouts not counted");
+        return p.Degraded
+            ? string.Create(Inv, $"Checks: DEGRADED, every {p.Stretch:0.0#}x delay_loop (the process cannot keep up: every round started at least {p.MinLagMilliseconds:0} ms late, up to {p.LagMilliseconds:0} ms; {counts})")
+            : $"Checks: on schedule, every delay_loop as configured ({counts})";
     }
 
     /// <summary>The SIGUSR1 data dump: everything the status shows, one block per object.</summary>
@@ -119,6 +134,8 @@ public static class StatusText
             }
         }
         sb.Append(Inv, $"IPVS: operations {r.Ipvs.Operations}, errors {r.Ipvs.Errors}\n");
+        if (r.CheckerPacing is { } pacing)
+            sb.Append(Pacing(pacing)).Append('\n');
         return sb.ToString();
     }
 

@@ -59,7 +59,9 @@ public class CheckPacerTests
         Assert.Equal(1.5, s.Stretch);
         Assert.Equal(1, s.LateRounds);
         Assert.Equal(500, s.LagMilliseconds);
-        Assert.Contains("Checkers cannot keep up (rounds start up to 500 ms late, 0 in flight, 0 waiting): checking every 1.5x delay_loop", logs.Lines);
+        Assert.Equal(500, s.MinLagMilliseconds);
+        Assert.Equal(1, s.BehindWindows);
+        Assert.Contains("Checkers cannot keep up (for 1500 ms every round started at least 500 ms late, up to 500 ms; 0 in flight, 0 waiting): checking every 1.5x delay_loop", logs.Lines);
 
         // The next round is due 1.5 s later, not 1 s.
         var stretched = AdvanceUntil(time, pace.DelayAsync(Second, CancellationToken.None));
@@ -76,6 +78,156 @@ public class CheckPacerTests
         Assert.False(pacer.Snapshot().Degraded);
         Assert.Contains(logs.Lines, l => l.StartsWith("Checkers keep up again: checking every delay_loop as configured", StringComparison.Ordinal));
         Assert.Equal(Second, AdvanceUntil(time, pace.DelayAsync(Second, CancellationToken.None)));
+    }
+
+    /// <summary>
+    /// Ten checkers due in the same instant, as a thousand are after a start: the process gets to them one after the
+    /// other, 0 to 900 ms late, and is through the burst well before the next one. That is keeping up: delay_loop
+    /// stays as configured (the largest lag, the signal before, stretched it ×1.5 per second up to 16× here).
+    /// </summary>
+    [Fact]
+    public async Task A_burst_the_process_gets_through_does_not_stretch()
+    {
+        var time = new ManualTimeProvider();
+        var logs = new ListLogger();
+        using var pacer = new CheckPacer(time, logs.CreateLogger("pacer"));
+        var loops = Enumerable.Range(0, 10).Select(_ => pacer.Track()).ToList();
+        try
+        {
+            foreach (var l in loops)
+                await l.WaitTurnAsync(CancellationToken.None);
+            for (var cycle = 0; cycle < 8; cycle++)
+            {
+                var due = loops.Select(l => l.DelayAsync(Second, CancellationToken.None)).ToList(); // all due 1 s from now
+                ManualClock.Advance(time, 1);
+                Assert.All(due, d => Assert.True(d.IsCompleted));
+                foreach (var l in loops)
+                {
+                    await l.WaitTurnAsync(CancellationToken.None); // started 0, 100, …, 900 ms after it was due
+                    ManualClock.Advance(time, 0.1);
+                }
+            }
+            var s = pacer.Snapshot();
+            Assert.True(s.LateRounds >= 8 * 6, $"late rounds {s.LateRounds}"); // 300…900 ms late: counted as late…
+            Assert.Equal(1, s.Stretch);                                         // …but not a process that is behind
+            Assert.False(s.Degraded);
+            Assert.Equal(0, s.BehindWindows);
+            Assert.Equal(0, s.StretchedRounds);
+            Assert.DoesNotContain(logs.Lines, l => l.StartsWith("Checkers cannot keep up", StringComparison.Ordinal));
+        }
+        finally
+        {
+            foreach (var l in loops)
+                l.Dispose();
+        }
+    }
+
+    /// <summary>The same ten checkers when the process never gets through: every round of a window starts late, later and later.</summary>
+    [Fact]
+    public async Task A_backlog_that_never_drains_stretches_and_holds_for_one_stretched_delay_loop()
+    {
+        var time = new ManualTimeProvider();
+        var logs = new ListLogger();
+        using var pacer = new CheckPacer(time, logs.CreateLogger("pacer"));
+        var loops = Enumerable.Range(0, 10).Select(_ => pacer.Track()).ToList();
+        try
+        {
+            foreach (var l in loops)
+                await l.WaitTurnAsync(CancellationToken.None);
+            var seen = new List<(double Stretch, long Behind)>();
+            for (var cycle = 0; cycle < 3; cycle++)
+            {
+                var due = loops.Select(l => l.DelayAsync(Second, CancellationToken.None)).ToList();
+                for (var i = 0; i < 10_000 && !due.All(d => d.IsCompleted); i++)
+                    ManualClock.Advance(time, 0.01);
+                ManualClock.Advance(time, 0.4); // nothing starts for 400 ms after the last was due…
+                foreach (var l in loops)
+                {
+                    await l.WaitTurnAsync(CancellationToken.None); // …then each 400 ms after the previous
+                    ManualClock.Advance(time, 0.4);
+                    seen.Add((pacer.Stretch, pacer.Snapshot().BehindWindows));
+                }
+            }
+            var s = pacer.Snapshot();
+            Assert.True(s.Degraded);
+            Assert.True(s.MinLagMilliseconds > 250, $"min lag {s.MinLagMilliseconds}");
+            Assert.True(s.BehindWindows >= 8, $"behind windows {s.BehindWindows}");
+            // The first behind window (closed by the first start, 1.4 s in) stretches ×1.5; the second (closed 1.2 s
+            // later) is behind too but comes before one stretched delay_loop (1.5 s) has passed: no second step yet.
+            Assert.Equal((1.5, 1L), seen[0]);
+            var second = seen.FindIndex(x => x.Behind == 2);
+            Assert.True(second > 0, string.Join(" ", seen));
+            Assert.Equal(1.5, seen[second].Stretch);
+            Assert.True(seen[^1].Stretch > 1.5, string.Join(" ", seen)); // still behind: it went on growing
+            Assert.Contains(logs.Lines, l => l.StartsWith("Checkers cannot keep up (for ", StringComparison.Ordinal) && l.EndsWith("checking every 1.5x delay_loop", StringComparison.Ordinal));
+        }
+        finally
+        {
+            foreach (var l in loops)
+                l.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// Rounds start on time but their answers wait (the socket event thread is behind, not the timers): timeouts that
+    /// cannot be counted because of it are the signal — from 1 % of a window's rounds on. One among many is not.
+    /// </summary>
+    [Theory]
+    [InlineData(10, 5, true)]    // half of the rounds timed out while the process was late: behind
+    [InlineData(200, 1, false)]  // one in 200 (a dead server during a late burst): not behind
+    public async Task Timeouts_not_counted_because_of_lateness_say_the_process_is_behind(int rounds, int ignored, bool stretches)
+    {
+        var time = new ManualTimeProvider();
+        using var pacer = new CheckPacer(time);
+        var loops = Enumerable.Range(0, rounds).Select(_ => pacer.Track()).ToList();
+        try
+        {
+            foreach (var l in loops)
+                await l.WaitTurnAsync(CancellationToken.None);
+            var due = loops.Select(l => l.DelayAsync(Second, CancellationToken.None)).ToList();
+            ManualClock.Advance(time, 1);
+            Assert.All(due, d => Assert.True(d.IsCompleted));
+            var attemptStart = time.GetTimestamp();
+            foreach (var l in loops)
+                await l.WaitTurnAsync(CancellationToken.None); // every round on time
+            ManualClock.Advance(time, 0.5);
+            for (var i = 0; i < ignored; i++)
+                Assert.True(pacer.IgnoreTimeout(attemptStart, TimeSpan.FromSeconds(1))); // its timer fired 1 s late: not a verdict
+            ManualClock.Advance(time, 0.6);
+            _ = loops[0].DelayAsync(Second, CancellationToken.None);
+            ManualClock.Advance(time, 1);
+            await loops[0].WaitTurnAsync(CancellationToken.None); // on time, closes the window
+            Assert.Equal(stretches, pacer.Snapshot().Degraded);
+            Assert.Equal(stretches ? 1 : 0, pacer.Snapshot().BehindWindows);
+        }
+        finally
+        {
+            foreach (var l in loops)
+                l.Dispose();
+        }
+    }
+
+    /// <summary>Waiting for a turn (MaxInFlight) is our own queueing: counted as a late round, never a stretch.</summary>
+    [Fact]
+    public async Task Waiting_for_a_turn_does_not_stretch()
+    {
+        var time = new ManualTimeProvider();
+        using var pacer = new CheckPacer(time, null, new CheckPacerOptions { MaxInFlight = 1 });
+        using var a = pacer.Track();
+        using var b = pacer.Track();
+        for (var i = 0; i < 5; i++)
+        {
+            await a.WaitTurnAsync(CancellationToken.None);
+            var bTurn = b.WaitTurnAsync(CancellationToken.None).AsTask();
+            ManualClock.Advance(time, 2); // a's round holds the only turn for 2 s
+            Assert.False(bTurn.IsCompleted);
+            _ = a.DelayAsync(Second, CancellationToken.None);
+            await bTurn.WaitAsync(TimeSpan.FromSeconds(60));
+            _ = b.DelayAsync(Second, CancellationToken.None);
+        }
+        var s = pacer.Snapshot();
+        Assert.Equal(5, s.LateRounds);
+        Assert.Equal(1, s.Stretch);
     }
 
     [Fact]
