@@ -23,6 +23,17 @@ public interface ICheck
     string TimeoutReason(TimeSpan timeout);
 }
 
+/// <summary>
+/// A probe that can tell, when its attempt's time limit passes, whether the answer it waits for has already arrived at
+/// its socket but not yet been processed (the process is behind on its socket events). The round then waits once more
+/// for the attempt instead of calling a timeout.
+/// </summary>
+public interface IAnswerArrival
+{
+    /// <summary>True when the attempt in flight has its answer waiting (called on the timer's thread).</summary>
+    bool AnswerArrived();
+}
+
 /// <summary>Creates the probe for one checker of one real server.</summary>
 public interface ICheckFactory
 {

@@ -42,6 +42,12 @@ public sealed record CheckPacerSnapshot(double Stretch, double LagMilliseconds, 
 
     /// <summary>Windows in which the process was behind (every round started late) since start.</summary>
     public long BehindWindows { get; init; }
+
+    /// <summary>
+    /// Attempts whose time limit passed with their answer already waiting at the socket, not yet processed: not
+    /// timeouts (the round waited for them), and a sign the process is behind on its socket events.
+    /// </summary>
+    public long AnswersLate { get; init; }
 }
 
 /// <summary>
@@ -97,6 +103,7 @@ public sealed class CheckPacer : IDisposable
     private int _inFlight;
     private int _waiting;
     private long _stretchedRounds;
+    private long _answersLate;
     private long _ignoredTimeouts;
     private long _lateRounds;
 
@@ -132,6 +139,7 @@ public sealed class CheckPacer : IDisposable
             {
                 MinLagMilliseconds = TicksToMs(_lastWindowMinLag),
                 BehindWindows = _behindWindows,
+                AnswersLate = Interlocked.Read(ref _answersLate),
             };
         }
     }
@@ -178,6 +186,17 @@ public sealed class CheckPacer : IDisposable
                 _windowIgnored++;
         }
         return overloaded;
+    }
+
+    /// <summary>
+    /// An attempt's time limit passed while its answer was waiting at the socket (see <see cref="IAnswerArrival"/>): counted,
+    /// and weighed like a timeout not counted, since both say the process is behind on its socket events.
+    /// </summary>
+    internal void AnswerArrivedLate()
+    {
+        Interlocked.Increment(ref _answersLate);
+        lock (_gate)
+            _windowIgnored++;
     }
 
     /// <summary>Records that a round started <paramref name="lagTicks"/> (timestamp units) after it was due.</summary>

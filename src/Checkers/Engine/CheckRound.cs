@@ -22,9 +22,11 @@ internal sealed class CheckRound
     private readonly CheckPacer? _pacer;
     private ITimer? _timer;
     private CancellationTokenSource? _idle;
-    private CancellationTokenSource? _armed;
+    private CancellationTokenSource? _armed; // under _gate
+    private readonly object _gate = new();
     private long _firedAt;
     private volatile bool _fired;
+    private bool _lookedAgain;
 
     public CheckRound(ICheck check, TimeSpan attemptTimeout, TimeSpan delayBeforeRetry, TimeProvider time, Action<string>? onFailedAttempt, CheckPacer? pacer = null)
     {
@@ -119,28 +121,53 @@ internal sealed class CheckRound
 
     private void Arm(CancellationTokenSource cts)
     {
-        _fired = false;
-        Volatile.Write(ref _armed, cts);
-        _timer ??= _time.CreateTimer(static s => ((CheckRound)s!).Fire(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
-        _timer.Change(_attemptTimeout, Timeout.InfiniteTimeSpan);
+        lock (_gate)
+        {
+            _fired = false;
+            _lookedAgain = false;
+            _armed = cts;
+            _timer ??= _time.CreateTimer(static s => ((CheckRound)s!).Fire(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+            _timer.Change(_attemptTimeout, Timeout.InfiniteTimeSpan);
+        }
     }
 
+    /// <summary>
+    /// The attempt's time limit passed. A last look first (keepalived decides on the socket's readiness, however late
+    /// its loop runs): when the answer is already waiting at the socket, the attempt gets one more time limit to process
+    /// it instead of a timeout. Otherwise the attempt is cancelled.
+    /// </summary>
     private void Fire()
     {
-        var cts = Volatile.Read(ref _armed);
-        if (cts is null || Interlocked.CompareExchange(ref _armed, null, cts) != cts)
-            return;
-        _firedAt = _time.GetTimestamp();
-        _fired = true;
-        cts.Cancel();
+        CancellationTokenSource? cts;
+        lock (_gate)
+        {
+            cts = _armed;
+            if (cts is null)
+                return;
+            if (!_lookedAgain && _check is IAnswerArrival probe && probe.AnswerArrived())
+            {
+                _lookedAgain = true;
+                _pacer?.AnswerArrivedLate();
+                _timer!.Change(_attemptTimeout, Timeout.InfiniteTimeSpan);
+                return;
+            }
+            _armed = null;
+            _firedAt = _time.GetTimestamp();
+            _fired = true;
+        }
+        cts.Cancel(); // outside the lock: cancellation runs the attempt's callbacks
     }
 
     /// <summary>Stops the timer; false when it already fired for <paramref name="cts"/>.</summary>
     private bool Disarm(CancellationTokenSource cts)
     {
-        var mine = Interlocked.CompareExchange(ref _armed, null, cts) == cts;
-        if (mine)
+        lock (_gate)
+        {
+            if (_armed != cts)
+                return false;
+            _armed = null;
             _timer!.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
-        return mine;
+            return true;
+        }
     }
 }

@@ -16,7 +16,7 @@ namespace Lb.Checkers.Http;
 /// (or, with regex_no_match, must not) match <c>regex</c>. Bodies are hashed as they stream, bounded by
 /// <see cref="MaxBodyBytes"/>; the whole attempt is bounded by the round's timeout.
 /// </summary>
-public sealed class HttpCheck : ICheck
+public sealed class HttpCheck : ICheck, IAnswerArrival
 {
     /// <summary>A body longer than this fails the check (a never-ending body cannot hold a check forever).</summary>
     public const long MaxBodyBytes = 16 * 1024 * 1024;
@@ -209,6 +209,9 @@ public sealed class HttpCheck : ICheck
             client.Dispose();
         }
     }
+
+    /// <inheritdoc/>
+    public bool AnswerArrived() => _probe?.AnswerArrived() ?? false;
 
     /// <inheritdoc/>
     public string TimeoutReason(TimeSpan timeout)

@@ -32,6 +32,7 @@ internal sealed class HttpProbe
     private readonly SslClientAuthenticationOptions?[] _tls;
     private readonly StatusCodeRange[][] _ranges;
     private readonly (int Status, string Reason)?[] _okReasons;
+    private readonly InFlightSocket _inFlight = new();
 
     public HttpProbe(HttpCheckOptions options, IPEndPoint remote, Func<UrlOptions, string> hostHeader, Func<UrlOptions, string?> sni, TimeSpan backstop, TimeProvider time)
     {
@@ -66,6 +67,9 @@ internal sealed class HttpProbe
         + (protocol == HttpProtocol.Http10 ? "" : "Connection: close\r\n")
         + $"Host: {host}\r\n\r\n";
 
+    /// <summary>The attempt in flight has its answer (the connect's completion, or response bytes) waiting at its socket.</summary>
+    public bool AnswerArrived() => _inFlight.AnswerArrived();
+
     /// <summary>GETs url <paramref name="index"/>; never throws except cancellation on <paramref name="cancellationToken"/>.</summary>
     public async Task<CheckOutcome> GetAsync(int index, Regex? regex, Action<string> phase, CancellationToken cancellationToken)
     {
@@ -81,12 +85,13 @@ internal sealed class HttpProbe
             phase("connect");
             try
             {
-                socket = await SocketConnector.ConnectTcpAsync(_remote, _options.BindTo, _options.BindPort, _options.BindInterface, _options.FirewallMark, ct).ConfigureAwait(false);
+                socket = await SocketConnector.ConnectTcpAsync(_remote, _options.BindTo, _options.BindPort, _options.BindInterface, _options.FirewallMark, ct, _inFlight).ConfigureAwait(false);
             }
             catch (SocketException ex)
             {
                 return CheckOutcome.Fail($"{SocketConnector.Describe(ex)} on {url.Path}");
             }
+            _inFlight.AwaitingData();
             if (_tls[index] is { } tls)
             {
                 phase("TLS handshake");
@@ -158,6 +163,7 @@ internal sealed class HttpProbe
         }
         finally
         {
+            _inFlight.Done();
             if (ssl is not null)
                 await ssl.DisposeAsync().ConfigureAwait(false);
             socket?.Dispose();

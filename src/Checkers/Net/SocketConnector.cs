@@ -68,13 +68,15 @@ internal static class SocketConnector
     /// <summary>
     /// Connects a TCP socket bounded only by <paramref name="ct"/> (the round's timeout): no timer and no linked token
     /// of its own, so a check costs one socket and one connect. Socket errors are thrown as <see cref="SocketException"/>.
+    /// <paramref name="inFlight"/> is told the socket before its connect starts.
     /// </summary>
     public static async ValueTask<Socket> ConnectTcpAsync(IPEndPoint remote, IPAddress? bindTo, ushort? bindPort, string? bindInterface, uint? fwmark,
-        CancellationToken ct)
+        CancellationToken ct, InFlightSocket? inFlight = null)
     {
         Socket? s = Create(remote.AddressFamily, SocketType.Stream, ProtocolType.Tcp, bindTo, bindPort, bindInterface, fwmark);
         try
         {
+            inFlight?.Connecting(s);
             // No TCP_NODELAY: a check writes its request once (HTTP) or nothing at all (TCP_CHECK); one syscall less.
             await s.ConnectAsync(remote, ct).ConfigureAwait(false);
             var connected = s;

@@ -6,8 +6,9 @@ using Lb.Checkers.Options;
 namespace Lb.Checkers.Tcp;
 
 /// <summary>TCP_CHECK: the check passes when a TCP connection is established within connect_timeout.</summary>
-public sealed class TcpCheck : ICheck
+public sealed class TcpCheck : ICheck, IAnswerArrival
 {
+    private readonly InFlightSocket _inFlight = new();
     private readonly TcpCheckOptions _options;
     private readonly IPEndPoint _remote;
     private readonly TimeSpan _timeout;
@@ -33,7 +34,7 @@ public sealed class TcpCheck : ICheck
         {
             // The round's token is the limit (connect_timeout); a timer of our own only when the caller has none.
             using var s = cancellationToken.CanBeCanceled
-                ? await SocketConnector.ConnectTcpAsync(_remote, _options.BindTo, _options.BindPort, _options.BindInterface, _options.FirewallMark, cancellationToken).ConfigureAwait(false)
+                ? await SocketConnector.ConnectTcpAsync(_remote, _options.BindTo, _options.BindPort, _options.BindInterface, _options.FirewallMark, cancellationToken, _inFlight).ConfigureAwait(false)
                 : await SocketConnector.ConnectTcpAsync(_remote, _options.BindTo, _options.BindPort, _options.BindInterface, _options.FirewallMark,
                     _timeout + _timeout, _time, cancellationToken).ConfigureAwait(false);
             return CheckOutcome.Ok(_connected);
@@ -42,7 +43,14 @@ public sealed class TcpCheck : ICheck
         {
             return CheckOutcome.Fail($"{SocketConnector.Describe(ex)} to {_endpoint}");
         }
+        finally
+        {
+            _inFlight.Done();
+        }
     }
+
+    /// <inheritdoc/>
+    public bool AnswerArrived() => _inFlight.AnswerArrived();
 
     /// <inheritdoc/>
     public string TimeoutReason(TimeSpan timeout) => $"connect timeout {SocketConnector.Seconds(timeout)} s";

@@ -101,6 +101,8 @@ public static class MetricsText
             sb.Append(Inv, $"lb_checker_late_rounds_total {pacing.LateRounds}\n");
             Family(sb, "lb_checker_timeouts_not_counted_total", "counter", "Timeouts measured while the process was late: not counted against the server.");
             sb.Append(Inv, $"lb_checker_timeouts_not_counted_total {pacing.IgnoredTimeouts}\n");
+            Family(sb, "lb_checker_answers_processed_late_total", "counter", "Attempts whose time limit passed with the answer already at the socket: waited for, not timeouts.");
+            sb.Append(Inv, $"lb_checker_answers_processed_late_total {pacing.AnswersLate}\n");
         }
         Family(sb, "lb_ipvs_operations_total", "counter", "IPVS netlink operations issued.");
         sb.Append(Inv, $"lb_ipvs_operations_total {r.Ipvs.Operations}\n");
