@@ -10,6 +10,25 @@ public static class Cli
     /// <summary>True when <paramref name="args"/> run the daemon (or one of its flag-only modes), not a subcommand.</summary>
     public static bool IsDaemon(string[] args) => args.Length == 0 || !Subcommands.ContainsKey(args[0]);
 
+    /// <summary>
+    /// True when <paramref name="args"/> are daemon flags that only print and exit (<c>-t</c>, <c>-d</c>, <c>-v</c>, <c>-h</c>):
+    /// no daemon starts, so there are no signals to route. False for a command line <see cref="Run"/> will refuse.
+    /// </summary>
+    public static bool IsOneShot(string[] args)
+    {
+        if (args.Length == 0 || !IsDaemon(args))
+            return false;
+        try
+        {
+            var options = CliOptions.Parse(args);
+            return options.Help || options.Version || options.ConfigTest || options.DumpConf;
+        }
+        catch (CliException)
+        {
+            return false;
+        }
+    }
+
     /// <summary>Runs the command line; <paramref name="signals"/> is the router Main installed (one is installed here when null).</summary>
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr, Hosting.SignalRouter? signals = null)
     {

@@ -7,8 +7,9 @@ public static class Program
     public static int Main(string[] args)
     {
         // First thing: until SIGHUP is caught, its default action kills the process, and start-up takes seconds under
-        // emulation (see SignalRouter). Only the daemon catches signals; the subcommands keep the default actions.
-        using var signals = Cli.IsDaemon(args) ? SignalRouter.Install() : null;
+        // emulation (see SignalRouter). Only the daemon catches signals; the subcommands and the flags that print and
+        // exit (lb -t, -d, -v, -h) keep the default actions, as keepalived -t does, and start no signal thread.
+        using var signals = !Cli.IsOneShot(args) && Cli.IsDaemon(args) ? SignalRouter.Install() : null;
         // Before any socket exists: socket completions run on the epoll thread instead of being handed to the thread
         // pool. A health check is a few socket events with little work each (keepalived's single event loop); the
         // hand-off (a queued work item and a worker woken per event) cost more than the check's own work, most of all

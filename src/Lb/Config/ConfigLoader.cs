@@ -47,7 +47,7 @@ public static class ConfigLoader
         options ??= new ConfigLoadOptions();
         var diagnostics = new DiagnosticBag();
         var pre = new Preprocessor(options.Preprocessor, diagnostics);
-        var lines = pre.Run(path);
+        var lines = pre.Read(path);
         return Finish(lines, pre.Files, diagnostics, options);
     }
 
@@ -60,7 +60,7 @@ public static class ConfigLoader
         return Finish(lines, pre.Files, diagnostics, options);
     }
 
-    private static LoadedConfig Finish(ImmutableArray<LogicalLine> lines, IReadOnlyList<string> files, DiagnosticBag diagnostics, ConfigLoadOptions options)
+    private static LoadedConfig Finish(IReadOnlyList<LogicalLine> lines, IReadOnlyList<string> files, DiagnosticBag diagnostics, ConfigLoadOptions options)
     {
         var tree = new ConfigTreeParser(diagnostics).Parse(lines);
         var effective = new SchemaValidator(options.Schema, diagnostics).Validate(tree);

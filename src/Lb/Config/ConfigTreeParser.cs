@@ -14,8 +14,18 @@ public sealed class ConfigTreeParser
     public const int MaxDepth = 64;
 
     private readonly DiagnosticBag _diagnostics;
-    private List<Token> _tokens = new();
+
+    // The tokens are made line by line as the parser reaches them, from the lines' text in place, into a window that is
+    // emptied at each statement: a big file is never held as a token list.
+    private readonly List<Token> _window = new();
+    private IReadOnlyList<LogicalLine> _lines = Array.Empty<LogicalLine>();
+    private int _nextLine;
+    private int _windowStart;
+    private bool _ended;
     private int _pos;
+
+    // The parser's own diagnostics are added after every line's tokenizer diagnostics, as when all lines were tokenized first.
+    private readonly List<(Severity Severity, SourceLocation Location, string Message)> _parserDiagnostics = new();
 
     public ConfigTreeParser(DiagnosticBag diagnostics) => _diagnostics = diagnostics;
 
@@ -31,24 +41,74 @@ public sealed class ConfigTreeParser
 
     public ImmutableArray<ConfigNode> Parse(IReadOnlyList<LogicalLine> lines)
     {
-        _tokens = new List<Token>(lines.Count * 4);
-        foreach (var line in lines)
-        {
-            Tokenize(line.Text, line.Location, _tokens);
-            _tokens.Add(new Token(Kind.EndOfLine, string.Empty, line.Location));
-        }
+        _lines = lines;
+        _nextLine = 0;
+        _window.Clear();
+        _windowStart = 0;
+        _ended = false;
         _pos = 0;
+        _parserDiagnostics.Clear();
         var missing = 0;
         var nodes = ParseStatements(0, ref missing);
+        // Lines after a parse that stopped early are still tokenized: their diagnostics are reported all the same.
+        _window.Clear();
+        while (_nextLine < _lines.Count)
+        {
+            TokenizeNextLine();
+            _window.Clear();
+        }
+        foreach (var (severity, location, message) in _parserDiagnostics)
+            _diagnostics.Add(severity, location, message);
+        _parserDiagnostics.Clear();
         if (missing > 0)
         {
             var last = lines.Count > 0 ? lines[^1].Location : SourceLocation.None;
             _diagnostics.Error(last, $"There are {missing} missing '}}'s or extra '{{'s");
         }
+        _lines = Array.Empty<LogicalLine>();
         return nodes;
     }
 
-    private void Tokenize(string text, SourceLocation location, List<Token> tokens) => Tokenize(text, location, tokens, _diagnostics, _words);
+    private void TokenizeNextLine()
+    {
+        var line = _lines[_nextLine++];
+        Tokenize(line.Span, line.Location, _window, _diagnostics, _words);
+        _window.Add(new Token(Kind.EndOfLine, string.Empty, line.Location));
+    }
+
+    /// <summary>True when there is a token at <paramref name="index"/> (tokenizing lines up to it).</summary>
+    private bool Has(int index)
+    {
+        if (_ended)
+            return false;
+        while (index - _windowStart >= _window.Count)
+        {
+            if (_nextLine >= _lines.Count)
+                return false;
+            TokenizeNextLine();
+        }
+        return true;
+    }
+
+    private Token At(int index) => _window[index - _windowStart];
+
+    /// <summary>Drops the tokens before the current one (called where no earlier token is needed any more).</summary>
+    private void Slide()
+    {
+        var consumed = Math.Min(_pos - _windowStart, _window.Count);
+        if (consumed >= 256)
+        {
+            _window.RemoveRange(0, consumed);
+            _windowStart += consumed;
+        }
+    }
+
+    /// <summary>Ends the parse here: every level sees no more tokens.</summary>
+    private void End() => _ended = true;
+
+    private void ParserError(SourceLocation location, string message) => _parserDiagnostics.Add((Severity.Error, location, message));
+
+    private void ParserFatal(SourceLocation location, string message) => _parserDiagnostics.Add((Severity.Fatal, location, message));
 
     /// <summary>
     /// One string per distinct unquoted word (a big file repeats its keywords, ports and weights thousands of times): fewer
@@ -71,7 +131,7 @@ public sealed class ConfigTreeParser
         return s;
     }
 
-    private static void Tokenize(string text, SourceLocation location, List<Token> tokens, DiagnosticBag? diagnostics, Dictionary<string, string>? words = null)
+    private static void Tokenize(ReadOnlySpan<char> text, SourceLocation location, List<Token> tokens, DiagnosticBag? diagnostics, Dictionary<string, string>? words = null)
     {
         var i = 0;
         StringBuilder? builder = null;
@@ -88,7 +148,7 @@ public sealed class ConfigTreeParser
                 i++;
             if (i == text.Length || char.IsWhiteSpace(text[i]))
             {
-                AddWord(text, start, i - start, location, tokens, words);
+                AddWord(text[start..i], location, tokens, words);
                 continue;
             }
             i = start;
@@ -128,18 +188,16 @@ public sealed class ConfigTreeParser
                 word.Append(c);
                 i++;
             }
-            var w = word.ToString();
             if (quoted)
-                tokens.Add(new Token(Kind.Word, w, location));
+                tokens.Add(new Token(Kind.Word, word.ToString(), location));
             else
-                AddWord(w, 0, w.Length, location, tokens, words);
+                AddWord(word.ToString(), location, tokens, words);
         }
     }
 
-    /// <summary>An unquoted word <c>text[start..start+length]</c>: a brace, a word closing a one-line block, or a word.</summary>
-    private static void AddWord(string text, int start, int length, SourceLocation location, List<Token> tokens, Dictionary<string, string>? words)
+    /// <summary>An unquoted word: a brace, a word closing a one-line block, or a word.</summary>
+    private static void AddWord(ReadOnlySpan<char> w, SourceLocation location, List<Token> tokens, Dictionary<string, string>? words)
     {
-        var w = text.AsSpan(start, length);
         if (w is "{")
             tokens.Add(new Token(Kind.Open, "{", location));
         else if (w is "}")
@@ -151,10 +209,10 @@ public sealed class ConfigTreeParser
             tokens.Add(new Token(Kind.Close, "}", location));
         }
         else
-            tokens.Add(new Token(Kind.Word, start == 0 && length == text.Length ? text : Word(w, words), location));
+            tokens.Add(new Token(Kind.Word, Word(w, words), location));
     }
 
-    private static int Unescape(string text, int i, StringBuilder into)
+    private static int Unescape(ReadOnlySpan<char> text, int i, StringBuilder into)
     {
         var c = text[i];
         switch (c)
@@ -225,19 +283,20 @@ public sealed class ConfigTreeParser
         while (true)
         {
             SkipEndOfLines();
-            if (_pos >= _tokens.Count)
+            Slide();
+            if (!Has(_pos))
             {
                 if (depth > 0)
                     missing++;
                 return Freeze(nodes);
             }
-            var token = _tokens[_pos];
+            var token = At(_pos);
             if (token.Kind == Kind.Close)
             {
                 _pos++;
                 if (depth == 0)
                 {
-                    _diagnostics.Error(token.Location, "Extra '}' found");
+                    ParserError(token.Location, "Extra '}' found");
                     continue;
                 }
                 return Freeze(nodes);
@@ -245,11 +304,11 @@ public sealed class ConfigTreeParser
             if (token.Kind == Kind.Open)
             {
                 _pos++;
-                _diagnostics.Error(token.Location, "'{' without a keyword before it; block ignored");
+                ParserError(token.Location, "'{' without a keyword before it; block ignored");
                 if (depth >= MaxDepth)
                 {
-                    _diagnostics.Fatal(token.Location, $"blocks nested deeper than {MaxDepth} levels");
-                    _pos = _tokens.Count;
+                    ParserFatal(token.Location, $"blocks nested deeper than {MaxDepth} levels");
+                    End();
                     return Freeze(nodes);
                 }
                 ParseStatements(depth + 1, ref missing);
@@ -260,26 +319,26 @@ public sealed class ConfigTreeParser
             var location = token.Location;
             _pos++;
             var first = _pos;
-            while (_pos < _tokens.Count && _tokens[_pos].Kind == Kind.Word)
+            while (Has(_pos) && At(_pos).Kind == Kind.Word)
                 _pos++;
             var args = ImmutableArray<string>.Empty;
             if (_pos > first)
             {
                 var words = new string[_pos - first];
                 for (var k = 0; k < words.Length; k++)
-                    words[k] = _tokens[first + k].Text;
+                    words[k] = At(first + k).Text;
                 args = ImmutableCollectionsMarshal.AsImmutableArray(words);
             }
 
             var isBlock = false;
-            if (_pos < _tokens.Count && _tokens[_pos].Kind == Kind.Open)
+            if (Has(_pos) && At(_pos).Kind == Kind.Open)
                 isBlock = true;
-            else if (_pos < _tokens.Count && _tokens[_pos].Kind == Kind.EndOfLine)
+            else if (Has(_pos) && At(_pos).Kind == Kind.EndOfLine)
             {
                 var look = _pos;
-                while (look < _tokens.Count && _tokens[look].Kind == Kind.EndOfLine)
+                while (Has(look) && At(look).Kind == Kind.EndOfLine)
                     look++;
-                if (look < _tokens.Count && _tokens[look].Kind == Kind.Open)
+                if (Has(look) && At(look).Kind == Kind.Open)
                 {
                     isBlock = true;
                     _pos = look;
@@ -294,8 +353,8 @@ public sealed class ConfigTreeParser
             _pos++; // the '{'
             if (depth >= MaxDepth)
             {
-                _diagnostics.Fatal(location, $"blocks nested deeper than {MaxDepth} levels");
-                _pos = _tokens.Count;
+                ParserFatal(location, $"blocks nested deeper than {MaxDepth} levels");
+                End();
                 return Freeze(nodes);
             }
             var children = ParseStatements(depth + 1, ref missing);
@@ -305,7 +364,7 @@ public sealed class ConfigTreeParser
 
     private void SkipEndOfLines()
     {
-        while (_pos < _tokens.Count && _tokens[_pos].Kind == Kind.EndOfLine)
+        while (Has(_pos) && At(_pos).Kind == Kind.EndOfLine)
             _pos++;
     }
 }

@@ -7,8 +7,49 @@ using Lb.Netlink.Platform;
 
 namespace Lb.Config;
 
-/// <summary>One line of configuration text after includes, comments, conditionals, macros and generators, with where it came from.</summary>
-public readonly record struct LogicalLine(string Text, SourceLocation Location);
+/// <summary>
+/// One line of configuration text after includes, comments, conditionals, macros and generators, with where it came from.
+/// A line that needed no rewriting is a slice of its file's text (no string per line: <c>lb -t</c> on a big file);
+/// <see cref="Text"/> makes the string when asked, <see cref="Span"/> reads it in place. Equality compares the text.
+/// </summary>
+public readonly struct LogicalLine : IEquatable<LogicalLine>
+{
+    private readonly string _source;
+    private readonly int _start;
+    private readonly int _length;
+
+    public LogicalLine(string text, SourceLocation location)
+        : this(text, 0, text.Length, location)
+    {
+    }
+
+    internal LogicalLine(string source, int start, int length, SourceLocation location)
+    {
+        _source = source;
+        _start = start;
+        _length = length;
+        Location = location;
+    }
+
+    public string Text => _source is null ? string.Empty
+        : _start == 0 && _length == _source.Length ? _source : _source.Substring(_start, _length);
+
+    public ReadOnlySpan<char> Span => _source.AsSpan(_start, _length);
+
+    public SourceLocation Location { get; }
+
+    public bool Equals(LogicalLine other) => Location == other.Location && Span.SequenceEqual(other.Span);
+
+    public override bool Equals(object? obj) => obj is LogicalLine other && Equals(other);
+
+    public override int GetHashCode() => HashCode.Combine(string.GetHashCode(Span, StringComparison.Ordinal), Location);
+
+    public static bool operator ==(LogicalLine left, LogicalLine right) => left.Equals(right);
+
+    public static bool operator !=(LogicalLine left, LogicalLine right) => !left.Equals(right);
+
+    public override string ToString() => $"LogicalLine {{ Text = {Text}, Location = {Location} }}";
+}
 
 /// <summary>
 /// Limits and inputs of the preprocessor. The limits keep a hostile or broken file from running without bound; every one
@@ -120,21 +161,24 @@ public sealed partial class Preprocessor
     public IReadOnlyList<string> Files => _files;
 
     /// <summary>Reads <paramref name="path"/> and everything it includes. Problems go to the diagnostic bag; this never throws for bad input.</summary>
-    public ImmutableArray<LogicalLine> Run(string path)
+    public ImmutableArray<LogicalLine> Run(string path) => [.. Read(path)];
+
+    /// <summary>As <see cref="Run"/>, without copying the lines (the loader hands them straight to the parser).</summary>
+    internal IReadOnlyList<LogicalLine> Read(string path)
     {
         _started = _options.Time.GetTimestamp();
         if (Directory.Exists(path))
         {
             _diagnostics.Fatal(new SourceLocation(path, 0), $"'{path}' is a directory, not a configuration file");
-            return ImmutableArray<LogicalLine>.Empty;
+            return [];
         }
         if (!File.Exists(path))
         {
             _diagnostics.Fatal(new SourceLocation(path, 0), $"Configuration file '{path}' does not exist");
-            return ImmutableArray<LogicalLine>.Empty;
+            return [];
         }
         ReadFile(path, path, SourceLocation.None, IncludeChecks.All);
-        return _lines.ToImmutableArray();
+        return _lines;
     }
 
     /// <summary>Preprocesses text that did not come from a file (tests, stdin). Includes resolve relative to <paramref name="directory"/>.</summary>
@@ -143,7 +187,7 @@ public sealed partial class Preprocessor
         _started = _options.Time.GetTimestamp();
         _directory = directory ?? Directory.GetCurrentDirectory();
         _files.Add(displayName);
-        ReadLines(SplitLines(text), displayName);
+        ReadLines(text, displayName);
         return _lines.ToImmutableArray();
     }
 
@@ -208,19 +252,21 @@ public sealed partial class Preprocessor
             return;
         }
 
-        byte[] bytes;
+        byte[] buffer;
+        int length;
         try
         {
-            bytes = ReadBounded(full, Math.Min(_options.MaxFileBytes, _options.MaxTotalBytes - _bytesRead), probe.Size);
+            buffer = ReadBounded(full, Math.Min(_options.MaxFileBytes, _options.MaxTotalBytes - _bytesRead), probe.Size, out length);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             _diagnostics.Add(checks.HasFlag(IncludeChecks.Readable) ? Severity.Fatal : Severity.Warning, here, $"cannot read '{display}': {e.Message}");
             return;
         }
-        _bytesRead += bytes.Length;
+        _bytesRead += length;
+        var bytes = buffer.AsSpan(0, length);
 
-        var nul = Array.IndexOf(bytes, (byte)0);
+        var nul = bytes.IndexOf((byte)0);
         if (nul >= 0)
         {
             _diagnostics.Fatal(new SourceLocation(display, 0),
@@ -228,17 +274,17 @@ public sealed partial class Preprocessor
             return;
         }
         _files.Add(display);
-        if (bytes.Length == 0 || bytes.All(b => b is (byte)' ' or (byte)'\t' or (byte)'\n' or (byte)'\r'))
+        if (bytes.IndexOfAnyExcept(" \t\n\r"u8) < 0)
             _diagnostics.Warning(new SourceLocation(display, 0), $"configuration file '{display}' is empty");
 
-        var text = new UTF8Encoding(false, false).GetString(bytes);
+        var text = Utf8.GetString(bytes);
         var savedDirectory = _directory;
         var savedChecks = _checks;
         _includeStack.Add(full);
         _directory = Path.GetDirectoryName(full) ?? "/";
         try
         {
-            ReadLines(SplitLines(text), display);
+            ReadLines(text, display);
         }
         finally
         {
@@ -248,49 +294,89 @@ public sealed partial class Preprocessor
         }
     }
 
-    /// <summary>Reads at most <paramref name="limit"/> bytes; a file that grew past it since it was looked at is refused, not truncated.</summary>
-    private static byte[] ReadBounded(string path, long limit, long expected)
+    /// <summary>Invalid sequences become U+FFFD, as before; no byte order mark is added or expected.</summary>
+    private static readonly UTF8Encoding Utf8 = new(false, false);
+
+    /// <summary>
+    /// Reads at most <paramref name="limit"/> bytes into one buffer sized for what the file held when it was looked at (+1 to
+    /// see the end without growing); a file that grew past the limit since is refused, not truncated.
+    /// </summary>
+    private static byte[] ReadBounded(string path, long limit, long expected, out int length)
     {
         using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, bufferSize: 1);
-        // Sized for what the file held when it was looked at (+1 to see the end without growing): no copies while reading.
-        using var buffer = new MemoryStream((int)Math.Min(limit, expected) + 1);
-        var chunk = new byte[64 * 1024];
-        int n;
-        while ((n = stream.Read(chunk, 0, chunk.Length)) > 0)
+        var buffer = new byte[(int)Math.Min(limit, expected) + 1];
+        var n = 0;
+        int read;
+        while ((read = stream.Read(buffer, n, buffer.Length - n)) > 0)
         {
-            if (buffer.Length + n > limit)
+            n += read;
+            if (n > limit)
                 throw new IOException($"it grew past {limit} bytes while being read");
-            buffer.Write(chunk, 0, n);
+            if (n == buffer.Length)
+                Array.Resize(ref buffer, (int)Math.Min(limit + 1, buffer.Length * 2L));
         }
-        return buffer.ToArray();
+        length = n;
+        return buffer;
     }
 
-    private static string[] SplitLines(string text)
+    /// <summary>The lines of a text split on <c>\n</c>, a trailing <c>\r</c> dropped, as ranges of the text (no string per line).</summary>
+    private struct LineCursor(string text)
     {
-        var lines = text.Split('\n');
-        for (var i = 0; i < lines.Length; i++)
+        private int _next;
+
+        public int Number { get; private set; }
+
+        public bool Next(out int start, out int length)
         {
-            if (lines[i].EndsWith('\r'))
-                lines[i] = lines[i][..^1];
+            start = _next;
+            length = 0;
+            if (_next > text.Length)
+                return false;
+            var newline = text.AsSpan(_next).IndexOf('\n');
+            var end = newline < 0 ? text.Length : _next + newline;
+            _next = end + 1;
+            length = end - start;
+            if (length > 0 && text[end - 1] == '\r')
+                length--;
+            Number++;
+            return true;
         }
-        return lines;
     }
 
-    private void ReadLines(string[] lines, string display)
+    private void ReadLines(string source, string display)
     {
-        _lines.EnsureCapacity(Math.Min(_lines.Count + lines.Length, _options.MaxLines));
-        for (var i = 0; i < lines.Length; i++)
+        _lines.EnsureCapacity(Math.Min(_lines.Count + source.AsSpan().Count('\n') + 1, _options.MaxLines));
+        var cursor = new LineCursor(source);
+        while (cursor.Next(out var lineStart, out var lineLength))
         {
             if (_stopped)
                 return;
-            var location = new SourceLocation(display, i + 1);
-            var text = StripComment(lines[i], location).Trim();
-            if (text.Length == 0)
+            var location = new SourceLocation(display, cursor.Number);
+            var kept = StripComment(source.AsSpan(lineStart, lineLength), location);
+            var (start, length) = TrimRange(source, lineStart, kept);
+            if (length == 0)
                 continue;
+            var span = source.AsSpan(start, length);
 
-            var firstWord = FirstWord(text);
+            var firstWord = FirstWord(span);
             if (firstWord is "include_check")
-                SetIncludeChecks(text[firstWord.Length..].Trim(), location);
+                SetIncludeChecks(span[firstWord.Length..].Trim().ToString(), location);
+
+            // The common line (no @ID, no macro, no generator, no include) is emitted as a slice of the file's text; any
+            // other goes the general way below, with a string of its own.
+            if (span[0] is not ('@' or '~') && !span.Contains('$') && !firstWord.StartsWith("include", StringComparison.Ordinal))
+            {
+                if (!Step(location))
+                    return;
+                if (_nesting >= _options.MaxNesting || !RuntimeHelpers.TryEnsureSufficientExecutionStack())
+                {
+                    Stop(location, $"macros, generators and includes nested more than {Math.Min(_nesting, _options.MaxNesting)} levels deep together; stopped reading");
+                    return;
+                }
+                Emit(source, start, length, location);
+                continue;
+            }
+            var text = span.ToString();
 
             // A multi-line definition: "$NAME= \" followed by lines ending in "\" and a last line without it.
             var body = ConditionalBody(text, location);
@@ -300,9 +386,9 @@ public sealed partial class Preprocessor
                 var first = m.Groups[2].Value[..^1].Trim();
                 if (first.Length > 0)
                     value.Append(first);
-                while (++i < lines.Length)
+                while (cursor.Next(out var nextStart, out var nextLength))
                 {
-                    var continuation = StripComment(lines[i], new SourceLocation(display, i + 1)).Trim();
+                    var continuation = source.AsSpan(nextStart, StripComment(source.AsSpan(nextStart, nextLength), new SourceLocation(display, cursor.Number))).Trim();
                     var more = continuation.EndsWith('\\');
                     if (more)
                         continuation = continuation[..^1].Trim();
@@ -329,12 +415,23 @@ public sealed partial class Preprocessor
         }
     }
 
-    private static ReadOnlySpan<char> FirstWord(string text)
+    /// <summary>The range of <c>source[start..start+length]</c> without leading and trailing white space (as <see cref="string.Trim()"/>).</summary>
+    private static (int Start, int Length) TrimRange(string source, int start, int length)
+    {
+        var end = start + length;
+        while (start < end && char.IsWhiteSpace(source[start]))
+            start++;
+        while (end > start && char.IsWhiteSpace(source[end - 1]))
+            end--;
+        return (start, end - start);
+    }
+
+    private static ReadOnlySpan<char> FirstWord(ReadOnlySpan<char> text)
     {
         var end = 0;
         while (end < text.Length && !char.IsWhiteSpace(text[end]))
             end++;
-        return text.AsSpan(0, end);
+        return text[..end];
     }
 
     /// <summary>Returns the text after an <c>@ID</c>/<c>@^ID</c> prefix when the line applies to this config id, the text itself when it has no prefix, null when it does not apply.</summary>
@@ -435,7 +532,10 @@ public sealed partial class Preprocessor
         Emit(expanded, location);
     }
 
-    private void Emit(string text, SourceLocation location)
+    private void Emit(string text, SourceLocation location) => Emit(text, 0, text.Length, location);
+
+    /// <summary>Emits <c>source[start..start+length]</c> as one logical line.</summary>
+    private void Emit(string source, int start, int length, SourceLocation location)
     {
         if (_stopped)
             return;
@@ -444,13 +544,13 @@ public sealed partial class Preprocessor
             Stop(location, $"configuration expands to more than {_options.MaxLines} lines; stopped reading");
             return;
         }
-        if (_charsEmitted + text.Length > _options.MaxExpandedChars)
+        if (_charsEmitted + length > _options.MaxExpandedChars)
         {
             Stop(location, $"configuration expands to more than {_options.MaxExpandedChars} characters; stopped reading");
             return;
         }
-        _charsEmitted += text.Length;
-        _lines.Add(new LogicalLine(text, location));
+        _charsEmitted += length;
+        _lines.Add(new LogicalLine(source, start, length, location));
     }
 
     /// <summary>Sets a macro; the characters all macros hold together are bounded like the expanded text (a generator can define millions).</summary>
@@ -759,8 +859,8 @@ public sealed partial class Preprocessor
 
     private static string Truncate(string s) => s.Length > 60 ? s[..60] + "…" : s;
 
-    /// <summary>Removes a <c>#</c> or <c>!</c> comment that is outside quotes. Reports an unterminated quote.</summary>
-    private string StripComment(string line, SourceLocation location)
+    /// <summary>The length of <paramref name="line"/> without a <c>#</c> or <c>!</c> comment that is outside quotes. Reports an unterminated quote.</summary>
+    private int StripComment(ReadOnlySpan<char> line, SourceLocation location)
     {
         char quote = '\0';
         for (var i = 0; i < line.Length; i++)
@@ -776,11 +876,11 @@ public sealed partial class Preprocessor
             else if (c is '"' or '\'')
                 quote = c;
             else if (c is '#' or '!')
-                return line[..i];
+                return i;
         }
         if (quote != '\0')
-            _diagnostics.Error(location, $"Unterminated quote {quote}{Truncate(line[(line.LastIndexOf(quote) + 1)..])}");
-        return line;
+            _diagnostics.Error(location, $"Unterminated quote {quote}{Truncate(line[(line.LastIndexOf(quote) + 1)..].ToString())}");
+        return line.Length;
     }
 
     private void SetIncludeChecks(string args, SourceLocation location)

@@ -122,19 +122,49 @@ internal static class ScriptChecks
         /// <summary>Removes the notify scripts keepalived would disable.</summary>
         public ConfigNode Notifies(ConfigNode node, string[] keywords)
         {
+            // Most blocks have none of these keywords: nothing to check, nothing to copy (a big file has thousands of blocks).
+            if (!HasAny(node.Children, keywords))
+                return node;
             var children = node.Children.RemoveAll(c => keywords.Contains(c.Keyword) && c.Arg0 is { } command && Disabled(c.Location, command, At(c, 1), At(c, 2)));
             return children.Length == node.Children.Length ? node : node.WithChildren(children);
+        }
+
+        private static bool HasAny(ImmutableArray<ConfigNode> children, string[] keywords)
+        {
+            foreach (var c in children)
+            {
+                if (Array.IndexOf(keywords, c.Keyword) >= 0)
+                    return true;
+            }
+            return false;
         }
 
         /// <summary>quorum_up/down, and per real server notify_up/down and MISC_CHECK (removed when disabled).</summary>
         public ConfigNode VirtualServer(ConfigNode vs)
         {
-            var children = vs.Children.Select(c => c.Keyword == "real_server" ? RealServer(Notifies(c, ["notify_up", "notify_down"])) : c).ToImmutableArray();
-            return Notifies(vs.WithChildren(children), ["quorum_up", "quorum_down"]);
+            // Copied only from the first real server that changes: an unchanged block stays the parsed node.
+            ImmutableArray<ConfigNode>.Builder? changed = null;
+            for (var i = 0; i < vs.Children.Length; i++)
+            {
+                var c = vs.Children[i];
+                var checkedChild = c.Keyword == "real_server" ? RealServer(Notifies(c, RealServerNotifies)) : c;
+                if (changed is null && !ReferenceEquals(checkedChild, c))
+                {
+                    changed = ImmutableArray.CreateBuilder<ConfigNode>(vs.Children.Length);
+                    changed.AddRange(vs.Children, i);
+                }
+                changed?.Add(checkedChild);
+            }
+            return Notifies(changed is null ? vs : vs.WithChildren(changed.MoveToImmutable()), QuorumScripts);
         }
+
+        private static readonly string[] RealServerNotifies = ["notify_up", "notify_down"];
+        private static readonly string[] QuorumScripts = ["quorum_up", "quorum_down"];
 
         private ConfigNode RealServer(ConfigNode rs)
         {
+            if (!HasAny(rs.Children, MiscCheck))
+                return rs;
             var children = rs.Children.RemoveAll(c =>
             {
                 if (c.Keyword != "MISC_CHECK" || c.Last("misc_path") is not { Arg0: { } command } path)
@@ -150,6 +180,8 @@ internal static class ScriptChecks
             Check(location, command, user, group, out var check);
             return check is null || check.Disabled;
         }
+
+        private static readonly string[] MiscCheck = ["MISC_CHECK"];
 
         private static string? At(ConfigNode n, int i) => n.Args.Length > i ? n.Args[i] : null;
     }

@@ -62,4 +62,30 @@ public sealed class TreeParserTests
         var (_, diags) = Parse(text);
         Assert.Contains(diags, d => d.Severity == Severity.Fatal && d.Message.Contains("nested deeper", StringComparison.Ordinal));
     }
+
+    [Fact]
+    public void Lines_after_a_parse_stopped_by_nesting_are_still_checked_and_the_parsers_diagnostics_come_after_the_tokenizers()
+    {
+        // The parser tokenizes each line when it reaches it; what a parse that stops early never reaches is tokenized all
+        // the same (line 71's quote), and the bag holds the diagnostics in the order of the former two-pass parser:
+        // preprocessor, tokenizer (every line), parser.
+        var text = string.Concat(Enumerable.Repeat("a {\n", 70)) + "b \"open\n";
+        var (_, diags) = Parse(text);
+        Assert.Collection(diags,
+            d => { Assert.Equal(71, d.Location.Line); Assert.Equal("Unterminated quote \"open", d.Message); },
+            d => { Assert.Equal(71, d.Location.Line); Assert.Equal("Unmatched quote: '\"open'", d.Message); },
+            d => { Assert.Equal((Severity.Fatal, 65), (d.Severity, d.Location.Line)); Assert.Equal("blocks nested deeper than 64 levels", d.Message); },
+            d => { Assert.Equal(71, d.Location.Line); Assert.Equal("There are 63 missing '}'s or extra '{'s", d.Message); });
+    }
+
+    [Fact]
+    public void A_line_is_its_text_wherever_it_was_cut_from()
+    {
+        var bag = new DiagnosticBag();
+        var lines = new Preprocessor(new PreprocessorOptions { ConfigId = "x" }, bag).RunText("  weight 1  # comment\r\n\tweight 1\n", "t.conf");
+        Assert.Equal(new[] { "weight 1", "weight 1" }, lines.Select(l => l.Text));
+        Assert.Equal(new LogicalLine("weight 1", new SourceLocation("t.conf", 1)), lines[0]);
+        Assert.NotEqual(lines[0], lines[1]); // same text, another line
+        Assert.Equal(new LogicalLine("weight 1", new SourceLocation("t.conf", 2)).GetHashCode(), lines[1].GetHashCode());
+    }
 }
