@@ -30,6 +30,9 @@ public sealed class CheckerSubsystem : IAsyncDisposable
     private ICheckFactory _checks;
     private readonly Random _random;
     private readonly IIpvsTable _ipvs;
+
+    // What the applier last left in the kernel: start-up reads the kernel once, a reload diffs against this (no dump).
+    private readonly IpvsAppliedTable _applied;
     private readonly IJournal _journal;
 
     // Decisions: the engine is called under this gate only; nothing waits on I/O while holding it.
@@ -84,6 +87,7 @@ public sealed class CheckerSubsystem : IAsyncDisposable
         _checks = checkFactory;
         _random = random ?? Random.Shared;
         _ipvs = ipvs;
+        _applied = new IpvsAppliedTable(ipvs);
         _journal = journal;
         _engine = new CheckerEngine(options, _logger, timeProvider, scriptRunner);
         _published = _engine.Views();
@@ -519,6 +523,8 @@ public sealed class CheckerSubsystem : IAsyncDisposable
             await ApplyIpvsAsync(changes).ConfigureAwait(false);
         if (changes.Status is { } status)
             Volatile.Write(ref _published, status);
+        foreach (var log in changes.LogAfterApply)
+            log();
         Interlocked.Increment(ref _changeSetsApplied);
         foreach (var entry in changes.Journal)
             StateChanged?.Invoke(this, entry);
@@ -533,12 +539,14 @@ public sealed class CheckerSubsystem : IAsyncDisposable
             if (changes.Flush)
             {
                 Interlocked.Increment(ref _ipvsOperations);
-                await _ipvs.FlushAsync(ct).ConfigureAwait(false);
+                await _applied.FlushAsync(ct).ConfigureAwait(false);
                 return;
             }
+            // Start-up reads the kernel (what is there, what Lb may own); a reload sends only what differs from the table
+            // Lb last applied; checker results and the stop send their operations as they are.
             var result = changes.Reconcile is { } r
-                ? await _ipvs.ReconcileAsync(r.Desired, r.Ownership, ct).ConfigureAwait(false)
-                : await _ipvs.ApplyAsync(changes.Operations, ct).ConfigureAwait(false);
+                ? await _applied.ReconcileAsync(r.Desired, r.Ownership, ct).ConfigureAwait(false)
+                : await _applied.ApplyAsync(changes.Operations, ct).ConfigureAwait(false);
             Interlocked.Add(ref _ipvsOperations, result.Operations.Count);
             foreach (var failure in result.Failures)
             {

@@ -27,10 +27,16 @@ internal sealed class ChangeSet
     /// <summary>Notify scripts to start once the IPVS work is done (not awaited).</summary>
     public List<ScriptInvocation> Scripts { get; } = new();
 
+    /// <summary>
+    /// Log lines written once the IPVS work is done (the stop's line per real server: thousands of synchronous writes that
+    /// must not delay the removal itself), in order.
+    /// </summary>
+    public List<Action> LogAfterApply { get; } = new();
+
     /// <summary>The virtual servers' status after this change set (null: unchanged), published once it is applied.</summary>
     public IReadOnlyList<VirtualServerView>? Status { get; set; }
 
     public bool HasIpvsWork => Flush || Reconcile is not null || Operations.Count > 0;
 
-    public bool IsEmpty => Journal.Count == 0 && !HasIpvsWork && Scripts.Count == 0 && Status is null;
+    public bool IsEmpty => Journal.Count == 0 && !HasIpvsWork && Scripts.Count == 0 && Status is null && LogAfterApply.Count == 0;
 }

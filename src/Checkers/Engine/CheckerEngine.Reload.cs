@@ -262,6 +262,12 @@ internal sealed partial class CheckerEngine
     {
         var oldDest0 = live.Destination(0);
         var checkersEqual = CheckersEqual(live, next, scriptGlobalsChanged);
+        // The common case first, without building the field texts: same options, same derived destination and inhibit,
+        // same checkers — every field RsFields compares is then equal.
+        if (checkersEqual && live.Inhibit == next.Inhibit && oldDest0 == next.Destination(0)
+            && live.Vs.Options.ForwardingMethod == next.Vs.Options.ForwardingMethod && Equals(live.Vs.Options.Tunnel, next.Vs.Options.Tunnel)
+            && OptionsEquality.RealServerLevelEqual(live.Options, next.Options))
+            return new RsPlan(live, next, oldDest0, new(), checkersEqual);
         var differences = Differences(RsFields(live), RsFields(next));
         if (!checkersEqual && !differences.Any(d => d.What == "checkers"))
         {

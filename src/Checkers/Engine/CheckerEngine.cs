@@ -594,10 +594,12 @@ internal sealed partial class CheckerEngine
                 continue;
             if (_options.LvsFlushOnStop == LvsFlushOnStop.None)
             {
+                // keepalived's clear_service_vs deletes each destination, then the service. The service's delete below
+                // removes its destinations with it in the kernel (same table after the stop, one request instead of one
+                // per destination); each server's journal entry, log line and omega script stay as keepalived has them.
                 if (vs.Sorry is { Set: true } sorry)
                 {
                     Journal("sorry_server", vs, sorry.Name, sorry.Alive ? "in" : "out", "removed", "shutdown", "removed from IPVS");
-                    RemoveDestinations(vs, sorry.Destination);
                     sorry.Set = false;
                     sorry.Alive = false;
                 }
@@ -605,9 +607,10 @@ internal sealed partial class CheckerEngine
                 {
                     if (rs.Set)
                     {
-                        _logger.ClearService("Shutting down", rs.Inhibit && !rs.Alive ? "(inhibited) " : "", rs.Name, vs.Name);
+                        var inhibited = rs.Inhibit && !rs.Alive ? "(inhibited) " : "";
+                        var (rsName, vsName) = (rs.Name, vs.Name);
+                        _cs.LogAfterApply.Add(() => _logger.ClearService("Shutting down", inhibited, rsName, vsName));
                         Journal("real_server", vs, rs.Name, rs.Alive ? "up" : "down", "removed", "shutdown", "removed from IPVS");
-                        RemoveDestinations(vs, rs.Destination(0));
                         rs.Set = false;
                     }
                     if (!rs.Alive)

@@ -158,7 +158,7 @@ public class ApplierTests
         using var entered = new ManualResetEventSlim();
         rig.Ipvs.BeforeOperation = op =>
         {
-            if (op.StartsWith("del ", StringComparison.Ordinal) && !entered.IsSet)
+            if (op.StartsWith("del-service ", StringComparison.Ordinal) && !entered.IsSet)
             {
                 entered.Set();
                 release.Wait(Hold);

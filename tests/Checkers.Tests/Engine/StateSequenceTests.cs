@@ -303,7 +303,12 @@ public class StateSequenceTests
         await rig.StartAsync();
         rig.Ipvs.TakeOperations();
         await rig.Subsystem.StopAsync(CancellationToken.None);
-        Assert.Equal(["del 10.0.0.2:80", "del 10.0.0.3:80", "del-service [10.0.0.100]:tcp:80"], rig.Ipvs.TakeOperations());
+        // The service's delete removes its destinations with it (one request; keepalived sends one per destination first);
+        // each server is still journalled and logged as removed.
+        Assert.Equal(["del-service [10.0.0.100]:tcp:80"], rig.Ipvs.TakeOperations());
+        Assert.Contains("Shutting down service [10.0.0.3]:tcp:80 from VS [10.0.0.100]:tcp:80", rig.Logs.Info());
+        Assert.Contains(rig.Journal.Lines(), l => l.StartsWith("real_server [10.0.0.2]:tcp:80 up->removed | shutdown | removed from IPVS", StringComparison.Ordinal));
+        Assert.Contains(rig.Journal.Lines(), l => l.StartsWith("real_server [10.0.0.3]:tcp:80 up->removed | shutdown | removed from IPVS", StringComparison.Ordinal));
         Assert.Equal(["/bin/down 10.0.0.2", "/bin/qdown"], rig.Scripts.Runs);
         Assert.Contains("Shutting down service [10.0.0.2]:tcp:80 from VS [10.0.0.100]:tcp:80", rig.Logs.Info());
         Assert.Empty(rig.Ipvs.Table);

@@ -121,6 +121,102 @@ public sealed partial class ReloadIpvsTrafficKernelTests(ITestOutputHelper outpu
         }
     }
 
+    /// <summary>
+    /// The reload is a diff against the table lb last applied, not against a dump: after two destinations are removed
+    /// behind lb's back (ipvsadm -d), a SIGHUP changing two weights — one of them on a removed destination — sends exactly
+    /// the two edits (the one that meets the missing destination re-sent as an add) and reads nothing from the kernel
+    /// (no IPVS_CMD_GET_* request while nothing else runs in the namespace). As keepalived's reload, which works from its
+    /// own state, the destination removed behind its back whose configuration did not change is not re-added.
+    /// </summary>
+    [KernelFact]
+    public void A_reload_after_an_out_of_band_removal_sends_only_the_changes_and_reads_nothing_back()
+    {
+        static int Before(int s, int r) => 1 + ((s + r) % 3);
+        static int After(int s, int r) => (s, r) is (3, 4) or (17, 9) ? 50 : Before(s, r);
+
+        using var lab = new NetnsLab();
+        var director = lab.AddHost("dir", "10.0.0.2/24");
+        var config = lab.WriteFile("lb.conf", Config(Before));
+        var lb = lab.StartLb(director, "lb", ["-C", "-n", "-l", "-f", config, "--journal", Path.Combine(lab.Directory, "journal.jsonl"),
+            "--socket", Path.Combine(lab.Directory, "lb.sock")]);
+        RunningProcess? capture = null;
+        try
+        {
+            var before = Table(Before);
+            Assert.True(NetnsLab.WaitFor(() => Read(lab, director).SequenceEqual(before), StartBound), "lb did not build the table: " + Read(lab, director).Count + " lines");
+            // Behind lb's back: 10.1.5.5 keeps its weight in the new configuration, 10.1.3.4 gets a new one.
+            lab.Exec(director, "ipvsadm", "-d", "-t", "10.0.1.5:80", "-r", "10.1.5.5:80");
+            lab.Exec(director, "ipvsadm", "-d", "-t", "10.0.1.3:80", "-r", "10.1.3.4:80");
+
+            var family = FamilyId(lab.Exec(director, "genl", "ctrl", "get", "name", "IPVS"));
+            lab.Exec(director, "ip", "link", "add", "nlmon0", "type", "nlmon");
+            lab.Exec(director, "ip", "link", "set", "nlmon0", "up");
+            var pcap = Path.Combine(lab.Directory, "reload.pcap");
+            capture = lab.Start(director, "tcpdump", "tcpdump", "-i", "nlmon0", "--immediate-mode", "-U", "-s", "0", "-B", "8192", "-w", pcap);
+            Assert.True(capture.WaitForOutput("listening on nlmon0", Bound), "tcpdump did not start: " + capture.Output);
+
+            File.WriteAllText(config, Config(After));
+            lb.Signal("HUP");
+            // Nothing else talks to IPVS in the namespace until the capture stops: every IPVS request in it is lb's.
+            Assert.True(lb.WaitForOutput("Checker configuration reloaded", Bound), "lb did not finish the reload");
+            // A marker after lb's requests (a generic-netlink controller request, not IPVS): once the capture file holds
+            // it, it holds everything lb sent before it.
+            lab.Exec(director, "genl", "ctrl", "get", "name", "IPVS");
+            Assert.True(NetnsLab.WaitFor(() => ControllerRequests(pcap) > 0, Bound), "the capture never showed the marker request");
+            capture.Signal("INT");
+            Assert.True(capture.WaitForExit(Bound), "tcpdump did not stop");
+            var requests = IpvsRequests(File.ReadAllBytes(pcap), family);
+            output.WriteLine("IPVS requests by command: " + string.Join(", ", requests.OrderBy(k => k.Key).Select(k => $"{k.Key}={k.Value}")));
+
+            Assert.Equal(new Dictionary<byte, int> { [IPVS_CMD_SET_DEST] = 2, [IPVS_CMD_NEW_DEST] = 1 }, requests);
+            var after = Table(After).Where(l => l != "-a -t 10.0.1.5:80 -r 10.1.5.5:80 -g -w " + After(5, 5).ToString(CultureInfo.InvariantCulture)).ToList();
+            Assert.Equal(Table(After).Count - 1, after.Count);
+            Assert.Equal(after, Read(lab, director));
+        }
+        finally
+        {
+            if (capture is { HasExited: false })
+                capture.Kill();
+            capture?.Dispose();
+            output.WriteLine(lb.Output);
+        }
+    }
+
+    /// <summary>
+    /// Generic-netlink controller requests (nlmsg_type GENL_ID_CTRL = 0x10) in a capture file still being written: complete
+    /// packets only, a torn last one ignored.
+    /// </summary>
+    private static int ControllerRequests(string pcap)
+    {
+        byte[] bytes;
+        try
+        {
+            using var f = new FileStream(pcap, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+            using var m = new MemoryStream();
+            f.CopyTo(m);
+            bytes = m.ToArray();
+        }
+        catch (IOException)
+        {
+            return 0;
+        }
+        var count = 0;
+        var offset = 24;
+        while (offset + 16 <= bytes.Length)
+        {
+            var captured = (int)BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(offset + 8));
+            if (offset + 16 + captured > bytes.Length)
+                break;
+            var packet = bytes.AsSpan(offset + 16, captured);
+            offset += 16 + captured;
+            if (packet.Length >= 16 + 20 && BinaryPrimitives.ReadUInt16BigEndian(packet[14..]) == NETLINK_GENERIC
+                && BinaryPrimitives.ReadUInt16LittleEndian(packet[(16 + 4)..]) == 0x10
+                && (BinaryPrimitives.ReadUInt16LittleEndian(packet[(16 + 6)..]) & NLM_F_REQUEST) != 0)
+                count++;
+        }
+        return count;
+    }
+
     /// <summary>The IPVS family's id from <c>genl ctrl get name IPVS</c> ("Name: IPVS … ID: 0x1c …").</summary>
     private static ushort FamilyId(string genl)
     {
