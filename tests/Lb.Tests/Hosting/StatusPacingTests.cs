@@ -14,19 +14,7 @@ public sealed class StatusPacingTests
 {
     private static readonly TimeSpan Second = TimeSpan.FromSeconds(1);
 
-    private static void Advance(ManualTimeProvider time, double seconds)
-    {
-        var previous = SynchronizationContext.Current;
-        SynchronizationContext.SetSynchronizationContext(null);
-        try
-        {
-            time.Advance(seconds);
-        }
-        finally
-        {
-            SynchronizationContext.SetSynchronizationContext(previous);
-        }
-    }
+    private static void Advance(ManualTimeProvider time, double seconds) => ManualClock.Advance(time, seconds);
 
     /// <summary>A pacer whose only checker was let to start <paramref name="lateSeconds"/> after it was due, once.</summary>
     private static async Task<CheckPacerSnapshot> PacerAfterOneRound(double lateSeconds)

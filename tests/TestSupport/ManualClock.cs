@@ -1,6 +1,4 @@
-using Lb.TestSupport;
-
-namespace Lb.Checkers.Tests.Support;
+namespace Lb.TestSupport;
 
 /// <summary>Advancing a <see cref="ManualTimeProvider"/> so that awaits resumed by its timers complete inside the call.</summary>
 public static class ManualClock
