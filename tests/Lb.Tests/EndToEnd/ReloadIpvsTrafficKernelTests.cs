@@ -89,18 +89,21 @@ public sealed partial class ReloadIpvsTrafficKernelTests(ITestOutputHelper outpu
             Assert.True(NetnsLab.WaitFor(() => Read(lab, director).SequenceEqual(before), StartBound), "lb did not build the table: " + Read(lab, director).Count + " lines");
 
             // The monitor sees every netlink message of the director's namespace from now on.
+            var family = FamilyId(lab.Exec(director, "genl", "ctrl", "get", "name", "IPVS"));
             lab.Exec(director, "ip", "link", "add", "nlmon0", "type", "nlmon");
             lab.Exec(director, "ip", "link", "set", "nlmon0", "up");
             var pcap = Path.Combine(lab.Directory, "reload.pcap");
-            capture = lab.Start(director, "tcpdump", "tcpdump", "-i", "nlmon0", "-U", "-s", "0", "-B", "8192", "-w", pcap);
+            capture = lab.Start(director, "tcpdump", "tcpdump", "-i", "nlmon0", "--immediate-mode", "-U", "-s", "0", "-B", "8192", "-w", pcap);
             Assert.True(capture.WaitForOutput("listening on nlmon0", Bound), "tcpdump did not start: " + capture.Output);
-            var family = FamilyId(lab.Exec(director, "genl", "ctrl", "get", "name", "IPVS"));
 
             File.WriteAllText(config, Config(After));
             lb.Signal("HUP");
+            Assert.True(lb.WaitForOutput("Checker configuration reloaded", Bound), "lb did not finish the reload");
+            // The marker (see the next test): once the capture file holds it, it holds everything lb sent before it.
+            lab.Exec(director, "genl", "ctrl", "get", "name", "IPVS");
+            Assert.True(NetnsLab.WaitFor(() => ControllerRequests(pcap) > 0, Bound), "the capture never showed the marker request");
             var after = Table(After);
             Assert.True(NetnsLab.WaitFor(() => Read(lab, director).SequenceEqual(after), Bound), "the reload did not reach the kernel: " + string.Join(" | ", Read(lab, director).Except(after)));
-            Assert.True(lb.WaitForOutput("Checker configuration reloaded", Bound), "lb did not finish the reload");
 
             capture.Signal("INT");
             Assert.True(capture.WaitForExit(Bound), "tcpdump did not stop");
