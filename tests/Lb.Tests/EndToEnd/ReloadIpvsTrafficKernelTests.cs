@@ -88,27 +88,9 @@ public sealed partial class ReloadIpvsTrafficKernelTests(ITestOutputHelper outpu
             var before = Table(Before);
             Assert.True(NetnsLab.WaitFor(() => Read(lab, director).SequenceEqual(before), StartBound), "lb did not build the table: " + Read(lab, director).Count + " lines");
 
-            // The monitor sees every netlink message of the director's namespace from now on.
-            var family = FamilyId(lab.Exec(director, "genl", "ctrl", "get", "name", "IPVS"));
-            lab.Exec(director, "ip", "link", "add", "nlmon0", "type", "nlmon");
-            lab.Exec(director, "ip", "link", "set", "nlmon0", "up");
-            var pcap = Path.Combine(lab.Directory, "reload.pcap");
-            capture = lab.Start(director, "tcpdump", "tcpdump", "-i", "nlmon0", "--immediate-mode", "-U", "-s", "0", "-B", "8192", "-w", pcap);
-            Assert.True(capture.WaitForOutput("listening on nlmon0", Bound), "tcpdump did not start: " + capture.Output);
-
-            File.WriteAllText(config, Config(After));
-            lb.Signal("HUP");
-            Assert.True(lb.WaitForOutput("Checker configuration reloaded", Bound), "lb did not finish the reload");
-            // The marker (see the next test): once the capture file holds it, it holds everything lb sent before it.
-            lab.Exec(director, "genl", "ctrl", "get", "name", "IPVS");
-            Assert.True(NetnsLab.WaitFor(() => ControllerRequests(pcap) > 0, Bound), "the capture never showed the marker request");
+            var requests = ReloadCaptured(lab, director, lb, config, Config(After), ref capture);
             var after = Table(After);
             Assert.True(NetnsLab.WaitFor(() => Read(lab, director).SequenceEqual(after), Bound), "the reload did not reach the kernel: " + string.Join(" | ", Read(lab, director).Except(after)));
-
-            capture.Signal("INT");
-            Assert.True(capture.WaitForExit(Bound), "tcpdump did not stop");
-            var requests = IpvsRequests(File.ReadAllBytes(pcap), family);
-            output.WriteLine("IPVS requests by command: " + string.Join(", ", requests.OrderBy(k => k.Key).Select(k => $"{k.Key}={k.Value}")));
 
             var writes = requests.Where(k => k.Key is IPVS_CMD_NEW_SERVICE or IPVS_CMD_SET_SERVICE or IPVS_CMD_DEL_SERVICE
                 or IPVS_CMD_NEW_DEST or IPVS_CMD_SET_DEST or IPVS_CMD_DEL_DEST or IPVS_CMD_FLUSH).ToDictionary(k => k.Key, k => k.Value);
@@ -151,25 +133,8 @@ public sealed partial class ReloadIpvsTrafficKernelTests(ITestOutputHelper outpu
             lab.Exec(director, "ipvsadm", "-d", "-t", "10.0.1.5:80", "-r", "10.1.5.5:80");
             lab.Exec(director, "ipvsadm", "-d", "-t", "10.0.1.3:80", "-r", "10.1.3.4:80");
 
-            var family = FamilyId(lab.Exec(director, "genl", "ctrl", "get", "name", "IPVS"));
-            lab.Exec(director, "ip", "link", "add", "nlmon0", "type", "nlmon");
-            lab.Exec(director, "ip", "link", "set", "nlmon0", "up");
-            var pcap = Path.Combine(lab.Directory, "reload.pcap");
-            capture = lab.Start(director, "tcpdump", "tcpdump", "-i", "nlmon0", "--immediate-mode", "-U", "-s", "0", "-B", "8192", "-w", pcap);
-            Assert.True(capture.WaitForOutput("listening on nlmon0", Bound), "tcpdump did not start: " + capture.Output);
-
-            File.WriteAllText(config, Config(After));
-            lb.Signal("HUP");
             // Nothing else talks to IPVS in the namespace until the capture stops: every IPVS request in it is lb's.
-            Assert.True(lb.WaitForOutput("Checker configuration reloaded", Bound), "lb did not finish the reload");
-            // A marker after lb's requests (a generic-netlink controller request, not IPVS): once the capture file holds
-            // it, it holds everything lb sent before it.
-            lab.Exec(director, "genl", "ctrl", "get", "name", "IPVS");
-            Assert.True(NetnsLab.WaitFor(() => ControllerRequests(pcap) > 0, Bound), "the capture never showed the marker request");
-            capture.Signal("INT");
-            Assert.True(capture.WaitForExit(Bound), "tcpdump did not stop");
-            var requests = IpvsRequests(File.ReadAllBytes(pcap), family);
-            output.WriteLine("IPVS requests by command: " + string.Join(", ", requests.OrderBy(k => k.Key).Select(k => $"{k.Key}={k.Value}")));
+            var requests = ReloadCaptured(lab, director, lb, config, Config(After), ref capture);
 
             Assert.Equal(new Dictionary<byte, int> { [IPVS_CMD_SET_DEST] = 2, [IPVS_CMD_NEW_DEST] = 1 }, requests);
             var after = Table(After).Where(l => l != "-a -t 10.0.1.5:80 -r 10.1.5.5:80 -g -w " + After(5, 5).ToString(CultureInfo.InvariantCulture)).ToList();
@@ -183,6 +148,33 @@ public sealed partial class ReloadIpvsTrafficKernelTests(ITestOutputHelper outpu
             capture?.Dispose();
             output.WriteLine(lb.Output);
         }
+    }
+
+    /// <summary>
+    /// Writes <paramref name="text"/> to <paramref name="config"/> and sends lb SIGHUP while an <c>nlmon</c> monitor in
+    /// <paramref name="ns"/> captures every netlink message; returns lb's IPVS requests by command. A marker after lb's
+    /// requests (a generic-netlink controller request, not IPVS) is waited for in the capture file before tcpdump stops:
+    /// once the file holds it, it holds everything lb sent before it.
+    /// </summary>
+    private Dictionary<byte, int> ReloadCaptured(NetnsLab lab, string ns, RunningProcess lb, string config, string text, ref RunningProcess? capture)
+    {
+        var family = FamilyId(lab.Exec(ns, "genl", "ctrl", "get", "name", "IPVS"));
+        lab.Exec(ns, "ip", "link", "add", "nlmon0", "type", "nlmon");
+        lab.Exec(ns, "ip", "link", "set", "nlmon0", "up");
+        var pcap = Path.Combine(lab.Directory, "reload.pcap");
+        capture = lab.Start(ns, "tcpdump", "tcpdump", "-i", "nlmon0", "--immediate-mode", "-U", "-s", "0", "-B", "8192", "-w", pcap);
+        Assert.True(capture.WaitForOutput("listening on nlmon0", Bound), "tcpdump did not start: " + capture.Output);
+
+        File.WriteAllText(config, text);
+        lb.Signal("HUP");
+        Assert.True(lb.WaitForOutput("Checker configuration reloaded", Bound), "lb did not finish the reload");
+        lab.Exec(ns, "genl", "ctrl", "get", "name", "IPVS");
+        Assert.True(NetnsLab.WaitFor(() => ControllerRequests(pcap) > 0, Bound), "the capture never showed the marker request");
+        capture.Signal("INT");
+        Assert.True(capture.WaitForExit(Bound), "tcpdump did not stop");
+        var requests = IpvsRequests(File.ReadAllBytes(pcap), family);
+        output.WriteLine("IPVS requests by command: " + string.Join(", ", requests.OrderBy(k => k.Key).Select(k => $"{k.Key}={k.Value}")));
+        return requests;
     }
 
     /// <summary>
