@@ -27,9 +27,10 @@ public sealed class CorpusTests
         return data;
     }
 
-    /// <summary>The interfaces the goldens were written for (a host with a loopback and one NIC named eth0), so a golden
-    /// does not change with the machine it runs on (no eth0, an eth1, a container's veth names).</summary>
-    internal static readonly IReadOnlySet<string> GoldenInterfaces = new HashSet<string>(["lo", "eth0"], StringComparer.Ordinal);
+    /// <summary>The interfaces the corpus is checked against (<c>Corpus/interfaces.txt</c>), so a golden does not change with the
+    /// machine it runs on (no eth0, an eth1, a container's veth names); the oracle test gives keepalived a namespace with exactly these.</summary>
+    internal static readonly IReadOnlySet<string> GoldenInterfaces = File.ReadLines(Path.Combine(CorpusDirectory, "interfaces.txt"))
+        .Select(l => l.Trim()).Where(l => l.Length > 0 && !l.StartsWith('#')).ToHashSet(StringComparer.Ordinal);
 
     internal static LoadedConfig LoadForTest(string relative) =>
         ConfigLoader.Load(Path.Combine(CorpusDirectory, relative), new ConfigLoadOptions { CheckInterfaces = true, Interfaces = GoldenInterfaces });
