@@ -88,12 +88,13 @@ public static class Cli
         {
             Preprocessor = new PreprocessorOptions { ConfigId = options.ConfigId ?? PreprocessorOptions.DefaultConfigId() },
             CheckInterfaces = options.ConfigTest,
+            JournalPath = options.JournalFile,
         };
         var config = ConfigLoader.Load(options.ConfigFile, load);
         foreach (var d in config.Diagnostics)
             stderr.WriteLine(d.ToString());
         if (options.DumpConf && !config.HasFatal)
-            stdout.Write(options.Json ? ConfigDumper.ToJson(config) + "\n" : ConfigDumper.ToText(config.Nodes));
+            stdout.Write(options.Json ? ConfigDumper.ToJson(config, options.ShowSecrets) + "\n" : ConfigDumper.ToText(config.Nodes, options.ShowSecrets));
         return config.ExitCode;
     }
 }

@@ -13,6 +13,9 @@ public sealed record CliOptions
 
     public bool Json { get; private set; }
 
+    /// <summary>With -d: print secrets (auth_pass) instead of masking them.</summary>
+    public bool ShowSecrets { get; private set; }
+
     public string? ConfigId { get; private set; }
 
     public bool VrrpOnly { get; private set; }
@@ -102,6 +105,7 @@ public sealed record CliOptions
                     break;
                 case "-d" or "--dump-conf": o.DumpConf = true; break;
                 case "--json": o.Json = true; break;
+                case "--show-secrets": o.ShowSecrets = true; break;
                 case "-i" or "--config-id": o.ConfigId = Value(); break;
                 case "-P" or "--vrrp": o.VrrpOnly = true; break;
                 case "-C" or "--check": o.CheckOnly = true; break;
@@ -167,6 +171,7 @@ public sealed record CliOptions
           -t, --config-test            Check the configuration for obvious errors and exit (0 ok, 5 errors, 4 cannot run, 6 script security)
           -d, --dump-conf              Print the effective configuration (after includes, macros and defaults) and exit
               --json                   With -d: print it as JSON
+              --show-secrets           With -d: print auth_pass as written (masked as ******** otherwise)
           -i, --config-id ID           Skip any configuration lines beginning '@' that don't match ID
           -p, --pid=FILE               Use the specified pidfile for the parent process
           -r, --vrrp_pid=FILE          Use the specified pidfile for the VRRP subsystem

@@ -4,22 +4,33 @@ using System.Text.Json;
 
 namespace Lb.Config;
 
-/// <summary>Writes the effective configuration as keepalived.conf text (which parses back to the same tree) or as JSON.</summary>
+/// <summary>
+/// Writes the effective configuration as keepalived.conf text (which parses back to the same tree) or as JSON. Secrets
+/// (<c>auth_pass</c>, the <c>SSL</c> block's <c>password</c>) are written as <see cref="Mask"/>, as keepalived 2.4 does in its
+/// dumps, unless <c>showSecrets</c> (<c>lb -d --show-secrets</c>); only then does the text parse back to the same tree.
+/// </summary>
 public static class ConfigDumper
 {
-    public static string ToText(IEnumerable<ConfigNode> nodes)
+    /// <summary>What a secret is replaced by: keepalived 2.4's "Password = ********".</summary>
+    public const string Mask = "********";
+
+    public static string ToText(IEnumerable<ConfigNode> nodes, bool showSecrets = false)
     {
         var sb = new StringBuilder();
         foreach (var node in nodes)
-            Write(sb, node, 0);
+            Write(sb, node, 0, null, showSecrets);
         return sb.ToString();
     }
 
-    private static void Write(StringBuilder sb, ConfigNode node, int depth)
+    /// <summary>A statement whose arguments are a secret: <c>auth_pass</c> (VRRP authentication) and <c>password</c> in <c>SSL</c>.</summary>
+    public static bool IsSecret(ConfigNode node, string? parent) => node.Keyword == "auth_pass" || (node.Keyword == "password" && parent == "SSL");
+
+    private static void Write(StringBuilder sb, ConfigNode node, int depth, string? parent, bool showSecrets)
     {
         sb.Append(' ', depth * 4).Append(Quote(node.Keyword));
+        var secret = !showSecrets && IsSecret(node, parent);
         foreach (var arg in node.Args)
-            sb.Append(' ').Append(Quote(arg));
+            sb.Append(' ').Append(secret ? Mask : Quote(arg));
         if (!node.IsBlock)
         {
             sb.Append('\n');
@@ -27,7 +38,7 @@ public static class ConfigDumper
         }
         sb.Append(" {\n");
         foreach (var child in node.Children)
-            Write(sb, child, depth + 1);
+            Write(sb, child, depth + 1, node.Keyword, showSecrets);
         sb.Append(' ', depth * 4).Append("}\n");
     }
 
@@ -60,7 +71,7 @@ public static class ConfigDumper
         return sb.Append('"').ToString();
     }
 
-    public static string ToJson(LoadedConfig config)
+    public static string ToJson(LoadedConfig config, bool showSecrets = false)
     {
         using var stream = new MemoryStream();
         using (var w = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
@@ -85,22 +96,23 @@ public static class ConfigDumper
             w.WriteEndArray();
             w.WriteStartArray("config");
             foreach (var n in config.Nodes)
-                WriteJson(w, n);
+                WriteJson(w, n, null, showSecrets);
             w.WriteEndArray();
             w.WriteEndObject();
         }
         return Encoding.UTF8.GetString(stream.ToArray());
     }
 
-    private static void WriteJson(Utf8JsonWriter w, ConfigNode node)
+    private static void WriteJson(Utf8JsonWriter w, ConfigNode node, string? parent, bool showSecrets)
     {
         w.WriteStartObject();
         w.WriteString("keyword", node.Keyword);
         if (node.Args.Length > 0)
         {
+            var secret = !showSecrets && IsSecret(node, parent);
             w.WriteStartArray("args");
             foreach (var a in node.Args)
-                w.WriteStringValue(a);
+                w.WriteStringValue(secret ? Mask : a);
             w.WriteEndArray();
         }
         if (node.Location.IsKnown)
@@ -111,7 +123,7 @@ public static class ConfigDumper
         {
             w.WriteStartArray("children");
             foreach (var c in node.Children)
-                WriteJson(w, c);
+                WriteJson(w, c, node.Keyword, showSecrets);
             w.WriteEndArray();
         }
         w.WriteEndObject();

@@ -1,13 +1,18 @@
 using System.Collections.Immutable;
+using Lb.Config.Mapping;
 using Lb.Config.Schema;
 
 namespace Lb.Config;
 
-/// <summary>The result of reading a keepalived.conf: the effective tree, every diagnostic, and the files read.</summary>
+/// <summary>
+/// The result of reading a keepalived.conf: the effective tree, what each subsystem gets from it (<see cref="Options"/>),
+/// every diagnostic (the mappers' included), and the files read. <c>lb -t</c>, start and reload all see this one result.
+/// </summary>
 public sealed record LoadedConfig(
     ImmutableArray<ConfigNode> Nodes,
     ImmutableArray<Diagnostic> Diagnostics,
-    ImmutableArray<string> Files)
+    ImmutableArray<string> Files,
+    SubsystemOptions Options)
 {
     public bool HasErrors => Diagnostics.Any(d => d.Severity >= Severity.Error);
 
@@ -37,9 +42,16 @@ public sealed record ConfigLoadOptions
     /// <summary>The interface names <see cref="CheckInterfaces"/> checks against; null means this host's interfaces (checking a
     /// configuration meant for another machine, or a golden test that must not depend on the machine it runs on).</summary>
     public IReadOnlySet<string>? Interfaces { get; init; }
+
+    /// <summary>The checker journal's path (<c>lb --journal-file</c>); null keeps the default.</summary>
+    public string? JournalPath { get; init; }
 }
 
-/// <summary>Reads keepalived.conf: preprocess → statement tree → schema validation and defaults → semantic checks.</summary>
+/// <summary>
+/// Reads keepalived.conf: preprocess → statement tree → schema validation and defaults → semantic checks → mapping onto
+/// the subsystems' options. Everything is validated before anything is applied: a problem the mappers find is a
+/// diagnostic of the load like any other, so it is in <c>lb -t</c>'s output and exit code.
+/// </summary>
 public static class ConfigLoader
 {
     public static LoadedConfig Load(string path, ConfigLoadOptions? options = null)
@@ -65,6 +77,7 @@ public static class ConfigLoader
         var tree = new ConfigTreeParser(diagnostics).Parse(lines);
         var effective = new SchemaValidator(options.Schema, diagnostics).Validate(tree);
         effective = SemanticChecks.Run(effective, diagnostics, options);
+        var mapped = ConfigMapper.Map(effective, diagnostics, options.JournalPath);
         var fileOrder = files.Select((f, i) => (f, i)).GroupBy(x => x.f, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.First().i, StringComparer.Ordinal);
         var all = diagnostics.ToImmutable()
             .Select((d, i) => (d, i))
@@ -74,6 +87,6 @@ public static class ConfigLoader
             .ThenBy(x => x.i)
             .Select(x => x.d)
             .ToImmutableArray();
-        return new LoadedConfig(effective, all, files.ToImmutableArray());
+        return new LoadedConfig(effective, all, files.ToImmutableArray(), mapped);
     }
 }

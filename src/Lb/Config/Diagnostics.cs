@@ -2,14 +2,18 @@ using System.Collections.Immutable;
 
 namespace Lb.Config;
 
-/// <summary>A place in a configuration file: the file as the user named it (or as an include resolved it) and a 1-based line.</summary>
+/// <summary>
+/// A place in a configuration file and a 1-based line. <see cref="File"/> is the path as keepalived 2.2.7 prints it: the
+/// main file as given to <c>-f</c>, an included file as its include pattern matched it (relative to the including file's
+/// directory unless the pattern is absolute: <c>include sub/*.conf</c> gives <c>sub/a.conf</c>).
+/// </summary>
 public readonly record struct SourceLocation(string File, int Line)
 {
     public static readonly SourceLocation None = new(string.Empty, 0);
 
     public bool IsKnown => Line > 0 && File.Length > 0;
 
-    public override string ToString() => IsKnown ? $"{Path.GetFileName(File)}: Line {Line}" : File;
+    public override string ToString() => IsKnown ? $"{File}: Line {Line}" : File;
 }
 
 /// <summary>How bad a diagnostic is. Decides <c>lb -t</c>'s exit status the way keepalived 2.2.7 does.</summary>
@@ -33,7 +37,7 @@ public sealed record Diagnostic(Severity Severity, SourceLocation Location, stri
 {
     public override string ToString() => Location.IsKnown
         ? $"({Location}) {Message}"
-        : Location.File.Length > 0 ? $"({Path.GetFileName(Location.File)}) {Message}" : Message;
+        : Location.File.Length > 0 ? $"({Location.File}) {Message}" : Message;
 }
 
 /// <summary>Collects every diagnostic of a run instead of stopping at the first one. Bounded so a hostile file cannot exhaust memory.</summary>

@@ -2,7 +2,6 @@ using System.Runtime.InteropServices;
 using Lb.Checkers;
 using Lb.Checkers.Journal;
 using Lb.Config;
-using Lb.Config.Mapping;
 using Lb.Metrics;
 using Lb.Status;
 using Microsoft.Extensions.DependencyInjection;
@@ -50,6 +49,7 @@ public static class Daemon
         {
             Preprocessor = new PreprocessorOptions { ConfigId = options.ConfigId ?? PreprocessorOptions.DefaultConfigId() },
             CheckInterfaces = true,
+            JournalPath = options.JournalFile,
         });
         foreach (var d in config.Diagnostics)
         {
@@ -63,9 +63,7 @@ public static class Daemon
             log.LogError("Configuration cannot be run; exiting (lb -t -f {File} shows the same errors)", options.ConfigFile);
             return 4;
         }
-        var mapped = ConfigMapper.Map(config, options.JournalFile);
-        foreach (var d in mapped.Diagnostics)
-            log.LogError("{Diagnostic}", d.ToString());
+        var mapped = config.Options;
 
         var runVrrp = !options.CheckOnly && mapped.Vrrp.Instances.Count > 0;
         var runCheckers = !options.VrrpOnly && mapped.Checkers.VirtualServers.Count > 0;

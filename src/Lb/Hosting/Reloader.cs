@@ -1,5 +1,4 @@
 using Lb.Config;
-using Lb.Config.Mapping;
 using Lb.Vrrp.Options;
 using Microsoft.Extensions.Logging;
 
@@ -96,6 +95,7 @@ public sealed class Reloader : IDisposable
         {
             Preprocessor = new PreprocessorOptions { ConfigId = _options.ConfigId ?? PreprocessorOptions.DefaultConfigId() },
             CheckInterfaces = true,
+            JournalPath = _options.JournalFile,
         });
         var keys = ErrorKeys(config.Diagnostics);
         var fresh = config.Diagnostics.Where(d => d.Severity >= Severity.Error && !_acceptedErrors.Contains($"{Path.GetFileName(d.Location.File)}|{d.Message}")).ToList();
@@ -113,14 +113,8 @@ public sealed class Reloader : IDisposable
                 (fresh.FirstOrDefault() ?? config.Diagnostics.First(d => d.Severity == Severity.Fatal)).ToString());
             return;
         }
-        var mapped = ConfigMapper.Map(config, _options.JournalFile);
-        if (mapped.Diagnostics.Count > 0)
-        {
-            foreach (var d in mapped.Diagnostics)
-                _log.LogError("{Diagnostic}", d.ToString());
-            _log.LogError("Reload refused: the new configuration could not be mapped; keeping the running configuration");
-            return;
-        }
+        // The mappers ran inside the loader: their findings were among the errors above, judged as lb -t and start judge them.
+        var mapped = config.Options;
 
         if (_vrrp?.Subsystem is { } vrrp)
         {

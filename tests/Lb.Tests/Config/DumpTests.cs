@@ -59,12 +59,42 @@ public sealed class DumpTests
     {
         var first = ConfigLoader.Load(RepoFile("keepalived.conf.example"), new ConfigLoadOptions { Preprocessor = new PreprocessorOptions { ConfigId = "director1" } });
         Assert.Equal(0, first.ExitCode);
-        var text = ConfigDumper.ToText(first.Nodes);
+        var text = ConfigDumper.ToText(first.Nodes, showSecrets: true);
         var second = ConfigLoader.LoadText(text, "dump.conf", new ConfigLoadOptions { Preprocessor = new PreprocessorOptions { ConfigId = "director1" } });
         Assert.Equal(0, second.ExitCode);
         Assert.Null(FirstDifference(first.Nodes, second.Nodes, "/"));
         // Defaults are explicit in the dump: dumping again gives the same text.
-        Assert.Equal(text, ConfigDumper.ToText(second.Nodes));
+        Assert.Equal(text, ConfigDumper.ToText(second.Nodes, showSecrets: true));
+    }
+
+    private const string WithSecret = "vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 7\n authentication {\n  auth_type PASS\n  auth_pass s3cr3t\n }\n virtual_ipaddress {\n  10.1.1.1/32\n }\n}\n";
+
+    [Fact]
+    public void Dump_masks_auth_pass_unless_secrets_are_asked_for()
+    {
+        var path = Path.Combine(Directory.CreateTempSubdirectory("lb-dump-").FullName, "s.conf");
+        File.WriteAllText(path, WithSecret);
+        foreach (var json in new[] { false, true })
+        {
+            string[] args = json ? ["-d", "--json", "-f", path] : ["-d", "-f", path];
+            var (code, masked) = Run(args);
+            Assert.NotEqual(4, code); // -d prints the effective configuration of any file that can be run
+            Assert.DoesNotContain("s3cr3t", masked, StringComparison.Ordinal);
+            Assert.Contains(json ? "\"********\"" : "auth_pass ********\n", masked, StringComparison.Ordinal);
+            var (shownCode, shown) = Run([.. args, "--show-secrets"]);
+            Assert.Equal(code, shownCode);
+            Assert.Contains(json ? "\"s3cr3t\"" : "auth_pass s3cr3t\n", shown, StringComparison.Ordinal);
+            Assert.DoesNotContain("********", shown, StringComparison.Ordinal);
+        }
+        Assert.Contains("--show-secrets", CliOptions.HelpText, StringComparison.Ordinal);
+    }
+
+    private static (int Code, string Stdout) Run(string[] args)
+    {
+        using var stdout = new StringWriter();
+        using var stderr = new StringWriter();
+        var code = Cli.Run(args, stdout, stderr);
+        return (code, stdout.ToString());
     }
 
     private static string? FirstDifference(IReadOnlyList<ConfigNode> a, IReadOnlyList<ConfigNode> b, string path)

@@ -28,14 +28,18 @@ public sealed class LoadBoundsTests : IDisposable
         using var stdout = new StringWriter();
         using var stderr = new StringWriter();
         var code = Cli.Run(["-t", "-f", path], stdout, stderr);
-        return (code, stderr.ToString() + stdout);
+        // Positions name the main file as given to -f (keepalived does): the test's own temporary directory is left out.
+        return (code, (stderr.ToString() + stdout).Replace("(" + Path.GetDirectoryName(path) + "/", "(", StringComparison.Ordinal));
     }
 
     private static (List<LogicalLine> Lines, List<Diagnostic> Diagnostics) Preprocess(string path, PreprocessorOptions? options = null)
     {
         var bag = new DiagnosticBag();
         var lines = new Preprocessor(options ?? new PreprocessorOptions { ConfigId = "main" }, bag).Run(path).ToList();
-        return (lines, bag.ToImmutable().ToList());
+        // Positions name the main file as given (keepalived does): shown relative to the test's own temporary directory.
+        var dir = Path.GetDirectoryName(path)!;
+        return (lines, bag.ToImmutable().Select(d => d.Location.File.StartsWith(dir + "/", StringComparison.Ordinal)
+            ? d with { Location = d.Location with { File = Path.GetRelativePath(dir, d.Location.File) } } : d).ToList());
     }
 
     [Fact]
@@ -130,7 +134,7 @@ public sealed class LoadBoundsTests : IDisposable
         // A lower step bound than the default keeps the test short; the nested ~SEQ test runs with the defaults.
         var config = ConfigLoader.Load(main, new ConfigLoadOptions { Preprocessor = new PreprocessorOptions { ConfigId = "main", MaxSteps = 200_000 } });
         Assert.Equal(4, config.ExitCode);
-        Assert.Equal($"(k.conf: Line {macroLine}) configuration needs more than 200000 preprocessing steps (nested ~SEQ/~LST generators or macros that multiply); stopped reading",
+        Assert.Equal($"({main}: Line {macroLine}) configuration needs more than 200000 preprocessing steps (nested ~SEQ/~LST generators or macros that multiply); stopped reading",
             Assert.Single(config.Diagnostics).ToString());
     }
 
@@ -141,7 +145,7 @@ public sealed class LoadBoundsTests : IDisposable
         var main = Write("k.conf", "$BIG=" + new string('x', 1000) + "\n~SEQ(i,1,100000) $V${i}=$BIG\n");
         var config = ConfigLoader.Load(main, new ConfigLoadOptions { Preprocessor = new PreprocessorOptions { ConfigId = "main" } });
         Assert.Equal(4, config.ExitCode);
-        Assert.Equal("(k.conf: Line 2) macro definitions hold more than 67108864 characters; stopped reading", Assert.Single(config.Diagnostics).ToString());
+        Assert.Equal($"({main}: Line 2) macro definitions hold more than 67108864 characters; stopped reading", Assert.Single(config.Diagnostics).ToString());
     }
 
     [Fact]
@@ -274,7 +278,7 @@ public sealed class LoadBoundsTests : IDisposable
         Write("k.conf", "global_defs {\n    router_id two\n}\n~SEQ(i,1,2000000) ~SEQ(j,1,2000000) @otherhost x$i.$j\n");
         reloader.Request();
         Assert.True(SpinWait.SpinUntil(() => reloader.Completed >= 1, TimeSpan.FromSeconds(120)), "the reload did not end");
-        Assert.Contains(log.Lines, l => l == "(k.conf: Line 4) configuration needs more than 5000000 preprocessing steps (nested ~SEQ/~LST generators or macros that multiply); stopped reading");
+        Assert.Contains(log.Lines, l => l == $"({path}: Line 4) configuration needs more than 5000000 preprocessing steps (nested ~SEQ/~LST generators or macros that multiply); stopped reading");
         Assert.Contains(log.Lines, l => l.StartsWith("Reload refused", StringComparison.Ordinal) && l.EndsWith("keeping the running configuration", StringComparison.Ordinal));
         Assert.DoesNotContain(log.Lines, l => l == "Reload complete");
 

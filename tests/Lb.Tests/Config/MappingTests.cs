@@ -13,7 +13,7 @@ public sealed class MappingTests
     {
         var config = ConfigLoader.LoadText(text, "map.conf", new ConfigLoadOptions { Preprocessor = new PreprocessorOptions { ConfigId = configId } });
         Assert.DoesNotContain(config.Diagnostics, d => d.Severity == Severity.Fatal);
-        var mapped = ConfigMapper.Map(config);
+        var mapped = config.Options;
         Assert.Empty(mapped.Diagnostics);
         return mapped;
     }

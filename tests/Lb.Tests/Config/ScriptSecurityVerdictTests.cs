@@ -34,7 +34,7 @@ public sealed class ScriptSecurityVerdictTests : IDisposable
         Assert.Equal(expected, KeepalivedOracleTests.RunKeepalived(conf).Code);
         var loaded = ConfigLoader.Load(conf, new ConfigLoadOptions { CheckInterfaces = true });
         Assert.Equal(expected, loaded.ExitCode);
-        var mapped = ConfigMapper.Map(loaded);
+        var mapped = loaded.Options;
         var instance = Assert.Single(mapped.Vrrp.Instances);
         if (expected == 0)
         {
@@ -59,7 +59,7 @@ public sealed class ScriptSecurityVerdictTests : IDisposable
         Assert.Equal(0, KeepalivedOracleTests.RunKeepalived(vrrp).Code);
         var loadedVrrp = ConfigLoader.Load(vrrp, new ConfigLoadOptions { CheckInterfaces = true });
         Assert.Equal(0, loadedVrrp.ExitCode);
-        Assert.Null(Assert.Single(ConfigMapper.Map(loadedVrrp).Vrrp.Instances).NotifyMaster);
+        Assert.Null(Assert.Single(loadedVrrp.Options.Vrrp.Instances).NotifyMaster);
 
         var misc = Write($"{attack}-misc.conf", $$"""
             global_defs {
@@ -82,7 +82,7 @@ public sealed class ScriptSecurityVerdictTests : IDisposable
         Assert.Equal(0, KeepalivedOracleTests.RunKeepalived(misc).Code);
         var loadedMisc = ConfigLoader.Load(misc, new ConfigLoadOptions { CheckInterfaces = true });
         Assert.Equal(0, loadedMisc.ExitCode);
-        var rs = Assert.Single(Assert.Single(ConfigMapper.Map(loadedMisc).Checkers.VirtualServers).RealServers);
+        var rs = Assert.Single(Assert.Single(loadedMisc.Options.Checkers.VirtualServers).RealServers);
         Assert.Empty(rs.Checkers);
         Assert.Null(rs.NotifyUp);
     }

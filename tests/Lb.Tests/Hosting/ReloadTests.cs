@@ -89,7 +89,7 @@ public sealed class ReloadTests(ITestOutputHelper output)
             File.WriteAllText(Path.Combine(lab.Dir, "a.conf"), broken);
             la.Signal("HUP");
             Assert.True(WaitLog(la, "Reload refused", 1), "broken reload was not refused");
-            Assert.Contains($"(a.conf: Line {line}) number '300' outside range [1, 255]", la.Output, StringComparison.Ordinal);
+            Assert.Contains($"({Path.Combine(lab.Dir, "a.conf")}: Line {line}) number '300' outside range [1, 255]", la.Output, StringComparison.Ordinal);
             Thread.Sleep(QuietWindow); // observation window of a negative claim, not synchronisation (see QuietWindow)
             Assert.True(lab.Lab.HasAddress(a, DaemonLab.Vip), "the running VIP was touched by a refused reload");
             Assert.False(lab.Lab.HasAddress(a, "10.0.0.199/24"));

@@ -138,12 +138,23 @@ internal static class CheckerOptionsMapper
             var text = c.Keyword;
             var dash = text.LastIndexOf('-');
             IPAddress? start = null, end = null;
+            // keepalived's inet_stor: the range end replaces the last byte of an IPv4 address (decimal, 0..255) or the last
+            // 16-bit group of an IPv6 one (hexadecimal, 0..ffff).
             if (dash > 0 && IPAddress.TryParse(text[..dash], out var s) && s.AddressFamily == AddressFamily.InterNetwork
                 && byte.TryParse(text[(dash + 1)..], CultureInfo.InvariantCulture, out var last))
             {
                 start = s;
                 var bytes = s.GetAddressBytes();
                 bytes[3] = last;
+                end = new IPAddress(bytes);
+            }
+            else if (dash > 0 && IPAddress.TryParse(text[..dash], out var s6) && s6.AddressFamily == AddressFamily.InterNetworkV6
+                && ushort.TryParse(text[(dash + 1)..], NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out var last6))
+            {
+                start = s6;
+                var bytes = s6.GetAddressBytes();
+                bytes[14] = (byte)(last6 >> 8);
+                bytes[15] = (byte)last6;
                 end = new IPAddress(bytes);
             }
             else
@@ -284,7 +295,7 @@ internal static class CheckerOptionsMapper
         var path = v.Word(u, "path");
         if (path is null)
         {
-            v.Diagnostics.Error(u.Location, "url block without a path - ignoring");
+            v.Diagnostics.Error(u.Location, "HTTP/SSL_GET checker url has no path - ignoring");
             return null;
         }
         var codes = new List<StatusCodeRange>();

@@ -1,19 +1,28 @@
+using System.Collections.Immutable;
 using Lb.Checkers.Options;
 using Lb.Vrrp.Options;
 
 namespace Lb.Config.Mapping;
 
-/// <summary>What each subsystem gets from keepalived.conf: its own options records (subsystems never read the file).</summary>
+/// <summary>
+/// What each subsystem gets from keepalived.conf: its own options records (subsystems never read the file).
+/// <see cref="Diagnostics"/> are the mappers' own findings; they are also part of <see cref="LoadedConfig.Diagnostics"/>.
+/// </summary>
 public sealed record SubsystemOptions(VrrpSubsystemOptions Vrrp, CheckerSubsystemOptions Checkers, IReadOnlyList<Diagnostic> Diagnostics);
 
+/// <summary>The last stage of <see cref="ConfigLoader"/>: the effective tree onto the subsystems' options records.</summary>
 public static class ConfigMapper
 {
-    public static SubsystemOptions Map(LoadedConfig config, string? journalPath = null)
+    /// <summary>Maps <paramref name="nodes"/>; every problem found is added to <paramref name="diagnostics"/> and to the result's own list.</summary>
+    public static SubsystemOptions Map(ImmutableArray<ConfigNode> nodes, DiagnosticBag diagnostics, string? journalPath = null)
     {
         var bag = new DiagnosticBag();
         var values = new NodeValues(bag);
-        var vrrp = VrrpOptionsMapper.Map(config.Nodes, values);
-        var checkers = CheckerOptionsMapper.Map(config.Nodes, values, journalPath);
-        return new SubsystemOptions(vrrp, checkers, bag.ToImmutable());
+        var vrrp = VrrpOptionsMapper.Map(nodes, values);
+        var checkers = CheckerOptionsMapper.Map(nodes, values, journalPath);
+        var found = bag.ToImmutable();
+        foreach (var d in found)
+            diagnostics.Add(d.Severity, d.Location, d.Message);
+        return new SubsystemOptions(vrrp, checkers, found);
     }
 }
