@@ -21,6 +21,7 @@ public static class ArgumentChecks
         "status_code" => StatusCodes(args, location, diagnostics),
         "auth_pass" => AuthPass(args, location, diagnostics),
         "vsg_entry" => VirtualServerGroupEntry(args, location, diagnostics),
+        "iptables" => BuildOptionChecks.Iptables(args, location, diagnostics),
         _ => args,
     };
 

@@ -1,0 +1,18 @@
+using System.Collections.Immutable;
+
+namespace Lb.Config.Schema;
+
+/// <summary>
+/// Keywords whose verdict in keepalived depends on how keepalived was built. The reference is Debian's keepalived 2.2.7,
+/// built with nftables and without iptables: there, <c>vrrp_iptables</c> is accepted for legacy configurations but reported
+/// as a configuration error (exit code 5), and the configuration is moved to nftables. Lb manages neither firewall, so it
+/// reports the same error and keeps the statement (still marked as without effect).
+/// </summary>
+public static class BuildOptionChecks
+{
+    public static ImmutableArray<string> Iptables(ImmutableArray<string> args, SourceLocation location, DiagnosticBag diagnostics)
+    {
+        diagnostics.Error(location, "iptables not supported, using nftables instead. Please replace 'vrrp_iptables and 'vrrp_ipsets' with 'nftables' config option");
+        return args;
+    }
+}
