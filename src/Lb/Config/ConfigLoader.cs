@@ -37,6 +37,10 @@ public sealed record ConfigLoadOptions
     /// <summary>The interface names <see cref="CheckInterfaces"/> checks against; null means this host's interfaces (checking a
     /// configuration meant for another machine, or a golden test that must not depend on the machine it runs on).</summary>
     public IReadOnlySet<string>? Interfaces { get; init; }
+
+    /// <summary>Resolves a script's user and group (null when either does not exist), as keepalived's getpwnam/getgrnam; null means
+    /// this host's user database (a test of a host without the <c>keepalived_script</c> user supplies its own).</summary>
+    public Func<string, string?, Lb.Scripts.ScriptIdentity?>? ScriptUsers { get; init; }
 }
 
 /// <summary>Reads keepalived.conf: preprocess → statement tree → schema validation and defaults → semantic checks.</summary>
