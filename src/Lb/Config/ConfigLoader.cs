@@ -45,6 +45,10 @@ public sealed record ConfigLoadOptions
 
     /// <summary>The checker journal's path (<c>lb --journal-file</c>); null keeps the default.</summary>
     public string? JournalPath { get; init; }
+
+    /// <summary>Resolves a script's user and group (null when either does not exist), as keepalived's getpwnam/getgrnam; null means
+    /// this host's user database (a test of a host without the <c>keepalived_script</c> user supplies its own).</summary>
+    public Func<string, string?, Lb.Scripts.ScriptIdentity?>? ScriptUsers { get; init; }
 }
 
 /// <summary>

@@ -49,9 +49,7 @@ public static class SemanticChecks
                             badInterface = true;
                         }
                         var vips = node.Last("virtual_ipaddress");
-                        if (vips is null || vips.Children.Length == 0)
-                            diagnostics.Error(node.Location, $"({name}) No VIP specified; at least one is sensible");
-                        else if (vrid?.Arg0 is string v && iface is not null)
+                        if (vips is { Children.Length: > 0 } && vrid?.Arg0 is string v && iface is not null)
                         {
                             var v6 = vips.Children[0].Keyword.Contains(':', StringComparison.Ordinal);
                             if (vrids.TryGetValue((iface, v, v6), out var other))
@@ -75,7 +73,7 @@ public static class SemanticChecks
                                     diagnostics.Error(entry.Location, $"({name}) track script {entry.Keyword} not found, ignoring...");
                             }
                         }
-                        result.Add(VrrpInstanceDefaults(node, name, diagnostics));
+                        result.Add(node);
                         break;
                     }
                 case "virtual_server":
@@ -87,39 +85,11 @@ public static class SemanticChecks
             }
         }
 
-        foreach (var group in nodes.Where(n => n.Keyword == "vrrp_sync_group"))
-        {
-            foreach (var member in group.Last("group")?.Children ?? ImmutableArray<ConfigNode>.Empty)
-            {
-                if (!instances.ContainsKey(member.Keyword))
-                    diagnostics.Error(member.Location, $"Virtual router {member.Keyword} specified in sync group {group.Arg0} doesn't exist - ignoring");
-            }
-        }
-
         if (badInterface)
             diagnostics.Error(SourceLocation.None, "Non-existent interface specified in configuration");
 
-        return ScriptChecks.Run(result.ToImmutable(), diagnostics);
-    }
-
-    /// <summary>
-    /// keepalived 2.2.7 computes the priority default from the state: an instance configured <c>state MASTER</c> without a
-    /// priority advertises 255 (address owner), any other 100. nopreempt makes no sense at 255 and is reset, with an error.
-    /// </summary>
-    private static ConfigNode VrrpInstanceDefaults(ConfigNode node, string name, DiagnosticBag diagnostics)
-    {
-        var children = node.Children;
-        var priority = node.Last("priority");
-        var master = string.Equals(node.Last("state")?.Arg0, "MASTER", StringComparison.OrdinalIgnoreCase);
-        var effective = priority?.Arg0 ?? (master ? "255" : "100");
-        if (priority is null)
-            children = children.Add(new ConfigNode("priority", ImmutableArray.Create(effective), null, SourceLocation.None));
-        if (effective == "255" && node.Last("nopreempt") is { } nopreempt)
-        {
-            diagnostics.Error(nopreempt.Location, $"({name}) nopreempt is incompatible with priority 255. resetting nopreempt");
-            children = children.RemoveAll(c => c.Keyword == "nopreempt");
-        }
-        return children == node.Children ? node : node.WithChildren(children);
+        // Scripts first: keepalived drops the scripts it cannot run before it completes the instances that track them.
+        return Checks.VrrpInstanceChecks.Run(ScriptChecks.Run(result.ToImmutable(), diagnostics, options), diagnostics);
     }
 
     private static ConfigNode VirtualServer(ConfigNode node, HashSet<string> groups, DiagnosticBag diagnostics)

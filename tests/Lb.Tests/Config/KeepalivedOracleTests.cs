@@ -15,7 +15,6 @@ public sealed class KeepalivedOracleTests
     /// <summary>Corpus files where Lb deliberately differs from keepalived: file → (keepalived's code, Lb's code, why).</summary>
     private static readonly Dictionary<string, (int Keepalived, int Lb, string Reason)> KnownDifferences = new(StringComparer.Ordinal)
     {
-        ["keepalived-samples/SSL_GET.conf"] = (5, 0, "keepalived: '(VI_1) Initial state master is incompatible with AH authentication - clearing'; Lb does not check state/auth_type yet"),
         ["keepalived-samples/fwmark.conf"] = (5, 0, "keepalived: 'protocol specified for fwmark - protocol will be ignored'; Lb does not check protocol on fwmark services yet"),
         ["keepalived-samples/vrrp.routes.conf"] = (5, 0, "keepalived checks that 'dev' interfaces of VIPs/routes exist (eth1, eth2, eth3); Lb checks only the instance interface"),
         ["keepalived-samples/vrrp.rules.conf"] = (5, 0, "keepalived: 'dev' interfaces of VIPs must exist and '192.168.100./24' is an invalid rule address; Lb does not parse rules/VIP devs yet"),

@@ -228,6 +228,7 @@ public sealed class MappingTests
                 group {
                     V6
                 }
+                sync_group_tracking_weight
             }
             """);
         Assert.Equal(3, mapped.Vrrp.Version);
