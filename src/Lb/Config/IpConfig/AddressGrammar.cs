@@ -95,8 +95,8 @@ public static class AddressGrammar
                     i++;
                     if (havePeer)
                     {
+                        // keepalived then reads the value again as an option ("Unknown configuration entry").
                         cx.Error($"Peer {words[i]} - another peer has already been specified");
-                        i++;
                         continue;
                     }
                     var peerText = words[i];

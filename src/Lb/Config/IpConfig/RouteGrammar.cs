@@ -69,8 +69,9 @@ public static class RouteGrammar
                                 cx.Error(str == "inet6" ? "inet6 specified for IPv4 route" : "inet specified for IPv6 route");
                                 return null;
                             }
+                            // keepalived 2.2.7 steps over the word after inet/inet6 too ("inet6 default" loses "default").
                             _i++;
-                            continue;
+                            break;
                         }
                     case "src":
                         {

@@ -62,8 +62,9 @@ public static class RuleGrammar
                                 cx.Error(str == "inet6" ? "inet6 specified for IPv4 rule" : "inet specified for IPv6 rule");
                                 return null;
                             }
+                            // keepalived 2.2.7 steps over the word after inet/inet6 too ("inet6 default" loses "default").
                             _i++;
-                            continue;
+                            break;
                         }
                     case "from" or "to":
                         {
