@@ -19,6 +19,7 @@ public static class SemanticChecks
         IReadOnlySet<string>? hostInterfaces = null;
         IReadOnlySet<string>? Interfaces() => options.CheckInterfaces ? options.Interfaces ?? (hostInterfaces ??= HostInterfaces()) : null;
         var badInterface = false;
+        nodes = IpConfig.IpConfigChecks.Run(nodes, diagnostics, Interfaces, ref badInterface);
 
         var result = ImmutableArray.CreateBuilder<ConfigNode>(nodes.Length);
         foreach (var node in nodes)

@@ -16,9 +16,6 @@ public sealed class KeepalivedOracleTests
     private static readonly Dictionary<string, (int Keepalived, int Lb, string Reason)> KnownDifferences = new(StringComparer.Ordinal)
     {
         ["keepalived-samples/fwmark.conf"] = (5, 0, "keepalived: 'protocol specified for fwmark - protocol will be ignored'; Lb does not check protocol on fwmark services yet"),
-        ["keepalived-samples/vrrp.routes.conf"] = (5, 0, "keepalived checks that 'dev' interfaces of VIPs/routes exist (eth1, eth2, eth3); Lb checks only the instance interface"),
-        ["keepalived-samples/vrrp.rules.conf"] = (5, 0, "keepalived: 'dev' interfaces of VIPs must exist and '192.168.100./24' is an invalid rule address; Lb does not parse rules/VIP devs yet"),
-        ["keepalived-samples/vrrp.static_ipaddress.conf"] = (5, 0, "keepalived checks that 'dev' interfaces of static addresses/routes exist; Lb does not yet"),
         // third-party/: collected configurations (third-party/SOURCES.md). "fixed by <branch>": the lead removes the entry on merging it.
         ["third-party/04-kingkongmok-master-nopreempt.conf"] = (5, 0, "fixed by vrrpchecks branch: keepalived '(VI_1) Warning - nopreempt will not work with initial state MASTER - clearing'"),
         ["third-party/16-issue245-ah-routes-lvs-sched.conf"] = (5, 0, "fixed by routes and vrrpchecks branches: keepalived '(Line 32) Rule has no preference specified - setting to 16384. This is probably not what you want.', 'Sync group VG_1 has only 1 virtual router(s) - this probably isn't what you want', '(vips) Ignoring track_interface eth1 since own interface'"),

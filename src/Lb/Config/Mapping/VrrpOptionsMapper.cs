@@ -14,6 +14,7 @@ internal static class VrrpOptionsMapper
         var scriptUser = g.Last("script_user");
         var fifo = g.Last("vrrp_notify_fifo") ?? g.Last("notify_fifo");
         var fifoScript = g.Last("vrrp_notify_fifo_script") ?? g.Last("notify_fifo_script");
+        var addressesRoutesRules = IpConfig.IpConfigChecks.Records(nodes).Instances;
 
         return new VrrpSubsystemOptions
         {
@@ -48,7 +49,7 @@ internal static class VrrpOptionsMapper
             MinAutoPriorityDelay = v.Integer(g, "min_auto_priority_delay") is { } delayUs ? TimeSpan.FromMicroseconds(delayUs) : defaults.MinAutoPriorityDelay,
             RealtimePriority = (int?)v.Integer(g, "vrrp_rt_priority") ?? 0,
             NoSwap = v.Flag(g, "vrrp_no_swap") ?? false,
-            Instances = nodes.Where(n => n.Keyword == "vrrp_instance").Select(n => Instance(n, v)).OfType<VrrpInstanceOptions>().ToList(),
+            Instances = nodes.Where(n => n.Keyword == "vrrp_instance").Select(n => Instance(n, v, addressesRoutesRules)).OfType<VrrpInstanceOptions>().ToList(),
             SyncGroups = nodes.Where(n => n.Keyword == "vrrp_sync_group").Select(n => SyncGroup(n, v)).ToList(),
             Scripts = nodes.Where(n => n.Keyword == "vrrp_script").Select(n => Script(n, v)).OfType<VrrpScriptOptions>().ToList(),
             TrackFiles = nodes.Where(n => n.Keyword is "vrrp_track_file" or "track_file").Select(n => TrackFile(n, v)).OfType<VrrpTrackFileOptions>().ToList(),
@@ -64,8 +65,9 @@ internal static class VrrpOptionsMapper
         return n?.Arg0 is string s && Lb.Scripts.ScriptCommandLine.TrySplit(s, out var argv, out _) ? new NotifyScript(argv, At(n, 1), At(n, 2)) : null;
     }
 
-    private static VrrpInstanceOptions? Instance(ConfigNode n, NodeValues v)
+    private static VrrpInstanceOptions? Instance(ConfigNode n, NodeValues v, IReadOnlyDictionary<ConfigNode, IpConfig.IpConfigLists> addressesRoutesRules)
     {
+        var ip = addressesRoutesRules.TryGetValue(n, out var lists) ? lists : new IpConfig.IpConfigLists([], [], [], []);
         var name = n.Arg0 ?? "?";
         var vrid = v.Integer(n, "virtual_router_id");
         if (vrid is null)
@@ -99,10 +101,10 @@ internal static class VrrpOptionsMapper
             Preempt = !(v.Flag(n, "nopreempt") ?? false) && (v.Flag(n, "preempt") ?? true),
             PreemptDelay = v.Timer(n, "preempt_delay") ?? TimeSpan.Zero,
             Authentication = authentication,
-            VirtualIpAddresses = Vips(n.Last("virtual_ipaddress"), v),
-            VirtualIpAddressesExcluded = Vips(n.Last("virtual_ipaddress_excluded"), v),
-            VirtualRoutes = (n.Last("virtual_routes")?.Children ?? System.Collections.Immutable.ImmutableArray<ConfigNode>.Empty).Select(c => new VirtualRoute(Line(c), c.Args.Contains("no_track"))).ToList(),
-            VirtualRules = (n.Last("virtual_rules")?.Children ?? System.Collections.Immutable.ImmutableArray<ConfigNode>.Empty).Select(c => new VirtualRule(Line(c), c.Args.Contains("no_track"))).ToList(),
+            VirtualIpAddresses = ip.Addresses,
+            VirtualIpAddressesExcluded = ip.ExcludedAddresses,
+            VirtualRoutes = ip.Routes,
+            VirtualRules = ip.Rules,
             TrackInterfaces = (n.Last("track_interface")?.Children ?? System.Collections.Immutable.ImmutableArray<ConfigNode>.Empty).Select(c => new TrackedInterface(c.Keyword, WeightOf(c, v) ?? 0, c.Args.Contains("reverse"))).ToList(),
             TrackScripts = Tracked(n.Last("track_script"), v),
             TrackFiles = Tracked(n.Last("track_file"), v),
@@ -143,8 +145,6 @@ internal static class VrrpOptionsMapper
         };
     }
 
-    private static string Line(ConfigNode c) => c.Args.Length == 0 ? c.Keyword : $"{c.Keyword} {string.Join(' ', c.Args)}";
-
     private static int? WeightOf(ConfigNode entry, NodeValues v)
     {
         var i = entry.Args.IndexOf("weight");
@@ -173,73 +173,6 @@ internal static class VrrpOptionsMapper
                 max = b;
         }
         return new UnicastPeer(address, min, max);
-    }
-
-    private static List<VirtualAddress> Vips(ConfigNode? block, NodeValues v)
-    {
-        var result = new List<VirtualAddress>();
-        if (block is null)
-            return result;
-        foreach (var c in block.Children)
-        {
-            var text = c.Keyword;
-            var slash = text.IndexOf('/', StringComparison.Ordinal);
-            if (!IPAddress.TryParse(slash >= 0 ? text[..slash] : text, out var address))
-                continue;
-            var prefix = -1;
-            if (slash >= 0 && int.TryParse(text[(slash + 1)..], CultureInfo.InvariantCulture, out var p))
-                prefix = Math.Min(p, address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork ? 32 : 128);
-            var vip = new VirtualAddress { Address = address, PrefixLength = prefix };
-            for (var i = 0; i < c.Args.Length; i++)
-            {
-                var word = c.Args[i];
-                var next = i + 1 < c.Args.Length ? c.Args[i + 1] : null;
-                switch (word)
-                {
-                    case "brd" or "broadcast" when next is not null:
-                        i++;
-                        vip = vip with { Broadcast = IPAddress.TryParse(next, out var b) ? b : null };
-                        break;
-                    case "dev" when next is not null:
-                        i++;
-                        vip = vip with { Device = next };
-                        break;
-                    case "scope" when next is not null:
-                        i++;
-                        vip = vip with { Scope = next switch { "global" or "universe" => AddressScope.Global, "site" => AddressScope.Site, "link" => AddressScope.Link, "host" => AddressScope.Host, "nowhere" => AddressScope.Nowhere, _ => byte.TryParse(next, out var s) ? (AddressScope)s : null } };
-                        break;
-                    case "label" when next is not null:
-                        i++;
-                        vip = vip with { Label = next };
-                        break;
-                    case "peer" when next is not null:
-                        i++;
-                        vip = vip with { Peer = v.ParseAddress(c, next) };
-                        break;
-                    case "preferred_lft" when next is not null:
-                        i++;
-                        vip = vip with { PreferredLifetime = next == "forever" ? uint.MaxValue : uint.TryParse(next, CultureInfo.InvariantCulture, out var l) ? l : null };
-                        break;
-                    case "track_group" or "valid_lft":
-                        i++;
-                        break;
-                    case "-nodad" or "nodad":
-                        vip = vip with { NoDad = true };
-                        break;
-                    case "no_track":
-                        vip = vip with { NoTrack = true };
-                        break;
-                    case "home":
-                        vip = vip with { Home = true };
-                        break;
-                    case "noprefixroute":
-                        vip = vip with { NoPrefixRoute = true };
-                        break;
-                }
-            }
-            result.Add(vip);
-        }
-        return result;
     }
 
     private static VrrpSyncGroupOptions SyncGroup(ConfigNode n, NodeValues v) => new()

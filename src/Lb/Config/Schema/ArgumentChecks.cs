@@ -11,11 +11,8 @@ namespace Lb.Config.Schema;
 /// </summary>
 public static class ArgumentChecks
 {
-    private static readonly string[] Scopes = { "global", "site", "link", "host", "nowhere", "universe" };
-
     public static ImmutableArray<string> Run(string check, ImmutableArray<string> args, SourceLocation location, DiagnosticBag diagnostics) => check switch
     {
-        "vip" => Vip(args, location, diagnostics),
         "vsaddr" => VirtualServerAddress(args, location, diagnostics),
         "rsaddr" => RealServerAddress(args, location, diagnostics),
         "status_code" => StatusCodes(args, location, diagnostics),
@@ -48,63 +45,6 @@ public static class ArgumentChecks
         }
         return true;
     }
-
-    // IP[/len] [brd IP] [dev IF] [scope S] [label L] [peer IP[/len]] [home] [-nodad] [nodad] [noprefixroute] [autojoin] [no_track] [track_group G] [preferred_lft T] [use_vmac [NAME]]
-    private static ImmutableArray<string> Vip(ImmutableArray<string> args, SourceLocation location, DiagnosticBag diagnostics)
-    {
-        if (!TryParsePrefix(args[0], out var address, out _, location, diagnostics))
-            return default;
-        for (var i = 1; i < args.Length; i++)
-        {
-            var word = args[i];
-            string? Next()
-            {
-                if (i + 1 < args.Length)
-                    return args[++i];
-                diagnostics.Error(location, $"'{word}' needs a value for {args[0]}");
-                return null;
-            }
-            switch (word)
-            {
-                case "brd" or "broadcast":
-                    {
-                        var v = Next();
-                        if (v is not null && v != "+" && v != "-" && !IPAddress.TryParse(v, out _))
-                            diagnostics.Error(location, $"invalid broadcast address '{v}' for {args[0]}");
-                        break;
-                    }
-                case "dev" or "label" or "track_group" or "preferred_lft" or "valid_lft":
-                    Next();
-                    break;
-                case "scope":
-                    {
-                        var v = Next();
-                        if (v is not null && !Scopes.Contains(v) && !byte.TryParse(v, NumberStyles.None, CultureInfo.InvariantCulture, out _))
-                            diagnostics.Error(location, $"Invalid scope '{v}' specified for {args[0]} - ignoring");
-                        break;
-                    }
-                case "peer":
-                    {
-                        var v = Next();
-                        if (v is not null && (!TryParsePrefix(v, out var peer, out _, location, null) || peer!.AddressFamily != address!.AddressFamily))
-                            diagnostics.Error(location, $"invalid peer address '{v}' for {args[0]}");
-                        break;
-                    }
-                case "use_vmac":
-                    if (i + 1 < args.Length && !IsVipFlag(args[i + 1]))
-                        i++;
-                    break;
-                default:
-                    if (!IsVipFlag(word))
-                        diagnostics.Error(location, $"Unknown configuration entry '{word}' for ip address - ignoring");
-                    break;
-            }
-        }
-        return args;
-    }
-
-    private static bool IsVipFlag(string word) => word is "home" or "-nodad" or "nodad" or "noprefixroute" or "autojoin"
-        or "no_track" or "mngtmpaddr" or "use_vmac";
 
     // virtual_server IP PORT | fwmark N | group NAME
     private static ImmutableArray<string> VirtualServerAddress(ImmutableArray<string> args, SourceLocation location, DiagnosticBag diagnostics)
