@@ -57,6 +57,8 @@ public static class Cli
             stdout.WriteLine($"Lb v{typeof(Cli).Assembly.GetName().Version?.ToString(3)} (keepalived 2.2.7 compatible)");
             return 0;
         }
+        if (options.ConfigTest && !options.DumpConf)
+            return Config.Pair.ConfigTestCommand.Run(options.ConfigFile, options.ConfigId, options.PeerFile, stderr);
         if (options.ConfigTest || options.DumpConf)
             return CheckConfig(options, stdout, stderr);
 

@@ -18,6 +18,9 @@ public sealed record CliOptions
 
     public string? ConfigId { get; private set; }
 
+    /// <summary><c>--peer FILE</c> (with <c>-t</c>): the other director's configuration, for the pair check.</summary>
+    public string? PeerFile { get; private set; }
+
     public bool VrrpOnly { get; private set; }
 
     public bool CheckOnly { get; private set; }
@@ -107,6 +110,7 @@ public sealed record CliOptions
                 case "--json": o.Json = true; break;
                 case "--show-secrets": o.ShowSecrets = true; break;
                 case "-i" or "--config-id": o.ConfigId = Value(); break;
+                case "--peer": o.PeerFile = Value(); break;
                 case "-P" or "--vrrp": o.VrrpOnly = true; break;
                 case "-C" or "--check": o.CheckOnly = true; break;
                 case "-l" or "--log-console": o.LogConsole = true; break;
@@ -146,6 +150,8 @@ public sealed record CliOptions
             Hosting.LbLogging.Facility(o.LogFacility); // throws CliException for a bad -S before anything starts
         if (metrics is not null)
             o.MetricsListen = Metrics.MetricsServer.ParseListen(metrics, o.MetricsAllowRemote);
+        if (o.PeerFile is not null && (!o.ConfigTest || o.DumpConf))
+            throw new CliException("--peer is a check of two configurations: it goes with -t (and not -d)");
         if (o.VrrpOnly && o.CheckOnly)
             throw new CliException("-P/--vrrp and -C/--check are exclusive (give neither to run both)");
         return o;
@@ -168,7 +174,13 @@ public sealed record CliOptions
           -X, --release-vips           Drop VIP on transition from signal (keepalived's flag; accepted: Lb always removes
                                        configured VIPs when it leaves MASTER, and any left by a crashed run at start)
           -I, --dont-release-ipvs      Don't remove IPVS entries on exit
-          -t, --config-test            Check the configuration for obvious errors and exit (0 ok, 5 errors, 4 cannot run, 6 script security)
+          -t, --config-test            Check the configuration for obvious errors and exit (0 ok, 5 errors, 4 cannot run, 6 script security).
+                                       A file with @ID lines is also loaded once per ID it names (diagnostics prefixed
+                                       '@ID: ') and the pair check runs between those directors; the exit code stays
+                                       keepalived's verdict for -i ID (or this host)
+              --peer=FILE              With -t: also load FILE, the other director's configuration, and check the pair
+                                       (priority gap vs tracker weights, advert_int, version, auth, VIPs, unicast peers);
+                                       pair findings are warnings
           -d, --dump-conf              Print the effective configuration (after includes, macros and defaults) and exit
               --json                   With -d: print it as JSON
               --show-secrets           With -d: print auth_pass as written (masked as ******** otherwise)

@@ -61,6 +61,13 @@ public sealed record PreprocessorOptions
     /// <summary>keepalived's config id (<c>-i</c>), compared against <c>@ID</c> lines. Defaults to the short host name.</summary>
     public string ConfigId { get; init; } = DefaultConfigId();
 
+    /// <summary>
+    /// When set, every config id an <c>@ID</c>/<c>@^ID</c> line names is added to it as the load reaches the line (lines
+    /// skipped because an include or macro was itself conditional are not reached). <c>lb -t</c> uses it to load a file
+    /// once per id it defines; it costs one set insertion per conditional line.
+    /// </summary>
+    public ISet<string>? SeenConfigIds { get; init; }
+
     /// <summary>Size of one configuration file.</summary>
     public long MaxFileBytes { get; init; } = 16L * 1024 * 1024;
 
@@ -450,6 +457,7 @@ public sealed partial class Preprocessor
             _diagnostics.Error(location, "'@' conditional without a config id");
             return null;
         }
+        _options.SeenConfigIds?.Add(id);
         var matches = string.Equals(id, _options.ConfigId, StringComparison.Ordinal);
         return matches != negate ? text[end..].Trim() : null;
     }
