@@ -26,7 +26,7 @@ public sealed class IpConfigGrammarTests
     private static string Messages(LoadedConfig config, int line) =>
         string.Join(" | ", config.Diagnostics.Where(d => d.Location.Line == line && !d.Message.Contains("not implemented", StringComparison.Ordinal)).Select(d => d.Message));
 
-    private static VrrpInstanceOptions Mapped(LoadedConfig config) => Assert.Single(ConfigMapper.Map(config).Vrrp.Instances);
+    private static VrrpInstanceOptions Mapped(LoadedConfig config) => Assert.Single(config.Options.Vrrp.Instances);
 
     [Theory]
     // The classes: a gateway with a prefix length (the route is dropped), a route with no dev (kept, not tracked).

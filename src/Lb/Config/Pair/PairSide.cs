@@ -1,6 +1,5 @@
 using System.Net;
 using System.Net.Sockets;
-using Lb.Config.Mapping;
 using Lb.Vrrp.Options;
 
 namespace Lb.Config.Pair;
@@ -20,7 +19,7 @@ public sealed class PairSide
         Label = label;
         Config = config;
         PrefixLocations = prefixLocations;
-        Vrrp = ConfigMapper.Map(config).Vrrp;
+        Vrrp = config.Options.Vrrp;
         Instances = BuildInstances();
     }
 
