@@ -35,7 +35,7 @@ public sealed class MappingTests
         Assert.Equal("chk_maintenance", script.Name);
         Assert.Equal(new[] { "/usr/bin/test", "!", "-e", "/run/lb-maintenance" }, script.Command);
         Assert.Equal(TimeSpan.FromSeconds(2), script.Interval);
-        Assert.Equal(-20, script.Weight);
+        Assert.Equal(-60, script.Weight);
         Assert.Equal(2, script.Rise);
         Assert.Equal(2, script.Fall);
 

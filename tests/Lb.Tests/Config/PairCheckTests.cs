@@ -60,7 +60,8 @@ public sealed class PairCheckTests : IDisposable
         var options = new ConfigLoadOptions { Preprocessor = new PreprocessorOptions { ConfigId = "main" } };
         var sa = new PairSide("a.conf", ConfigLoader.Load(Write("a.conf", a), options), false);
         var sb = new PairSide("b.conf", ConfigLoader.Load(Write("b.conf", b), options), false);
-        return PairCheck.Run([sa, sb]).Select(d => d.ToString()).ToList();
+        // Positions carry the path as given (keepalived's form): expectations name the file alone.
+        return PairCheck.Run([sa, sb]).Select(d => d.ToString().Replace(_dir + "/", string.Empty, StringComparison.Ordinal)).ToList();
     }
 
     private static string Swap(string text, string from, string to)
