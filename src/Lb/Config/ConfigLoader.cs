@@ -65,6 +65,7 @@ public static class ConfigLoader
         var tree = new ConfigTreeParser(diagnostics).Parse(lines);
         var effective = new SchemaValidator(options.Schema, diagnostics).Validate(tree);
         effective = SemanticChecks.Run(effective, diagnostics, options);
+        effective = AdvertIntervalChecks.Run(effective, diagnostics);
         var fileOrder = files.Select((f, i) => (f, i)).GroupBy(x => x.f, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.First().i, StringComparer.Ordinal);
         var all = diagnostics.ToImmutable()
             .Select((d, i) => (d, i))
