@@ -31,11 +31,23 @@ public sealed class ConfigNode : IEquatable<ConfigNode>
     /// <summary>The first argument, or null.</summary>
     public string? Arg0 => Args.Length > 0 ? Args[0] : null;
 
-    public IEnumerable<ConfigNode> All(string keyword) => Children.Where(c => c.Keyword == keyword);
+    /// <summary>
+    /// Observes every <see cref="Last"/>/<see cref="All"/> lookup on this thread as (block, keyword): set only by the test that
+    /// checks the schema's implementation marks against what the mappers read (Mapping/KeywordReads.cs); null otherwise.
+    /// </summary>
+    [ThreadStatic]
+    internal static Action<ConfigNode, string>? ReadObserver;
+
+    public IEnumerable<ConfigNode> All(string keyword)
+    {
+        ReadObserver?.Invoke(this, keyword);
+        return Children.Where(c => c.Keyword == keyword);
+    }
 
     /// <summary>The last occurrence of <paramref name="keyword"/> among the children (keepalived: the last one wins).</summary>
     public ConfigNode? Last(string keyword)
     {
+        ReadObserver?.Invoke(this, keyword);
         for (var i = Children.Length - 1; i >= 0; i--)
         {
             if (Children[i].Keyword == keyword)

@@ -10,8 +10,8 @@ internal static class CheckerOptionsMapper
 {
     public static CheckerSubsystemOptions Map(IReadOnlyList<ConfigNode> nodes, NodeValues v, string? journalPath)
     {
-        var g = nodes.LastOrDefault(n => n.Keyword == "global_defs") ?? new ConfigNode("global_defs", default, default(System.Collections.Immutable.ImmutableArray<ConfigNode>), SourceLocation.None);
-        var groups = nodes.Where(n => n.Keyword == "virtual_server_group" && n.Arg0 is not null)
+        var g = KeywordReads.LastOrEmpty(nodes, "global_defs");
+        var groups = KeywordReads.Top(nodes, "virtual_server_group").Where(n => n.Arg0 is not null)
             .GroupBy(n => n.Arg0!, StringComparer.Ordinal)
             .ToDictionary(x => x.Key, x => x.Last(), StringComparer.Ordinal);
         var scriptUser = g.Last("script_user");
@@ -21,7 +21,7 @@ internal static class CheckerOptionsMapper
             journal = journal with { Path = journalPath };
         return new CheckerSubsystemOptions
         {
-            VirtualServers = nodes.Where(n => n.Keyword == "virtual_server").Select(n => VirtualServer(n, groups, v)).OfType<VirtualServerOptions>().ToList(),
+            VirtualServers = KeywordReads.Top(nodes, "virtual_server").Select(n => VirtualServer(n, groups, v)).OfType<VirtualServerOptions>().ToList(),
             ScriptUser = scriptUser?.Arg0,
             ScriptGroup = scriptUser is { Args.Length: > 1 } ? scriptUser.Args[1] : null,
             EnableScriptSecurity = v.Flag(g, "enable_script_security") ?? false,
@@ -65,14 +65,15 @@ internal static class CheckerOptionsMapper
             "SCTP" => IpvsProtocol.Sctp,
             _ => IpvsProtocol.Tcp,
         };
-        var method = n.Last("lvs_method") ?? n.Last("lb_kind");
+        var method = NodeValues.Later(n.Last("lvs_method"), n.Last("lb_kind"));
         var persistence = n.Last("persistence_timeout");
         var sorry = n.Last("sorry_server");
         var sorryMethod = n.Last("sorry_server_lvs_method");
         var flags = SchedulerFlags.None;
-        if (v.Has(n, "flag-1") || v.Has(n, "sh-port") || v.Has(n, "mh-port"))
+        // Each spelling is read (no short-circuit): the keyword-coverage test sees what the mapper reads.
+        if (v.Has(n, "flag-1") | v.Has(n, "sh-port") | v.Has(n, "mh-port"))
             flags |= SchedulerFlags.Flag1;
-        if (v.Has(n, "flag-2") || v.Has(n, "sh-fallback") || v.Has(n, "mh-fallback"))
+        if (v.Has(n, "flag-2") | v.Has(n, "sh-fallback") | v.Has(n, "mh-fallback"))
             flags |= SchedulerFlags.Flag2;
         if (v.Has(n, "flag-3"))
             flags |= SchedulerFlags.Flag3;
@@ -87,7 +88,7 @@ internal static class CheckerOptionsMapper
             GroupEntries = entries,
             Protocol = protocol,
             IpFamily = family,
-            Scheduler = v.Word(n, "lvs_sched") ?? v.Word(n, "lb_algo") ?? "wlc",
+            Scheduler = NodeValues.Later(n.Last("lvs_sched"), n.Last("lb_algo"))?.Arg0 ?? "wlc",
             SchedulerFlags = flags,
             OnePacketScheduling = v.Flag(n, "ops") ?? false,
             ForwardingMethod = Method(method?.Arg0) ?? ForwardingMethod.Nat,
@@ -115,7 +116,7 @@ internal static class CheckerOptionsMapper
             SorryServerInhibit = v.Flag(n, "sorry_server_inhibit") ?? false,
             DelayLoop = v.Timer(n, "delay_loop"),
             ConnectTimeout = v.Timer(n, "connect_timeout"),
-            Retry = (int?)(v.Integer(n, "retry") ?? v.Integer(n, "nb_get_retry")),
+            Retry = (int?)v.Integer(n, "retry"),
             DelayBeforeRetry = v.Timer(n, "delay_before_retry"),
             Warmup = v.Timer(n, "warmup"),
             InhibitOnFailure = v.Flag(n, "inhibit_on_failure") ?? false,
@@ -239,16 +240,16 @@ internal static class CheckerOptionsMapper
             Virtualhost = v.Word(n, "virtualhost"),
             Alpha = v.Flag(n, "alpha"),
             ConnectTimeout = v.Timer(n, "connect_timeout"),
-            Retry = (int?)(v.Integer(n, "retry") ?? v.Integer(n, "nb_get_retry")),
+            Retry = (int?)v.Integer(n, "retry"),
             DelayBeforeRetry = v.Timer(n, "delay_before_retry"),
             Warmup = v.Timer(n, "warmup"),
             DelayLoop = v.Timer(n, "delay_loop"),
-            Checkers = n.Children.Select(c => Checker(c, v)).OfType<CheckerOptions>().ToList(),
+            Checkers = n.Children.Select(c => Checker(n, c, v)).OfType<CheckerOptions>().ToList(),
             SourceLocation = NodeValues.Where(n),
         };
     }
 
-    private static CheckerOptions? Checker(ConfigNode n, NodeValues v)
+    private static CheckerOptions? Checker(ConfigNode realServer, ConfigNode n, NodeValues v)
     {
         CheckerOptions? checker = n.Keyword switch
         {
@@ -271,6 +272,7 @@ internal static class CheckerOptionsMapper
         };
         if (checker is null)
             return null;
+        KeywordReads.Read(realServer, n.Keyword);
         return checker with
         {
             ConnectIp = v.Address(n, "connect_ip"),
@@ -281,7 +283,7 @@ internal static class CheckerOptionsMapper
             FirewallMark = (uint?)v.Integer(n, "fwmark"),
             Alpha = v.Flag(n, "alpha"),
             ConnectTimeout = v.Timer(n, "connect_timeout"),
-            Retry = (int?)(v.Integer(n, "retry") ?? v.Integer(n, "nb_get_retry")),
+            Retry = (int?)v.Integer(n, "retry"),
             DelayBeforeRetry = v.Timer(n, "delay_before_retry"),
             Warmup = v.Timer(n, "warmup"),
             DelayLoop = v.Timer(n, "delay_loop"),

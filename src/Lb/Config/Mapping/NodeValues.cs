@@ -15,6 +15,10 @@ internal sealed class NodeValues(DiagnosticBag diagnostics)
 
     public bool Has(ConfigNode parent, string keyword) => parent.Last(keyword) is not null;
 
+    /// <summary>Of two spellings of one setting, the one written last (keepalived: the last statement wins).</summary>
+    public static ConfigNode? Later(ConfigNode? a, ConfigNode? b) =>
+        a is null ? b : b is null ? a : (b.Location.File == a.Location.File && b.Location.Line > a.Location.Line) || !a.Location.IsKnown ? b : a;
+
     /// <summary>A flag keyword: present alone means true; an optional bool argument can say otherwise.</summary>
     public bool? Flag(ConfigNode parent, string keyword)
     {

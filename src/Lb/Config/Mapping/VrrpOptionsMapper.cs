@@ -9,11 +9,14 @@ internal static class VrrpOptionsMapper
 {
     public static VrrpSubsystemOptions Map(IReadOnlyList<ConfigNode> nodes, NodeValues v)
     {
-        var g = nodes.LastOrDefault(n => n.Keyword == "global_defs") ?? new ConfigNode("global_defs", default, default(System.Collections.Immutable.ImmutableArray<ConfigNode>), SourceLocation.None);
+        var g = KeywordReads.LastOrEmpty(nodes, "global_defs");
         var defaults = new VrrpSubsystemOptions();
         var scriptUser = g.Last("script_user");
-        var fifo = g.Last("vrrp_notify_fifo") ?? g.Last("notify_fifo");
-        var fifoScript = g.Last("vrrp_notify_fifo_script") ?? g.Last("notify_fifo_script");
+        // vrrp_notify_fifo takes precedence over notify_fifo; both are read (no short-circuit: see KeywordReads).
+        var (vrrpFifo, anyFifo) = (g.Last("vrrp_notify_fifo"), g.Last("notify_fifo"));
+        var (vrrpFifoScript, anyFifoScript) = (g.Last("vrrp_notify_fifo_script"), g.Last("notify_fifo_script"));
+        var fifo = vrrpFifo ?? anyFifo;
+        var fifoScript = vrrpFifoScript ?? anyFifoScript;
         var addressesRoutesRules = IpConfig.IpConfigChecks.Records(nodes).Instances;
 
         return new VrrpSubsystemOptions
@@ -39,7 +42,7 @@ internal static class VrrpOptionsMapper
             DownTimerAdverts = (int?)v.Integer(g, "vrrp_down_timer_adverts") ?? defaults.DownTimerAdverts,
             StartupDelay = v.Timer(g, "vrrp_startup_delay") ?? defaults.StartupDelay,
             NotifyPriorityChanges = v.Flag(g, "vrrp_notify_priority_changes") ?? false,
-            V3ChecksumAsV2 = v.Flag(g, "v3_checksum_as_v2") ?? v.Flag(g, "vrrp_v3_checksum_as_v2") ?? false,
+            V3ChecksumAsV2 = v.Flag(g, "v3_checksum_as_v2") ?? false,
             ScriptUser = scriptUser?.Arg0,
             ScriptGroup = scriptUser is { Args.Length: > 1 } ? scriptUser.Args[1] : null,
             EnableScriptSecurity = v.Flag(g, "enable_script_security") ?? false,
@@ -49,11 +52,11 @@ internal static class VrrpOptionsMapper
             MinAutoPriorityDelay = v.Integer(g, "min_auto_priority_delay") is { } delayUs ? TimeSpan.FromMicroseconds(delayUs) : defaults.MinAutoPriorityDelay,
             RealtimePriority = (int?)v.Integer(g, "vrrp_rt_priority") ?? 0,
             NoSwap = v.Flag(g, "vrrp_no_swap") ?? false,
-            Instances = nodes.Where(n => n.Keyword == "vrrp_instance").Select(n => Instance(n, v, addressesRoutesRules)).OfType<VrrpInstanceOptions>().ToList(),
-            SyncGroups = nodes.Where(n => n.Keyword == "vrrp_sync_group").Select(n => SyncGroup(n, v)).ToList(),
-            Scripts = nodes.Where(n => n.Keyword == "vrrp_script").Select(n => Script(n, v)).OfType<VrrpScriptOptions>().ToList(),
-            TrackFiles = nodes.Where(n => n.Keyword is "vrrp_track_file" or "track_file").Select(n => TrackFile(n, v)).OfType<VrrpTrackFileOptions>().ToList(),
-            TrackProcesses = nodes.Where(n => n.Keyword == "vrrp_track_process").Select(n => TrackProcess(n, v)).OfType<VrrpTrackProcessOptions>().ToList(),
+            Instances = KeywordReads.Top(nodes, "vrrp_instance").Select(n => Instance(n, v, addressesRoutesRules)).OfType<VrrpInstanceOptions>().ToList(),
+            SyncGroups = KeywordReads.Top(nodes, "vrrp_sync_group").Select(n => SyncGroup(n, v)).ToList(),
+            Scripts = KeywordReads.Top(nodes, "vrrp_script").Select(n => Script(n, v)).OfType<VrrpScriptOptions>().ToList(),
+            TrackFiles = KeywordReads.Top(nodes, "track_file").Select(n => TrackFile(n, v)).OfType<VrrpTrackFileOptions>().ToList(),
+            TrackProcesses = KeywordReads.Top(nodes, "vrrp_track_process").Select(n => TrackProcess(n, v)).OfType<VrrpTrackProcessOptions>().ToList(),
         };
     }
 
@@ -77,6 +80,11 @@ internal static class VrrpOptionsMapper
         if (auth is not null)
         {
             var type = v.Word(auth, "auth_type")?.ToUpperInvariant();
+            if (type == "AH")
+            {
+                v.Diagnostics.Warning(auth.Last("auth_type")!.Location,
+                    $"({name}) auth_type AH is not implemented by Lb yet: adverts are sent without the IPsec AH header, so a keepalived peer using AH will not accept them");
+            }
             var pass = v.Word(auth, "auth_pass") ?? string.Empty;
             authentication = type switch
             {
@@ -89,6 +97,8 @@ internal static class VrrpOptionsMapper
         var useVmac = n.Last("use_vmac");
         var advert = v.Timer(n, "advert_int");
         var unicastPeer = n.Last("unicast_peer");
+        var (nopreempt, preempt) = (v.Flag(n, "nopreempt"), v.Flag(n, "preempt"));
+        var (noAccept, accept) = (v.Flag(n, "no_accept"), v.Flag(n, "accept"));
         return new VrrpInstanceOptions
         {
             Name = name,
@@ -98,7 +108,7 @@ internal static class VrrpOptionsMapper
             Priority = (int?)v.Integer(n, "priority") ?? VrrpDefaults.DefaultPriority,
             AdvertInterval = advert ?? TimeSpan.FromSeconds(1),
             Version = (int?)v.Integer(n, "version"),
-            Preempt = !(v.Flag(n, "nopreempt") ?? false) && (v.Flag(n, "preempt") ?? true),
+            Preempt = !(nopreempt ?? false) && (preempt ?? true),
             PreemptDelay = v.Timer(n, "preempt_delay") ?? TimeSpan.Zero,
             Authentication = authentication,
             VirtualIpAddresses = ip.Addresses,
@@ -129,7 +139,7 @@ internal static class VrrpOptionsMapper
             HigherPrioSendAdvert = v.Flag(n, "higher_prio_send_advert"),
             UseVmac = useVmac is null ? null : new VmacOptions(At(useVmac, 0), v.Word(n, "vmac_address")),
             VmacXmitBase = v.Flag(n, "vmac_xmit_base") ?? false,
-            Accept = v.Flag(n, "no_accept") == true ? false : v.Flag(n, "accept"),
+            Accept = noAccept == true ? false : accept,
             SkipCheckAdvAddr = v.Flag(n, "skip_check_adv_addr"),
             StrictMode = v.Flag(n, "strict_mode"),
             NativeIpv6 = v.Flag(n, "native_ipv6") ?? false,
@@ -247,6 +257,7 @@ internal static class VrrpOptionsMapper
             v.Diagnostics.Error(n.Location, $"vrrp_track_process {n.Arg0} has no process - ignoring");
             return null;
         }
+        var delay = v.Timer(n, "delay");
         return new VrrpTrackProcessOptions
         {
             Name = n.Arg0 ?? "?",
@@ -257,8 +268,8 @@ internal static class VrrpOptionsMapper
             WeightReverse = n.Last("weight")?.Args.Contains("reverse") ?? false,
             Quorum = (int?)v.Integer(n, "quorum") ?? 1,
             QuorumMax = (int?)v.Integer(n, "quorum_max") ?? int.MaxValue,
-            ForkDelay = v.Timer(n, "fork_delay") ?? v.Timer(n, "delay") ?? TimeSpan.Zero,
-            TerminateDelay = v.Timer(n, "terminate_delay") ?? v.Timer(n, "delay") ?? TimeSpan.Zero,
+            ForkDelay = v.Timer(n, "fork_delay") ?? delay ?? TimeSpan.Zero,
+            TerminateDelay = v.Timer(n, "terminate_delay") ?? delay ?? TimeSpan.Zero,
             FullCommand = v.Flag(n, "full_command") ?? false,
         };
     }

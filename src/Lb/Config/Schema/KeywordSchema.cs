@@ -77,6 +77,12 @@ public sealed record KeywordSpec
     /// <summary>Lb implements this keyword; when false, using it gets a warning saying it has no effect yet.</summary>
     public bool Implemented { get; init; }
 
+    /// <summary>
+    /// <c>@noeffect "reason"</c>: Lb reads the keyword (the options records carry it) but nothing acts on it yet; using it gets a
+    /// warning with the reason. Reading is not implementing: the keyword-coverage test requires this mark on such keywords.
+    /// </summary>
+    public string? NoEffect { get; init; }
+
     /// <summary>keepalived's default, as text in the keyword's own syntax, filled into the effective configuration.</summary>
     public string? Default { get; init; }
 
@@ -144,6 +150,17 @@ public sealed class KeywordSchema
                 return result.ToFrozenDictionary(StringComparer.Ordinal);
             }
 
+            string? noEffect = null;
+            var mark = line.IndexOf("@noeffect", StringComparison.Ordinal);
+            if (mark >= 0)
+            {
+                var open = line.IndexOf('"', mark);
+                var close = open < 0 ? -1 : line.IndexOf('"', open + 1);
+                if (close < 0)
+                    throw new FormatException($"keywords.schema line {number}: @noeffect needs a \"reason\"");
+                noEffect = line[(open + 1)..close];
+                line = (line[..mark] + line[(close + 1)..]).Trim();
+            }
             var words = line.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries).ToList();
             var isBlock = false;
             var blockOptional = false;
@@ -187,11 +204,14 @@ public sealed class KeywordSchema
                 BlockOptional = blockOptional,
                 Children = children,
                 Implemented = implemented,
+                NoEffect = noEffect,
                 Default = defaultValue,
                 AliasOf = alias,
                 Check = check,
                 Line = new SchemaLine(number),
             };
+            if (implemented && noEffect is not null)
+                throw new FormatException($"keywords.schema line {number}: '{name}' cannot be both @impl and @noeffect");
             if (!result.TryAdd(name, spec))
                 throw new FormatException($"keywords.schema line {number}: '{name}' defined twice in one block");
         }

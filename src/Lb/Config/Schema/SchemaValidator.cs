@@ -16,6 +16,7 @@ public sealed class SchemaValidator
     private readonly KeywordSchema _schema;
     private readonly DiagnosticBag _diagnostics;
     private readonly Dictionary<string, (SourceLocation First, int Count)> _unimplemented = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, string> _noEffect = new(StringComparer.Ordinal);
 
     public SchemaValidator(KeywordSchema schema, DiagnosticBag diagnostics)
     {
@@ -29,7 +30,9 @@ public sealed class SchemaValidator
         foreach (var (name, (first, count)) in _unimplemented.OrderBy(kv => kv.Value.First.File, StringComparer.Ordinal).ThenBy(kv => kv.Value.First.Line))
         {
             var more = count > 1 ? $" (used {count} times)" : string.Empty;
-            _diagnostics.Warning(first, $"'{name}' is parsed but not implemented by Lb yet; it has no effect{more}");
+            _diagnostics.Warning(first, _noEffect.TryGetValue(name, out var reason)
+                ? $"'{name}' is parsed but has no effect in Lb yet: {reason}{more}"
+                : $"'{name}' is parsed but not implemented by Lb yet; it has no effect{more}");
         }
         return result;
     }
@@ -157,6 +160,8 @@ public sealed class SchemaValidator
         {
             var key = isListEntry ? context : keyword;
             _unimplemented[key] = _unimplemented.TryGetValue(key, out var seen) ? (seen.First, seen.Count + 1) : (node.Location, 1);
+            if (spec.NoEffect is not null)
+                _noEffect[key] = spec.NoEffect;
         }
 
         if (isListEntry)
