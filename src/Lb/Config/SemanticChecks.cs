@@ -11,6 +11,7 @@ public static class SemanticChecks
 {
     public static ImmutableArray<ConfigNode> Run(ImmutableArray<ConfigNode> nodes, DiagnosticBag diagnostics, ConfigLoadOptions options)
     {
+        nodes = Checks.VrrpScriptChecks.RemoveWithoutScript(nodes, diagnostics);
         var scripts = nodes.Where(n => n.Keyword == "vrrp_script").Select(n => n.Arg0).OfType<string>().ToHashSet(StringComparer.Ordinal);
         var instances = new Dictionary<string, ConfigNode>(StringComparer.Ordinal);
         var vrids = new Dictionary<(string Interface, string Vrid, bool V6), string>();
@@ -79,7 +80,8 @@ public static class SemanticChecks
                         break;
                     }
                 case "virtual_server":
-                    result.Add(VirtualServer(node, groups, diagnostics));
+                    if (Checks.VirtualServerChecks.Run(node, diagnostics) is { } vs)
+                        result.Add(VirtualServer(vs, groups, diagnostics));
                     break;
                 default:
                     result.Add(node);
@@ -99,7 +101,7 @@ public static class SemanticChecks
         if (badInterface)
             diagnostics.Error(SourceLocation.None, "Non-existent interface specified in configuration");
 
-        return ScriptChecks.Run(result.ToImmutable(), diagnostics);
+        return ScriptChecks.Run(Checks.VrrpScriptChecks.DropUnknownTracked(result.ToImmutable()), diagnostics);
     }
 
     /// <summary>
