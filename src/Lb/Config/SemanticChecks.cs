@@ -133,7 +133,7 @@ public static class SemanticChecks
 
         var protocol = node.Last("protocol")?.Arg0?.ToUpperInvariant();
         var isAddress = args.Length >= 2 && args[0] != "fwmark" && args[0] != "group";
-        var label = isAddress ? $"[{args[0]}]:{(protocol ?? "none").ToLowerInvariant()}:{args[1]}" : string.Join(' ', args);
+        var label = Checks.VirtualServerChecks.Name(node);
         if (protocol is null && isAddress)
         {
             diagnostics.Error(node.Location, $"Virtual server {label}: no protocol set - defaulting to UDP");

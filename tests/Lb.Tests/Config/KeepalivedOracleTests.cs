@@ -16,11 +16,9 @@ public sealed class KeepalivedOracleTests
     private static readonly Dictionary<string, (int Keepalived, int Lb, string Reason)> KnownDifferences = new(StringComparer.Ordinal)
     {
         ["keepalived-samples/SSL_GET.conf"] = (5, 0, "keepalived: '(VI_1) Initial state master is incompatible with AH authentication - clearing'; Lb does not check state/auth_type yet"),
-        ["keepalived-samples/fwmark.conf"] = (5, 0, "keepalived: 'protocol specified for fwmark - protocol will be ignored'; Lb does not check protocol on fwmark services yet"),
         ["keepalived-samples/vrrp.routes.conf"] = (5, 0, "keepalived checks that 'dev' interfaces of VIPs/routes exist (eth1, eth2, eth3); Lb checks only the instance interface"),
         ["keepalived-samples/vrrp.rules.conf"] = (5, 0, "keepalived: 'dev' interfaces of VIPs must exist and '192.168.100./24' is an invalid rule address; Lb does not parse rules/VIP devs yet"),
         ["keepalived-samples/vrrp.static_ipaddress.conf"] = (5, 0, "keepalived checks that 'dev' interfaces of static addresses/routes exist; Lb does not yet"),
-        ["keepalived-samples/conditional_conf.conf"] = (5, 0, "keepalived: 'No script set for vrrp_script check_VI_0 - removing'; Lb does not check a vrrp_script without script yet"),
     };
 
     private readonly ITestOutputHelper _output;

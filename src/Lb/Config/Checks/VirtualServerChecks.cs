@@ -48,7 +48,7 @@ public static class VirtualServerChecks
     private static bool IsCheckerWithoutUrl(ConfigNode checker) => checker.Keyword is "HTTP_GET" or "SSL_GET" && checker.Last("url") is null;
 
     /// <summary>keepalived's format_vs: <c>FWM 5</c>, <c>[group]:0</c>, <c>[10.0.0.1]:tcp:80</c>.</summary>
-    private static string Name(ConfigNode node)
+    public static string Name(ConfigNode node)
     {
         var args = node.Args;
         if (args.Length >= 2 && args[0] == "fwmark")
