@@ -145,7 +145,9 @@ public static class SemanticChecks
             diagnostics.Error(node.Location, $"Virtual server {label}: no scheduler set, setting default 'wlc'");
             children = children.Add(new ConfigNode("lb_algo", ImmutableArray.Create("wlc"), null, SourceLocation.None));
         }
-        if (node.Last("lb_kind") is null && node.Last("lvs_method") is null)
+        // keepalived sets the default only for a real server (or sorry server) that has no method of its own.
+        if (node.Last("lb_kind") is null && node.Last("lvs_method") is null
+            && (node.All("real_server").Any(rs => rs.Last("lvs_method") is null) || (node.Last("sorry_server") is not null && node.Last("sorry_server_lvs_method") is null)))
         {
             diagnostics.Error(node.Location, $"Virtual server {label}: no forwarding method set, setting default NAT");
             children = children.Add(new ConfigNode("lb_kind", ImmutableArray.Create("NAT"), null, SourceLocation.None));

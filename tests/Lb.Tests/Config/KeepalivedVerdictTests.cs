@@ -139,6 +139,20 @@ public sealed class KeepalivedVerdictTests
     }
 
     [Fact]
+    public void Real_server_ports_are_corrected_as_keepalived_corrects_them_unless_nat()
+    {
+        var loaded = Load("virtual_server fwmark 5 {\n  lb_algo rr\n  lb_kind DR\n  real_server 10.0.1.4 80 {\n  }\n  real_server 10.0.1.5 80 {\n    lvs_method NAT\n  }\n}\n"
+            + "virtual_server 10.0.0.1 80 {\n  lb_algo rr\n  protocol TCP\n  real_server 10.0.1.4 8080 {\n    lvs_method TUN\n  }\n}\n");
+        Assert.Equal(new[]
+        {
+            "(t.conf: Line 4) WARNING - fwmark virtual server FWM 5, real server [10.0.1.4]:none:80 has port specified - clearing",
+            "(t.conf: Line 13) WARNING - virtual server [10.0.0.1]:tcp:80 and real server [10.0.1.4]:tcp:8080 ports don't match - resetting",
+        }, Lines(loaded)); // no "no forwarding method set": the only real server has its own
+        Assert.Equal(new[] { "10.0.1.4", "10.0.1.5 80" }, loaded.Nodes[0].All("real_server").Select(r => string.Join(' ', r.Args)));
+        Assert.Equal(new[] { "10.0.1.4 80" }, loaded.Nodes[1].All("real_server").Select(r => string.Join(' ', r.Args)));
+    }
+
+    [Fact]
     public void A_vrrp_script_without_script_is_removed_and_so_are_the_entries_tracking_it()
     {
         var loaded = Load("vrrp_script chk {\n  interval 2\n}\nvrrp_script ok {\n  script /bin/true\n}\n"

@@ -42,7 +42,40 @@ public static class VirtualServerChecks
             diagnostics.Error(protocol.Location, $"Warning: Virtual server {name}: protocol specified for fwmark - protocol will be ignored");
             children = children.RemoveAll(c => c.Keyword == "protocol");
         }
+        children = RealServerPorts(node, children, diagnostics);
         return children == node.Children ? node : node.WithChildren(children);
+    }
+
+    /// <summary>
+    /// keepalived's port corrections for real servers not using NAT: a fwmark service's real server has no port ("has port
+    /// specified - clearing"); an address service's real server uses the service's port ("ports don't match - resetting").
+    /// </summary>
+    private static ImmutableArray<ConfigNode> RealServerPorts(ConfigNode node, ImmutableArray<ConfigNode> children, DiagnosticBag diagnostics)
+    {
+        var args = node.Args;
+        if (args.Length < 2 || args[0] == "group")
+            return children;
+        var fwmark = args[0] == "fwmark";
+        var serviceMethod = node.Last("lvs_method")?.Arg0 ?? node.Last("lb_kind")?.Arg0 ?? "NAT";
+        var protocol = fwmark ? "none" : node.Last("protocol")?.Arg0?.ToLowerInvariant() ?? "none";
+        for (var i = 0; i < children.Length; i++)
+        {
+            var rs = children[i];
+            if (rs.Keyword != "real_server" || rs.Args.Length < 2 || (rs.Last("lvs_method")?.Arg0 ?? serviceMethod) == "NAT")
+                continue;
+            var port = rs.Args[1];
+            if (fwmark && port != "0")
+            {
+                diagnostics.Error(rs.Location, $"WARNING - fwmark virtual server {Name(node)}, real server [{rs.Args[0]}]:{protocol}:{port} has port specified - clearing");
+                children = children.SetItem(i, new ConfigNode(rs.Keyword, [rs.Args[0]], rs.Children, rs.Location));
+            }
+            else if (!fwmark && port != "0" && port != args[1])
+            {
+                diagnostics.Error(rs.Location, $"WARNING - virtual server {Name(node)} and real server [{rs.Args[0]}]:{protocol}:{port} ports don't match - resetting");
+                children = children.SetItem(i, new ConfigNode(rs.Keyword, [rs.Args[0], args[1]], rs.Children, rs.Location));
+            }
+        }
+        return children;
     }
 
     private static bool IsCheckerWithoutUrl(ConfigNode checker) => checker.Keyword is "HTTP_GET" or "SSL_GET" && checker.Last("url") is null;
