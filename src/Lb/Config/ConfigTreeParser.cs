@@ -7,7 +7,8 @@ namespace Lb.Config;
 
 /// <summary>
 /// Builds the statement tree from logical lines: words split on whitespace, quoted strings ("…" or '…', escapes inside
-/// quotes as keepalived's), <c>{</c> and <c>}</c> as their own tokens, a block's opening brace on the keyword's line or the next.
+/// quotes as keepalived's), <c>{</c> and <c>}</c> outside quotes as their own tokens wherever they are (glued to a
+/// word or to each other, as keepalived splits them), a block's opening brace on the keyword's line or the next.
 /// </summary>
 public sealed class ConfigTreeParser
 {
@@ -131,6 +132,13 @@ public sealed class ConfigTreeParser
         return s;
     }
 
+    private static bool IsBrace(char c) => c is '{' or '}';
+
+    /// <summary>
+    /// One line's tokens. As keepalived 2.2.7's read_line, a brace outside quotes stands for itself wherever it is
+    /// (keepalived cuts the line before and after each one): <c>virtual_server 10.0.0.1 80{</c>, <c>{weight 1}</c>,
+    /// <c>connect_timeout 3}}</c> are the braces and the words around them.
+    /// </summary>
     private static void Tokenize(ReadOnlySpan<char> text, SourceLocation location, List<Token> tokens, DiagnosticBag? diagnostics, Dictionary<string, string>? words = null)
     {
         var i = 0;
@@ -141,21 +149,33 @@ public sealed class ConfigTreeParser
                 i++;
             if (i >= text.Length)
                 break;
+            if (text[i] == '{')
+            {
+                tokens.Add(new Token(Kind.Open, "{", location));
+                i++;
+                continue;
+            }
+            if (text[i] == '}')
+            {
+                tokens.Add(new Token(Kind.Close, "}", location));
+                i++;
+                continue;
+            }
 
             // The common word has no quote: taken as it stands, without a builder (start-up of a big file).
             var start = i;
-            while (i < text.Length && !char.IsWhiteSpace(text[i]) && text[i] is not ('"' or '\''))
+            while (i < text.Length && !char.IsWhiteSpace(text[i]) && text[i] is not ('"' or '\'' or '{' or '}'))
                 i++;
-            if (i == text.Length || char.IsWhiteSpace(text[i]))
+            if (i == text.Length || text[i] is not ('"' or '\''))
             {
-                AddWord(text[start..i], location, tokens, words);
+                tokens.Add(new Token(Kind.Word, Word(text[start..i], words), location));
                 continue;
             }
             i = start;
             var word = builder ??= new StringBuilder();
             word.Clear();
             var quoted = false;
-            while (i < text.Length && !char.IsWhiteSpace(text[i]))
+            while (i < text.Length && !char.IsWhiteSpace(text[i]) && !IsBrace(text[i]))
             {
                 var c = text[i];
                 if (c is '"' or '\'')
@@ -188,28 +208,8 @@ public sealed class ConfigTreeParser
                 word.Append(c);
                 i++;
             }
-            if (quoted)
-                tokens.Add(new Token(Kind.Word, word.ToString(), location));
-            else
-                AddWord(word.ToString(), location, tokens, words);
+            tokens.Add(new Token(Kind.Word, quoted ? word.ToString() : Word(word.ToString(), words), location));
         }
-    }
-
-    /// <summary>An unquoted word: a brace, a word closing a one-line block, or a word.</summary>
-    private static void AddWord(ReadOnlySpan<char> w, SourceLocation location, List<Token> tokens, Dictionary<string, string>? words)
-    {
-        if (w is "{")
-            tokens.Add(new Token(Kind.Open, "{", location));
-        else if (w is "}")
-            tokens.Add(new Token(Kind.Close, "}", location));
-        else if (w.Length > 1 && w[^1] == '}' && w.Count('}') > w.Count('{'))
-        {
-            // "value}" closes a block written on one line, e.g. "virtual_ipaddress { 10.0.0.1/24}".
-            tokens.Add(new Token(Kind.Word, Word(w[..^1], words), location));
-            tokens.Add(new Token(Kind.Close, "}", location));
-        }
-        else
-            tokens.Add(new Token(Kind.Word, Word(w, words), location));
     }
 
     private static int Unescape(ReadOnlySpan<char> text, int i, StringBuilder into)

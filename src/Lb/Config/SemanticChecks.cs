@@ -11,6 +11,7 @@ public static class SemanticChecks
 {
     public static ImmutableArray<ConfigNode> Run(ImmutableArray<ConfigNode> nodes, DiagnosticBag diagnostics, ConfigLoadOptions options)
     {
+        nodes = Checks.VrrpScriptChecks.RemoveWithoutScript(nodes, diagnostics);
         var scripts = nodes.Where(n => n.Keyword == "vrrp_script").Select(n => n.Arg0).OfType<string>().ToHashSet(StringComparer.Ordinal);
         var instances = new Dictionary<string, ConfigNode>(StringComparer.Ordinal);
         var vrids = new Dictionary<(string Interface, string Vrid, bool V6), string>();
@@ -78,7 +79,8 @@ public static class SemanticChecks
                         break;
                     }
                 case "virtual_server":
-                    result.Add(VirtualServer(node, groups, diagnostics));
+                    if (Checks.VirtualServerChecks.Run(node, diagnostics) is { } vs)
+                        result.Add(VirtualServer(vs, groups, diagnostics));
                     break;
                 default:
                     result.Add(node);
@@ -90,7 +92,7 @@ public static class SemanticChecks
             diagnostics.Error(SourceLocation.None, "Non-existent interface specified in configuration");
 
         // Scripts first: keepalived drops the scripts it cannot run before it completes the instances that track them.
-        return Checks.VrrpInstanceChecks.Run(ScriptChecks.Run(result.ToImmutable(), diagnostics, options), diagnostics);
+        return Checks.VrrpInstanceChecks.Run(ScriptChecks.Run(Checks.VrrpScriptChecks.DropUnknownTracked(result.ToImmutable()), diagnostics, options), diagnostics);
     }
 
     private static ConfigNode VirtualServer(ConfigNode node, HashSet<string> groups, DiagnosticBag diagnostics)
@@ -102,7 +104,7 @@ public static class SemanticChecks
 
         var protocol = node.Last("protocol")?.Arg0?.ToUpperInvariant();
         var isAddress = args.Length >= 2 && args[0] != "fwmark" && args[0] != "group";
-        var label = isAddress ? $"[{args[0]}]:{(protocol ?? "none").ToLowerInvariant()}:{args[1]}" : string.Join(' ', args);
+        var label = Checks.VirtualServerChecks.Name(node);
         if (protocol is null && isAddress)
         {
             diagnostics.Error(node.Location, $"Virtual server {label}: no protocol set - defaulting to UDP");
@@ -114,7 +116,9 @@ public static class SemanticChecks
             diagnostics.Error(node.Location, $"Virtual server {label}: no scheduler set, setting default 'wlc'");
             children = children.Add(new ConfigNode("lb_algo", ImmutableArray.Create("wlc"), null, SourceLocation.None));
         }
-        if (node.Last("lb_kind") is null && node.Last("lvs_method") is null)
+        // keepalived sets the default only for a real server (or sorry server) that has no method of its own.
+        if (node.Last("lb_kind") is null && node.Last("lvs_method") is null
+            && (node.All("real_server").Any(rs => rs.Last("lvs_method") is null) || (node.Last("sorry_server") is not null && node.Last("sorry_server_lvs_method") is null)))
         {
             diagnostics.Error(node.Location, $"Virtual server {label}: no forwarding method set, setting default NAT");
             children = children.Add(new ConfigNode("lb_kind", ImmutableArray.Create("NAT"), null, SourceLocation.None));

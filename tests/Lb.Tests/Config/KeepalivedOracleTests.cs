@@ -15,7 +15,6 @@ public sealed class KeepalivedOracleTests
     /// <summary>Corpus files where Lb deliberately differs from keepalived: file → (keepalived's code, Lb's code, why).</summary>
     private static readonly Dictionary<string, (int Keepalived, int Lb, string Reason)> KnownDifferences = new(StringComparer.Ordinal)
     {
-        ["keepalived-samples/fwmark.conf"] = (5, 0, "keepalived: 'protocol specified for fwmark - protocol will be ignored'; Lb does not check protocol on fwmark services yet"),
         // third-party/: collected configurations (third-party/SOURCES.md). "fixed by <branch>": the lead removes the entry on merging it.
         ["third-party/19-issue2067-bad-vs-ip-no-brace.conf"] = (134, 5, "keepalived aborts ('free(): invalid pointer', SIGABRT) after '(Line 2) Invalid virtual server IP address/port 192.168.1.300/22 - skipping' and '(Line 3) Missing '{' at beginning of configuration block': the crash of acassen/keepalived#2067, fixed after 2.2.7. Lb reports the same configuration errors and exits 5, the verdict keepalived means to give"),
         ["third-party/45-augeas-full-example.conf"] = (2, 6, "keepalived: '(Line 87) *** Configuration line starting `preempt_delay` is missing a parameter after keyword `preempt_delay` at word position 2', then exit(2) from the parser (null_strvec, KEEPALIVED_EXIT_CONFIG): -t stops mid-file without its verdict (2 is none of -t's codes 0/4/5/6). Lb reports the missing argument as an error and checks the rest: its script security verdict (6) is what keepalived -t gives once the argument is there"),

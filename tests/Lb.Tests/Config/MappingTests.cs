@@ -137,6 +137,9 @@ public sealed class MappingTests
                 protocol SCTP
                 persistence_timeout 600
                 persistence_granularity 255.255.255.0
+                real_server 2001:db8::2 443 {
+                    weight 1
+                }
             }
             """);
 

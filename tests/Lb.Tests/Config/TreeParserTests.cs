@@ -40,6 +40,46 @@ public sealed class TreeParserTests
     }
 
     [Fact]
+    public void Braces_glued_to_words_or_to_each_other_are_braces_as_keepalived_splits_them()
+    {
+        // keepalived 2.2.7 (read_line) cuts a line before and after every '{' and '}' outside double quotes; verified with
+        // keepalived -t: each form below is accepted (exit 0).
+        var (nodes, diags) = Parse(
+            "virtual_server 10.0.0.1 80{\n" +
+            "  real_server 1.2.3.4 80 {weight 1}\n" +
+            "  real_server 1.2.3.5 80 {\n" +
+            "    TCP_CHECK{\n" +
+            "      connect_timeout 3}}\n" +
+            "  real_server 1.2.3.6 80 {\n" +
+            "    TCP_CHECK {\n" +
+            "      connect_timeout 4\n" +
+            "  } }\n" +
+            "  notify_up \"/bin/echo {up}\"\n" +
+            "}\n" +
+            "unicast_peer{\n  10.0.0.2}\n");
+        Assert.Empty(diags);
+        Assert.Equal(new[] { "virtual_server", "unicast_peer" }, nodes.Select(n => n.Keyword));
+        var vs = nodes[0];
+        Assert.Equal(new[] { "10.0.0.1", "80" }, vs.Args);
+        Assert.Equal(new[] { "real_server", "real_server", "real_server", "notify_up" }, vs.Children.Select(c => c.Keyword));
+        var weight = Assert.Single(vs.Children[0].Children);
+        Assert.Equal("weight 1", $"{weight.Keyword} {string.Join(' ', weight.Args)}");
+        Assert.Equal("3", vs.Children[1].Children.Single().Children.Single().Arg0);
+        Assert.Equal("4", vs.Children[2].Children.Single().Children.Single().Arg0);
+        Assert.Equal("/bin/echo {up}", vs.Children[3].Arg0);
+        Assert.Equal("10.0.0.2", nodes[1].Children.Single().Keyword);
+    }
+
+    [Fact]
+    public void A_brace_glued_to_a_word_still_counts_for_the_balance()
+    {
+        var (_, diags) = Parse("a {\n b 1}}\nc {\n d 2\n");
+        Assert.Collection(diags,
+            d => { Assert.Equal(2, d.Location.Line); Assert.Equal("Extra '}' found", d.Message); },
+            d => { Assert.Equal(4, d.Location.Line); Assert.Equal("There are 1 missing '}'s or extra '{'s", d.Message); });
+    }
+
+    [Fact]
     public void Quoted_strings_keep_whitespace_and_unescape()
     {
         var (nodes, _) = Parse("script \"/bin/check --name 'a b'\" 'x y' abc\"d e\"f \"tab\\there\\x41\\101\"\n");

@@ -19,6 +19,10 @@ public static class ArgumentChecks
         "auth_pass" => AuthPass(args, location, diagnostics),
         "vsg_entry" => VirtualServerGroupEntry(args, location, diagnostics),
         "iptables" => BuildOptionChecks.Iptables(args, location, diagnostics),
+        "sched" => Scheduler(args, location, diagnostics),
+        "fwd_virtual" => ForwardingMethod(args, "virtual", location, diagnostics),
+        "fwd_real" => ForwardingMethod(args, "real", location, diagnostics),
+        "fwd_sorry" => ForwardingMethod(args, "sorry", location, diagnostics),
         _ => args,
     };
 
@@ -153,5 +157,26 @@ public static class ArgumentChecks
             return default;
         }
         return args;
+    }
+
+    /// <summary>keepalived 2.2.7's schedulers (check_parser.c lvs_schedulers), compared case-sensitively as keepalived does.</summary>
+    public static readonly ImmutableArray<string> Schedulers = ["rr", "wrr", "lc", "wlc", "lblc", "sh", "mh", "dh", "fo", "ovf", "lblcr", "sed", "nq", "twos"];
+
+    // lb_algo / lvs_sched NAME: an unknown name is ignored (the earlier one, or the default wlc, stays), never handed to the kernel.
+    private static ImmutableArray<string> Scheduler(ImmutableArray<string> args, SourceLocation location, DiagnosticBag diagnostics)
+    {
+        if (Schedulers.Contains(args[0], StringComparer.Ordinal))
+            return args;
+        diagnostics.Error(location, $"Invalid lvs_scheduler '{args[0]}' - ignoring");
+        return default;
+    }
+
+    // lb_kind / lvs_method NAT|DR|TUN [...] (case-sensitive): another method (FNAT, nat) is ignored with keepalived's message.
+    private static ImmutableArray<string> ForwardingMethod(ImmutableArray<string> args, string server, SourceLocation location, DiagnosticBag diagnostics)
+    {
+        if (args[0] is "NAT" or "DR" or "TUN")
+            return args;
+        diagnostics.Error(location, $"PARSER : unknown [{args[0]}] routing method for {server} server.");
+        return default;
     }
 }
