@@ -87,6 +87,36 @@ public sealed class ScriptSecurityVerdictTests : IDisposable
         Assert.Null(rs.NotifyUp);
     }
 
+    /// <summary>
+    /// Host checks as keepalived makes them, on what the test creates: a script_user no host has (every script without its
+    /// own user dropped, exit 5), a track script that does not exist (disabled, exit 5), one that is not executable (dropped
+    /// silently, exit 0).
+    /// </summary>
+    [RootTheory("keepalived")]
+    [InlineData("no-such-user", 5)]
+    [InlineData("missing-script", 5)]
+    [InlineData("not-executable", 0)]
+    public void Host_checks_give_keepalived_s_verdict(string kind, int expected)
+    {
+        var user = kind == "no-such-user" ? $"lb-no-such-user-{Environment.ProcessId}" : "root";
+        var script = kind switch
+        {
+            "missing-script" => Path.Combine(_dir, "missing.sh"),
+            "not-executable" => Script("noexec.sh", Path.Combine(_dir, "ran")),
+            _ => Script("ok.sh", Path.Combine(_dir, "ran")),
+        };
+        if (kind == "not-executable")
+            File.SetUnixFileMode(script, (UnixFileMode)0b110_100_100);
+        var conf = Write($"{kind}.conf", Vrrp(script, withTrackScript: true).Replace("script_user root", $"script_user {user}", StringComparison.Ordinal));
+
+        Assert.Equal(expected, KeepalivedOracleTests.RunKeepalived(conf).Code);
+        var loaded = ConfigLoader.Load(conf, new ConfigLoadOptions { CheckInterfaces = true });
+        Assert.Equal(expected, loaded.ExitCode);
+        var mapped = ConfigMapper.Map(loaded);
+        Assert.Empty(mapped.Vrrp.Scripts);
+        Assert.Empty(Assert.Single(mapped.Vrrp.Instances).TrackScripts);
+    }
+
     private string Attack(string attack)
     {
         var marker = Path.Combine(_dir, "ran-as-root");

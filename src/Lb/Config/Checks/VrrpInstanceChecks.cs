@@ -35,8 +35,9 @@ internal static class VrrpInstanceChecks
         var globals = new Globals(
             global?.Last("vrrp_strict") is not null,
             Int(global?.Last("vrrp_version")?.Arg0) ?? 2,
-            nodes.Where(n => n.Keyword == "vrrp_script" && n.Arg0 is not null).GroupBy(n => n.Arg0!, StringComparer.Ordinal)
-                .ToDictionary(g => g.Key, g => WeightOf(g.Last()) ?? 0, StringComparer.Ordinal));
+            Weights(nodes, "vrrp_script", null, 0),
+            Weights(nodes, "vrrp_track_file", "track_file", 1),
+            Weights(nodes, "vrrp_track_process", null, 0));
         var syncDaemon = global?.Last("lvs_sync_daemon")?.Arg0;
         var groups = VrrpSyncGroupChecks.Run(nodes, diagnostics);
 
@@ -58,10 +59,65 @@ internal static class VrrpInstanceChecks
                     break;
             }
         }
-        return result.ToImmutable();
+        return SyncGroupWeights(result.ToImmutable(), groups, globals, diagnostics);
     }
 
-    private sealed record Globals(bool Strict, int Version, Dictionary<string, int> ScriptWeights);
+    private static bool Same(ImmutableArray<ConfigNode> a, ImmutableArray<ConfigNode> b)
+    {
+        if (a.Length != b.Length)
+            return false;
+        for (var k = 0; k < a.Length; k++)
+        {
+            if (!ReferenceEquals(a[k], b[k]))
+                return false;
+        }
+        return true;
+    }
+
+    /// <summary>The weight of each tracker defined by <paramref name="keyword"/> (or its alias), keepalived's default when it has none.</summary>
+    private static Dictionary<string, int> Weights(ImmutableArray<ConfigNode> nodes, string keyword, string? alias, int fallback) =>
+        nodes.Where(n => (n.Keyword == keyword || n.Keyword == alias) && n.Arg0 is not null).GroupBy(n => n.Arg0!, StringComparer.Ordinal)
+            .ToDictionary(g => g.Key, g => WeightOf(g.Last()) ?? fallback, StringComparer.Ordinal);
+
+    private sealed record Globals(bool Strict, int Version, Dictionary<string, int> ScriptWeights, Dictionary<string, int> FileWeights, Dictionary<string, int> ProcessWeights);
+
+    /// <summary>A sync group with an address owner among its members cannot have weighted trackers: keepalived clears the weights.</summary>
+    private static ImmutableArray<ConfigNode> SyncGroupWeights(ImmutableArray<ConfigNode> nodes, SyncGroups groups, Globals globals, DiagnosticBag diagnostics)
+    {
+        if (groups.Membership.Count == 0)
+            return nodes;
+        var owners = nodes.Where(n => n.Keyword == "vrrp_instance" && n.Arg0 is not null && Int(n.Last("priority")?.Arg0) == Owner)
+            .Select(n => n.Arg0!).Where(groups.Membership.ContainsKey).Select(n => groups.Membership[n].Group).ToHashSet(StringComparer.Ordinal);
+        if (owners.Count == 0)
+            return nodes;
+        return nodes.Select(n =>
+        {
+            if (n.Keyword != "vrrp_sync_group" || n.Arg0 is not { } name || !owners.Contains(name))
+                return n;
+            var children = n.Children.Select(c =>
+            {
+                (string What, string Action, Func<ConfigNode, int> Weight)? kind = c.Keyword switch
+                {
+                    "track_script" => ("script", "clearing weight", e => WeightOf(e) ?? globals.ScriptWeights.GetValueOrDefault(e.Keyword)),
+                    "track_file" => ("file", "setting weight 0", e => WeightOf(e) ?? globals.FileWeights.GetValueOrDefault(e.Keyword, 1)),
+                    "track_process" => ("process", "setting weight 0", e => WeightOf(e) ?? globals.ProcessWeights.GetValueOrDefault(e.Keyword)),
+                    "track_interface" => ("interface", "clearing weight", e => WeightOf(e) ?? 0),
+                    _ => null,
+                };
+                if (kind is not { } k)
+                    return c;
+                var entries = c.Children.Select(e =>
+                {
+                    if (k.Weight(e) == 0)
+                        return e;
+                    diagnostics.Error(e.Location, $"({name}) Cannot have weighted track {k.What} '{e.Keyword}' with member having priority {Owner} - {k.Action}");
+                    return WithWeight(e, 0);
+                }).ToImmutableArray();
+                return Same(entries, c.Children) ? c : c.WithChildren(entries);
+            }).ToImmutableArray();
+            return Same(children, n.Children) ? n : n.WithChildren(children);
+        }).ToImmutableArray();
+    }
 
     private static ConfigNode Complete(ConfigNode node, string name, Globals globals, SyncMembership? sync, ref string? syncDaemon, DiagnosticBag diagnostics)
     {
@@ -304,6 +360,21 @@ internal static class VrrpInstanceChecks
             i.Error(e.Location, $"({i.Name}) ignoring tracked script {e.Keyword} with weights due to {(inSync ? "SYNC group" : "address_owner")}");
             return null;
         });
+        i.RewriteEntries("track_file", e =>
+        {
+            if (!globals.FileWeights.TryGetValue(e.Keyword, out var defined))
+                return e;
+            var weight = WeightOf(e) ?? defined;
+            if (weight == 1)
+            {
+                i.Error(e.Location, $"({i.Name}) ignoring weight from tracked file {e.Keyword} due to {(inSync ? "SYNC group" : "address_owner")}. specify weight 0");
+                return WithWeight(e, 0);
+            }
+            if (weight == 0)
+                return e;
+            i.Error(e.Location, $"({i.Name}) ignoring tracked file {e.Keyword} with weight {weight} due to {(inSync ? "SYNC group" : "address_owner")}");
+            return null;
+        });
     }
 
     /// <summary>The <c>weight N</c> of a tracking entry or a vrrp_script, null when absent or not a number.</summary>
@@ -315,10 +386,12 @@ internal static class VrrpInstanceChecks
         return entry.Last("weight") is { } w ? Int(w.Arg0) : null;
     }
 
+    /// <summary>The tracking entry with <c>weight N</c> set (added when it has none).</summary>
     private static ConfigNode WithWeight(ConfigNode entry, int weight)
     {
+        var value = weight.ToString(CultureInfo.InvariantCulture);
         var k = entry.Args.IndexOf("weight");
-        var args = entry.Args.SetItem(k + 1, weight.ToString(CultureInfo.InvariantCulture));
+        var args = k >= 0 && k + 1 < entry.Args.Length ? entry.Args.SetItem(k + 1, value) : ImmutableArray.Create("weight", value);
         return new ConfigNode(entry.Keyword, args, entry.IsBlock ? entry.Children : null, entry.Location);
     }
 
