@@ -15,7 +15,7 @@ public sealed class KeepalivedOracleTests
     /// <summary>Corpus files where Lb deliberately differs from keepalived: file → (keepalived's code, Lb's code, why).</summary>
     private static readonly Dictionary<string, (int Keepalived, int Lb, string Reason)> KnownDifferences = new(StringComparer.Ordinal)
     {
-        // third-party/: collected configurations (third-party/SOURCES.md). "fixed by <branch>": the lead removes the entry on merging it.
+        // third-party/: collected configurations (third-party/SOURCES.md).
         ["third-party/19-issue2067-bad-vs-ip-no-brace.conf"] = (134, 5, "keepalived aborts ('free(): invalid pointer', SIGABRT) after '(Line 2) Invalid virtual server IP address/port 192.168.1.300/22 - skipping' and '(Line 3) Missing '{' at beginning of configuration block': the crash of acassen/keepalived#2067, fixed after 2.2.7. Lb reports the same configuration errors and exits 5, the verdict keepalived means to give"),
         ["third-party/45-augeas-full-example.conf"] = (2, 6, "keepalived: '(Line 87) *** Configuration line starting `preempt_delay` is missing a parameter after keyword `preempt_delay` at word position 2', then exit(2) from the parser (null_strvec, KEEPALIVED_EXIT_CONFIG): -t stops mid-file without its verdict (2 is none of -t's codes 0/4/5/6). Lb reports the missing argument as an error and checks the rest: its script security verdict (6) is what keepalived -t gives once the argument is there"),
     };
@@ -50,17 +50,13 @@ public sealed class KeepalivedOracleTests
     /// <summary>The issue's bar: share of third-party configurations where <c>lb -t</c> and <c>keepalived -t</c> exit alike.</summary>
     private const double ThirdPartyBar = 0.95;
 
-    /// <summary>A listed difference whose reason starts so is being fixed in that helper's branch: the lead removes the entry
-    /// when merging it (the test then fails if the difference is still there), so it counts toward the bar as agreeing.</summary>
-    private const string PendingPrefix = "fixed by ";
-
     private void Compare(string ns)
     {
         var failures = new List<string>();
         var files = CorpusTests.ConfigFiles();
         foreach (var stale in KnownDifferences.Keys.Where(k => !files.Contains(k, StringComparer.Ordinal)))
             failures.Add($"{stale}: listed in KnownDifferences but not in the corpus");
-        var tally = new SortedDictionary<string, (int Files, int Same, int Pending)>(StringComparer.Ordinal);
+        var tally = new SortedDictionary<string, (int Files, int Same)>(StringComparer.Ordinal);
         foreach (var relative in files)
         {
             var path = Path.Combine(CorpusTests.CorpusDirectory, relative);
@@ -68,7 +64,7 @@ public sealed class KeepalivedOracleTests
             var lb = CorpusTests.LoadForTest(relative);
             var slash = relative.IndexOf('/', StringComparison.Ordinal);
             var directory = slash < 0 ? "(top)" : relative[..slash];
-            var (count, same, pending) = tally.GetValueOrDefault(directory);
+            var (count, same) = tally.GetValueOrDefault(directory);
             count++;
             if (keepalivedCode == lb.ExitCode)
                 same++;
@@ -76,27 +72,25 @@ public sealed class KeepalivedOracleTests
             {
                 if (known.Keepalived != keepalivedCode || known.Lb != lb.ExitCode)
                     failures.Add($"{relative}: listed difference changed: keepalived {keepalivedCode} (listed {known.Keepalived}), Lb {lb.ExitCode} (listed {known.Lb})");
-                else if (known.Reason.StartsWith(PendingPrefix, StringComparison.Ordinal))
-                    pending++;
             }
             else if (keepalivedCode != lb.ExitCode)
             {
                 failures.Add($"{relative}: keepalived exit {keepalivedCode}, Lb exit {lb.ExitCode}\n  keepalived: {keepalivedText.Replace("\n", "\n    ", StringComparison.Ordinal)}\n  Lb: {CorpusTests.Render(lb).Replace("\n", "\n    ", StringComparison.Ordinal)}");
             }
-            tally[directory] = (count, same, pending);
+            tally[directory] = (count, same);
         }
 
-        _output.WriteLine("exit codes of lb -t and keepalived -t, per corpus directory (pending: listed as fixed by another branch)");
-        _output.WriteLine($"{"directory",-20} {"files",5} {"same",5} {"%",4} {"pending",7} {"% once merged",13}");
-        foreach (var (directory, (count, same, pending)) in tally)
-            _output.WriteLine($"{directory,-20} {count,5} {same,5} {Percent(same, count),4} {pending,7} {Percent(same + pending, count),13}");
+        _output.WriteLine("exit codes of lb -t and keepalived -t, per corpus directory");
+        _output.WriteLine($"{"directory",-20} {"files",5} {"same",5} {"%",4}");
+        foreach (var (directory, (count, same)) in tally)
+            _output.WriteLine($"{directory,-20} {count,5} {same,5} {Percent(same, count),4}");
         _output.WriteLine($"{KnownDifferences.Count} listed differences; tests/Lb.Tests/Config/Corpus/compare.sh prints both tools' diagnostics side by side");
 
         if (tally.TryGetValue("third-party", out var third))
         {
-            var share = (double)(third.Same + third.Pending) / third.Files;
+            var share = (double)third.Same / third.Files;
             if (share < ThirdPartyBar)
-                failures.Add($"third-party: {third.Same} + {third.Pending} pending of {third.Files} configurations give keepalived's exit code ({share:P1}), below the bar of {ThirdPartyBar:P0}");
+                failures.Add($"third-party: {third.Same} of {third.Files} configurations give keepalived's exit code ({share:P1}), below the bar of {ThirdPartyBar:P0}");
         }
         else
         {

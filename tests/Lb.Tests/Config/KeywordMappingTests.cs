@@ -72,7 +72,8 @@ public sealed class KeywordMappingTests
         Assert.True(Instance("check_unicast_src").CheckUnicastSrc);
         Assert.True(Instance("native_ipv6").NativeIpv6);
         Assert.Equal(IPAddress.Parse("224.0.0.99"), Instance("mcast_dst_ip 224.0.0.99").McastDstIp);
-        Assert.Equal(12, Instance("unicast_ttl 12").UnicastTtl);
+        // keepalived resets unicast_ttl without unicast peers.
+        Assert.Equal(12, Instance("unicast_ttl 12\n  unicast_peer {\n    10.0.0.2\n  }").UnicastTtl);
         Assert.Equal(9, Instance("garp_master_repeat 9").GarpMasterRepeat);
         Assert.Equal(TimeSpan.FromSeconds(2), Instance("garp_lower_prio_delay 2").GarpLowerPrioDelay);
         Assert.Equal(3, Instance("garp_lower_prio_repeat 3").GarpLowerPrioRepeat);
@@ -99,7 +100,15 @@ public sealed class KeywordMappingTests
     [Fact]
     public void Sync_group_keywords_reach_the_sync_group_options()
     {
+        // keepalived drops a group whose members are not defined: VI_1 is.
         var g = Assert.Single(Map("""
+            vrrp_instance VI_1 {
+              interface eth0
+              virtual_router_id 51
+              virtual_ipaddress {
+                10.0.0.10/32
+              }
+            }
             vrrp_sync_group G {
               group {
                 VI_1
@@ -151,9 +160,10 @@ public sealed class KeywordMappingTests
         Assert.Equal("sip", VirtualServer("persistence_engine sip").PersistenceEngine);
         var sorry = VirtualServer("sorry_server 10.0.0.3 80\n  sorry_server_lvs_method DR").SorryServer;
         Assert.Equal(ForwardingMethod.DirectRouting, sorry!.ForwardingMethod);
-        // Of lvs_sched and lb_algo, and of lvs_method and lb_kind, the one written last wins (as in keepalived).
-        Assert.Equal("sh", Assert.Single(Map("virtual_server 10.0.0.1 80 {\n  lvs_sched rr\n  lb_algo sh\n}\n").Checkers.VirtualServers).Scheduler);
-        Assert.Equal(ForwardingMethod.Tunnel, Assert.Single(Map("virtual_server 10.0.0.1 80 {\n  lvs_method DR\n  lb_kind TUN\n}\n").Checkers.VirtualServers).ForwardingMethod);
+        // Of lvs_sched and lb_algo, and of lvs_method and lb_kind, the one written last wins (as in keepalived; a virtual
+        // server needs a real server to be kept).
+        Assert.Equal("sh", Assert.Single(Map("virtual_server 10.0.0.1 80 {\n  lvs_sched rr\n  lb_algo sh\n  real_server 10.0.0.2 80 {\n  }\n}\n").Checkers.VirtualServers).Scheduler);
+        Assert.Equal(ForwardingMethod.Tunnel, Assert.Single(Map("virtual_server 10.0.0.1 80 {\n  lvs_method DR\n  lb_kind TUN\n  real_server 10.0.0.2 80 {\n  }\n}\n").Checkers.VirtualServers).ForwardingMethod);
     }
 
     [Fact]
@@ -161,7 +171,9 @@ public sealed class KeywordMappingTests
     {
         foreach (var block in new[] { "HTTP_GET", "SSL_GET", "TCP_CHECK", "DNS_CHECK", "UDP_CHECK", "PING_CHECK", "SMTP_CHECK" })
         {
-            var c = Checker<CheckerOptions>(block, "bindto 10.0.0.1\n      bind_if eth0\n      bind_port 1234\n      fwmark 7\n      log_all_failures");
+            // keepalived ignores an HTTP_GET/SSL_GET without a url.
+            var url0 = block is "HTTP_GET" or "SSL_GET" ? "url {\n        path /\n      }\n      " : string.Empty;
+            var c = Checker<CheckerOptions>(block, url0 + "bindto 10.0.0.1\n      bind_if eth0\n      bind_port 1234\n      fwmark 7\n      log_all_failures");
             Assert.Equal((IPAddress.Parse("10.0.0.1"), "eth0", (ushort?)1234, (uint?)7, (bool?)true), (c.BindTo, c.BindInterface, c.BindPort, c.FirewallMark, c.LogAllFailures));
         }
         Assert.True(Checker<MiscCheckOptions>("MISC_CHECK", "misc_path /bin/true\n      log_all_failures").LogAllFailures);

@@ -112,7 +112,7 @@ public sealed class ScriptSecurityVerdictTests : IDisposable
         Assert.Equal(expected, KeepalivedOracleTests.RunKeepalived(conf).Code);
         var loaded = ConfigLoader.Load(conf, new ConfigLoadOptions { CheckInterfaces = true });
         Assert.Equal(expected, loaded.ExitCode);
-        var mapped = ConfigMapper.Map(loaded);
+        var mapped = loaded.Options;
         Assert.Empty(mapped.Vrrp.Scripts);
         Assert.Empty(Assert.Single(mapped.Vrrp.Instances).TrackScripts);
     }

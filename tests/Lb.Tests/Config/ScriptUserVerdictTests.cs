@@ -51,7 +51,7 @@ public sealed class ScriptUserVerdictTests
     private static (LoadedConfig Loaded, SubsystemOptions Mapped) Load(string text, Func<string, string?, ScriptIdentity?>? users = null)
     {
         var loaded = ConfigLoader.LoadText(text, "users.conf", new ConfigLoadOptions { ScriptUsers = users });
-        return (loaded, ConfigMapper.Map(loaded));
+        return (loaded, loaded.Options);
     }
 
     private static void AssertDropped(LoadedConfig loaded, SubsystemOptions mapped)

@@ -17,7 +17,7 @@ public sealed class VrrpInstanceVerdictTests
     private static (LoadedConfig Loaded, VrrpSubsystemOptions Vrrp) Load(string text)
     {
         var loaded = ConfigLoader.LoadText(text, "verdict.conf");
-        return (loaded, ConfigMapper.Map(loaded).Vrrp);
+        return (loaded, loaded.Options.Vrrp);
     }
 
     private static string Instance(string body, string name = "VI_1", string vips = "10.0.0.1", int vrid = 51, string iface = "eth0") => $$"""

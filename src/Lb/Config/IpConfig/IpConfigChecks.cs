@@ -91,6 +91,9 @@ public static class IpConfigChecks
                     for (var i = 0; i < node.Children.Length; i++)
                     {
                         var child = node.Children[i];
+                        // Reading the records is how the mappers read these blocks (the marks test counts it as a read).
+                        if (collector is not null && child.Keyword is "virtual_ipaddress" or "virtual_ipaddress_excluded" or "virtual_routes" or "virtual_rules")
+                            Mapping.KeywordReads.Read(node, child.Keyword);
                         var kept = child.Keyword switch
                         {
                             "virtual_ipaddress" => Block(child, cx, l => AddressGrammar.Parse(l, false, cx), collector?.Addresses),
