@@ -257,6 +257,11 @@ public sealed class CheckerQuorumKernelTests(ITestOutputHelper output)
             // B: 0, quorum lost: its inhibited sorry server goes from weight 0 to 1.
             web1.Signal("KILL");
             Assert.True(NetnsLab.WaitFor(() => TableIs(lab, director, a, aSorry, b, bSorry), Bound), "after stopping web1: " + Now());
+            // A's own checker of 10.0.0.11 must have judged it down too before web1 returns: its table does not show it
+            // (quorum lost), and its checks run on their own phase, so B's verdict above says nothing about A's.
+            Assert.True(NetnsLab.WaitFor(() => Journal(journal).Any(e => e.GetProperty("kind").GetString() == "real_server" &&
+                e.GetProperty("vs").GetString() == "[10.0.0.100]:tcp:80" && e.GetProperty("rs").GetString() == "[10.0.0.11]:tcp:80" &&
+                e.GetProperty("new").GetString() == "down"), Bound), "10.0.0.11 never went down in A");
 
             // B: 2 >= 1, regained: sorry server back to weight 0, 10.0.0.11 added. A: 2 < 4, still down: 10.0.0.11 is up
             // (journalled) but not added while the sorry server serves.
