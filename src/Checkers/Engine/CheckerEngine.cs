@@ -682,7 +682,7 @@ internal sealed partial class CheckerEngine
     {
         if (script is null)
             return null;
-        var argv = script.Argv;
+        IReadOnlyList<string>? argv = script.Argv;
         if (argv is null && !ScriptCommandLine.TrySplit(script.Command, out argv, out var error))
         {
             _logger.ScriptProblem(script.Command, error!);

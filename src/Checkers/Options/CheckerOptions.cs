@@ -1,3 +1,4 @@
+using Lb.Netlink.Collections;
 using System.Net;
 
 namespace Lb.Checkers.Options;
@@ -95,7 +96,7 @@ public sealed record HttpCheckOptions : CheckerOptions
     public bool FastRecovery { get; init; }
 
     /// <summary>The <c>url { … }</c> blocks; every one must pass.</summary>
-    public IReadOnlyList<UrlOptions> Urls { get; init; } = [];
+    public ValueList<UrlOptions> Urls { get; init; } = [];
 
     /// <inheritdoc/>
     public override TimeSpan DefaultDelayBeforeRetry(TimeSpan delayLoop) => TimeSpan.FromSeconds(3);
@@ -111,7 +112,7 @@ public sealed record UrlOptions
     public string? Digest { get; init; }
 
     /// <summary><c>status_code &lt;INT|RANGE&gt; …</c>; empty: 200-299.</summary>
-    public IReadOnlyList<StatusCodeRange> StatusCodes { get; init; } = [];
+    public ValueList<StatusCodeRange> StatusCodes { get; init; } = [];
 
     /// <summary><c>virtualhost &lt;STRING&gt;</c> of this URL; null: the checker's.</summary>
     public string? Virtualhost { get; init; }
@@ -123,7 +124,7 @@ public sealed record UrlOptions
     public bool RegexNoMatch { get; init; }
 
     /// <summary><c>regex_options</c>: the supported subset (caseless, multiline, dotall, extended, ungreedy is ignored).</summary>
-    public IReadOnlyList<string> RegexOptions { get; init; } = [];
+    public ValueList<string> RegexOptions { get; init; } = [];
 
     /// <summary><c>regex_min_offset &lt;OFFSET&gt;</c>.</summary>
     public int? RegexMinOffset { get; init; }
@@ -212,7 +213,7 @@ public sealed record MiscCheckOptions : CheckerOptions
     public required string Path { get; init; }
 
     /// <summary><see cref="Path"/> split once at configuration time (argv[0] resolved); null: split <see cref="Path"/> when the check is built.</summary>
-    public IReadOnlyList<string>? Argv { get; init; }
+    public ValueList<string>? Argv { get; init; }
 
     /// <summary><c>misc_timeout &lt;INT&gt;</c>; null: delay_loop.</summary>
     public TimeSpan? Timeout { get; init; }
@@ -237,7 +238,7 @@ public sealed record UdpCheckOptions : CheckerOptions
     public override string Keyword => "UDP_CHECK";
 
     /// <summary><c>payload &lt;HEX_STR&gt;</c>; null: a random payload.</summary>
-    public byte[]? Payload { get; init; }
+    public ValueList<byte>? Payload { get; init; }
 
     /// <summary><c>require_reply [&lt;HEX_STR&gt;]</c>: a reply is required.</summary>
     public bool RequireReply { get; init; }

@@ -1,3 +1,4 @@
+using Lb.Netlink.Collections;
 namespace Lb.Checkers.Options;
 
 /// <summary>
@@ -7,7 +8,7 @@ namespace Lb.Checkers.Options;
 public sealed record CheckerSubsystemOptions
 {
     /// <summary>The <c>virtual_server</c> blocks, in file order.</summary>
-    public IReadOnlyList<VirtualServerOptions> VirtualServers { get; init; } = [];
+    public ValueList<VirtualServerOptions> VirtualServers { get; init; } = [];
 
     /// <summary><c>script_user username [groupname]</c>: the user scripts (misc_path, notify_*, quorum_*) run as when they name none. Null: the user lb runs as.</summary>
     public string? ScriptUser { get; init; }

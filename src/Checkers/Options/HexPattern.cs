@@ -1,3 +1,4 @@
+using Lb.Netlink.Collections;
 using System.Globalization;
 
 namespace Lb.Checkers.Options;
@@ -6,7 +7,7 @@ namespace Lb.Checkers.Options;
 /// keepalived's free-format <c>HEX_STR</c>: groups separated by spaces, each group of odd length gets a leading 0
 /// (<c>Ab12f 3 456</c> is AB 12 0F 03 45 06 — keepalived pads the last nibble of an odd group); X/x nibbles match anything.
 /// </summary>
-public sealed record HexPattern(byte[] Value, byte[] Mask)
+public sealed record HexPattern(ValueList<byte> Value, ValueList<byte> Mask)
 {
     /// <summary>Parses a HEX_STR; throws <see cref="FormatException"/> on a character that is not hex or X.</summary>
     public static HexPattern Parse(string text)
@@ -42,7 +43,7 @@ public sealed record HexPattern(byte[] Value, byte[] Mask)
     /// <summary>True when the first min(len) bytes of <paramref name="data"/> match.</summary>
     public bool Matches(ReadOnlySpan<byte> data)
     {
-        var n = Math.Min(data.Length, Value.Length);
+        var n = Math.Min(data.Length, Value.Count);
         for (var i = 0; i < n; i++)
         {
             if ((data[i] & Mask[i]) != (Value[i] & Mask[i]))

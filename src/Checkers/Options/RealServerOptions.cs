@@ -1,3 +1,4 @@
+using Lb.Netlink.Collections;
 using System.Net;
 
 namespace Lb.Checkers.Options;
@@ -59,7 +60,7 @@ public sealed record RealServerOptions
     public TimeSpan? DelayLoop { get; init; }
 
     /// <summary>The checker blocks (HTTP_GET, SSL_GET, TCP_CHECK, MISC_CHECK, DNS_CHECK, UDP_CHECK, PING_CHECK, SMTP_CHECK), in file order.</summary>
-    public IReadOnlyList<CheckerOptions> Checkers { get; init; } = [];
+    public ValueList<CheckerOptions> Checkers { get; init; } = [];
 
     /// <summary>Where the block starts (<c>file:line</c>). Optional.</summary>
     public string? SourceLocation { get; init; }
@@ -75,7 +76,7 @@ public sealed record ScriptOptions
     public required string Command { get; init; }
 
     /// <summary><see cref="Command"/> split once at configuration time (argv[0] resolved); null: split <see cref="Command"/> when run.</summary>
-    public IReadOnlyList<string>? Argv { get; init; }
+    public ValueList<string>? Argv { get; init; }
 
     /// <summary>The <c>username</c>; null: <c>script_user</c>, else the user lb runs as.</summary>
     public string? User { get; init; }

@@ -1,3 +1,4 @@
+using Lb.Netlink.Collections;
 using System.Net;
 using System.Net.Sockets;
 
@@ -24,7 +25,7 @@ public sealed record VirtualServerOptions
     public string? Group { get; init; }
 
     /// <summary>The members of the <c>virtual_server_group</c> named by <see cref="Group"/> (resolved by the parser).</summary>
-    public IReadOnlyList<VirtualServerGroupEntry> GroupEntries { get; init; } = [];
+    public ValueList<VirtualServerGroupEntry> GroupEntries { get; init; } = [];
 
     /// <summary><c>protocol TCP|UDP|SCTP</c>. Default TCP.</summary>
     public IpvsProtocol Protocol { get; init; } = IpvsProtocol.Tcp;
@@ -105,7 +106,7 @@ public sealed record VirtualServerOptions
     public bool InhibitOnFailure { get; init; }
 
     /// <summary>The <c>real_server</c> blocks, in file order.</summary>
-    public IReadOnlyList<RealServerOptions> RealServers { get; init; } = [];
+    public ValueList<RealServerOptions> RealServers { get; init; } = [];
 
     /// <summary>Where the block starts (<c>file:line</c>), for diagnostics and the journal. Optional.</summary>
     public string? SourceLocation { get; init; }

@@ -30,7 +30,7 @@ public sealed class UdpCheck : ICheck
     /// <inheritdoc/>
     public async ValueTask<CheckOutcome> ExecuteAsync(CancellationToken cancellationToken)
     {
-        var payload = _options.Payload ?? RandomPayload();
+        var payload = _options.Payload?.ToArray() ?? RandomPayload();
         using var s = SocketConnector.Create(_remote.AddressFamily, SocketType.Dgram, ProtocolType.Udp, _options.BindTo, _options.BindPort, _options.BindInterface, _options.FirewallMark);
         try
         {

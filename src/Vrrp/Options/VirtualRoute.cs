@@ -1,3 +1,4 @@
+using Lb.Netlink.Collections;
 using System.Collections;
 using System.Net;
 using System.Net.Sockets;
@@ -163,44 +164,6 @@ public sealed record RouteNextHop
     public RouteEncap? Encap { get; init; }
 }
 
-/// <summary>The nexthops of a route: a list compared by value, so a reload sees an unchanged route as equal.</summary>
-public sealed class RouteNextHopList : IReadOnlyList<RouteNextHop>, IEquatable<RouteNextHopList>
-{
-    private readonly RouteNextHop[] _items;
-
-    /// <summary>The empty list.</summary>
-    public static readonly RouteNextHopList Empty = new([]);
-
-    /// <summary>Wraps a copy of <paramref name="items"/>.</summary>
-    public RouteNextHopList(IEnumerable<RouteNextHop> items) => _items = items.ToArray();
-
-    /// <inheritdoc/>
-    public RouteNextHop this[int index] => _items[index];
-
-    /// <inheritdoc/>
-    public int Count => _items.Length;
-
-    /// <inheritdoc/>
-    public IEnumerator<RouteNextHop> GetEnumerator() => ((IEnumerable<RouteNextHop>)_items).GetEnumerator();
-
-    IEnumerator IEnumerable.GetEnumerator() => _items.GetEnumerator();
-
-    /// <inheritdoc/>
-    public bool Equals(RouteNextHopList? other) => other is not null && _items.AsSpan().SequenceEqual(other._items);
-
-    /// <inheritdoc/>
-    public override bool Equals(object? obj) => Equals(obj as RouteNextHopList);
-
-    /// <inheritdoc/>
-    public override int GetHashCode()
-    {
-        var h = new HashCode();
-        foreach (var item in _items)
-            h.Add(item);
-        return h.ToHashCode();
-    }
-}
-
 /// <summary>
 /// One line of <c>virtual_routes</c> / <c>static_routes</c>, as keepalived 2.2.7's <c>alloc_route</c> reads it:
 /// <c>[inet|inet6] [TYPE] [to] DEST [src ADDR] [from PREFIX] [via|gw [inet|inet6] ADDR] [dev|oif IF] [table T] [scope S]
@@ -276,7 +239,7 @@ public sealed record VirtualRoute
     public RouteInsertMode InsertMode { get; init; } = RouteInsertMode.Prepend;
 
     /// <summary><c>nexthop …</c> (or the deprecated <c>via A or B</c>).</summary>
-    public RouteNextHopList NextHops { get; init; } = RouteNextHopList.Empty;
+    public ValueList<RouteNextHop> NextHops { get; init; } = [];
 
     /// <summary>The route is not tracked: <c>no_track</c> written, or no <c>dev</c> to track (keepalived then says so and does not track it).</summary>
     public bool NoTrack { get; init; }

@@ -1,3 +1,4 @@
+using Lb.Netlink.Collections;
 using System.Net;
 
 namespace Lb.Vrrp.Options;
@@ -56,10 +57,10 @@ public sealed record UnicastPeer(IPAddress Address, int MinTtl = 0, int MaxTtl =
 /// <param name="Command">argv: the program and its arguments, already split (see <see cref="Lb.Scripts.ScriptCommandLine.Split"/>).</param>
 /// <param name="User">username (default: <c>script_user</c>).</param>
 /// <param name="Group">groupname (default: the user's group).</param>
-public sealed record NotifyScript(IReadOnlyList<string> Command, string? User = null, string? Group = null)
+public sealed record NotifyScript(ValueList<string> Command, string? User = null, string? Group = null)
 {
     /// <summary>Builds a script from keepalived's quoted command string.</summary>
-    public static NotifyScript Parse(string command, string? user = null, string? group = null) => new(Lb.Scripts.ScriptCommandLine.Split(command), user, group);
+    public static NotifyScript Parse(string command, string? user = null, string? group = null) => new(Lb.Scripts.ScriptCommandLine.Split(command).ToValueList(), user, group);
 
     /// <inheritdoc/>
     public override string ToString() => string.Join(' ', Command);
@@ -104,28 +105,28 @@ public sealed record VrrpInstanceOptions
     public VrrpAuthentication? Authentication { get; init; }
 
     /// <summary><c>virtual_ipaddress</c>: the addresses carried in adverts and added on MASTER.</summary>
-    public IReadOnlyList<VirtualAddress> VirtualIpAddresses { get; init; } = [];
+    public ValueList<VirtualAddress> VirtualIpAddresses { get; init; } = [];
 
     /// <summary><c>virtual_ipaddress_excluded</c>: added on MASTER but not carried in adverts.</summary>
-    public IReadOnlyList<VirtualAddress> VirtualIpAddressesExcluded { get; init; } = [];
+    public ValueList<VirtualAddress> VirtualIpAddressesExcluded { get; init; } = [];
 
     /// <summary><c>virtual_routes</c>.</summary>
-    public IReadOnlyList<VirtualRoute> VirtualRoutes { get; init; } = [];
+    public ValueList<VirtualRoute> VirtualRoutes { get; init; } = [];
 
     /// <summary><c>virtual_rules</c>.</summary>
-    public IReadOnlyList<VirtualRule> VirtualRules { get; init; } = [];
+    public ValueList<VirtualRule> VirtualRules { get; init; } = [];
 
     /// <summary><c>track_interface</c>.</summary>
-    public IReadOnlyList<TrackedInterface> TrackInterfaces { get; init; } = [];
+    public ValueList<TrackedInterface> TrackInterfaces { get; init; } = [];
 
     /// <summary><c>track_script</c>.</summary>
-    public IReadOnlyList<TrackedReference> TrackScripts { get; init; } = [];
+    public ValueList<TrackedReference> TrackScripts { get; init; } = [];
 
     /// <summary><c>track_file</c>.</summary>
-    public IReadOnlyList<TrackedReference> TrackFiles { get; init; } = [];
+    public ValueList<TrackedReference> TrackFiles { get; init; } = [];
 
     /// <summary><c>track_process</c>.</summary>
-    public IReadOnlyList<TrackedReference> TrackProcesses { get; init; } = [];
+    public ValueList<TrackedReference> TrackProcesses { get; init; } = [];
 
     /// <summary><c>dont_track_primary</c>: ignore faults of <see cref="Interface"/> itself.</summary>
     public bool DontTrackPrimary { get; init; }
@@ -140,7 +141,7 @@ public sealed record VrrpInstanceOptions
     public IPAddress? UnicastSrcIp { get; init; }
 
     /// <summary><c>unicast_peer</c>: when non-empty the instance sends adverts by unicast to each peer.</summary>
-    public IReadOnlyList<UnicastPeer> UnicastPeers { get; init; } = [];
+    public ValueList<UnicastPeer> UnicastPeers { get; init; } = [];
 
     /// <summary><c>unicast_ttl</c>: TTL/hop limit of unicast adverts (default 255).</summary>
     public int UnicastTtl { get; init; } = 255;

@@ -1,3 +1,4 @@
+using Lb.Netlink.Collections;
 namespace Lb.Vrrp.Options;
 
 /// <summary>A <c>vrrp_script</c> block.</summary>
@@ -7,7 +8,7 @@ public sealed record VrrpScriptOptions
     public required string Name { get; init; }
 
     /// <summary><c>script</c>: argv, already split (see <see cref="Lb.Scripts.ScriptCommandLine.Split"/>); run directly, never through a shell.</summary>
-    public required IReadOnlyList<string> Command { get; init; }
+    public required ValueList<string> Command { get; init; }
 
     /// <summary><c>interval</c> (default 1 s).</summary>
     public TimeSpan Interval { get; init; } = TimeSpan.FromSeconds(1);
@@ -88,7 +89,7 @@ public sealed record VrrpTrackProcessOptions
     public required string Process { get; init; }
 
     /// <summary>Parameters following the process name.</summary>
-    public IReadOnlyList<string> Parameters { get; init; } = [];
+    public ValueList<string> Parameters { get; init; } = [];
 
     /// <summary><c>param_match</c>.</summary>
     public ProcessParamMatch ParamMatch { get; init; }

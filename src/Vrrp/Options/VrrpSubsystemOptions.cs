@@ -1,3 +1,4 @@
+using Lb.Netlink.Collections;
 using System.Net;
 
 namespace Lb.Vrrp.Options;
@@ -119,19 +120,19 @@ public sealed record VrrpSubsystemOptions
     public bool ReleaseVips { get; init; }
 
     /// <summary><c>vrrp_instance</c> blocks.</summary>
-    public IReadOnlyList<VrrpInstanceOptions> Instances { get; init; } = [];
+    public ValueList<VrrpInstanceOptions> Instances { get; init; } = [];
 
     /// <summary><c>vrrp_sync_group</c> blocks.</summary>
-    public IReadOnlyList<VrrpSyncGroupOptions> SyncGroups { get; init; } = [];
+    public ValueList<VrrpSyncGroupOptions> SyncGroups { get; init; } = [];
 
     /// <summary><c>vrrp_script</c> blocks.</summary>
-    public IReadOnlyList<VrrpScriptOptions> Scripts { get; init; } = [];
+    public ValueList<VrrpScriptOptions> Scripts { get; init; } = [];
 
     /// <summary><c>track_file</c> (<c>vrrp_track_file</c>) blocks.</summary>
-    public IReadOnlyList<VrrpTrackFileOptions> TrackFiles { get; init; } = [];
+    public ValueList<VrrpTrackFileOptions> TrackFiles { get; init; } = [];
 
     /// <summary><c>vrrp_track_process</c> blocks.</summary>
-    public IReadOnlyList<VrrpTrackProcessOptions> TrackProcesses { get; init; } = [];
+    public ValueList<VrrpTrackProcessOptions> TrackProcesses { get; init; } = [];
 }
 
 /// <summary>Protocol constants and keepalived defaults.</summary>

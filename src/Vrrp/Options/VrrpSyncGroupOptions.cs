@@ -1,3 +1,4 @@
+using Lb.Netlink.Collections;
 namespace Lb.Vrrp.Options;
 
 /// <summary>A <c>vrrp_sync_group</c> block: member instances move between states together.</summary>
@@ -7,19 +8,19 @@ public sealed record VrrpSyncGroupOptions
     public required string Name { get; init; }
 
     /// <summary><c>group { … }</c>: member instance names.</summary>
-    public required IReadOnlyList<string> Members { get; init; }
+    public required ValueList<string> Members { get; init; }
 
     /// <summary><c>track_interface</c> applying to every member.</summary>
-    public IReadOnlyList<TrackedInterface> TrackInterfaces { get; init; } = [];
+    public ValueList<TrackedInterface> TrackInterfaces { get; init; } = [];
 
     /// <summary><c>track_script</c> applying to every member.</summary>
-    public IReadOnlyList<TrackedReference> TrackScripts { get; init; } = [];
+    public ValueList<TrackedReference> TrackScripts { get; init; } = [];
 
     /// <summary><c>track_file</c> applying to every member.</summary>
-    public IReadOnlyList<TrackedReference> TrackFiles { get; init; } = [];
+    public ValueList<TrackedReference> TrackFiles { get; init; } = [];
 
     /// <summary><c>track_process</c> applying to every member.</summary>
-    public IReadOnlyList<TrackedReference> TrackProcesses { get; init; } = [];
+    public ValueList<TrackedReference> TrackProcesses { get; init; } = [];
 
     /// <summary><c>notify_master</c>.</summary>
     public NotifyScript? NotifyMaster { get; init; }

@@ -481,7 +481,7 @@ public static class RouteGrammar
                 Destination = IpGrammarContext.Prefix(dst, dstPrefix, family),
                 From = from is { } source ? IpGrammarContext.Prefix(source.Address, source.Prefix, family) : null,
                 Metrics = metrics,
-                NextHops = nextHops.Count == 0 ? RouteNextHopList.Empty : new RouteNextHopList(nextHops),
+                NextHops = nextHops,
                 NoTrack = noTrack,
                 TrackGroup = trackGroup,
                 Protocol = protocol,

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
+using Lb.Netlink.Collections;
 using Lb.Checkers.Options;
 
 namespace Lb.Config.Mapping;
@@ -217,7 +218,7 @@ internal static class CheckerOptionsMapper
 
     private static ScriptOptions? Script(ConfigNode? n) =>
         n?.Arg0 is string s && Lb.Scripts.ScriptCommandLine.TrySplit(s, out var argv, out _)
-            ? new ScriptOptions { Command = s, Argv = argv, User = n.Args.Length > 1 ? n.Args[1] : null, Group = n.Args.Length > 2 ? n.Args[2] : null }
+            ? new ScriptOptions { Command = s, Argv = argv?.ToValueList(), User = n.Args.Length > 1 ? n.Args[1] : null, Group = n.Args.Length > 2 ? n.Args[2] : null }
             : null;
 
     private static RealServerOptions? RealServer(ConfigNode n, NodeValues v)
@@ -337,7 +338,7 @@ internal static class CheckerOptionsMapper
         return new MiscCheckOptions
         {
             Path = path,
-            Argv = argv,
+            Argv = argv?.ToValueList(),
             Timeout = v.Timer(n, "misc_timeout"),
             Dynamic = v.Flag(n, "misc_dynamic") ?? false,
             User = user?.Arg0,
@@ -361,7 +362,7 @@ internal static class CheckerOptionsMapper
                 v.Diagnostics.Error(reply.Location, $"require_reply: {e.Message}");
             }
         }
-        byte[]? bytes = null;
+        ValueList<byte>? bytes = null;
         if (payload is { Args.Length: > 0 })
         {
             try

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Net;
+using Lb.Netlink.Collections;
 using Lb.Vrrp.Options;
 
 namespace Lb.Config.Mapping;
@@ -65,7 +66,7 @@ internal static class VrrpOptionsMapper
     private static NotifyScript? Notify(ConfigNode parent, string keyword)
     {
         var n = parent.Last(keyword);
-        return n?.Arg0 is string s && Lb.Scripts.ScriptCommandLine.TrySplit(s, out var argv, out _) ? new NotifyScript(argv, At(n, 1), At(n, 2)) : null;
+        return n?.Arg0 is string s && Lb.Scripts.ScriptCommandLine.TrySplit(s, out var argv, out _) ? new NotifyScript(argv.ToValueList(), At(n, 1), At(n, 2)) : null;
     }
 
     private static VrrpInstanceOptions? Instance(ConfigNode n, NodeValues v, IReadOnlyDictionary<ConfigNode, IpConfig.IpConfigLists> addressesRoutesRules)
@@ -111,10 +112,10 @@ internal static class VrrpOptionsMapper
             Preempt = !(nopreempt ?? false) && (preempt ?? true),
             PreemptDelay = v.Timer(n, "preempt_delay") ?? TimeSpan.Zero,
             Authentication = authentication,
-            VirtualIpAddresses = ip.Addresses,
-            VirtualIpAddressesExcluded = ip.ExcludedAddresses,
-            VirtualRoutes = ip.Routes,
-            VirtualRules = ip.Rules,
+            VirtualIpAddresses = ip.Addresses.ToValueList(),
+            VirtualIpAddressesExcluded = ip.ExcludedAddresses.ToValueList(),
+            VirtualRoutes = ip.Routes.ToValueList(),
+            VirtualRules = ip.Rules.ToValueList(),
             TrackInterfaces = (n.Last("track_interface")?.Children ?? System.Collections.Immutable.ImmutableArray<ConfigNode>.Empty).Select(c => new TrackedInterface(c.Keyword, WeightOf(c, v) ?? 0, c.Args.Contains("reverse"))).ToList(),
             TrackScripts = Tracked(n.Last("track_script"), v),
             TrackFiles = Tracked(n.Last("track_file"), v),
@@ -216,7 +217,7 @@ internal static class VrrpOptionsMapper
         return new VrrpScriptOptions
         {
             Name = n.Arg0 ?? "?",
-            Command = argv,
+            Command = argv.ToValueList(),
             Interval = v.Timer(n, "interval") ?? TimeSpan.FromSeconds(1),
             Timeout = v.Timer(n, "timeout"),
             Weight = (int?)v.Integer(n, "weight") ?? 0,
