@@ -1,3 +1,4 @@
+using Lb.Netlink.Collections;
 using System.Net;
 using System.Security.Cryptography;
 using System.Text;
@@ -15,7 +16,7 @@ public class HttpCheckTests
         IReadOnlyList<StatusCodeRange>? codes = null, string? regex = null, bool noMatch = false, IHttpClientFactory? factory = null)
     {
         options ??= new HttpCheckOptions();
-        options = options with { Urls = options.Urls.Count > 0 ? options.Urls : [new UrlOptions { Path = path, Digest = digest, StatusCodes = codes ?? [], Regex = regex, RegexNoMatch = noMatch }] };
+        options = options with { Urls = options.Urls.Count > 0 ? options.Urls : [new UrlOptions { Path = path, Digest = digest, StatusCodes = codes is null ? [] : codes.ToValueList(), Regex = regex, RegexNoMatch = noMatch }] };
         var rs = new RealServerOptions { Address = IPAddress.Loopback, Port = (ushort)port, Checkers = [options] };
         var vs = new VirtualServerOptions { Address = IPAddress.Parse("10.0.0.100"), Port = 80, RealServers = [rs] };
         var settings = EffectiveSettings.Resolve(vs, rs, options) with { ConnectTimeout = TimeSpan.FromSeconds(2) };
