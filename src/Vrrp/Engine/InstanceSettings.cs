@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using Lb.Netlink.Collections;
 using Lb.Vrrp.Options;
 
 namespace Lb.Vrrp.Engine;
@@ -13,7 +14,7 @@ internal sealed record InstanceSettings
     public required int Version { get; init; }
     public required TimeSpan AdvertInterval { get; init; }
     public required int DownTimerAdverts { get; init; }
-    public required IReadOnlyList<IPAddress> AdvertAddresses { get; init; }
+    public required ValueList<IPAddress> AdvertAddresses { get; init; }
     public required IPAddress MulticastGroup { get; init; }
     public required TimeSpan GarpMasterDelay { get; init; }
     public required int GarpMasterRepeat { get; init; }
@@ -27,7 +28,7 @@ internal sealed record InstanceSettings
     public required bool CheckUnicastSrc { get; init; }
     public required bool V3ChecksumAsV2 { get; init; }
     public required bool NotifyPriorityChanges { get; init; }
-    public required byte[] AuthData { get; init; }
+    public required ValueList<byte> AuthData { get; init; }
     public bool IsUnicast => Options.UnicastPeers.Count > 0;
     public IPAddress? ConfiguredSource => IsUnicast ? Options.UnicastSrcIp ?? Options.McastSrcIp : Options.McastSrcIp ?? Options.UnicastSrcIp;
 
@@ -55,7 +56,7 @@ internal sealed record InstanceSettings
             Version = version,
             AdvertInterval = advert,
             DownTimerAdverts = o.DownTimerAdverts ?? g.DownTimerAdverts,
-            AdvertAddresses = o.VirtualIpAddresses.Where(v => v.Address.AddressFamily == family).Select(v => v.Address).ToArray(),
+            AdvertAddresses = o.VirtualIpAddresses.Where(v => v.Address.AddressFamily == family).Select(v => v.Address).ToValueList(),
             MulticastGroup = o.McastDstIp ?? (family == AddressFamily.InterNetworkV6 ? g.MulticastGroup6 : g.MulticastGroup4),
             GarpMasterDelay = masterDelay,
             GarpMasterRepeat = masterRepeat,
@@ -69,7 +70,7 @@ internal sealed record InstanceSettings
             CheckUnicastSrc = o.CheckUnicastSrc ?? (g.CheckUnicastSrc || o.UnicastPeers.Any(p => p.HasTtlRange)),
             V3ChecksumAsV2 = o.V3ChecksumAsV2 ?? g.V3ChecksumAsV2,
             NotifyPriorityChanges = o.NotifyPriorityChanges ?? g.NotifyPriorityChanges,
-            AuthData = o.Authentication is { Type: VrrpAuthType.Pass } a && version == 2 ? Protocol.VrrpPacket.PasswordBytes(a.Password) : new byte[8],
+            AuthData = o.Authentication is { Type: VrrpAuthType.Pass } a && version == 2 ? Protocol.VrrpPacket.PasswordBytes(a.Password).ToValueList() : new byte[Protocol.VrrpPacket.AuthDataLength].ToValueList(),
         };
     }
 }

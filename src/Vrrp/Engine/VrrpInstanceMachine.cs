@@ -357,7 +357,7 @@ internal sealed class VrrpInstanceMachine
                 message = $"received a {p.RawAuthType} auth, expecting {(int)ours}!";
                 return VrrpDropReason.AuthTypeMismatch;
             }
-            if (ours == VrrpAuthType.Pass && !p.AuthData.Span.SequenceEqual(Settings.AuthData))
+            if (ours == VrrpAuthType.Pass && !p.AuthData.Span.SequenceEqual(Settings.AuthData.AsSpan()))
             {
                 message = "received an invalid passwd!";
                 return VrrpDropReason.AuthFailure;

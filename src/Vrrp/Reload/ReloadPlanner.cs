@@ -64,7 +64,7 @@ internal static class ReloadPlanner
                 continue;
             }
             var fields = InstanceDifferences(cur.Settings, settings);
-            var bindingsChanged = !OptionsComparer.Same(cur.Bindings, bindings);
+            var bindingsChanged = !cur.Bindings.SequenceEqual(bindings);
             var kind = fields.Any(HardInstanceFields.Contains) ? InstancePlanKind.Hard
                 : fields.Count > 0 || bindingsChanged ? InstancePlanKind.Soft
                 : InstancePlanKind.Keep;

@@ -99,7 +99,7 @@ internal sealed class InstanceRuntime : IVrrpActionSink, IDisposable
             AdvertIntervalCentiseconds = (int)(s.AdvertInterval.TotalMilliseconds / 10),
             Family = s.Family,
             Addresses = s.AdvertAddresses,
-            AuthData = s.AuthData,
+            AuthData = s.AuthData.ToArray(),
         };
         try
         {

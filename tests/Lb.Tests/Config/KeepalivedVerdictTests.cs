@@ -167,6 +167,17 @@ public sealed class KeepalivedVerdictTests
     }
 
     [Fact]
+    public void A_vrrp_script_whose_command_line_cannot_be_split_is_reported_once_and_not_run()
+    {
+        var loaded = Load("vrrp_script q {\n  script \"/bin/true \\\"x\n}\n");
+        var lines = Lines(loaded).Where(l => !l.Contains("SECURITY", StringComparison.Ordinal)).ToArray();
+        Assert.Contains(lines, l => l.StartsWith("(t.conf: Line 2) Unmatched quote", StringComparison.Ordinal));
+        Assert.Contains("(t.conf: Line 2) vrrp_script q: the script's command line cannot be split into words - removing", lines);
+        Assert.DoesNotContain(lines, l => l.Contains("No script set", StringComparison.Ordinal));
+        Assert.Empty(loaded.Options.Vrrp.Scripts);
+    }
+
+    [Fact]
     public void An_empty_notification_email_block_is_counted_as_keepalived_counts_it()
     {
         var loaded = Load("global_defs {\n  notification_email {\n  }\n}\n");

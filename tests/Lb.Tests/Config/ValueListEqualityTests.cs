@@ -97,4 +97,42 @@ public sealed class ValueListEqualityTests
         Assert.Equal(vrrp, a.Options.Vrrp != b.Options.Vrrp);
         Assert.Equal(!vrrp, a.Options.Checkers != b.Options.Checkers);
     }
+
+    /// <summary>
+    /// The guard that keeps the equality above from drifting: walking every options record reachable from what the
+    /// subsystems get, no property may be a collection other than <see cref="ValueList{T}"/> (an array or a List compares
+    /// by reference, and a reload would then see an unchanged file as changed).
+    /// </summary>
+    [Fact]
+    public void No_options_record_holds_a_collection_that_compares_by_reference()
+    {
+        var offenders = new List<string>();
+        var seen = new HashSet<Type>();
+        void Walk(Type t, string path)
+        {
+            t = Nullable.GetUnderlyingType(t) ?? t;
+            if (!seen.Add(t) || t.IsPrimitive || t.IsEnum || t == typeof(string) || t.Namespace?.StartsWith("Lb.", StringComparison.Ordinal) != true && !IsCollection(t))
+                return;
+            if (IsCollection(t))
+            {
+                if (!(t.IsGenericType && t.GetGenericTypeDefinition() == typeof(ValueList<>)))
+                    offenders.Add($"{path}: {t.Name}");
+                foreach (var a in t.IsArray ? [t.GetElementType()!] : t.GetGenericArguments())
+                    Walk(a, path + "[]");
+                return;
+            }
+            foreach (var p in t.GetProperties(System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Instance))
+            {
+                if (p.GetIndexParameters().Length == 0 && p.Name != "EqualityContract")
+                    Walk(p.PropertyType, $"{t.Name}.{p.Name}");
+            }
+        }
+        static bool IsCollection(Type t) => t != typeof(string) && typeof(System.Collections.IEnumerable).IsAssignableFrom(t);
+
+        var loaded = ConfigLoader.LoadText(Text, "v.conf");
+        Walk(loaded.Options.Vrrp.GetType(), "vrrp");
+        Walk(loaded.Options.Checkers.GetType(), "checkers");
+        Assert.True(seen.Count > 10, $"walked only {seen.Count} types");
+        Assert.Empty(offenders);
+    }
 }

@@ -65,7 +65,7 @@ internal sealed class Harness
             AdvertIntervalCentiseconds = centis ?? (int)(s.AdvertInterval.TotalMilliseconds / 10),
             Family = s.Family,
             Addresses = addresses ?? s.AdvertAddresses,
-            AuthData = auth ?? s.AuthData,
+            AuthData = auth ?? s.AuthData.ToArray(),
         };
     }
 

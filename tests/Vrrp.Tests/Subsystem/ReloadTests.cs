@@ -100,7 +100,7 @@ public class ReloadTests
                 AdvertIntervalCentiseconds = (int)(s.AdvertInterval.TotalMilliseconds / 10),
                 Family = s.Family,
                 Addresses = s.AdvertAddresses,
-                AuthData = s.AuthData,
+                AuthData = s.AuthData.ToArray(),
             }, Peer, 255);
         }
 

@@ -206,10 +206,14 @@ internal static class VrrpOptionsMapper
 
     private static VrrpScriptOptions? Script(ConfigNode n, NodeValues v)
     {
+        // A missing script is reported by the checks ("No script set for vrrp_script X - removing"), as is the reason a
+        // command line cannot be split (keepalived's quote and escape messages); here the script is dropped, and said so.
         var script = n.Last("script");
-        if (script?.Arg0 is not string command || !Lb.Scripts.ScriptCommandLine.TrySplit(command, out var argv, out _))
+        if (script?.Arg0 is not string command)
+            return null;
+        if (!Lb.Scripts.ScriptCommandLine.TrySplit(command, out var argv, out _))
         {
-            v.Diagnostics.Error(n.Location, $"vrrp_script {n.Arg0} has no script - ignoring");
+            v.Diagnostics.Error(script.Location, $"vrrp_script {n.Arg0}: the script's command line cannot be split into words - removing");
             return null;
         }
         var weight = n.Last("weight");
