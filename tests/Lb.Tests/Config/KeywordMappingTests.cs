@@ -30,6 +30,14 @@ public sealed class KeywordMappingTests
         Assert.IsAssignableFrom<T>(Assert.Single(Assert.Single(VirtualServer(string.Empty, $"{block} {{\n      {statements}\n    }}").RealServers).Checkers));
 
     [Fact]
+    public void A_virtual_server_weight_is_the_weight_of_its_real_servers_that_set_none()
+    {
+        var vs = Assert.Single(Map("virtual_server 10.0.0.1 80 {\n  weight 7\n  real_server 10.0.0.2 80 {\n  }\n  real_server 10.0.0.3 80 {\n    weight 3\n  }\n}\n").Checkers.VirtualServers);
+        Assert.Equal([7, 3], vs.RealServers.Select(r => r.Weight));
+        Assert.Equal(1, Assert.Single(VirtualServer(string.Empty).RealServers).Weight);
+    }
+
+    [Fact]
     public void Vrrp_global_keywords_reach_the_vrrp_options()
     {
         Assert.Equal(IPAddress.Parse("ff02::99"), Global("vrrp_mcast_group6 ff02::99").MulticastGroup6);

@@ -121,7 +121,8 @@ internal static class CheckerOptionsMapper
             DelayBeforeRetry = v.Timer(n, "delay_before_retry"),
             Warmup = v.Timer(n, "warmup"),
             InhibitOnFailure = v.Flag(n, "inhibit_on_failure") ?? false,
-            RealServers = n.All("real_server").Select(rs => RealServer(rs, v)).OfType<RealServerOptions>().ToList(),
+            // keepalived: a real server without its own weight takes the virtual server's (default 1).
+            RealServers = n.All("real_server").Select(rs => RealServer(rs, v, (int?)v.Integer(n, "weight") ?? 1)).OfType<RealServerOptions>().ToList(),
             SourceLocation = NodeValues.Where(n),
         };
     }
@@ -221,7 +222,7 @@ internal static class CheckerOptionsMapper
             ? new ScriptOptions { Command = s, Argv = argv?.ToValueList(), User = n.Args.Length > 1 ? n.Args[1] : null, Group = n.Args.Length > 2 ? n.Args[2] : null }
             : null;
 
-    private static RealServerOptions? RealServer(ConfigNode n, NodeValues v)
+    private static RealServerOptions? RealServer(ConfigNode n, NodeValues v, int defaultWeight)
     {
         if (n.Arg0 is not string a || v.ParseAddress(n, a) is not { } address)
             return null;
@@ -230,7 +231,7 @@ internal static class CheckerOptionsMapper
         {
             Address = address,
             Port = n.Args.Length > 1 ? v.Port(n, n.Args[1]) : null,
-            Weight = (int?)v.Integer(n, "weight") ?? 1,
+            Weight = (int?)v.Integer(n, "weight") ?? defaultWeight,
             ForwardingMethod = Method(method?.Arg0),
             Tunnel = Tunnel(method),
             InhibitOnFailure = v.Flag(n, "inhibit_on_failure"),

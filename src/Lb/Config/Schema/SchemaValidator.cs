@@ -15,6 +15,8 @@ public sealed class SchemaValidator
 {
     private readonly KeywordSchema _schema;
     private readonly DiagnosticBag _diagnostics;
+    private const char KeySeparator = '\u0001';
+    private string _blockKey = "top level";
     private readonly Dictionary<string, (SourceLocation First, int Count)> _unimplemented = new(StringComparer.Ordinal);
     private readonly Dictionary<string, string> _noEffect = new(StringComparer.Ordinal);
 
@@ -27,10 +29,11 @@ public sealed class SchemaValidator
     public ImmutableArray<ConfigNode> Validate(ImmutableArray<ConfigNode> nodes)
     {
         var result = ValidateBlock(nodes, _schema.Root, "top level", null);
-        foreach (var (name, (first, count)) in _unimplemented.OrderBy(kv => kv.Value.First.File, StringComparer.Ordinal).ThenBy(kv => kv.Value.First.Line))
+        foreach (var (key, (first, count)) in _unimplemented.OrderBy(kv => kv.Value.First.File, StringComparer.Ordinal).ThenBy(kv => kv.Value.First.Line))
         {
+            var name = key[(key.IndexOf(KeySeparator, StringComparison.Ordinal) + 1)..];
             var more = count > 1 ? $" (used {count} times)" : string.Empty;
-            _diagnostics.Warning(first, _noEffect.TryGetValue(name, out var reason)
+            _diagnostics.Warning(first, _noEffect.TryGetValue(key, out var reason)
                 ? $"'{name}' is parsed but has no effect in Lb yet: {reason}{more}"
                 : $"'{name}' is parsed but not implemented by Lb yet; it has no effect{more}");
         }
@@ -202,7 +205,9 @@ public sealed class SchemaValidator
 
         if (!spec.Implemented)
         {
-            var key = isListEntry ? context : keyword;
+            // Keyed by block and keyword: the same name can mean different things (with different reasons) in two blocks.
+            // A list entry counts as a use of its block (the entry carries the block's mark).
+            var key = isListEntry ? _blockKey : context + KeySeparator + keyword;
             _unimplemented[key] = _unimplemented.TryGetValue(key, out var seen) ? (seen.First, seen.Count + 1) : (node.Location, 1);
             if (spec.NoEffect is not null)
                 _noEffect[key] = spec.NoEffect;
@@ -214,7 +219,16 @@ public sealed class SchemaValidator
         ImmutableArray<ConfigNode>? children = null;
         if (node.IsBlock)
         {
-            children = ValidateBlock(node.Children, spec.Children, keyword, node.Arg0);
+            var outerKey = _blockKey;
+            _blockKey = context + KeySeparator + keyword;
+            try
+            {
+                children = ValidateBlock(node.Children, spec.Children, keyword, node.Arg0);
+            }
+            finally
+            {
+                _blockKey = outerKey;
+            }
             // keepalived's email_handler counts it (exit 5), though its words say warning.
             if (children.Value.IsEmpty && keyword == "notification_email")
                 _diagnostics.Error(node.Location, "Warning - empty notification_email block");
