@@ -134,6 +134,7 @@ public sealed partial class VrrpSubsystem
                 // a restarted instance's address work runs after the old one's (its VIP removal comes first)
                 if (p.Kind == InstancePlanKind.Hard)
                 {
+                    rt.Machine.CarryAhSequence(runtimes[p.Name].Machine);
                     var barrier = runtimes[p.Name].Barrier();
                     rt.Enqueue(wct => barrier.WaitAsync(TimeSpan.FromSeconds(10), wct));
                 }

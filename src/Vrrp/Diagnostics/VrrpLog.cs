@@ -146,4 +146,7 @@ internal static partial class VrrpLog
 
     [LoggerMessage(47, LogLevel.Warning, "Unable to lock process in memory - {Error}")]
     public static partial void CannotLockMemory(this ILogger logger, string error);
+
+    [LoggerMessage(90, LogLevel.Information, "({Instance}) IPSEC-AH : Syncing seq_num - Increment seq")]
+    public static partial void AhSyncingSequence(this ILogger logger, string instance);
 }

@@ -41,6 +41,9 @@ internal readonly record struct VrrpAction(VrrpActionKind Kind, int Priority = 0
     /// <summary>VIPs then excluded VIPs of the instance when the action was emitted (AddVips, RemoveVips, SendGarps).</summary>
     public IReadOnlyList<VirtualAddress> Vips { get; init; } = [];
 
+    /// <summary>SendAdvert of an <c>auth_type AH</c> instance: the key and the sequence number the machine chose for this advert.</summary>
+    public Protocol.VrrpAhSigning? AhSigning { get; init; }
+
     /// <inheritdoc/>
     public bool Equals(VrrpAction other) => Kind == other.Kind && Priority == other.Priority && Repeat == other.Repeat && State == other.State;
 

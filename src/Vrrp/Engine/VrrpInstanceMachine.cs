@@ -1,4 +1,6 @@
+using System.Buffers.Binary;
 using System.Net;
+using System.Net.Sockets;
 using Lb.Vrrp.Diagnostics;
 using Lb.Vrrp.Host;
 using Lb.Vrrp.Options;
@@ -31,6 +33,9 @@ internal sealed class VrrpInstanceMachine
     private int _ownFaults;
     private int _priorityDelta;
     private bool _started;
+    private byte[] _ahKey = [];
+    private uint _ahSequence;
+    private bool _ahCycle;
 
     public VrrpInstanceMachine(InstanceSettings settings, object gate, IVrrpActionSink sink, IVrrpEventSink events, TimeProvider time, ILogger logger)
     {
@@ -45,6 +50,7 @@ internal sealed class VrrpInstanceMachine
         BasePriority = settings.Options.Priority;
         EffectivePriority = BasePriority;
         MasterAdverInterval = settings.AdvertInterval;
+        _ahKey = AhKeyOf(settings);
     }
 
     public InstanceSettings Settings { get; private set; }
@@ -66,6 +72,7 @@ internal sealed class VrrpInstanceMachine
         {
             var old = Settings;
             Settings = next;
+            _ahKey = AhKeyOf(next);
             if (old.Options.Priority != next.Options.Priority)
             {
                 BasePriority = next.Options.Priority;
@@ -325,6 +332,11 @@ internal sealed class VrrpInstanceMachine
             message = $"received advert of the wrong address family from {source}";
             return VrrpDropReason.WrongFamily;
         }
+        if (p.Family == AddressFamily.InterNetwork && (p.Ah is not null) != UsesAh)
+        {
+            message = p.Ah is not null ? "Received AH header but auth type not AH" : "No AH header but auth type is AH";
+            return VrrpDropReason.AuthTypeMismatch;
+        }
         UnicastPeer? peer = null;
         if (Settings.IsUnicast)
         {
@@ -362,10 +374,11 @@ internal sealed class VrrpInstanceMachine
                 message = "received an invalid passwd!";
                 return VrrpDropReason.AuthFailure;
             }
-            if (ours == VrrpAuthType.Ah)
+            if (ours == VrrpAuthType.Ah && UsesAh)
             {
-                message = "IPSEC-AH authentication is not supported";
-                return VrrpDropReason.AuthAhUnsupported;
+                var ah = CheckAh(p, source, out message);
+                if (ah != VrrpDropReason.None)
+                    return ah;
             }
             if (p.AdvertIntervalCentiseconds != (int)(Settings.AdvertInterval.Ticks / TimeSpan.TicksPerMillisecond / 10))
             {
@@ -492,7 +505,17 @@ internal sealed class VrrpInstanceMachine
         {
             LowerPriorityReceived++;
             if (ShouldLogLowerPriority())
+            {
                 _logger.MasterReceivedLowerPriority(Name, source, p.Priority, EffectivePriority, Settings.LowerPrioNoAdvert ? "" : ", forcing new election");
+                if (p.Ah is not null)
+                    _logger.AhSyncingSequence(Name);
+            }
+            if (p.Ah is { } lowerAh)
+            {
+                // keepalived: the lower-priority advert's sequence number + 1, so our next adverts are above what it has seen
+                _ahSequence = unchecked(lowerAh.SequenceNumber + 1);
+                _ahCycle = false;
+            }
             if (!Settings.LowerPrioNoAdvert)
                 SendAdvert(EffectivePriority);
             if (Settings.GarpLowerPrioRepeat > 0)
@@ -513,6 +536,8 @@ internal sealed class VrrpInstanceMachine
                 _logger.MasterReceivedHigherPriority(Name, source, p.Priority, EffectivePriority);
             else
                 _logger.MasterReceivedSamePriorityHigherIp(Name, source, p.Priority);
+            if (UsesAh)
+                _ahCycle = false;
             if (Settings.Version == 3 && p.AdvertInterval > TimeSpan.Zero)
                 MasterAdverInterval = p.AdvertInterval;
             MasterAddress = source;
@@ -555,6 +580,12 @@ internal sealed class VrrpInstanceMachine
             return;
         }
         var previous = State;
+        if (_ahCycle)
+        {
+            // keepalived: becoming MASTER after the counter ran out resets the anti-replay counter
+            _ahCycle = false;
+            _ahSequence = 0;
+        }
         State = VrrpState.Master;
         MasterAdverInterval = Settings.AdvertInterval;
         MasterAddress = SourceAddress;
@@ -623,7 +654,73 @@ internal sealed class VrrpInstanceMachine
         AdvertsSent++;
         if (priority == 0)
             PriorityZeroSent++;
-        Emit(new VrrpAction(VrrpActionKind.SendAdvert, Priority: priority));
+        VrrpAhSigning? ah = null;
+        if (UsesAh)
+        {
+            // keepalived counts up once per advert (every unicast peer gets the same number); past 0xFFFFFFFD it stops
+            // counting and marks the counter as cycled (reset when it next becomes MASTER)
+            if (_ahSequence > 0xFFFFFFFD)
+                _ahCycle = true;
+            else
+                _ahSequence++;
+            ah = new VrrpAhSigning(_ahKey, _ahSequence, Settings.IsUnicast);
+        }
+        Emit(new VrrpAction(VrrpActionKind.SendAdvert, Priority: priority) { AhSigning = ah });
+    }
+
+    // ---- IPsec AH (auth_type AH, VRRPv2 over IPv4) -----------------------------------------------
+
+    /// <summary>
+    /// The AH sequence counter: the number of the last advert sent or the highest accepted, one counter for both as in
+    /// keepalived (a BACKUP that takes over continues above the numbers its peers have seen).
+    /// </summary>
+    public uint AhSequenceNumber => _ahSequence;
+
+    /// <summary>True when this instance authenticates with IPsec AH (auth_type AH, VRRPv2, IPv4).</summary>
+    private bool UsesAh => Settings.Version == 2 && Settings.Family == AddressFamily.InterNetwork && Settings.Options.Authentication?.Type == VrrpAuthType.Ah;
+
+    /// <summary>keepalived's HMAC key: auth_pass in 8 bytes, zero padded (longer passwords truncated).</summary>
+    private static byte[] AhKeyOf(InstanceSettings s) => s.Options.Authentication is { Type: VrrpAuthType.Ah } a ? VrrpPacket.PasswordBytes(a.Password) : [];
+
+    /// <summary>A reload that restarts this instance keeps the AH counter of the one it replaces (keepalived's restore_vrrp_state).</summary>
+    internal void CarryAhSequence(VrrpInstanceMachine previous)
+    {
+        lock (_gate)
+        {
+            _ahSequence = previous._ahSequence;
+            _ahCycle = previous._ahCycle;
+        }
+    }
+
+    /// <summary>
+    /// keepalived's vrrp_in_chk_ipsecah, in its order: the ICV (key, unicast TTL rule), the SPI (= the IP source), then the
+    /// sequence number, which must be above the counter and becomes it. Texts are keepalived's (its "%u" of the addresses
+    /// in network byte order is printed as a little-endian host prints it).
+    /// </summary>
+    private VrrpDropReason CheckAh(VrrpPacket p, IPAddress source, out string message)
+    {
+        var ah = p.Ah!.Value;
+        if (!VrrpAh.VerifyIcv(p.AhDatagram.Span, _ahKey, Settings.IsUnicast))
+        {
+            message = "IPSEC-AH : invalid IPSEC HMAC-MD5 value. Due to fields mutation or bad password !";
+            return VrrpDropReason.AhIcvMismatch;
+        }
+        var spi = VrrpAh.SpiOf(source);
+        if (ah.Spi != spi)
+        {
+            message = $"IPSEC AH : invalid IPSEC SPI value. {BinaryPrimitives.ReverseEndianness(spi)} and expect {BinaryPrimitives.ReverseEndianness(ah.Spi)}";
+            return VrrpDropReason.AhSpiMismatch;
+        }
+        if (ah.SequenceNumber <= _ahSequence)
+        {
+            message = $"IPSEC-AH : sequence number {ah.SequenceNumber} already processed. Packet dropped. Local({_ahSequence})";
+            return VrrpDropReason.AhSequenceReplay;
+        }
+        _ahSequence = ah.SequenceNumber;
+        if (State == VrrpState.Backup)
+            _ahCycle = false;
+        message = "";
+        return VrrpDropReason.None;
     }
 
     private void SetState(VrrpState to, string reason) => Transition(State, to, reason);

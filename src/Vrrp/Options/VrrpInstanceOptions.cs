@@ -22,7 +22,7 @@ public enum VrrpAuthType
     /// <summary><c>auth_type PASS</c>: simple text password (VRRPv2 only).</summary>
     Pass = 1,
 
-    /// <summary><c>auth_type AH</c>: IPsec AH (VRRPv2 only; recognised, not implemented).</summary>
+    /// <summary><c>auth_type AH</c>: IPsec AH with HMAC-MD5-96, as keepalived (VRRPv2 over IPv4 only).</summary>
     Ah = 2,
 }
 

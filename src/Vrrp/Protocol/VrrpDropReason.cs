@@ -42,8 +42,14 @@ public enum VrrpDropReason
     /// <summary>Wrong password.</summary>
     AuthFailure,
 
-    /// <summary>IPsec AH authentication: recognised but not implemented.</summary>
-    AuthAhUnsupported,
+    /// <summary>IPsec AH: the ICV is not the one our <c>auth_pass</c> gives (keepalived: "invalid IPSEC HMAC-MD5 value … bad password"; its auth_failure).</summary>
+    AhIcvMismatch,
+
+    /// <summary>IPsec AH: the SPI is not the IP source address (keepalived: "invalid IPSEC SPI value"; its auth_failure).</summary>
+    AhSpiMismatch,
+
+    /// <summary>IPsec AH: the sequence number is not above the last one processed (keepalived: "sequence number … already processed"; its auth_failure).</summary>
+    AhSequenceReplay,
 
     /// <summary>VRRPv2 advertisement interval differs from ours.</summary>
     AdvertIntervalMismatch,

@@ -67,6 +67,15 @@ public sealed class VrrpPacket
     /// <summary>Set on a received VRRPv3 IPv4 packet whose checksum left out the pseudo-header (<c>v3_checksum_as_v2</c> peers).</summary>
     public bool ChecksumWithoutPseudoHeader { get; init; }
 
+    /// <summary>The IPsec AH header of a received advert that came with one (IPv4 protocol 51), else null.</summary>
+    public VrrpAhHeader? Ah { get; internal set; }
+
+    /// <summary>A received AH advert's whole IPv4 datagram (to its total length): what its ICV is checked over.</summary>
+    public ReadOnlyMemory<byte> AhDatagram { get; internal set; }
+
+    /// <summary>To send: wrap the message in an IPsec AH header signed with these (<see cref="VrrpAh"/>); null sends plain VRRP.</summary>
+    public VrrpAhSigning? AhSigning { get; init; }
+
     /// <summary>The advertisement interval.</summary>
     public TimeSpan AdvertInterval => TimeSpan.FromMilliseconds(AdvertIntervalCentiseconds * 10L);
 
@@ -133,9 +142,14 @@ public sealed class VrrpPacket
         return len;
     }
 
-    /// <summary>Writes a full IPv4 datagram (20-byte header, TOS 0xc0, DF clear, protocol 112) around the message.</summary>
+    /// <summary>
+    /// Writes a full IPv4 datagram (20-byte header, TOS 0xc0, DF clear, protocol 112) around the message; with
+    /// <see cref="AhSigning"/>, protocol 51 and the AH header before the message (IP id from the sequence number, <paramref name="id"/> unused).
+    /// </summary>
     public int WriteIpv4Datagram(Span<byte> destination, IPAddress source, IPAddress ipDestination, byte ttl = 255, ushort id = 0, bool v3ChecksumAsV2 = false)
     {
+        if (AhSigning is { } ah)
+            return VrrpAh.WriteIpv4Datagram(this, destination, source, ipDestination, ttl, VrrpAh.IpId(ah.SequenceNumber), ah);
         var total = Ipv4HeaderLength + Length;
         if (destination.Length < total)
             throw new ArgumentException("buffer too small", nameof(destination));
@@ -239,17 +253,40 @@ public sealed class VrrpPacket
         }
         datagram = datagram[..total];
         ip = new Ipv4HeaderInfo(new IPAddress(datagram.Slice(12, 4)), new IPAddress(datagram.Slice(16, 4)), datagram[8], datagram[9]);
-        if (ip.Protocol == 51)
-        {
-            reason = VrrpDropReason.AuthAhUnsupported;
-            return false;
-        }
+        if (ip.Protocol == VrrpAh.IpProtocol)
+            return TryParseAh(datagram, ihl, ip, out packet, out reason);
         if (ip.Protocol != VrrpDefaults.IpProtocol)
         {
             reason = VrrpDropReason.NotVrrp;
             return false;
         }
         return TryParse(datagram[ihl..], AddressFamily.InterNetwork, ip.Source, ip.Destination, out packet, out reason);
+    }
+
+    /// <summary>
+    /// An IPv4 datagram with an AH header (keepalived: "IPv4 VRRP packet with AH too short"): the fixed 24-byte header
+    /// keepalived sends, then the VRRP message. An AH header for another protocol is not VRRP (keepalived ignores it).
+    /// The ICV is checked later, by the instance that owns the VRID (its key, its unicast TTL rule).
+    /// </summary>
+    private static bool TryParseAh(ReadOnlySpan<byte> datagram, int ihl, Ipv4HeaderInfo ip, out VrrpPacket? packet, out VrrpDropReason reason)
+    {
+        packet = null;
+        if (datagram.Length < ihl + VrrpAh.HeaderLength + HeaderLength)
+        {
+            reason = VrrpDropReason.Truncated;
+            return false;
+        }
+        var ah = VrrpAh.ReadHeader(datagram[ihl..]);
+        if (ah.NextHeader != VrrpDefaults.IpProtocol)
+        {
+            reason = VrrpDropReason.NotVrrp;
+            return false;
+        }
+        if (!TryParse(datagram[(ihl + VrrpAh.HeaderLength)..], AddressFamily.InterNetwork, ip.Source, ip.Destination, out packet, out reason))
+            return false;
+        packet!.Ah = ah;
+        packet.AhDatagram = datagram.ToArray();
+        return true;
     }
 
     /// <summary>

@@ -61,7 +61,7 @@ internal sealed class InstanceRuntime : IVrrpActionSink, IDisposable
         switch (action.Kind)
         {
             case VrrpActionKind.SendAdvert:
-                SendAdvert(action.Priority);
+                SendAdvert(action.Priority, action.AhSigning);
                 break;
             case VrrpActionKind.AddVips:
                 // the list was taken at emission, under the engine lock: a reload changing it later does not rewrite queued work
@@ -83,7 +83,7 @@ internal sealed class InstanceRuntime : IVrrpActionSink, IDisposable
         }
     }
 
-    private void SendAdvert(int priority)
+    private void SendAdvert(int priority, VrrpAhSigning? ah)
     {
         var m = Machine;
         var s = m.Settings;
@@ -100,6 +100,7 @@ internal sealed class InstanceRuntime : IVrrpActionSink, IDisposable
             Family = s.Family,
             Addresses = s.AdvertAddresses,
             AuthData = s.AuthData.ToArray(),
+            AhSigning = ah,
         };
         try
         {

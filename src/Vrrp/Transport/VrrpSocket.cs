@@ -22,8 +22,8 @@ internal readonly record struct ReceivedAdvert(VrrpPacket Packet, IPAddress Sour
 /// 112, nor read IPV6_HOPLIMIT);</item>
 /// <item>multicast membership: a UDP socket joined to the group on the interface (IGMP/MLD reports,
 /// NIC filter), never read;</item>
-/// <item>send: an IPPROTO_RAW socket with our own IPv4 header (TOS 0xc0, TTL 255, protocol 112) or
-/// IPv6 header (IPV6_HDRINCL, hop limit 255, next header 112), bound to the interface.</item>
+/// <item>send: an IPPROTO_RAW socket with our own IPv4 header (TOS 0xc0, TTL 255, protocol 112, or 51 with the
+/// IPsec AH header for <c>auth_type AH</c>) or IPv6 header (IPV6_HDRINCL, hop limit 255, next header 112), bound to the interface.</item>
 /// </list>
 /// </summary>
 internal sealed class VrrpSocket : IVrrpTransport
@@ -102,7 +102,7 @@ internal sealed class VrrpSocket : IVrrpTransport
     public IPAddress? MulticastGroup { get; }
 
     /// <summary>
-    /// Attaches "accept if not outgoing and the IP protocol byte at <paramref name="protocolOffset"/> is 112".
+    /// Attaches "accept if not outgoing and the IP protocol byte at <paramref name="protocolOffset"/> is 112 or 51 (AH)".
     /// struct sock_filter { u16 code; u8 jt; u8 jf; u32 k; }, struct sock_fprog { u16 len; sock_filter *filter; }.
     /// </summary>
     private static unsafe void AttachFilter(Socket socket, int protocolOffset)
@@ -110,9 +110,10 @@ internal sealed class VrrpSocket : IVrrpTransport
         ReadOnlySpan<(ushort Code, byte Jt, byte Jf, uint K)> program =
         [
             (0x20, 0, 0, 0xfffff004), // ld  [SKF_AD_OFF + SKF_AD_PKTTYPE]
-            (0x15, 3, 0, 4), // jeq #PACKET_OUTGOING -> drop
+            (0x15, 4, 0, 4), // jeq #PACKET_OUTGOING -> drop
             (0x30, 0, 0, (uint)protocolOffset), // ldb [protocol]
-            (0x15, 0, 1, 112), // jeq #112 ? accept : drop
+            (0x15, 1, 0, 112), // jeq #112 -> accept
+            (0x15, 0, 1, VrrpAh.IpProtocol), // jeq #51 (IPsec AH, auth_type AH) ? accept : drop
             (0x06, 0, 0, 0x40000), // ret #262144
             (0x06, 0, 0, 0), // ret #0
         ];
@@ -203,7 +204,7 @@ internal sealed class VrrpSocket : IVrrpTransport
                 if (ok)
                     onAdvert(new ReceivedAdvert(p!, ip.Source, ip.Destination, ip.Ttl));
                 else if (reason != VrrpDropReason.NotVrrp)
-                    onDrop(reason, DropSource(ip.Source, data, v4, from), v4 ? (data.Length > 21 ? data[21] : (byte)0) : (data.Length > 41 ? data[41] : (byte)0));
+                    onDrop(reason, DropSource(ip.Source, data, v4, from), DropVrid(data, v4));
             }
             catch (ObjectDisposedException)
             {
@@ -223,6 +224,17 @@ internal sealed class VrrpSocket : IVrrpTransport
                 // a failing handler must not end the receive thread (the handlers log what matters)
             }
         }
+    }
+
+    /// <summary>The VRID byte of a dropped datagram as far as it can be found (after the AH header when the IPv4 protocol is AH), else 0.</summary>
+    internal static byte DropVrid(ReadOnlySpan<byte> data, bool v4)
+    {
+        if (!v4)
+            return data.Length > 41 ? data[41] : (byte)0;
+        var at = 21;
+        if (data.Length > 9 && data[9] == VrrpAh.IpProtocol)
+            at = ((data[0] & 0x0f) * 4) + VrrpAh.HeaderLength + 1;
+        return data.Length > at ? data[at] : (byte)0;
     }
 
     /// <summary>struct sockaddr_ll: u16 family, be16 protocol, s32 ifindex, u16 hatype, u8 pkttype, u8 halen, u8 addr[8].</summary>

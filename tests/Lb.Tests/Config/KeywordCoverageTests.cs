@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.RegularExpressions;
 using Lb.Config;
 using Lb.Config.Schema;
+using Lb.Vrrp.Options;
 using Xunit;
 
 namespace Lb.Tests.Config;
@@ -262,12 +263,11 @@ public sealed class KeywordCoverageTests
     }
 
     [Fact]
-    public void Auth_type_ah_is_warned_as_sent_without_the_ah_header()
+    public void Auth_type_ah_maps_to_ah_authentication_without_a_warning()
     {
         var config = ConfigLoader.LoadText("vrrp_instance VI_1 {\n  interface eth0\n  virtual_router_id 51\n  authentication {\n    auth_type AH\n    auth_pass secret\n  }\n  virtual_ipaddress {\n    10.0.0.10/32\n  }\n}\n", "ah.conf");
-        var d = Assert.Single(config.Diagnostics, d => d.Message.Contains("auth_type AH", StringComparison.Ordinal));
-        Assert.Equal(Severity.Warning, d.Severity);
-        Assert.Equal("(ah.conf: Line 5) (VI_1) auth_type AH is not implemented by Lb yet: adverts are sent without the IPsec AH header, so a keepalived peer using AH will not accept them", d.ToString());
+        Assert.Empty(config.Diagnostics);
+        Assert.Equal(new VrrpAuthentication(VrrpAuthType.Ah, "secret"), Assert.Single(config.Options.Vrrp.Instances).Authentication);
     }
 
     [Fact]

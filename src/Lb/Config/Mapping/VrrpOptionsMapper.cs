@@ -81,11 +81,6 @@ internal static class VrrpOptionsMapper
         if (auth is not null)
         {
             var type = v.Word(auth, "auth_type")?.ToUpperInvariant();
-            if (type == "AH")
-            {
-                v.Diagnostics.Warning(auth.Last("auth_type")!.Location,
-                    $"({name}) auth_type AH is not implemented by Lb yet: adverts are sent without the IPsec AH header, so a keepalived peer using AH will not accept them");
-            }
             var pass = v.Word(auth, "auth_pass") ?? string.Empty;
             authentication = type switch
             {
