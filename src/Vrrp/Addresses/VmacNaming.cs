@@ -9,7 +9,7 @@ namespace Lb.Vrrp.Addresses;
 /// The VMAC's MAC address and interface name, as keepalived 2.2.7 chooses them (vrrp_vmac.c netlink_link_add_vmac,
 /// vrrp.c create_vmac_name). Pure.
 /// </summary>
-internal static class VmacNaming
+public static class VmacNaming
 {
     /// <summary>The MAC a VMAC carries: the configured one, else RFC 5798's 00:00:5e:00:01:VRID (IPv6: 00:00:5e:00:02:VRID).</summary>
     public static PhysicalAddress MacFor(VmacOptions vmac, int vrid, AddressFamily family)
