@@ -146,7 +146,7 @@ public sealed class VmacTests : IDisposable
     }
 
     [RootFact("ip")]
-    public async Task Without_a_name_the_VMAC_is_vrrp_dot_VRID_and_a_VMAC_deleted_behind_Lbs_back_comes_back()
+    public async Task Without_a_name_the_VMAC_is_vrrp_dot_VRID_on_the_base_and_is_removed_at_stop()
     {
         var port = Port();
         const string name = "vrrp.213";
