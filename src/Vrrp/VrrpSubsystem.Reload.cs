@@ -196,6 +196,7 @@ public sealed partial class VrrpSubsystem
         foreach (var rt in retired)
         {
             await rt.DrainAsync(ct).ConfigureAwait(false);
+            await _vmacs.ReleaseAsync(rt, ct).ConfigureAwait(false);
             rt.Dispose();
         }
         if (retired.Count > 0)

@@ -35,6 +35,7 @@ public sealed partial class VrrpSubsystem : IAsyncDisposable
     private readonly SocketPool _pool;
     private readonly VipManager _vips;
     private readonly TrackerHost _trackers;
+    private readonly VmacManager _vmacs;
     private readonly InstanceServices _services;
     // copy-on-write: replaced (never mutated) under the engine lock by a reload, so readers iterate a stable snapshot
     private volatile Dictionary<string, InstanceRuntime> _runtimes = new(StringComparer.Ordinal);
@@ -89,7 +90,8 @@ public sealed partial class VrrpSubsystem : IAsyncDisposable
         _engine = new VrrpEngine(options, new PriorityForwardingSink(this, events), timers, loggerFactory, (g, s) =>
             _notify.GroupChanged(g.Options, s, g.Members.Count > 0 ? g.Members.Max(m => m.EffectivePriority) : 0));
         _trackers = new TrackerHost(_engine.Gate, links, scripts, timeProvider, _logger, () => _options, () => _runtimes.Values);
-        _services = new InstanceServices(_engine, _pool, _vips, _notify, links, _logger);
+        _vmacs = new VmacManager(links, _logger);
+        _services = new InstanceServices(_engine, _pool, _vips, _notify, links, _logger, _vmacs);
         foreach (var io in options.Instances)
         {
             var rt = new InstanceRuntime(_services, InstanceSettings.Resolve(io, options), TrackingState.BindingsFor(io, options));
@@ -195,6 +197,8 @@ public sealed partial class VrrpSubsystem : IAsyncDisposable
             rt.CancelGarps();
             await rt.DrainAsync(cancellationToken).ConfigureAwait(false);
         }
+        foreach (var rt in _runtimes.Values)
+            await _vmacs.ReleaseAsync(rt, cancellationToken).ConfigureAwait(false);
         await _notify.FlushAsync(cancellationToken).ConfigureAwait(false);
         await _cts.CancelAsync().ConfigureAwait(false);
         _pool.CloseAll();
@@ -214,6 +218,7 @@ public sealed partial class VrrpSubsystem : IAsyncDisposable
         foreach (var rt in _runtimes.Values)
             rt.Dispose();
         _cts.Dispose();
+        _vmacs.Dispose();
         _timerThread?.Dispose();
         // last: from now on StopAsync does nothing, ReloadAsync is refused and StartAsync fails with ObjectDisposedException
         Volatile.Write(ref _disposed, 2);
@@ -244,6 +249,12 @@ public sealed partial class VrrpSubsystem : IAsyncDisposable
                 {
                     if (rt.Socket is null)
                         rt.Enqueue(ct => rt.AttachAsync(ct));
+                }
+                else if (rt.Vmac?.Name == link.Name && !link.Exists)
+                {
+                    // keepalived re-creates a VMAC of its own deleted behind its back (when its base is still there)
+                    _logger.VmacRecreating(rt.Name, link.Name);
+                    rt.Enqueue(ct => rt.AttachAsync(ct));
                 }
             }
         }

@@ -28,6 +28,19 @@ public static class RtnetlinkConstants
     public const ushort IFLA_MASTER = 10;
     public const ushort IFLA_OPERSTATE = 16;
     public const ushort IFLA_EXT_MASK = 29;
+    public const ushort IFLA_LINKINFO = 18;
+    public const ushort IFLA_AF_SPEC = 26;
+    public const ushort IFLA_INFO_KIND = 1;
+    public const ushort IFLA_INFO_DATA = 2;
+    public const ushort IFLA_MACVLAN_MODE = 1;
+    public const uint MACVLAN_MODE_PRIVATE = 1;
+    public const uint MACVLAN_MODE_VEPA = 2;
+    public const uint MACVLAN_MODE_BRIDGE = 4;
+    public const uint MACVLAN_MODE_PASSTHRU = 8;
+    public const uint MACVLAN_MODE_SOURCE = 16;
+    public const ushort IFLA_INET6_ADDR_GEN_MODE = 8;
+    public const byte IN6_ADDR_GEN_MODE_EUI64 = 0;
+    public const byte IN6_ADDR_GEN_MODE_NONE = 1;
 
     public const ushort IFA_ADDRESS = 1;
     public const ushort IFA_LOCAL = 2;

@@ -99,7 +99,7 @@ internal sealed class VipManager
     {
         foreach (var v in vips)
         {
-            var dev = v.Device ?? rt.Machine.Settings.Options.Interface ?? "?";
+            var dev = VmacManager.DeviceOf(rt, v) ?? "?";
             if (v.Address.AddressFamily == AddressFamily.InterNetwork)
                 _logger.SendingQueueingGarps(rt.Name, dev, v.Address);
             else
@@ -117,7 +117,7 @@ internal sealed class VipManager
         var targets = new List<GarpTarget>(vips.Count);
         foreach (var v in vips)
         {
-            if ((v.Device ?? rt.Machine.Settings.Options.Interface) is { } dev)
+            if (VmacManager.DeviceOf(rt, v) is { } dev)
                 targets.Add(new GarpTarget(dev, v.Address));
         }
         var o = _options();
@@ -141,7 +141,7 @@ internal sealed class VipManager
                 continue;
             rt.Enqueue(async wct =>
             {
-                foreach (var group in vips.GroupBy(v => v.Device ?? rt.Machine.Settings.Options.Interface))
+                foreach (var group in vips.GroupBy(v => VmacManager.DeviceOf(rt, v)))
                 {
                     if (group.Key is not { } dev || _links.GetLink(dev) is not { Exists: true })
                         continue;
@@ -200,7 +200,7 @@ internal sealed class VipManager
 
     private async Task AddOneAsync(InstanceRuntime rt, VirtualAddress v, CancellationToken ct)
     {
-        var dev = v.Device ?? rt.Machine.Settings.Options.Interface;
+        var dev = VmacManager.DeviceOf(rt, v);
         if (dev is null)
             return;
         try
@@ -215,7 +215,7 @@ internal sealed class VipManager
 
     private async Task RemoveOneAsync(InstanceRuntime rt, VirtualAddress v, CancellationToken ct)
     {
-        var dev = v.Device ?? rt.Machine.Settings.Options.Interface;
+        var dev = VmacManager.DeviceOf(rt, v);
         if (dev is null)
             return;
         rt.MarkRemoving(v, true);

@@ -68,7 +68,7 @@ public sealed record NotifyScript(ValueList<string> Command, string? User = null
 
 /// <summary>A <c>use_vmac [&lt;VMAC_INTERFACE_NAME&gt;] [MAC_ADDRESS]</c> line.</summary>
 /// <param name="InterfaceName">Name of the macvlan (default vrrp.&lt;vrid&gt;).</param>
-/// <param name="MacAddress">MAC of the macvlan (default 00:00:5e:00:01:&lt;vrid&gt;).</param>
+/// <param name="MacAddress">MAC of the macvlan, aa:bb:cc:dd:ee:ff (default 00:00:5e:00:01:&lt;vrid&gt;, IPv6 00:00:5e:00:02:&lt;vrid&gt;).</param>
 public sealed record VmacOptions(string? InterfaceName = null, string? MacAddress = null);
 
 /// <summary>A <c>vrrp_instance</c> block. Defaults are keepalived 2.2.7's; null means "inherit the global setting".</summary>
@@ -182,10 +182,10 @@ public sealed record VrrpInstanceOptions
     /// <summary><c>higher_prio_send_advert</c> (null: global).</summary>
     public bool? HigherPrioSendAdvert { get; init; }
 
-    /// <summary><c>use_vmac</c> (recorded; VMAC creation is not implemented: adverts go on <see cref="Interface"/>).</summary>
+    /// <summary><c>use_vmac</c>: VIPs (and adverts unless <see cref="VmacXmitBase"/>) on a macvlan with the VRRP MAC over <see cref="Interface"/>.</summary>
     public VmacOptions? UseVmac { get; init; }
 
-    /// <summary><c>vmac_xmit_base</c>.</summary>
+    /// <summary><c>vmac_xmit_base</c>: adverts sent on <see cref="Interface"/> (the base), VIPs still on the VMAC.</summary>
     public bool VmacXmitBase { get; init; }
 
     /// <summary><c>accept</c> / <c>no_accept</c> (null: accept unless strict mode, where accept only at priority 255). Recorded; no firewall rules are installed.</summary>

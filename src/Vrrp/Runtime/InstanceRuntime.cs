@@ -15,7 +15,7 @@ using Microsoft.Extensions.Logging;
 namespace Lb.Vrrp.Runtime;
 
 /// <summary>What every instance runtime shares: the subsystem's parts it calls, never its state.</summary>
-internal sealed record InstanceServices(VrrpEngine Engine, SocketPool Sockets, VipManager Vips, NotifyDispatcher Notify, ILinkMonitor Links, ILogger Logger);
+internal sealed record InstanceServices(VrrpEngine Engine, SocketPool Sockets, VipManager Vips, NotifyDispatcher Notify, ILinkMonitor Links, ILogger Logger, VmacManager Vmacs);
 
 /// <summary>
 /// One <c>vrrp_instance</c> at run time (keepalived's vrrp_t outside the state machine): its machine, the socket it
@@ -53,6 +53,9 @@ internal sealed class InstanceRuntime : IVrrpActionSink, IDisposable
     public IVrrpTransport? Socket { get; set; }
 
     public SocketEntry? SocketEntry { get; set; }
+
+    /// <summary>The instance's VMAC while it has one (<c>use_vmac</c>, see <see cref="VmacManager"/>).</summary>
+    public VmacInterface? Vmac { get; set; }
 
     // ---- actions (engine lock held) ----------------------------------------------------------
 
@@ -138,11 +141,15 @@ internal sealed class InstanceRuntime : IVrrpActionSink, IDisposable
             return;
         // the GARP/NA source of every interface this instance announces on, resolved once here (link events keep it current)
         _services.Vips.ResolveLinks(s.Options);
+        var vmac = await _services.Vmacs.EnsureAsync(this, ct).ConfigureAwait(false);
         var source = s.ConfiguredSource ?? await _services.Vips.PrimaryAddressAsync(ifname, s, ct).ConfigureAwait(false);
         lock (_services.Engine.Gate)
             Machine.SourceAddress = source;
         if (source is null)
             return;
+        // adverts go out on the VMAC (with its MAC) unless vmac_xmit_base
+        if (vmac is not null && !s.Options.VmacXmitBase && _services.Links.GetLink(vmac.Name) is { Exists: true } vlink)
+            (ifname, link) = (vmac.Name, vlink);
         _services.Sockets.Attach(this, ifname, link.Index, s.IsUnicast ? source : null, register);
     }
 
@@ -157,7 +164,7 @@ internal sealed class InstanceRuntime : IVrrpActionSink, IDisposable
         {
             foreach (var v in VipManager.AllVips(o))
             {
-                var dev = v.Device ?? o.Interface;
+                var dev = VmacManager.DeviceOf(this, v);
                 if (!v.NoTrack && v.Address.Equals(e.Address.Address) && dev == e.Address.Interface)
                 {
                     bool set;
