@@ -8,7 +8,7 @@ namespace Lb.Netlink.Route;
 /// track_interface. Changes need CAP_NET_ADMIN; reads do not. Thread-safe: requests are serialized.
 /// A socket belongs to the network namespace of the thread that opened it.
 /// </summary>
-public sealed class RtnetlinkClient : IDisposable
+public sealed partial class RtnetlinkClient : IDisposable
 {
     private readonly NetlinkSocket _socket;
 
