@@ -119,10 +119,15 @@ public sealed partial class VrrpSubsystem
             foreach (var p in plan.Instances.Where(p => p.Kind == InstancePlanKind.Soft))
             {
                 var rt = runtimes[p.Name];
+                var before = rt.Machine.Settings.Options;
                 rt.Machine.ApplySettings(p.Next!);
                 rt.Bindings = p.Bindings!;
                 if (rt.Machine.State == VrrpState.Master && rt.Machine.VipsSet)
+                {
                     _vips.ApplyDiff(rt, p.VipsRemoved, p.VipsAdded, p.Next!.GarpMasterRepeat);
+                    if (before.VirtualRoutes != p.Next.Options.VirtualRoutes || before.VirtualRules != p.Next.Options.VirtualRules)
+                        _routes.ApplyDiff(rt, before, p.Next.Options);
+                }
                 journal.Add(VrrpReloadObject.Instance, p.Name, VrrpReloadAction.ChangedInPlace, p.Fields);
             }
 

@@ -34,6 +34,7 @@ public sealed partial class VrrpSubsystem : IAsyncDisposable
     private readonly NotifyDispatcher _notify;
     private readonly SocketPool _pool;
     private readonly VipManager _vips;
+    private readonly RouteManager _routes;
     private readonly TrackerHost _trackers;
     private readonly VmacManager _vmacs;
     private readonly InstanceServices _services;
@@ -85,13 +86,15 @@ public sealed partial class VrrpSubsystem : IAsyncDisposable
         }
         _pool = new SocketPool(transports, _critical, timeProvider, _logger);
         _vips = new VipManager(addresses, links, timers, _logger, () => _options);
+        // routes and rules go through the address table when it can also install them (the host's rtnetlink table does)
+        _routes = new RouteManager(addresses as IRouteTable, addresses, _logger);
         var scripts = new ScriptRunner(() => _options.EnableScriptSecurity, timeProvider);
         _notify = new NotifyDispatcher(options, scripts, _logger);
         _engine = new VrrpEngine(options, new PriorityForwardingSink(this, events), timers, loggerFactory, (g, s) =>
             _notify.GroupChanged(g.Options, s, g.Members.Count > 0 ? g.Members.Max(m => m.EffectivePriority) : 0));
         _trackers = new TrackerHost(_engine.Gate, links, scripts, timeProvider, _logger, () => _options, () => _runtimes.Values);
         _vmacs = new VmacManager(links, _logger);
-        _services = new InstanceServices(_engine, _pool, _vips, _notify, links, _logger, _vmacs);
+        _services = new InstanceServices(_engine, _pool, _vips, _notify, links, _logger, _vmacs) { Routes = _routes };
         foreach (var io in options.Instances)
         {
             var rt = new InstanceRuntime(_services, InstanceSettings.Resolve(io, options), TrackingState.BindingsFor(io, options));
@@ -146,16 +149,18 @@ public sealed partial class VrrpSubsystem : IAsyncDisposable
         _vips.Sender = _garp;
         _links.LinkChanged += OnLinkChanged;
         _addresses.AddressChanged += OnAddressChanged;
+        if (_addresses is IRouteTable routing)
+            routing.RoutingChanged += OnRoutingChanged;
+        else if (_options.Instances.Sum(o => o.VirtualRoutes.Count + o.VirtualRules.Count) + _options.StaticRoutes.Count + _options.StaticRules.Count is > 0 and var n)
+            _logger.NoRouteTable(n);
         _notify.StartFifoScript();
         foreach (var rt in _runtimes.Values)
         {
-            var o = rt.Machine.Settings.Options;
-            if (o.VirtualRoutes.Count + o.VirtualRules.Count > 0)
-                _logger.RoutesNotImplemented(o.Name, o.VirtualRoutes.Count + o.VirtualRules.Count);
             await rt.AttachAsync(cancellationToken).ConfigureAwait(false);
             rt.StartWorker(_cts.Token);
         }
         await _vips.RemoveLeftoversAsync(_runtimes.Values, cancellationToken).ConfigureAwait(false);
+        await _routes.StartStaticAsync(_options, cancellationToken).ConfigureAwait(false);
         await _trackers.StartAsync(cancellationToken).ConfigureAwait(false);
         lock (_engine.Gate)
         {
@@ -190,6 +195,8 @@ public sealed partial class VrrpSubsystem : IAsyncDisposable
         _stopped = true;
         _links.LinkChanged -= OnLinkChanged;
         _addresses.AddressChanged -= OnAddressChanged;
+        if (_addresses is IRouteTable routing)
+            routing.RoutingChanged -= OnRoutingChanged;
         _trackers.Stop();
         _engine.StopAll(_options.DontReleaseVrrp);
         foreach (var rt in _runtimes.Values)
@@ -199,6 +206,7 @@ public sealed partial class VrrpSubsystem : IAsyncDisposable
         }
         foreach (var rt in _runtimes.Values)
             await _vmacs.ReleaseAsync(rt, cancellationToken).ConfigureAwait(false);
+        await _routes.StopStaticAsync(cancellationToken).ConfigureAwait(false);
         await _notify.FlushAsync(cancellationToken).ConfigureAwait(false);
         await _cts.CancelAsync().ConfigureAwait(false);
         _pool.CloseAll();
@@ -215,6 +223,7 @@ public sealed partial class VrrpSubsystem : IAsyncDisposable
             return;
         await StopAsync(CancellationToken.None).ConfigureAwait(false);
         await _notify.DisposeAsync().ConfigureAwait(false);
+        _routes.Dispose();
         foreach (var rt in _runtimes.Values)
             rt.Dispose();
         _cts.Dispose();
@@ -231,7 +240,15 @@ public sealed partial class VrrpSubsystem : IAsyncDisposable
     {
         foreach (var rt in _runtimes.Values)
             rt.OnAddressChanged(e);
+        _routes.OnAddressChanged(e);
     }
+
+    private void OnRoutingChanged(object? sender, RoutingChangedEventArgs e) =>
+        _routes.OnRoutingChanged(e, _runtimes.Values, rt =>
+        {
+            lock (_engine.Gate)
+                return rt.Machine.VipsSet && rt.Machine.State == VrrpState.Master;
+        });
 
     private void OnLinkChanged(object? sender, LinkInfo link)
     {

@@ -65,7 +65,7 @@ public static class Daemon
         }
         var mapped = config.Options;
 
-        var runVrrp = !options.CheckOnly && mapped.Vrrp.Instances.Count > 0;
+        var runVrrp = !options.CheckOnly && mapped.Vrrp.HasWork;
         var runCheckers = !options.VrrpOnly && mapped.Checkers.VirtualServers.Count > 0;
         if (!runVrrp && !runCheckers)
             log.LogWarning("Nothing to run: no vrrp_instance{Vrrp} and no virtual_server{Check}",

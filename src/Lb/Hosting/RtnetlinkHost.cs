@@ -15,7 +15,7 @@ namespace Lb.Hosting;
 /// and a link going down arrive as the cache's events (after lost notifications, as the differences its re-read found);
 /// address changes and ordered address lists go through the cache's command socket.
 /// </summary>
-public sealed class RtnetlinkHost : IAddressTable, ILinkMonitor, IAsyncDisposable
+public sealed partial class RtnetlinkHost : IAddressTable, ILinkMonitor, IAsyncDisposable
 {
     private readonly RtnetlinkCache _cache;
     private readonly ILogger _logger;
@@ -76,6 +76,9 @@ public sealed class RtnetlinkHost : IAddressTable, ILinkMonitor, IAsyncDisposabl
             case AddressEvent ae:
                 var name = _cache.GetLink(ae.Address.InterfaceIndex)?.Name ?? ae.Address.InterfaceIndex.ToString(System.Globalization.CultureInfo.InvariantCulture);
                 AddressChanged?.Invoke(this, new AddressChangedEventArgs(ToVrrp(ae.Address, name), ae.Removed));
+                break;
+            default:
+                OnRoutingEvent(e);
                 break;
         }
     }

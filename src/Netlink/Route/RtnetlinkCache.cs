@@ -61,7 +61,7 @@ public sealed class RtnetlinkCache : IAsyncDisposable
     public static RtnetlinkCache Open(ILogger logger, RtnetlinkCacheOptions? options = null)
     {
         options ??= new RtnetlinkCacheOptions();
-        var monitor = RtnetlinkMonitor.Open(RtnetlinkSubscriptions.All, options.MonitorSocket);
+        var monitor = RtnetlinkMonitor.Open(RtnetlinkSubscriptions.All | RtnetlinkSubscriptions.Routes | RtnetlinkSubscriptions.Rules, options.MonitorSocket);
         try
         {
             return new RtnetlinkCache(monitor, RtnetlinkClient.Open(options.CommandSocket), options, logger);
@@ -96,7 +96,8 @@ public sealed class RtnetlinkCache : IAsyncDisposable
 
     /// <summary>
     /// Raised on the event loop after the cache applied a change: each <see cref="LinkEvent"/> and <see cref="AddressEvent"/>
-    /// the kernel sent, and after a re-read, one for each difference found. A handler that throws is logged; it does not
+    /// the kernel sent, and after a re-read, one for each difference found, then one <see cref="EventsLostEvent"/>. Route and
+    /// rule notifications (<see cref="RouteEvent"/>, <see cref="RuleEvent"/>) are passed on as they come, not cached. A handler that throws is logged; it does not
     /// stop the loop or the other handlers. A handler that blocks holds every later event (the kernel drops them when the
     /// socket fills, and the cache re-reads): it should hand the work off.
     /// </summary>
@@ -296,6 +297,8 @@ public sealed class RtnetlinkCache : IAsyncDisposable
         {
             foreach (var c in changes)
                 Raise(c);
+            // Routes and rules are not cached: a handler that owns some re-checks them.
+            Raise(new EventsLostEvent());
         }
     }
 

@@ -12,6 +12,12 @@ public enum RtnetlinkSubscriptions
     Ipv4Addresses = 2,
     Ipv6Addresses = 4,
     All = Links | Ipv4Addresses | Ipv6Addresses,
+
+    /// <summary>IPv4 and IPv6 routes (RTNLGRP_IPV4_ROUTE, RTNLGRP_IPV6_ROUTE): <see cref="RouteEvent"/>.</summary>
+    Routes = 8,
+
+    /// <summary>IPv4 and IPv6 policy rules (RTNLGRP_IPV4_RULE, RTNLGRP_IPV6_RULE): <see cref="RuleEvent"/>.</summary>
+    Rules = 16,
 }
 
 /// <summary>
@@ -38,6 +44,8 @@ public sealed class RtnetlinkMonitor : IDisposable
         if ((subscriptions & RtnetlinkSubscriptions.Links) != 0) groups.Add(RTNLGRP_LINK);
         if ((subscriptions & RtnetlinkSubscriptions.Ipv4Addresses) != 0) groups.Add(RTNLGRP_IPV4_IFADDR);
         if ((subscriptions & RtnetlinkSubscriptions.Ipv6Addresses) != 0) groups.Add(RTNLGRP_IPV6_IFADDR);
+        if ((subscriptions & RtnetlinkSubscriptions.Routes) != 0) groups.AddRange([RtnetlinkRouteConstants.RTNLGRP_IPV4_ROUTE, RtnetlinkRouteConstants.RTNLGRP_IPV6_ROUTE]);
+        if ((subscriptions & RtnetlinkSubscriptions.Rules) != 0) groups.AddRange([RtnetlinkRouteConstants.RTNLGRP_IPV4_RULE, RtnetlinkRouteConstants.RTNLGRP_IPV6_RULE]);
         return new RtnetlinkMonitor(NetlinkSocket.Open(NetlinkConstants.NETLINK_ROUTE, (options ?? new NetlinkSocketOptions()) with { Groups = groups }));
     }
 
@@ -92,6 +100,10 @@ public sealed class RtnetlinkMonitor : IDisposable
                 events.Add(new LinkEvent(link, m.Type == RTM_DELLINK));
             else if (RtnetlinkMessages.TryParseAddress(m, out var address))
                 events.Add(new AddressEvent(address, m.Type == RTM_DELADDR));
+            else if (RtnetlinkRouteMessages.TryParseRoute(m, out var route))
+                events.Add(new RouteEvent(route, m.Type == RtnetlinkRouteConstants.RTM_DELROUTE));
+            else if (RtnetlinkRouteMessages.TryParseRule(m, out var rule))
+                events.Add(new RuleEvent(rule, m.Type == RtnetlinkRouteConstants.RTM_DELRULE));
         }
         return events;
     }

@@ -87,9 +87,6 @@ internal static partial class VrrpLog
     [LoggerMessage(27, LogLevel.Information, "({Instance}) VIP {Address} removed from {Interface} behind our back - restoring")]
     public static partial void VipRestoring(this ILogger logger, string instance, IPAddress address, string @interface);
 
-    [LoggerMessage(28, LogLevel.Warning, "({Instance}) virtual_routes/virtual_rules are not applied by Lb yet - ignoring {Count} entries")]
-    public static partial void RoutesNotImplemented(this ILogger logger, string instance, int count);
-
     [LoggerMessage(29, LogLevel.Warning, "({Instance}) action {Action} failed: {Error}")]
     public static partial void ActionFailed(this ILogger logger, string instance, string action, string error);
 

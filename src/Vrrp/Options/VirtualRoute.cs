@@ -42,8 +42,8 @@ public enum RouteType : byte
     XResolve = 11,
 }
 
-/// <summary>Where the kernel puts a route among routes of the same destination: keepalived's <c>prepend</c> (default, NLM_F_CREATE|NLM_F_REPLACE as
-/// keepalived has always done), <c>add</c> (NLM_F_EXCL, as <c>ip route add</c>) or <c>append</c> (NLM_F_APPEND).</summary>
+/// <summary>Where the kernel puts a route among routes of the same destination: keepalived's <c>prepend</c> (default: NLM_F_CREATE alone, so
+/// before them), <c>add</c> (NLM_F_CREATE|NLM_F_EXCL, as <c>ip route add</c>) or <c>append</c> (NLM_F_CREATE|NLM_F_APPEND).</summary>
 public enum RouteInsertMode
 {
     /// <summary><c>prepend</c> (the default).</summary>
@@ -168,7 +168,8 @@ public sealed record RouteNextHop
 /// One line of <c>virtual_routes</c> / <c>static_routes</c>, as keepalived 2.2.7's <c>alloc_route</c> reads it:
 /// <c>[inet|inet6] [TYPE] [to] DEST [src ADDR] [from PREFIX] [via|gw [inet|inet6] ADDR] [dev|oif IF] [table T] [scope S]
 /// [metric|priority|preference N] [protocol P] [tos|dsfield D] [onlink] [encap …] [mtu …] … [add|prepend|append] [no_track]
-/// [track_group G] [nexthop via ADDR dev IF weight N …]…</c>. Not installed by Lb yet (issue 13).
+/// [track_group G] [nexthop via ADDR dev IF weight N …]…</c>. Installed over rtnetlink by the host's <c>IRouteTable</c> (not <c>encap</c>, <c>vrf</c>
+/// or a gateway of the other family, which are refused with an error when installed).
 /// </summary>
 public sealed record VirtualRoute
 {

@@ -37,7 +37,7 @@ public readonly record struct ValueRange(uint Start, uint End)
 /// One line of <c>virtual_rules</c> / <c>static_rules</c>, as keepalived 2.2.7's <c>alloc_rule</c> reads it:
 /// <c>[inet|inet6] [not] [from PREFIX] [to PREFIX] [priority|preference|order N] [tos D] [fwmark M[/MASK]] [dev|iif IF] [oif IF]
 /// [realms R] [suppress_prefixlength N] [suppress_ifgroup G] [uidrange A-B] [ipproto P] [sport A[-B]] [dport A[-B]] [tunnel-id N]
-/// [protocol N] [l3mdev] [no_track] [track_group G] table T|goto N|nop|blackhole|unreachable|prohibit</c>. Not installed by Lb yet (issue 13).
+/// [protocol N] [l3mdev] [no_track] [track_group G] table T|goto N|nop|blackhole|unreachable|prohibit</c>. Installed over rtnetlink by the host's <c>IRouteTable</c>.
 /// </summary>
 public sealed record VirtualRule
 {

@@ -133,6 +133,18 @@ public sealed record VrrpSubsystemOptions
 
     /// <summary><c>vrrp_track_process</c> blocks.</summary>
     public ValueList<VrrpTrackProcessOptions> TrackProcesses { get; init; } = [];
+
+    /// <summary><c>static_ipaddress</c>: installed at start, removed at stop, restored when removed by someone else.</summary>
+    public ValueList<VirtualAddress> StaticAddresses { get; init; } = [];
+
+    /// <summary><c>static_routes</c>: installed at start, removed at stop, restored when removed by someone else.</summary>
+    public ValueList<VirtualRoute> StaticRoutes { get; init; } = [];
+
+    /// <summary><c>static_rules</c>: installed at start, removed at stop, restored when removed by someone else.</summary>
+    public ValueList<VirtualRule> StaticRules { get; init; } = [];
+
+    /// <summary>True when there is something for the VRRP process to do: an instance, or static addresses, routes or rules.</summary>
+    public bool HasWork => Instances.Count + StaticAddresses.Count + StaticRoutes.Count + StaticRules.Count > 0;
 }
 
 /// <summary>Protocol constants and keepalived defaults.</summary>

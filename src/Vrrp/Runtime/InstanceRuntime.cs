@@ -15,7 +15,11 @@ using Microsoft.Extensions.Logging;
 namespace Lb.Vrrp.Runtime;
 
 /// <summary>What every instance runtime shares: the subsystem's parts it calls, never its state.</summary>
-internal sealed record InstanceServices(VrrpEngine Engine, SocketPool Sockets, VipManager Vips, NotifyDispatcher Notify, ILinkMonitor Links, ILogger Logger, VmacManager Vmacs);
+internal sealed record InstanceServices(VrrpEngine Engine, SocketPool Sockets, VipManager Vips, NotifyDispatcher Notify, ILinkMonitor Links, ILogger Logger, VmacManager Vmacs)
+{
+    /// <summary>virtual_routes / virtual_rules, installed after the VIPs and removed before them (null: none).</summary>
+    public RouteManager? Routes { get; init; }
+}
 
 /// <summary>
 /// One <c>vrrp_instance</c> at run time (keepalived's vrrp_t outside the state machine): its machine, the socket it
@@ -69,9 +73,11 @@ internal sealed class InstanceRuntime : IVrrpActionSink, IDisposable
             case VrrpActionKind.AddVips:
                 // the list was taken at emission, under the engine lock: a reload changing it later does not rewrite queued work
                 _services.Vips.Add(this, action.Vips);
+                _services.Routes?.Add(this, action.Instance!);
                 break;
             case VrrpActionKind.RemoveVips:
                 CancelGarps();
+                _services.Routes?.Remove(this, action.Instance!);
                 _services.Vips.Remove(this, action.Vips);
                 break;
             case VrrpActionKind.SendGarps:

@@ -25,6 +25,9 @@ public class KernelHeaderConsistencyTests
         ["SizeOfNlmsgerr"] = "sizeof(struct nlmsgerr)",
         ["SizeOfIfinfomsg"] = "sizeof(struct ifinfomsg)",
         ["SizeOfIfaddrmsg"] = "sizeof(struct ifaddrmsg)",
+        ["SizeOfRtmsg"] = "sizeof(struct rtmsg)",
+        ["SizeOfFibRuleHdr"] = "sizeof(struct fib_rule_hdr)",
+        ["SizeOfRtnexthop"] = "sizeof(struct rtnexthop)",
         ["SizeOfSockaddrNl"] = "sizeof(struct sockaddr_nl)",
         ["LINUX_CAPABILITY_VERSION_3"] = "_LINUX_CAPABILITY_VERSION_3",
         ["NLA_TYPE_MASK"] = "(unsigned short)(NLA_TYPE_MASK)",
@@ -69,6 +72,28 @@ public class KernelHeaderConsistencyTests
         ("offsetof(struct ifaddrmsg, ifa_flags)", 2),
         ("offsetof(struct ifaddrmsg, ifa_scope)", 3),
         ("offsetof(struct ifaddrmsg, ifa_index)", 4),
+        ("offsetof(struct rtmsg, rtm_family)", 0),
+        ("offsetof(struct rtmsg, rtm_dst_len)", 1),
+        ("offsetof(struct rtmsg, rtm_src_len)", 2),
+        ("offsetof(struct rtmsg, rtm_tos)", 3),
+        ("offsetof(struct rtmsg, rtm_table)", 4),
+        ("offsetof(struct rtmsg, rtm_protocol)", 5),
+        ("offsetof(struct rtmsg, rtm_scope)", 6),
+        ("offsetof(struct rtmsg, rtm_type)", 7),
+        ("offsetof(struct rtmsg, rtm_flags)", 8),
+        ("offsetof(struct rtnexthop, rtnh_len)", 0),
+        ("offsetof(struct rtnexthop, rtnh_flags)", 2),
+        ("offsetof(struct rtnexthop, rtnh_hops)", 3),
+        ("offsetof(struct rtnexthop, rtnh_ifindex)", 4),
+        ("offsetof(struct fib_rule_hdr, family)", 0),
+        ("offsetof(struct fib_rule_hdr, dst_len)", 1),
+        ("offsetof(struct fib_rule_hdr, src_len)", 2),
+        ("offsetof(struct fib_rule_hdr, tos)", 3),
+        ("offsetof(struct fib_rule_hdr, table)", 4),
+        ("offsetof(struct fib_rule_hdr, action)", 7),
+        ("offsetof(struct fib_rule_hdr, flags)", 8),
+        ("sizeof(struct fib_rule_port_range)", 4),
+        ("sizeof(struct fib_rule_uid_range)", 8),
         ("offsetof(struct ip_vs_flags, flags)", 0),
         ("offsetof(struct ip_vs_flags, mask)", 4),
         ("sizeof(struct __user_cap_header_struct)", 8),
@@ -106,6 +131,7 @@ public class KernelHeaderConsistencyTests
         typeof(GenericNetlinkConstants),
         typeof(IpvsConstants),
         typeof(RtnetlinkConstants),
+        typeof(RtnetlinkRouteConstants),
         typeof(NetlinkSocket).Assembly.GetType("Lb.Netlink.Interop.Libc", throwOnError: true)!,
     ];
 
@@ -145,6 +171,7 @@ public class KernelHeaderConsistencyTests
         sb.AppendLine("#include <linux/genetlink.h>");
         sb.AppendLine("#include <linux/rtnetlink.h>");
         sb.AppendLine("#include <linux/if_addr.h>");
+        sb.AppendLine("#include <linux/fib_rules.h>");
         sb.AppendLine("#include <linux/if_link.h>");
         sb.AppendLine("#include <linux/if.h>");
         sb.AppendLine("#include <linux/netfilter.h>");

@@ -18,7 +18,10 @@ internal static class VrrpOptionsMapper
         var (vrrpFifoScript, anyFifoScript) = (g.Last("vrrp_notify_fifo_script"), g.Last("notify_fifo_script"));
         var fifo = vrrpFifo ?? anyFifo;
         var fifoScript = vrrpFifoScript ?? anyFifoScript;
-        var addressesRoutesRules = IpConfig.IpConfigChecks.Records(nodes).Instances;
+        var (statics, addressesRoutesRules) = IpConfig.IpConfigChecks.Records(nodes);
+        // The static blocks are read through their records; these lookups tell the keyword-coverage test so.
+        foreach (var keyword in (ReadOnlySpan<string>)["static_ipaddress", "static_routes", "static_rules"])
+            _ = KeywordReads.Top(nodes, keyword);
 
         return new VrrpSubsystemOptions
         {
@@ -58,6 +61,9 @@ internal static class VrrpOptionsMapper
             Scripts = KeywordReads.Top(nodes, "vrrp_script").Select(n => Script(n, v)).OfType<VrrpScriptOptions>().ToList(),
             TrackFiles = KeywordReads.Top(nodes, "track_file").Select(n => TrackFile(n, v)).OfType<VrrpTrackFileOptions>().ToList(),
             TrackProcesses = KeywordReads.Top(nodes, "vrrp_track_process").Select(n => TrackProcess(n, v)).OfType<VrrpTrackProcessOptions>().ToList(),
+            StaticAddresses = statics.Addresses.ToValueList(),
+            StaticRoutes = statics.Routes.ToValueList(),
+            StaticRules = statics.Rules.ToValueList(),
         };
     }
 
