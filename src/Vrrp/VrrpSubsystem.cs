@@ -90,6 +90,7 @@ public sealed partial class VrrpSubsystem : IAsyncDisposable
             _notify.GroupChanged(g.Options, s, g.Members.Count > 0 ? g.Members.Max(m => m.EffectivePriority) : 0));
         _trackers = new TrackerHost(_engine.Gate, links, scripts, timeProvider, _logger, () => _options, () => _runtimes.Values);
         _services = new InstanceServices(_engine, _pool, _vips, _notify, links, _logger);
+        _vips.Firewall = new AcceptModeFirewall(() => _options, AcceptModeFirewall.CommitWithNewSocketAsync, _logger);
         foreach (var io in options.Instances)
         {
             var rt = new InstanceRuntime(_services, InstanceSettings.Resolve(io, options), TrackingState.BindingsFor(io, options));
@@ -98,6 +99,16 @@ public sealed partial class VrrpSubsystem : IAsyncDisposable
         }
         foreach (var g in options.SyncGroups)
             _engine.CreateGroup(g);
+    }
+
+    /// <summary>Test seam: where accept mode's nf_tables transactions go (set before <see cref="StartAsync"/>).</summary>
+    internal Func<IReadOnlyList<Lb.Netlink.NetlinkRequest>, CancellationToken, Task> AcceptModeCommit
+    {
+        set
+        {
+            _vips.Firewall?.Dispose();
+            _vips.Firewall = new AcceptModeFirewall(() => _options, value, _logger);
+        }
     }
 
     /// <summary>FIFO lines written so far (most recent 256), for diagnostics and tests.</summary>
@@ -196,6 +207,8 @@ public sealed partial class VrrpSubsystem : IAsyncDisposable
             await rt.DrainAsync(cancellationToken).ConfigureAwait(false);
         }
         await _notify.FlushAsync(cancellationToken).ConfigureAwait(false);
+        if (_vips.Firewall is { } firewall)
+            await firewall.StopAsync(cancellationToken).ConfigureAwait(false);
         await _cts.CancelAsync().ConfigureAwait(false);
         _pool.CloseAll();
         _garp?.Dispose();
@@ -214,6 +227,7 @@ public sealed partial class VrrpSubsystem : IAsyncDisposable
         foreach (var rt in _runtimes.Values)
             rt.Dispose();
         _cts.Dispose();
+        _vips.Firewall?.Dispose();
         _timerThread?.Dispose();
         // last: from now on StopAsync does nothing, ReloadAsync is refused and StartAsync fails with ObjectDisposedException
         Volatile.Write(ref _disposed, 2);
