@@ -104,7 +104,6 @@ public static class NftablesConstants
     public const ushort NFTA_SET_ID = 10;
     public const ushort NFTA_SET_USERDATA = 13;
     public const int NFT_SET_CONSTANT = 0x2;
-    public const int NFT_SET_CONCAT = 0x80;
 
     public const ushort NFTA_SET_ELEM_LIST_TABLE = 1;
     public const ushort NFTA_SET_ELEM_LIST_SET = 2;

@@ -136,8 +136,8 @@ public static class NftablesMessages
             {
                 w.WriteString(NFTA_SET_TABLE, set.Table);
                 w.WriteString(NFTA_SET_NAME, set.Name);
-                var flags = (set.Constant ? NFT_SET_CONSTANT : 0) | ((set.KeyType >> NftablesDataTypes.ConcatBits) != 0 ? NFT_SET_CONCAT : 0);
-                WriteBe32(ref w, NFTA_SET_FLAGS, flags);
+                // a concatenated key needs no flag (NFT_SET_CONCAT is for interval sets, with NFTA_SET_DESC)
+                WriteBe32(ref w, NFTA_SET_FLAGS, set.Constant ? NFT_SET_CONSTANT : 0);
                 WriteBe32(ref w, NFTA_SET_KEY_TYPE, (int)set.KeyType);
                 WriteBe32(ref w, NFTA_SET_KEY_LEN, set.KeyLength);
                 WriteBe32(ref w, NFTA_SET_ID, (int)id);

@@ -102,7 +102,7 @@ public class AcceptModeTests
         await fw.StopAsync(default);
         Assert.Equal(["delete nftables table ip lbt"], rec.Last);
         await fw.StopAsync(default);
-        Assert.Equal(3, rec.Commits.Count); // nothing left to delete the second time
+        Assert.Equal(2, rec.Commits.Count); // the creation and the deletion (the refused one is not recorded): nothing to delete the second time
     }
 
     /// <summary>The whole IPv6 ruleset committed by Lb's client in a scratch namespace, read back by nft (the oracle).</summary>
@@ -121,9 +121,11 @@ public class AcceptModeTests
         var listing = lab.Exec(ns, "nft", "list", "table", "ip6", "keepalived");
         foreach (var expected in new[]
         {
-            "type filter hook input priority -1; policy accept;",
-            "type filter hook output priority -1; policy accept;",
-            "icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } accept",
+            "type filter hook input priority filter - 1; policy accept;",
+            "type filter hook output priority filter - 1; policy accept;",
+            "icmpv6 type @neighbor-discovery accept",
+            "type icmpv6_type\n\t\tflags constant\n\t\telements = { nd-neighbor-solicit,\n\t\t\t     nd-neighbor-advert }",
+            "type ipv6_addr . iface_index",
             "ip6 daddr fe80::/10 goto in_link_local",
             "ip6 saddr fe80::/10 goto out_link_local",
             "ip6 daddr @vips drop",
@@ -133,7 +135,7 @@ public class AcceptModeTests
             "elements = { 2001:db8::10 }",
             "elements = { fe80::10 . \"lo\" }",
         })
-            Assert.Contains(expected, listing, StringComparison.Ordinal);
+            Assert.True(listing.Contains(expected, StringComparison.Ordinal), $"'{expected}' is not in:\n{listing}");
 
         // created afresh: a second creation replaces the table (the old elements are gone), and a bad request aborts all
         await client.CommitAsync(AcceptModeRules.CreateTable(table, NftFamily.Ip6));
