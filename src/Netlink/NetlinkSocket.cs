@@ -69,6 +69,7 @@ public sealed class NetlinkSocket : IDisposable
     {
         NETLINK_ROUTE => "rtnetlink",
         NETLINK_GENERIC => "generic netlink",
+        Nftables.NftablesConstants.NETLINK_NETFILTER => "nfnetlink",
         _ => $"netlink protocol {Protocol}",
     };
 
@@ -76,7 +77,7 @@ public sealed class NetlinkSocket : IDisposable
     public static unsafe NetlinkSocket Open(int protocol, NetlinkSocketOptions? options = null)
     {
         options ??= new NetlinkSocketOptions();
-        var what = protocol == NETLINK_ROUTE ? "rtnetlink" : protocol == NETLINK_GENERIC ? "generic netlink" : $"netlink protocol {protocol}";
+        var what = protocol == NETLINK_ROUTE ? "rtnetlink" : protocol == NETLINK_GENERIC ? "generic netlink" : protocol == Nftables.NftablesConstants.NETLINK_NETFILTER ? "nfnetlink" : $"netlink protocol {protocol}";
         var handle = Libc.Socket(Libc.AF_NETLINK, Libc.SOCK_RAW | Libc.SOCK_CLOEXEC, protocol);
         if (handle.IsInvalid)
         {
@@ -246,6 +247,59 @@ public sealed class NetlinkSocket : IDisposable
                     var received = await ReceiveAsync(description, timeout.Token, cancellationToken).ConfigureAwait(false);
                     ProcessBatchReply(_readBuffer.AsSpan(0, received), requests, pending, results);
                 }
+            }
+            return results;
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <summary>
+    /// Sends <paramref name="begin"/>, <paramref name="requests"/> and <paramref name="end"/> in ONE datagram (an
+    /// nfnetlink transaction: the kernel applies all of the requests or none) and reports each request's outcome.
+    /// The markers ask for no ACK; every request must (its ACK or error arrives after the kernel has processed the
+    /// whole batch).
+    /// </summary>
+    public async Task<IReadOnlyList<NetlinkBatchItemResult>> SendTransactionAsync(NetlinkRequest begin, IReadOnlyList<NetlinkRequest> requests, NetlinkRequest end, CancellationToken cancellationToken = default)
+    {
+        foreach (var r in requests)
+        {
+            if ((r.Flags & NLM_F_ACK) == 0 || (r.Flags & NLM_F_DUMP) == NLM_F_DUMP)
+                throw new ArgumentException($"transaction request '{r.Description}' must ask for an ACK and must not be a dump", nameof(requests));
+        }
+        var results = new NetlinkBatchItemResult[requests.Count];
+        if (requests.Count == 0)
+            return results;
+        var datagram = new byte[Align(begin.Message.Length) + requests.Sum(r => Align(r.Message.Length)) + Align(end.Message.Length)];
+        var pending = new Dictionary<uint, int>();
+        var used = 0;
+        void Put(NetlinkRequest r, int index)
+        {
+            r.Message.CopyTo(datagram, used);
+            var seq = NextSequence();
+            NetlinkWriter.WriteHost32(datagram.AsSpan(used + 8), seq);
+            if (index >= 0)
+                pending[seq] = index;
+            used += Align(r.Message.Length);
+        }
+
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            Put(begin, -1);
+            for (var i = 0; i < requests.Count; i++)
+                Put(requests[i], i);
+            Put(end, -1);
+            var description = requests.Count == 1 ? requests[0].Description : $"transaction of {requests.Count} requests starting with '{requests[0].Description}'";
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            timeout.CancelAfter(_options.Timeout);
+            await SendAsync(datagram.AsMemory(0, used), description, timeout.Token, cancellationToken).ConfigureAwait(false);
+            while (pending.Count > 0)
+            {
+                var received = await ReceiveAsync(description, timeout.Token, cancellationToken).ConfigureAwait(false);
+                ProcessBatchReply(_readBuffer.AsSpan(0, received), requests, pending, results);
             }
             return results;
         }

@@ -95,6 +95,7 @@ public sealed partial class VrrpSubsystem : IAsyncDisposable
         _trackers = new TrackerHost(_engine.Gate, links, scripts, timeProvider, _logger, () => _options, () => _runtimes.Values);
         _vmacs = new VmacManager(links, _logger);
         _services = new InstanceServices(_engine, _pool, _vips, _notify, links, _logger, _vmacs) { Routes = _routes };
+        _vips.Firewall = new AcceptModeFirewall(() => _options, AcceptModeFirewall.CommitWithNewSocketAsync, _logger);
         foreach (var io in options.Instances)
         {
             var rt = new InstanceRuntime(_services, InstanceSettings.Resolve(io, options), TrackingState.BindingsFor(io, options));
@@ -103,6 +104,16 @@ public sealed partial class VrrpSubsystem : IAsyncDisposable
         }
         foreach (var g in options.SyncGroups)
             _engine.CreateGroup(g);
+    }
+
+    /// <summary>Test seam: where accept mode's nf_tables transactions go (set before <see cref="StartAsync"/>).</summary>
+    internal Func<IReadOnlyList<Lb.Netlink.NetlinkRequest>, CancellationToken, Task> AcceptModeCommit
+    {
+        set
+        {
+            _vips.Firewall?.Dispose();
+            _vips.Firewall = new AcceptModeFirewall(() => _options, value, _logger);
+        }
     }
 
     /// <summary>FIFO lines written so far (most recent 256), for diagnostics and tests.</summary>
@@ -208,6 +219,8 @@ public sealed partial class VrrpSubsystem : IAsyncDisposable
             await _vmacs.ReleaseAsync(rt, cancellationToken).ConfigureAwait(false);
         await _routes.StopStaticAsync(cancellationToken).ConfigureAwait(false);
         await _notify.FlushAsync(cancellationToken).ConfigureAwait(false);
+        if (_vips.Firewall is { } firewall)
+            await firewall.StopAsync(cancellationToken).ConfigureAwait(false);
         await _cts.CancelAsync().ConfigureAwait(false);
         _pool.CloseAll();
         _garp?.Dispose();
@@ -228,6 +241,7 @@ public sealed partial class VrrpSubsystem : IAsyncDisposable
             rt.Dispose();
         _cts.Dispose();
         _vmacs.Dispose();
+        _vips.Firewall?.Dispose();
         _timerThread?.Dispose();
         // last: from now on StopAsync does nothing, ReloadAsync is refused and StartAsync fails with ObjectDisposedException
         Volatile.Write(ref _disposed, 2);

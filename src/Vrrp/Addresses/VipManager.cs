@@ -57,9 +57,13 @@ internal sealed class VipManager
 
     public void OnLinkChanged(LinkInfo link) => _linkCache.OnLinkChanged(link);
 
+    /// <summary>Accept mode's drop rules (null: none); its addresses go in before the VIPs are added and out after they are removed.</summary>
+    public AcceptModeFirewall? Firewall { get; set; }
+
     /// <summary>Queues the add of <paramref name="vips"/> on the instance's work queue.</summary>
     public void Add(InstanceRuntime rt, IReadOnlyList<VirtualAddress> vips) => rt.Enqueue(async ct =>
     {
+        await AcceptModeAddAsync(rt, vips, ct).ConfigureAwait(false);
         foreach (var v in vips)
             await AddOneAsync(rt, v, ct).ConfigureAwait(false);
     });
@@ -69,13 +73,30 @@ internal sealed class VipManager
     {
         foreach (var v in vips)
             await RemoveOneAsync(rt, v, ct).ConfigureAwait(false);
+        await AcceptModeRemoveAsync(rt, vips, ct).ConfigureAwait(false);
     });
+
+    private Task AcceptModeAddAsync(InstanceRuntime rt, IReadOnlyList<VirtualAddress> vips, CancellationToken ct)
+    {
+        var o = rt.Machine.Settings.Options;
+        if (Firewall is null || vips.Count == 0 || !AcceptModeFirewall.Drops(o, _options()))
+            return Task.CompletedTask;
+        return Firewall.AddAsync(rt.Name, vips.Select(v => (v.Address, _linkCache.Get(v.Device ?? o.Interface ?? "")?.Index ?? 0)).ToList(), ct);
+    }
+
+    private Task AcceptModeRemoveAsync(InstanceRuntime rt, IReadOnlyList<VirtualAddress> vips, CancellationToken ct) =>
+        Firewall is null || vips.Count == 0 ? Task.CompletedTask : Firewall.RemoveAsync(rt.Name, vips.Select(v => v.Address).ToList(), ct);
 
     /// <summary>A reload changed the VIPs of a MASTER holding them: the dropped ones go, the new ones come and are announced.</summary>
     public void ApplyDiff(InstanceRuntime rt, IReadOnlyList<VirtualAddress> dropped, IReadOnlyList<VirtualAddress> added, int garpRepeat)
     {
         foreach (var v in dropped)
             rt.Enqueue(ct => RemoveOneAsync(rt, v, ct));
+        rt.Enqueue(async ct =>
+        {
+            await AcceptModeRemoveAsync(rt, dropped, ct).ConfigureAwait(false);
+            await AcceptModeAddAsync(rt, added, ct).ConfigureAwait(false);
+        });
         foreach (var v in added)
             rt.Enqueue(ct => AddOneAsync(rt, v, ct));
         if (added.Count > 0 && garpRepeat > 0)

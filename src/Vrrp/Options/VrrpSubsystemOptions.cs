@@ -59,6 +59,18 @@ public sealed record VrrpSubsystemOptions
     /// <summary><c>vrrp_strict</c>: strict RFC compliance (default false).</summary>
     public bool Strict { get; init; }
 
+    /// <summary>
+    /// <c>nftables [NAME]</c>: the nf_tables table (families ip and ip6) holding accept mode's drop rules (default
+    /// <c>keepalived</c>; used whether or not the keyword is given, as keepalived's nftables build does).
+    /// </summary>
+    public string NftablesTable { get; init; } = "keepalived";
+
+    /// <summary><c>nftables_priority</c>: the priority of the table's input/output base chains (default -1).</summary>
+    public int NftablesPriority { get; init; } = -1;
+
+    /// <summary><c>nftables_counters</c>: a counter in each drop rule (default false).</summary>
+    public bool NftablesCounters { get; init; }
+
     /// <summary><c>vrrp_check_unicast_src</c>: in unicast mode, accept adverts only from configured peers (default false).</summary>
     public bool CheckUnicastSrc { get; init; }
 

@@ -132,6 +132,7 @@ public class KernelHeaderConsistencyTests
         typeof(IpvsConstants),
         typeof(RtnetlinkConstants),
         typeof(RtnetlinkRouteConstants),
+        typeof(Lb.Netlink.Nftables.NftablesConstants),
         typeof(NetlinkSocket).Assembly.GetType("Lb.Netlink.Interop.Libc", throwOnError: true)!,
     ];
 
@@ -175,6 +176,8 @@ public class KernelHeaderConsistencyTests
         sb.AppendLine("#include <linux/if_link.h>");
         sb.AppendLine("#include <linux/if.h>");
         sb.AppendLine("#include <linux/netfilter.h>");
+        sb.AppendLine("#include <linux/netfilter/nfnetlink.h>");
+        sb.AppendLine("#include <linux/netfilter/nf_tables.h>");
         sb.AppendLine("#include <linux/ip_vs.h>");
         sb.AppendLine("#include <linux/capability.h>");
         sb.AppendLine("#include <signal.h>");
