@@ -85,9 +85,8 @@ public sealed partial class VrrpSubsystem : IAsyncDisposable
         _pool = new SocketPool(transports, _critical, timeProvider, _logger);
         _vips = new VipManager(addresses, links, timers, _logger, () => _options);
         var scripts = new ScriptRunner(() => _options.EnableScriptSecurity, timeProvider);
-        _notify = new NotifyDispatcher(options, scripts, _logger);
-        _engine = new VrrpEngine(options, new PriorityForwardingSink(this, events), timers, loggerFactory, (g, s) =>
-            _notify.GroupChanged(g.Options, s, g.Members.Count > 0 ? g.Members.Max(m => m.EffectivePriority) : 0));
+        _notify = new NotifyDispatcher(options, scripts, _logger, events);
+        _engine = new VrrpEngine(options, new PriorityForwardingSink(this, events), timers, loggerFactory, (g, s) => _notify.GroupChanged(g.Options, s));
         _trackers = new TrackerHost(_engine.Gate, links, scripts, timeProvider, _logger, () => _options, () => _runtimes.Values);
         _services = new InstanceServices(_engine, _pool, _vips, _notify, links, _logger);
         foreach (var io in options.Instances)
@@ -144,7 +143,6 @@ public sealed partial class VrrpSubsystem : IAsyncDisposable
         _vips.Sender = _garp;
         _links.LinkChanged += OnLinkChanged;
         _addresses.AddressChanged += OnAddressChanged;
-        _notify.StartFifoScript();
         foreach (var rt in _runtimes.Values)
         {
             var o = rt.Machine.Settings.Options;
