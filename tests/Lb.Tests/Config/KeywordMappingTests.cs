@@ -51,7 +51,7 @@ public sealed class KeywordMappingTests
         Assert.Equal(TimeSpan.FromSeconds(2.5), Global("vrrp_startup_delay 2.5").StartupDelay);
     }
 
-    private static Lb.Alerts.AlertOptions Alerts(string statements) => Map($"global_defs {{\n  {statements}\n}}\n").Alerts;
+    private static global::Lb.Alerts.AlertOptions Alerts(string statements) => Map($"global_defs {{\n  {statements}\n}}\n").Alerts;
 
     /// <summary>
     /// The notify FIFOs are the host's (both subsystems write notify_fifo): each keyword is its own FIFO, as keepalived
