@@ -118,6 +118,13 @@ public sealed class CheckerSubsystem : IAsyncDisposable
     /// </summary>
     public Func<System.Net.IPAddress, bool>? IsLocalAddress { get; set; }
 
+    /// <summary>
+    /// Raised for each FIFO line and mail keepalived's checker process would write or send (real server and virtual
+    /// server up/down, the checkers' own mails), by the applier after the change set is applied, in order; the host
+    /// writes the notify FIFOs and sends the mail.
+    /// </summary>
+    public event EventHandler<CheckerNotification>? Notified;
+
     /// <summary>Raised after every checker round, successful or not.</summary>
     public event EventHandler<CheckCompletedEvent>? CheckCompleted;
 
@@ -529,6 +536,8 @@ public sealed class CheckerSubsystem : IAsyncDisposable
         foreach (var entry in changes.Journal)
             StateChanged?.Invoke(this, entry);
         _engine.StartScripts(changes.Scripts);
+        foreach (var n in changes.Notifications)
+            Notified?.Invoke(this, n);
     }
 
     private async Task ApplyIpvsAsync(ChangeSet changes)

@@ -32,11 +32,17 @@ public static class Format
         return Trio(vs.Address ?? IPAddress.Any, vs.Protocol, vs.Port ?? 0);
     }
 
-    /// <summary>keepalived's <c>FMT_RS</c>: <c>[10.0.0.2]:tcp:80</c>.</summary>
+    /// <summary>
+    /// keepalived's <c>FMT_RS</c>: <c>[10.0.0.2]:tcp:80</c>; a firewall-mark virtual server has no protocol in keepalived
+    /// (its service_type is 0, any <c>protocol</c> ignored), so its servers read <c>[10.0.0.2]:none:80</c>.
+    /// </summary>
     public static string RealServer(VirtualServerOptions vs, RealServerOptions rs) =>
-        Trio(rs.Address, vs.Protocol, rs.Port ?? vs.Port ?? 0);
+        RsTrio(vs, rs.Address, rs.Port ?? vs.Port ?? 0);
 
     /// <summary>keepalived's <c>FMT_RS</c> of a sorry server.</summary>
     public static string SorryServer(VirtualServerOptions vs, SorryServerOptions ss) =>
-        Trio(ss.Address, vs.Protocol, ss.Port ?? vs.Port ?? 0);
+        RsTrio(vs, ss.Address, ss.Port ?? vs.Port ?? 0);
+
+    private static string RsTrio(VirtualServerOptions vs, IPAddress address, ushort port) =>
+        vs.Group is null && vs.FirewallMark is not null ? $"[{address}]:none:{port}" : Trio(address, vs.Protocol, port);
 }

@@ -89,9 +89,8 @@ public sealed partial class VrrpSubsystem : IAsyncDisposable
         // routes and rules go through the address table when it can also install them (the host's rtnetlink table does)
         _routes = new RouteManager(addresses as IRouteTable, addresses, _logger);
         var scripts = new ScriptRunner(() => _options.EnableScriptSecurity, timeProvider);
-        _notify = new NotifyDispatcher(options, scripts, _logger);
-        _engine = new VrrpEngine(options, new PriorityForwardingSink(this, events), timers, loggerFactory, (g, s) =>
-            _notify.GroupChanged(g.Options, s, g.Members.Count > 0 ? g.Members.Max(m => m.EffectivePriority) : 0));
+        _notify = new NotifyDispatcher(options, scripts, _logger, events);
+        _engine = new VrrpEngine(options, new PriorityForwardingSink(this, events), timers, loggerFactory, (g, s) => _notify.GroupChanged(g.Options, s));
         _trackers = new TrackerHost(_engine.Gate, links, scripts, timeProvider, _logger, () => _options, () => _runtimes.Values);
         _vmacs = new VmacManager(links, _logger);
         _services = new InstanceServices(_engine, _pool, _vips, _notify, links, _logger, _vmacs) { Routes = _routes };
@@ -164,7 +163,6 @@ public sealed partial class VrrpSubsystem : IAsyncDisposable
             routing.RoutingChanged += OnRoutingChanged;
         else if (_options.Instances.Sum(o => o.VirtualRoutes.Count + o.VirtualRules.Count) + _options.StaticRoutes.Count + _options.StaticRules.Count is > 0 and var n)
             _logger.NoRouteTable(n);
-        _notify.StartFifoScript();
         foreach (var rt in _runtimes.Values)
         {
             await rt.AttachAsync(cancellationToken).ConfigureAwait(false);

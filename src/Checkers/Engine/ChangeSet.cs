@@ -27,6 +27,9 @@ internal sealed class ChangeSet
     /// <summary>Notify scripts to start once the IPVS work is done (not awaited).</summary>
     public List<ScriptInvocation> Scripts { get; } = new();
 
+    /// <summary>FIFO lines and mails (keepalived's notify_fifo_rs/vs, smtp_alert), raised as events once the IPVS work is done, in order.</summary>
+    public List<CheckerNotification> Notifications { get; } = new();
+
     /// <summary>
     /// Log lines written once the IPVS work is done (the stop's line per real server: thousands of synchronous writes that
     /// must not delay the removal itself), in order.
@@ -38,5 +41,5 @@ internal sealed class ChangeSet
 
     public bool HasIpvsWork => Flush || Reconcile is not null || Operations.Count > 0;
 
-    public bool IsEmpty => Journal.Count == 0 && !HasIpvsWork && Scripts.Count == 0 && Status is null && LogAfterApply.Count == 0;
+    public bool IsEmpty => Journal.Count == 0 && !HasIpvsWork && Scripts.Count == 0 && Notifications.Count == 0 && Status is null && LogAfterApply.Count == 0;
 }

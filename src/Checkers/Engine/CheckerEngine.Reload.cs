@@ -110,7 +110,11 @@ internal sealed partial class CheckerEngine
                 rs.Set ? "removed from IPVS with its virtual server" : "none");
             run.Changes.Add(new ReloadChange(ReloadObjectKind.RealServer, ReloadChangeKind.Removed, vs.Name, rs.Name, "with its virtual server"));
             if (rs.Alive)
+            {
                 RunNotify(rs.Options.NotifyDown, wait: false);
+                rs.Alive = false;
+                RsRemovedNotification(rs, stopping: false);
+            }
             rs.Alive = false;
             rs.Set = false;
         }
@@ -123,7 +127,11 @@ internal sealed partial class CheckerEngine
             sorry.Set = false;
         }
         if (vs.QuorumUp)
+        {
             RunNotify(vs.Options.QuorumDown, wait: false);
+            vs.QuorumUp = false;
+            VsNotification(vs, QuorumMessage(vs, init: false, vs.Options.Quorum - vs.Options.Hysteresis, 0));
+        }
         vs.QuorumUp = false;
         if (vs.Added)
         {
@@ -321,6 +329,7 @@ internal sealed partial class CheckerEngine
         {
             rs.Alive = false;
             RunNotify(rs.Options.NotifyDown, wait: false);
+            RsRemovedNotification(rs, stopping: false);
         }
     }
 
@@ -530,6 +539,7 @@ internal sealed partial class CheckerEngine
         ("ha_suspend", OnOff(o.HaSuspend)),
         ("alpha", OnOff(o.Alpha)),
         ("omega", OnOff(o.Omega)),
+        ("smtp_alert", OnOff(o.SmtpAlert)),
         ("inhibit_on_failure", OnOff(o.InhibitOnFailure)),
         ("virtualhost", o.Virtualhost ?? "none"),
         ("delay_loop", Seconds(o.DelayLoop)),
@@ -551,6 +561,7 @@ internal sealed partial class CheckerEngine
         ("lthreshold", rs.Options.LowerThreshold.ToString(CultureInfo.InvariantCulture)),
         ("notify_up", Script(rs.Options.NotifyUp)),
         ("notify_down", Script(rs.Options.NotifyDown)),
+        ("smtp_alert", OnOff(rs.Options.SmtpAlert)),
         ("checkers", Kinds(rs)),
     ];
 

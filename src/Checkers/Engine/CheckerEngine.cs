@@ -234,7 +234,10 @@ internal sealed partial class CheckerEngine
         {
             rs.Alive = true;
             if (_options.RsInitNotifies)
+            {
                 RunNotify(rs.Options.NotifyUp, wait: false);
+                RsFifo(rs);
+            }
         }
     }
 
@@ -258,18 +261,21 @@ internal sealed partial class CheckerEngine
             UpdateWeight(vs, rs, w, $"misc_dynamic weight {w}", updateQuorum: true);
 
         var reason = outcome.Success || retriesMade == 0 ? outcome.Reason : $"{outcome.Reason} after {retriesMade} retries";
+        var (checkerWasUp, rsWasAlive) = (c.IsUp, rs.Alive);
         if (outcome.Success)
         {
             if (!c.IsUp || !c.HasRun)
             {
                 LogSuccess(c);
                 UpdateCheckerState(c, true, reason);
+                CheckerMailAfterRound(c, true, checkerWasUp, rsWasAlive, outcome.Reason);
             }
         }
         else if (c.IsUp || !c.HasRun)
         {
             LogFailure(c, retriesMade, outcome.Reason);
             UpdateCheckerState(c, false, reason);
+            CheckerMailAfterRound(c, false, checkerWasUp, rsWasAlive, outcome.Reason);
         }
         c.RetryIt = 0;
         c.HasRun = true;
@@ -390,7 +396,10 @@ internal sealed partial class CheckerEngine
             if (!c.HasRun)
             {
                 if (c.Settings.Alpha || !alive)
+                {
                     RunNotify(alive ? rs.Options.NotifyUp : rs.Options.NotifyDown, wait: false);
+                    RsFifo(rs);
+                }
                 c.HasRun = true;
             }
             return;
@@ -427,6 +436,7 @@ internal sealed partial class CheckerEngine
             AddOrDel(rs, alive);
         rs.Alive = alive;
         RunNotify(alive ? rs.Options.NotifyUp : rs.Options.NotifyDown, wait: false);
+        RsFifo(rs);
         UpdateQuorumState(vs, init: false);
     }
 
@@ -491,6 +501,7 @@ internal sealed partial class CheckerEngine
                 Journal("quorum", vs, null, init ? "init" : "down", "up", $"gained quorum {o.Quorum}+{o.Hysteresis}={threshold} <= {weightSum}", action);
             }
             RunNotify(o.QuorumUp, wait: false);
+            VsNotification(vs, QuorumMessage(vs, init, threshold, weightSum));
             return;
         }
         if ((vs.QuorumUp && (weightSum == 0 || weightSum < threshold)) ||
@@ -515,6 +526,7 @@ internal sealed partial class CheckerEngine
                 Journal("quorum", vs, null, init ? "init" : "up", "down", reason, "none");
             }
             RunNotify(o.QuorumDown, wait: false);
+            VsNotification(vs, QuorumMessage(vs, init, threshold, weightSum));
         }
     }
 
@@ -619,7 +631,10 @@ internal sealed partial class CheckerEngine
                     // keepalived starts the omega scripts and goes on (system_call_script); the subsystem's stop waits for
                     // them after the table is clean, so a slow script cannot hold the kernel state past the stop budget.
                     if (vs.Options.Omega)
+                    {
                         RunNotify(rs.Options.NotifyDown, wait: false);
+                        RsRemovedNotification(rs, stopping: true);
+                    }
                 }
             }
             VsShutdownNotifies(vs);
@@ -638,7 +653,10 @@ internal sealed partial class CheckerEngine
         if (wasUp)
             Journal("quorum", vs, null, "up", "down", "shutdown", "none");
         if (vs.Options.Omega)
+        {
             RunNotify(vs.Options.QuorumDown, wait: false);
+            VsNotification(vs, null);
+        }
     }
 
     // ---------------------------------------------------------------- helpers

@@ -31,6 +31,9 @@ public sealed record CheckerSubsystemOptions
     /// <summary><c>rs_init_notifies</c>: run notify_up for real servers that are up at start-up.</summary>
     public bool RsInitNotifies { get; init; }
 
+    /// <summary><c>no_checker_emails</c>: a checker's mail only when its real server changed state, not for every checker that changed.</summary>
+    public bool NoCheckerEmails { get; init; }
+
     /// <summary>Lb-specific: time a notify_up/notify_down/quorum_up/quorum_down script may run before its process tree is killed (keepalived has no limit). Default 30 s.</summary>
     public TimeSpan NotifyScriptTimeout { get; init; } = TimeSpan.FromSeconds(30);
 

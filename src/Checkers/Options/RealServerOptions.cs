@@ -38,6 +38,12 @@ public sealed record RealServerOptions
     /// <summary><c>lthreshold &lt;INT&gt;</c>: minimum connections.</summary>
     public uint LowerThreshold { get; init; }
 
+    /// <summary>
+    /// <c>smtp_alert</c>, resolved by the mapper as keepalived (real server, else <c>smtp_alert_checker</c>, else
+    /// <c>smtp_alert</c>, else ON: keepalived's own exception, kept for backward compatibility): its checkers' mails.
+    /// </summary>
+    public bool SmtpAlert { get; init; } = true;
+
     /// <summary><c>virtualhost &lt;STRING&gt;</c>: default Host of HTTP_GET/SSL_GET checkers; null: the virtual server's.</summary>
     public string? Virtualhost { get; init; }
 

@@ -69,6 +69,9 @@ public sealed record VirtualServerOptions
     /// <summary><c>omega</c>: at shutdown run real servers' notify_down and quorum_down. Default false.</summary>
     public bool Omega { get; init; }
 
+    /// <summary><c>smtp_alert</c>, resolved by the mapper as keepalived (virtual server, else <c>smtp_alert_checker</c>, else <c>smtp_alert</c>, else off): mail on quorum changes.</summary>
+    public bool SmtpAlert { get; init; }
+
     /// <summary><c>quorum &lt;INT&gt;</c>: minimum total weight of live real servers. Default 1.</summary>
     public long Quorum { get; init; } = 1;
 

@@ -85,6 +85,9 @@ public static class Daemon
         // Registered first so it stops last (hosted services stop in reverse order).
         if (Environment.GetEnvironmentVariable(HangOnStopService.EnvironmentVariable) == "1")
             builder.Services.AddHostedService<HangOnStopService>();
+        // notify FIFOs and alert mail: started before the subsystems, stopped after them (their STOP lines and last mails).
+        builder.Services.AddSingleton(sp => new Alerts.AlertHub(mapped.Alerts, runVrrp, runCheckers, sp.GetRequiredService<ILoggerFactory>(), TimeProvider.System));
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<Alerts.AlertHub>());
         if (runVrrp)
         {
             builder.Services.AddSingleton<VrrpService>();
@@ -108,7 +111,7 @@ public static class Daemon
         var status = StatusServer.Start(socketPath, collector.Collect, hostLog);
         var dumps = new DumpWriter(collector.Collect, hostLog, options.DataFile, options.StatsFile, options.JsonFile);
         MetricsServer? metrics = null;
-        using var reloader = new Reloader(options, config, hostLog, notify, () => Summary(collector), vrrp, checkers);
+        using var reloader = new Reloader(options, config, hostLog, notify, () => Summary(collector), vrrp, checkers) { Alerts = host.Services.GetService<Alerts.AlertHub>() };
         var context = new DaemonContext(host, hostLog, notify, collector, reloader);
         var routes = new List<IDisposable>
         {

@@ -25,6 +25,11 @@ public sealed class JournalVrrpEventSink : IVrrpEventSink, IAsyncDisposable
 
     public event Action<VrrpStateChange>? StateChanged;
 
+    /// <summary>VRRP's notify FIFO lines and mails, for the host's <see cref="Alerts.AlertHub"/>.</summary>
+    public event Action<Vrrp.Notify.VrrpNotification>? Notified;
+
+    public void OnNotification(Vrrp.Notify.VrrpNotification notification) => Notified?.Invoke(notification);
+
     public void OnStateChanged(VrrpStateChange change)
     {
         _queue.Writer.TryWrite(new JournalEntry

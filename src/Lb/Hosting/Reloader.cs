@@ -35,6 +35,9 @@ public sealed class Reloader : IDisposable
         _loop = Task.Run(LoopAsync);
     }
 
+    /// <summary>The notify FIFOs and alert mail: the mail follows a reload (the FIFOs are kept until a restart).</summary>
+    public Alerts.AlertHub? Alerts { get; init; }
+
     /// <summary>Reloads completed (applied or refused), for tests and status.</summary>
     public int Completed => Volatile.Read(ref _completed);
 
@@ -134,6 +137,7 @@ public sealed class Reloader : IDisposable
         else if (!_options.VrrpOnly && mapped.Checkers.VirtualServers.Count > 0)
             _log.LogWarning("Reload: virtual_server blocks were added but the checker subsystem is not running; restart lb to start it");
 
+        Alerts?.Reload(mapped.Alerts);
         _acceptedErrors = keys;
         _log.LogInformation("Reload complete");
     }

@@ -15,7 +15,7 @@ namespace Lb.Hosting;
 /// <summary>Runs the checker subsystem against the kernel's IPVS (keepalived's checker process).</summary>
 public sealed class CheckerService(
     CheckerSubsystemOptions options, CliOptions cli, JournalWriter journal, ILoggerFactory loggerFactory, TimeProvider time, IHttpClientFactory http,
-    KernelEvents kernel)
+    KernelEvents kernel, Alerts.AlertHub? alerts = null)
     : IHostedService, IAsyncDisposable
 {
     private readonly ILogger _logger = loggerFactory.CreateLogger("Lb.Checkers");
@@ -41,6 +41,8 @@ public sealed class CheckerService(
             StopBound = Daemon.StopTimeout - TimeSpan.FromSeconds(3),
         };
         _subsystem.CheckCompleted += (_, e) => Statistics.OnCheckCompleted(e);
+        if (alerts is not null)
+            _subsystem.Notified += (_, n) => alerts.OnChecker(n);
         if (options.VirtualServers.Any(v => v.HaSuspend))
         {
             _local = await LocalAddresses.StartAsync(kernel, cancellationToken).ConfigureAwait(false);
@@ -75,7 +77,7 @@ public sealed class CheckerService(
 
 /// <summary>Runs the VRRP subsystem with VIPs and link state through rtnetlink (keepalived's VRRP process).</summary>
 public sealed class VrrpService(
-    VrrpSubsystemOptions options, JournalWriter journal, ILoggerFactory loggerFactory, TimeProvider time, KernelEvents kernel)
+    VrrpSubsystemOptions options, JournalWriter journal, ILoggerFactory loggerFactory, TimeProvider time, KernelEvents kernel, Alerts.AlertHub? alerts = null)
     : IHostedService, IAsyncDisposable
 {
     private readonly ILogger _logger = loggerFactory.CreateLogger("Lb.Vrrp");
@@ -104,6 +106,8 @@ public sealed class VrrpService(
                 _transitions.AddOrUpdate(c.Name, 1, (_, n) => n + 1);
             StateChanged?.Invoke(c);
         };
+        if (alerts is not null)
+            _sink.Notified += alerts.OnVrrp;
         _subsystem = new VrrpSubsystem(options, _kernel, _kernel, _sink, loggerFactory, time);
         await _subsystem.StartAsync(cancellationToken).ConfigureAwait(false);
     }

@@ -50,4 +50,7 @@ public interface IVrrpEventSink
 
     /// <summary>A reload applied one change (an instance, group or tracker added, removed, changed in place or restarted).</summary>
     void OnReloadApplied(Reload.VrrpReloadChange change) { }
+
+    /// <summary>A notification for the notify FIFOs and mail (after its notify scripts ran); called off the engine lock, in order.</summary>
+    void OnNotification(Notify.VrrpNotification notification) { }
 }

@@ -1,5 +1,4 @@
 using System.Threading.Channels;
-using Lb.Netlink.Platform;
 using Lb.Vrrp.Diagnostics;
 using Lb.Vrrp.Host;
 using Lb.Vrrp.Options;
@@ -10,8 +9,10 @@ namespace Lb.Vrrp.Notify;
 
 /// <summary>
 /// Runs notify_master/backup/fault/stop and then <c>notify</c> (with "GROUP"|"INSTANCE", name, state,
-/// priority appended), and writes keepalived's FIFO lines (<c>INSTANCE "VI_1" MASTER 100</c>), in
-/// order, off the engine lock.
+/// priority appended), then publishes the notification (<see cref="VrrpNotification"/>: keepalived's FIFO line
+/// <c>INSTANCE "VI_1" MASTER 100</c> and whether it is mailed) to <see cref="IVrrpEventSink.OnNotification"/>, in
+/// order, off the engine lock. The FIFOs and the mail are the host's: <c>notify_fifo</c> also carries the checkers'
+/// lines, so it lives once, above both subsystems (src/Lb/Alerts over <see cref="Lb.Scripts.NotifyFifo"/>).
 /// </summary>
 internal sealed class NotifyDispatcher : IAsyncDisposable
 {
@@ -20,27 +21,31 @@ internal sealed class NotifyDispatcher : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly Channel<Func<Task>> _queue = Channel.CreateBounded<Func<Task>>(new BoundedChannelOptions(1024) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true });
     private readonly Task _worker;
-    private readonly Channel<string> _fifoQueue = Channel.CreateBounded<string>(new BoundedChannelOptions(4096) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true });
-    private readonly Task _fifoWorker;
+    private readonly IVrrpEventSink _events;
     private readonly TimeSpan _scriptTimeout = TimeSpan.FromSeconds(30);
 
-    public NotifyDispatcher(VrrpSubsystemOptions options, IScriptRunner runner, ILogger logger)
+    public NotifyDispatcher(VrrpSubsystemOptions options, IScriptRunner runner, ILogger logger, IVrrpEventSink? events = null)
     {
         _options = options;
         _runner = runner;
         _logger = logger;
+        _events = events ?? NoEvents.Instance;
         _worker = Task.Run(WorkAsync);
-        _fifoWorker = Task.Run(FifoWorkAsync);
     }
 
-    /// <summary>Reload: script_user, enable_script_security apply to the next scripts run; the FIFO and its script stay as started (a restart changes them).</summary>
-    public void Update(VrrpSubsystemOptions next)
+    private sealed class NoEvents : IVrrpEventSink
     {
-        var old = _options;
-        _options = next with { NotifyFifo = old.NotifyFifo, NotifyFifoScript = old.NotifyFifoScript };
+        public static readonly NoEvents Instance = new();
+
+        public void OnStateChanged(VrrpStateChange change)
+        {
+        }
     }
 
-    /// <summary>Lines written to the FIFO, also kept for tests/status (bounded).</summary>
+    /// <summary>Reload: script_user, enable_script_security apply to the next scripts run.</summary>
+    public void Update(VrrpSubsystemOptions next) => _options = next;
+
+    /// <summary>FIFO lines published so far, also kept for tests/status (bounded).</summary>
     public List<string> RecentFifoLines { get; } = new();
 
     public static string StateWord(VrrpState s) => s switch
@@ -70,13 +75,14 @@ internal sealed class NotifyDispatcher : IAsyncDisposable
             VrrpState.Stop => o.NotifyStop,
             _ => null,
         };
-        Enqueue(VrrpEntityKind.Instance, o.Name, StateWord(state), priority, specific, o.Notify);
+        Enqueue(VrrpEntityKind.Instance, o.Name, StateWord(state), priority, specific, o.Notify, o.SmtpAlert == true);
     }
 
     public void MasterRxLowerPri(VrrpInstanceOptions o, int priority)
-        => Enqueue(VrrpEntityKind.Instance, o.Name, "MASTER_RX_LOWER_PRI", priority, o.NotifyMasterRxLowerPri, null);
+        => Enqueue(VrrpEntityKind.Instance, o.Name, "MASTER_RX_LOWER_PRI", priority, o.NotifyMasterRxLowerPri, null, false);
 
-    public void GroupChanged(VrrpSyncGroupOptions g, VrrpState state, int priority)
+    /// <summary>A sync group changed state; keepalived reports a group's priority as 0 (script argument and FIFO line).</summary>
+    public void GroupChanged(VrrpSyncGroupOptions g, VrrpState state)
     {
         var specific = state switch
         {
@@ -86,13 +92,13 @@ internal sealed class NotifyDispatcher : IAsyncDisposable
             VrrpState.Stop => g.NotifyStop,
             _ => null,
         };
-        Enqueue(VrrpEntityKind.Group, g.Name, StateWord(state), priority, specific, g.Notify);
+        Enqueue(VrrpEntityKind.Group, g.Name, StateWord(state), 0, specific, g.Notify, g.SmtpAlert == true);
     }
 
     public void PriorityChanged(VrrpInstanceOptions o, VrrpState state, int priority)
-        => Enqueue(VrrpEntityKind.Instance, o.Name, state == VrrpState.Master ? "MASTER_PRIORITY" : "BACKUP_PRIORITY", priority, null, null);
+        => Enqueue(VrrpEntityKind.Instance, o.Name, state == VrrpState.Master ? "MASTER_PRIORITY" : "BACKUP_PRIORITY", priority, null, null, false);
 
-    private void Enqueue(VrrpEntityKind kind, string name, string state, int priority, NotifyScript? specific, NotifyScript? notify)
+    private void Enqueue(VrrpEntityKind kind, string name, string state, int priority, NotifyScript? specific, NotifyScript? notify, bool smtpAlert)
     {
         _queue.Writer.TryWrite(async () =>
         {
@@ -100,7 +106,7 @@ internal sealed class NotifyDispatcher : IAsyncDisposable
                 await RunAsync(name, specific.Command, specific).ConfigureAwait(false);
             if (notify is not null)
                 await RunAsync(name, NotifyArgv(notify, kind, name, state, priority), notify).ConfigureAwait(false);
-            await WriteFifoAsync(FifoLine(kind, name, state, priority)).ConfigureAwait(false);
+            Publish(new VrrpNotification(kind, name, state, priority, smtpAlert));
         });
     }
 
@@ -111,128 +117,22 @@ internal sealed class NotifyDispatcher : IAsyncDisposable
             _logger.NotifyExited(name, string.Join(' ', argv), r.ExitCode ?? -1);
     }
 
-    private Task WriteFifoAsync(string line)
+    private void Publish(VrrpNotification notification)
     {
         lock (RecentFifoLines)
         {
-            RecentFifoLines.Add(line);
+            RecentFifoLines.Add(notification.FifoLine);
             if (RecentFifoLines.Count > 256)
                 RecentFifoLines.RemoveAt(0);
         }
-        if (_options.NotifyFifo is not null)
-            _fifoQueue.Writer.TryWrite(line);
-        return Task.CompletedTask;
-    }
-
-    /// <summary>
-    /// Writes FIFO lines on a task of their own, opened as keepalived opens notify_fifo: created (mkfifo) when missing,
-    /// then <c>O_RDWR|O_NONBLOCK|O_NOFOLLOW|O_CLOEXEC</c> and refused unless it is a FIFO owned by us or root (a symbolic
-    /// link planted at the path is ELOOP, so its target is never written). Read-write, so readers see one continuous
-    /// stream and opening never blocks; non-blocking, so a FIFO nobody reads drops lines (logged once per stall) instead
-    /// of stalling. A refused FIFO is not used until a restart (keepalived: "not using"); a FIFO Lb created is removed
-    /// when it stops, as keepalived does.
-    /// </summary>
-    private async Task FifoWorkAsync()
-    {
-        FileStream? fifo = null;
-        var refused = false;
-        var dropping = false;
         try
         {
-            await foreach (var line in _fifoQueue.Reader.ReadAllAsync().ConfigureAwait(false))
-            {
-                if (refused)
-                    continue;
-                try
-                {
-#pragma warning disable CA2000 // kept open across lines in 'fifo': disposed after a write error and in the finally below
-                    fifo ??= OpenFifo(_options.NotifyFifo!);
-#pragma warning restore CA2000
-                    fifo.Write(System.Text.Encoding.UTF8.GetBytes(line + "\n"));
-                    dropping = false;
-                }
-                catch (SafeFileException ex)
-                {
-                    _logger.ActionFailed("notify_fifo", "open", ex.Message + "; not using it");
-                    refused = true;
-                }
-                catch (IOException ex) when (ex.HResult == EAGAIN)
-                {
-                    if (!dropping)
-                        _logger.ActionFailed("notify_fifo", "write", $"{_options.NotifyFifo} is full (no reader?); dropping lines until it drains");
-                    dropping = true;
-                }
-                catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-                {
-                    _logger.ActionFailed("notify_fifo", "write", ex.Message);
-                    if (fifo is not null)
-                        await fifo.DisposeAsync().ConfigureAwait(false);
-                    fifo = null;
-                }
-            }
+            _events.OnNotification(notification);
         }
-        finally
+        catch (Exception ex)
         {
-            // As keepalived: unlink first, so a reader that loops reopening the FIFO cannot reopen this one.
-            FileIdentity? createdFifo;
-            lock (_fifoGate)
-                createdFifo = _createdFifo;
-            if (createdFifo is { } created && _options.NotifyFifo is { } path)
-            {
-                try
-                {
-                    if (SafeFile.StatusOf(path)?.Identity == created)
-                        File.Delete(path);
-                }
-                catch (IOException)
-                {
-                }
-            }
-            if (fifo is not null)
-                await fifo.DisposeAsync().ConfigureAwait(false);
+            _logger.ActionFailed("notify", "publish", ex.Message);
         }
-    }
-
-    private const int EAGAIN = 11;
-
-    /// <summary>The FIFO Lb created (mkfifo), removed when it stops; null if it was there already. Under <see cref="_fifoGate"/>.</summary>
-    private FileIdentity? _createdFifo;
-    private readonly Lock _fifoGate = new();
-
-    /// <summary>mkfifo when missing (never through a link: an existing one is EEXIST, then refused at open).</summary>
-    private void CreateFifo(string path)
-    {
-        if (SafeFile.CreateFifo(path) && SafeFile.StatusOf(path) is { } created)
-        {
-            lock (_fifoGate)
-                _createdFifo = created.Identity;
-        }
-    }
-
-    private FileStream OpenFifo(string path)
-    {
-        CreateFifo(path);
-        return SafeFile.OpenFifo(path);
-    }
-
-    private readonly CancellationTokenSource _fifoScriptCts = new();
-    private Task? _fifoScript;
-
-    /// <summary>Creates the FIFO if needed and starts <c>notify_fifo_script</c> with the FIFO name as its last argument (killed at dispose).</summary>
-    public void StartFifoScript()
-    {
-        if (_options.NotifyFifo is not { } path || _options.NotifyFifoScript is not { } script || script.Command.Count == 0)
-            return;
-        try
-        {
-            CreateFifo(path);
-        }
-        catch (IOException ex)
-        {
-            _logger.ActionFailed("notify_fifo", "mkfifo", ex.Message);
-            return;
-        }
-        _fifoScript = _runner.RunAsync(ScriptInvocation.Create([.. script.Command, path], script.User, script.Group, _options.ScriptUser, _options.ScriptGroup, Timeout.InfiniteTimeSpan), _fifoScriptCts.Token);
     }
 
     /// <summary>Waits until everything queued so far has run.</summary>
@@ -268,11 +168,5 @@ internal sealed class NotifyDispatcher : IAsyncDisposable
     {
         _queue.Writer.TryComplete();
         await _worker.ConfigureAwait(false);
-        _fifoQueue.Writer.TryComplete();
-        await _fifoScriptCts.CancelAsync().ConfigureAwait(false);
-        if (_fifoScript is not null)
-            await _fifoScript.WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-        _fifoScriptCts.Dispose();
-        await _fifoWorker.WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
     }
 }

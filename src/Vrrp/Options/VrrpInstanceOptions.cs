@@ -227,6 +227,6 @@ public sealed record VrrpInstanceOptions
     /// <summary><c>notify_priority_changes</c> (null: global).</summary>
     public bool? NotifyPriorityChanges { get; init; }
 
-    /// <summary><c>smtp_alert</c> (recorded; Lb sends no mail).</summary>
+    /// <summary><c>smtp_alert</c>, resolved by the mapper as keepalived (instance, else <c>smtp_alert_vrrp</c>, else <c>smtp_alert</c>, else off): mail on state changes (sent by the host).</summary>
     public bool? SmtpAlert { get; init; }
 }

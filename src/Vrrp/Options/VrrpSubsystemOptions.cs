@@ -98,12 +98,6 @@ public sealed record VrrpSubsystemOptions
     /// <summary><c>enable_script_security</c>: refuse to run root scripts whose path is writable by non-root users.</summary>
     public bool EnableScriptSecurity { get; init; }
 
-    /// <summary><c>notify_fifo</c> / <c>vrrp_notify_fifo</c>: FIFO receiving <c>INSTANCE "VI_1" MASTER 100</c> lines (vrrp_notify_fifo wins).</summary>
-    public string? NotifyFifo { get; init; }
-
-    /// <summary><c>notify_fifo_script</c> / <c>vrrp_notify_fifo_script</c>: script started to read the FIFO; the FIFO name is its last argument.</summary>
-    public NotifyScript? NotifyFifoScript { get; init; }
-
     /// <summary>
     /// <c>max_auto_priority</c>: when a VRRP timer runs later than <see cref="MinAutoPriorityDelay"/>, the VRRP threads
     /// switch to SCHED_RR at the lowest priority, then one higher at each further late expiry, up to this (-1..99;

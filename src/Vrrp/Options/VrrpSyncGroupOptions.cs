@@ -40,7 +40,7 @@ public sealed record VrrpSyncGroupOptions
     /// <summary><c>notify_priority_changes</c>.</summary>
     public bool? NotifyPriorityChanges { get; init; }
 
-    /// <summary><c>smtp_alert</c> (recorded).</summary>
+    /// <summary><c>smtp_alert</c>, resolved by the mapper as keepalived (group, else <c>smtp_alert_vrrp</c>, else <c>smtp_alert</c>, else off): mail on state changes (sent by the host).</summary>
     public bool? SmtpAlert { get; init; }
 
     /// <summary><c>sync_group_tracking_weight</c>: keep member tracking weights (otherwise keepalived forces them to 0).</summary>

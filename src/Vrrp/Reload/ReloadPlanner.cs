@@ -37,8 +37,6 @@ internal static class ReloadPlanner
     /// <summary>Global settings that do not follow a reload, and what happens instead.</summary>
     private static readonly (string Name, string Consequence)[] RestartOnlyGlobals =
     [
-        (nameof(VrrpSubsystemOptions.NotifyFifo), "the notify FIFO in use is kept until a restart"),
-        (nameof(VrrpSubsystemOptions.NotifyFifoScript), "the running notify_fifo_script is kept until a restart"),
         (nameof(VrrpSubsystemOptions.StartupDelay), "vrrp_startup_delay only applies at start-up"),
         (nameof(VrrpSubsystemOptions.MaxAutoPriority), "max_auto_priority applies from the next start"),
         (nameof(VrrpSubsystemOptions.MinAutoPriorityDelay), "min_auto_priority_delay applies from the next start"),

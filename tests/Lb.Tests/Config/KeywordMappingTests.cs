@@ -57,10 +57,59 @@ public sealed class KeywordMappingTests
         Assert.False(Global("router_id x").Strict);
         Assert.True(Global("vrrp_notify_priority_changes").NotifyPriorityChanges);
         Assert.Equal(TimeSpan.FromSeconds(2.5), Global("vrrp_startup_delay 2.5").StartupDelay);
-        Assert.Equal("/tmp/vfifo", Global("vrrp_notify_fifo /tmp/vfifo").NotifyFifo);
-        Assert.Equal("/tmp/vfifo", Map("global_defs {\n  notify_fifo /tmp/any\n  vrrp_notify_fifo /tmp/vfifo\n}\n").Vrrp.NotifyFifo);
-        Assert.Equal(["/bin/echo", "v"], Global("vrrp_notify_fifo_script \"/bin/echo v\"").NotifyFifoScript!.Command);
-        Assert.Equal(["/bin/echo", "n"], Global("notify_fifo_script \"/bin/echo n\"").NotifyFifoScript!.Command);
+    }
+
+    private static global::Lb.Alerts.AlertOptions Alerts(string statements) => Map($"global_defs {{\n  {statements}\n}}\n").Alerts;
+
+    /// <summary>
+    /// The notify FIFOs are the host's (both subsystems write notify_fifo): each keyword is its own FIFO, as keepalived
+    /// writes to notify_fifo AND vrrp_notify_fifo (before issue 13 Lb used vrrp_notify_fifo instead of notify_fifo).
+    /// </summary>
+    [Fact]
+    public void Notify_fifo_keywords_reach_the_host_alert_options()
+    {
+        Assert.Equal("/tmp/vfifo", Alerts("vrrp_notify_fifo /tmp/vfifo").VrrpNotifyFifo!.Path);
+        Assert.Equal(("/tmp/any", "/tmp/vfifo"), (Alerts("notify_fifo /tmp/any\n  vrrp_notify_fifo /tmp/vfifo").NotifyFifo!.Path, Alerts("notify_fifo /tmp/any\n  vrrp_notify_fifo /tmp/vfifo").VrrpNotifyFifo!.Path));
+        Assert.Equal(["/bin/echo", "v"], Alerts("vrrp_notify_fifo /tmp/v\n  vrrp_notify_fifo_script \"/bin/echo v\"").VrrpNotifyFifo!.Script!);
+        Assert.Equal(["/bin/echo", "n"], Alerts("notify_fifo /tmp/n\n  notify_fifo_script \"/bin/echo n\"").NotifyFifo!.Script!);
+        Assert.Equal("/tmp/lfifo", Alerts("lvs_notify_fifo /tmp/lfifo").LvsNotifyFifo!.Path);
+        Assert.Equal(["/bin/echo", "l"], Alerts("lvs_notify_fifo /tmp/l\n  lvs_notify_fifo_script \"/bin/echo l\" nobody").LvsNotifyFifo!.Script!);
+        Assert.Equal("nobody", Alerts("lvs_notify_fifo /tmp/l\n  lvs_notify_fifo_script \"/bin/echo l\" nobody").LvsNotifyFifo!.User);
+    }
+
+    [Fact]
+    public void Mail_keywords_reach_the_host_alert_options()
+    {
+        Assert.Equal(["a@example.org", "b@example.org"], Alerts("notification_email {\n    a@example.org\n    b@example.org\n  }").Emails);
+        Assert.Equal("lb@example.org", Alerts("notification_email_from lb@example.org").EmailFrom);
+        Assert.Equal(("192.0.2.25", 2525), (Alerts("smtp_server 192.0.2.25 2525").SmtpServer, Alerts("smtp_server 192.0.2.25 2525").SmtpPort));
+        Assert.Equal(25, Alerts("smtp_server mail.example.org").SmtpPort);
+        Assert.Equal("director1", Alerts("smtp_helo_name director1").SmtpHeloName);
+        Assert.Equal(TimeSpan.FromSeconds(7), Alerts("smtp_connect_timeout 7").SmtpConnectTimeout);
+        Assert.Equal(TimeSpan.FromSeconds(30), Alerts("router_id x").SmtpConnectTimeout);
+        Assert.True(Alerts("no_email_faults").NoEmailFaults);
+        Assert.True(GlobalChecker("no_checker_emails").NoCheckerEmails);
+    }
+
+    /// <summary>keepalived's smtp_alert resolution (vrrp.c, check_data.c): the object's own, else smtp_alert_vrrp/_checker, else smtp_alert, else off — ON for a real server.</summary>
+    [Fact]
+    public void Smtp_alert_resolves_as_keepalived()
+    {
+        const string Vs = "virtual_server 10.0.0.1 80 {\n  real_server 10.0.0.2 80 {\n  }\n}\n";
+        const string Vi = "vrrp_instance VI_1 {\n  interface eth0\n  virtual_router_id 51\n  virtual_ipaddress {\n    10.0.0.10/32\n  }\n}\n";
+        var none = Map(Vs + Vi);
+        Assert.Equal((false, true, false), (none.Checkers.VirtualServers[0].SmtpAlert, none.Checkers.VirtualServers[0].RealServers[0].SmtpAlert, none.Vrrp.Instances[0].SmtpAlert!.Value));
+        var all = Map("global_defs {\n  smtp_alert\n}\n" + Vs + Vi);
+        Assert.Equal((true, true, true), (all.Checkers.VirtualServers[0].SmtpAlert, all.Checkers.VirtualServers[0].RealServers[0].SmtpAlert, all.Vrrp.Instances[0].SmtpAlert!.Value));
+        var split = Map("global_defs {\n  smtp_alert\n  smtp_alert_checker off\n  smtp_alert_vrrp on\n}\n" + Vs + Vi);
+        Assert.Equal((false, false, true), (split.Checkers.VirtualServers[0].SmtpAlert, split.Checkers.VirtualServers[0].RealServers[0].SmtpAlert, split.Vrrp.Instances[0].SmtpAlert!.Value));
+        Assert.False(Assert.Single(VirtualServer(string.Empty, "smtp_alert off").RealServers).SmtpAlert);
+        Assert.True(VirtualServer("smtp_alert").SmtpAlert);
+        Assert.True(Instance("smtp_alert").SmtpAlert);
+        var group = Map("global_defs {\n  smtp_alert_vrrp\n}\n" + Vi + "vrrp_sync_group G {\n  group {\n    VI_1\n  }\n}\n");
+        Assert.True(Assert.Single(group.Vrrp.SyncGroups).SmtpAlert);
+        var groupOff = Map(Vi + "vrrp_sync_group G {\n  group {\n    VI_1\n  }\n  smtp_alert off\n}\n");
+        Assert.False(Assert.Single(groupOff.Vrrp.SyncGroups).SmtpAlert);
     }
 
     [Fact]

@@ -471,9 +471,9 @@ public class ReloadTests
     {
         await using var r = new Rig(Config(Instance()));
         await r.StartMasterAsync(1);
-        var result = await r.Subsystem.ReloadAsync(Config(Instance()) with { NotifyFifo = "/nonexistent/fifo" }, CancellationToken.None);
+        var result = await r.Subsystem.ReloadAsync(Config(Instance()) with { StartupDelay = TimeSpan.FromSeconds(7) }, CancellationToken.None);
         Assert.Single(result.Warnings);
-        Assert.True(r.Logs.Contains("Reload: NotifyFifo changed - the notify FIFO in use is kept until a restart"));
+        Assert.True(r.Logs.Contains("Reload: StartupDelay changed - vrrp_startup_delay only applies at start-up"));
         Assert.Equal(["VI_1"], result.Kept);
     }
 

@@ -3,6 +3,7 @@ using Lb.TestSupport;
 using Lb.Vrrp.Host;
 using Lb.Vrrp.Options;
 using Lb.Vrrp.Tests.Support;
+using Microsoft.Extensions.Logging;
 using Xunit;
 
 namespace Lb.Vrrp.Tests.Subsystem;
@@ -28,7 +29,10 @@ public class VrrpSubsystemTests
         public InMemoryTransportFactory Transports { get; } = new();
         public VrrpSubsystem Subsystem { get; }
 
-        public Rig(Func<VrrpInstanceOptions, VrrpInstanceOptions>? with = null, Func<VrrpSubsystemOptions, VrrpSubsystemOptions>? globals = null)
+        /// <summary>The notify FIFO as the host wires it (src/Lb/Alerts): the subsystem's notifications written to a <see cref="Lb.Scripts.NotifyFifo"/>.</summary>
+        private readonly Lb.Scripts.NotifyFifo? _fifo;
+
+        public Rig(Func<VrrpInstanceOptions, VrrpInstanceOptions>? with = null, Func<VrrpSubsystemOptions, VrrpSubsystemOptions>? globals = null, string? fifo = null, NotifyScript? fifoScript = null)
         {
             Links.Set(If, up: true);
             Links.Set("eth9", up: true);
@@ -43,12 +47,32 @@ public class VrrpSubsystemTests
                 TrackInterfaces = [new TrackedInterface("eth9")],
             };
             var o = new VrrpSubsystemOptions { Instances = [with is null ? inst : with(inst)] };
-            Subsystem = new VrrpSubsystem(globals is null ? o : globals(o), Addresses, Links, Events, Logs, Time, garpFactory: null, Transports);
+            IVrrpEventSink events = Events;
+            if (fifo is not null)
+            {
+                _fifo = new Lb.Scripts.NotifyFifo(fifo, "notify_fifo", (a, e) => Logs.CreateLogger("fifo").LogWarning("({Fifo}) action {Action} failed: {Error}", "notify_fifo", a, e));
+                if (fifoScript is not null)
+                    _fifo.StartScript(new Lb.Scripts.ScriptRunner(), new Lb.Scripts.ScriptInvocation([.. fifoScript.Command, fifo], null, null, Timeout.InfiniteTimeSpan));
+                events = new FifoSink(Events, _fifo);
+            }
+            Subsystem = new VrrpSubsystem(globals is null ? o : globals(o), Addresses, Links, events, Logs, Time, garpFactory: null, Transports);
+        }
+
+        private sealed class FifoSink(RecordingEventSink inner, Lb.Scripts.NotifyFifo fifo) : IVrrpEventSink
+        {
+            public void OnStateChanged(VrrpStateChange change) => inner.OnStateChanged(change);
+
+            public void OnNotification(Lb.Vrrp.Notify.VrrpNotification notification) => fifo.Write(notification.FifoLine);
         }
 
         public VrrpInstanceStatus Status => Subsystem.GetStatus().Instances[0];
 
-        public ValueTask DisposeAsync() => Subsystem.DisposeAsync();
+        public async ValueTask DisposeAsync()
+        {
+            await Subsystem.DisposeAsync();
+            if (_fifo is not null)
+                await _fifo.DisposeAsync();
+        }
     }
 
     [Fact]
@@ -292,7 +316,7 @@ public class VrrpSubsystemTests
         var output = Path.Combine(dir, "out");
         try
         {
-            await using (var r = new Rig(globals: g => g with { NotifyFifo = fifo, NotifyFifoScript = NotifyScript.Parse($"/bin/sh -c 'while read l; do echo \"$l\" >> {output}; done < \"$0\"'") }))
+            await using (var r = new Rig(fifo: fifo, fifoScript: NotifyScript.Parse($"/bin/sh -c 'while read l; do echo \"$l\" >> {output}; done < \"$0\"'")))
             {
                 await r.Subsystem.StartAsync(CancellationToken.None);
                 r.Time.Advance(TimeSpan.FromSeconds(4));
@@ -325,7 +349,7 @@ public class VrrpSubsystemTests
                         lines.Add(l);
                 }
             });
-            await using var r = new Rig(globals: g => g with { NotifyFifo = fifo });
+            await using var r = new Rig(fifo: fifo);
             await r.Subsystem.StartAsync(CancellationToken.None);
             r.Time.Advance(TimeSpan.FromSeconds(4));
             Assert.True(Wait.Until(() =>

@@ -20,9 +20,11 @@ internal static class CheckerOptionsMapper
         var journal = new JournalOptions();
         if (journalPath is not null)
             journal = journal with { Path = journalPath };
+        // smtp_alert of a virtual/real server not set on it: smtp_alert_checker, else smtp_alert (else off / ON for a real server).
+        var alert = AlertOptionsMapper.GlobalSmtpAlert(nodes, v, "smtp_alert_checker");
         return new CheckerSubsystemOptions
         {
-            VirtualServers = KeywordReads.Top(nodes, "virtual_server").Select(n => VirtualServer(n, groups, v)).OfType<VirtualServerOptions>().ToList(),
+            VirtualServers = KeywordReads.Top(nodes, "virtual_server").Select(n => VirtualServer(n, groups, v, alert)).OfType<VirtualServerOptions>().ToList(),
             ScriptUser = scriptUser?.Arg0,
             ScriptGroup = scriptUser is { Args.Length: > 1 } ? scriptUser.Args[1] : null,
             EnableScriptSecurity = v.Flag(g, "enable_script_security") ?? false,
@@ -30,11 +32,12 @@ internal static class CheckerOptionsMapper
             LvsFlushOnStop = flushOnStop is null ? LvsFlushOnStop.None : flushOnStop.Arg0?.ToUpperInvariant() == "VS" ? LvsFlushOnStop.VirtualServers : LvsFlushOnStop.Full,
             CheckerLogAllFailures = v.Flag(g, "checker_log_all_failures") ?? false,
             RsInitNotifies = v.Flag(g, "rs_init_notifies") ?? false,
+            NoCheckerEmails = v.Flag(g, "no_checker_emails") ?? false,
             Journal = journal,
         };
     }
 
-    private static VirtualServerOptions? VirtualServer(ConfigNode n, Dictionary<string, ConfigNode> groups, NodeValues v)
+    private static VirtualServerOptions? VirtualServer(ConfigNode n, Dictionary<string, ConfigNode> groups, NodeValues v, bool? alert)
     {
         var args = n.Args;
         IPAddress? address = null;
@@ -101,6 +104,7 @@ internal static class CheckerOptionsMapper
             Virtualhost = v.Word(n, "virtualhost"),
             Alpha = v.Flag(n, "alpha") ?? false,
             Omega = v.Flag(n, "omega") ?? false,
+            SmtpAlert = v.Flag(n, "smtp_alert") ?? alert ?? false,
             Quorum = v.Integer(n, "quorum") ?? 1,
             Hysteresis = v.Integer(n, "hysteresis") ?? 0,
             QuorumUp = Script(n.Last("quorum_up")),
@@ -122,7 +126,7 @@ internal static class CheckerOptionsMapper
             Warmup = v.Timer(n, "warmup"),
             InhibitOnFailure = v.Flag(n, "inhibit_on_failure") ?? false,
             // keepalived: a real server without its own weight takes the virtual server's (default 1).
-            RealServers = n.All("real_server").Select(rs => RealServer(rs, v, (int?)v.Integer(n, "weight") ?? 1)).OfType<RealServerOptions>().ToList(),
+            RealServers = n.All("real_server").Select(rs => RealServer(rs, v, alert, (int?)v.Integer(n, "weight") ?? 1)).OfType<RealServerOptions>().ToList(),
             SourceLocation = NodeValues.Where(n),
         };
     }
@@ -222,7 +226,7 @@ internal static class CheckerOptionsMapper
             ? new ScriptOptions { Command = s, Argv = argv?.ToValueList(), User = n.Args.Length > 1 ? n.Args[1] : null, Group = n.Args.Length > 2 ? n.Args[2] : null }
             : null;
 
-    private static RealServerOptions? RealServer(ConfigNode n, NodeValues v, int defaultWeight)
+    private static RealServerOptions? RealServer(ConfigNode n, NodeValues v, bool? alert, int defaultWeight)
     {
         if (n.Arg0 is not string a || v.ParseAddress(n, a) is not { } address)
             return null;
@@ -239,6 +243,7 @@ internal static class CheckerOptionsMapper
             NotifyDown = Script(n.Last("notify_down")),
             UpperThreshold = (uint)(v.Integer(n, "uthreshold") ?? 0),
             LowerThreshold = (uint)(v.Integer(n, "lthreshold") ?? 0),
+            SmtpAlert = v.Flag(n, "smtp_alert") ?? alert ?? true,
             Virtualhost = v.Word(n, "virtualhost"),
             Alpha = v.Flag(n, "alpha"),
             ConnectTimeout = v.Timer(n, "connect_timeout"),

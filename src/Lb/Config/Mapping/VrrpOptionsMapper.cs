@@ -13,11 +13,9 @@ internal static class VrrpOptionsMapper
         var g = KeywordReads.LastOrEmpty(nodes, "global_defs");
         var defaults = new VrrpSubsystemOptions();
         var scriptUser = g.Last("script_user");
-        // vrrp_notify_fifo takes precedence over notify_fifo; both are read (no short-circuit: see KeywordReads).
-        var (vrrpFifo, anyFifo) = (g.Last("vrrp_notify_fifo"), g.Last("notify_fifo"));
-        var (vrrpFifoScript, anyFifoScript) = (g.Last("vrrp_notify_fifo_script"), g.Last("notify_fifo_script"));
-        var fifo = vrrpFifo ?? anyFifo;
-        var fifoScript = vrrpFifoScript ?? anyFifoScript;
+        // smtp_alert of an instance/group not set on it: smtp_alert_vrrp, else smtp_alert, else off (the notify FIFOs and
+        // the mail itself are the host's: AlertOptionsMapper).
+        var alert = AlertOptionsMapper.GlobalSmtpAlert(nodes, v, "smtp_alert_vrrp") ?? false;
         var (statics, addressesRoutesRules) = IpConfig.IpConfigChecks.Records(nodes);
         // The static blocks are read through their records; these lookups tell the keyword-coverage test so.
         foreach (var keyword in (ReadOnlySpan<string>)["static_ipaddress", "static_routes", "static_rules"])
@@ -53,14 +51,12 @@ internal static class VrrpOptionsMapper
             ScriptUser = scriptUser?.Arg0,
             ScriptGroup = scriptUser is { Args.Length: > 1 } ? scriptUser.Args[1] : null,
             EnableScriptSecurity = v.Flag(g, "enable_script_security") ?? false,
-            NotifyFifo = fifo?.Arg0,
-            NotifyFifoScript = fifoScript is not null ? Notify(g, fifoScript.Keyword) : null,
             MaxAutoPriority = g.Last("max_auto_priority") is { } map ? (map.Args.Length > 0 && int.TryParse(map.Args[0], CultureInfo.InvariantCulture, out var p) ? p : 99) : 0,
             MinAutoPriorityDelay = v.Integer(g, "min_auto_priority_delay") is { } delayUs ? TimeSpan.FromMicroseconds(delayUs) : defaults.MinAutoPriorityDelay,
             RealtimePriority = (int?)v.Integer(g, "vrrp_rt_priority") ?? 0,
             NoSwap = v.Flag(g, "vrrp_no_swap") ?? false,
-            Instances = KeywordReads.Top(nodes, "vrrp_instance").Select(n => Instance(n, v, addressesRoutesRules)).OfType<VrrpInstanceOptions>().ToList(),
-            SyncGroups = KeywordReads.Top(nodes, "vrrp_sync_group").Select(n => SyncGroup(n, v)).ToList(),
+            Instances = KeywordReads.Top(nodes, "vrrp_instance").Select(n => Instance(n, v, addressesRoutesRules)).OfType<VrrpInstanceOptions>().Select(i => i with { SmtpAlert = i.SmtpAlert ?? alert }).ToList(),
+            SyncGroups = KeywordReads.Top(nodes, "vrrp_sync_group").Select(n => SyncGroup(n, v)).Select(s => s with { SmtpAlert = s.SmtpAlert ?? alert }).ToList(),
             Scripts = KeywordReads.Top(nodes, "vrrp_script").Select(n => Script(n, v)).OfType<VrrpScriptOptions>().ToList(),
             TrackFiles = KeywordReads.Top(nodes, "track_file").Select(n => TrackFile(n, v)).OfType<VrrpTrackFileOptions>().ToList(),
             TrackProcesses = KeywordReads.Top(nodes, "vrrp_track_process").Select(n => TrackProcess(n, v)).OfType<VrrpTrackProcessOptions>().ToList(),

@@ -1,38 +1,44 @@
 using Lb.Netlink.Platform;
 using Lb.TestSupport;
-using Lb.Vrrp.Host;
-using Lb.Vrrp.Notify;
-using Lb.Vrrp.Options;
-using Lb.Scripts;
-using Lb.Vrrp.Tests.Support;
 using Xunit;
 
-namespace Lb.Vrrp.Tests.Notify;
+namespace Lb.Scripts.Tests;
 
 /// <summary>
 /// notify_fifo as an attacker meets it (issue 9): a symbolic link planted at the configured path, pointing at a file of
 /// root's, must not be written through (keepalived: ELOOP); anything but a FIFO of ours is refused; a FIFO nobody
-/// reads drops lines instead of stalling the writer.
+/// reads drops lines instead of stalling the writer. (Moved from Vrrp.Tests with the FIFO itself, which is now
+/// <see cref="NotifyFifo"/>, shared by both subsystems through the host; same assertions.)
 /// </summary>
 public sealed class NotifyFifoTests : IDisposable
 {
     private const string VictimText = "root:x:0:0:root:/root:/bin/bash\ndaemon:x:1:1::/usr/sbin:/usr/sbin/nologin\n";
     private readonly string _dir = Directory.CreateTempSubdirectory("lb-notify-fifo-").FullName;
-    private readonly ListLogger _logs = new();
+    private readonly List<string> _lines = new();
+
+    private IReadOnlyList<string> Lines
+    {
+        get
+        {
+            lock (_lines)
+                return _lines.ToArray();
+        }
+    }
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
     private string P(string name) => Path.Combine(_dir, name);
 
-    private static VrrpInstanceOptions Instance(string name = "VI_1") => new()
-    {
-        Name = name,
-        Interface = "eth0",
-        VirtualRouterId = 51,
-    };
+    /// <summary>The line keepalived writes for an instance (what VRRP publishes).</summary>
+    private static string Line(string state, string name = "VI_1") => $"INSTANCE \"{name}\" {state} 100";
 
-    private NotifyDispatcher Dispatcher(string fifo)
-        => new(new VrrpSubsystemOptions { Instances = [], NotifyFifo = fifo }, new ScriptRunner(), _logs.CreateLogger("vrrp"));
+    /// <summary>The FIFO as the host opens it, its problems formatted as the host logs them.</summary>
+    private NotifyFifo Dispatcher(string fifo)
+        => new(fifo, "notify_fifo", (action, error) =>
+        {
+            lock (_lines)
+                _lines.Add($"(notify_fifo) action {action} failed: {error}");
+        });
 
     private string Victim()
     {
@@ -41,7 +47,7 @@ public sealed class NotifyFifoTests : IDisposable
         return victim;
     }
 
-    private bool Logged(string text) => _logs.Lines.Any(l => l.Contains(text, StringComparison.Ordinal));
+    private bool Logged(string text) => Lines.Any(l => l.Contains(text, StringComparison.Ordinal));
 
     [Fact]
     public async Task A_symbolic_link_planted_at_notify_fifo_is_refused_and_its_target_is_not_overwritten()
@@ -51,12 +57,12 @@ public sealed class NotifyFifoTests : IDisposable
         File.CreateSymbolicLink(link, victim);
         await using (var d = Dispatcher(link))
         {
-            d.InstanceChanged(Instance(), VrrpState.Master, 100);
-            d.InstanceChanged(Instance(), VrrpState.Backup, 100);
+            d.Write(Line("MASTER"));
+            d.Write(Line("BACKUP"));
             Assert.True(Wait.Until(() => Logged($"(notify_fifo) action open failed: {link} is a symbolic link; not following it (ELOOP); not using it")));
         }
         Assert.Equal(VictimText, File.ReadAllText(victim));
-        Assert.Single(_logs.Lines, l => l.Contains("notify_fifo", StringComparison.Ordinal));
+        Assert.Single(Lines, l => l.Contains("notify_fifo", StringComparison.Ordinal));
         Assert.Equal(FileKind.SymbolicLink, SafeFile.StatusOf(link)!.Value.Kind);
     }
 
@@ -66,7 +72,7 @@ public sealed class NotifyFifoTests : IDisposable
         var victim = Victim();
         await using (var d = Dispatcher(victim))
         {
-            d.InstanceChanged(Instance(), VrrpState.Master, 100);
+            d.Write(Line("MASTER"));
             Assert.True(Wait.Until(() => Logged($"{victim} is a regular file, not a FIFO; not writing to it; not using it")));
         }
         Assert.Equal(VictimText, File.ReadAllText(victim));
@@ -78,7 +84,7 @@ public sealed class NotifyFifoTests : IDisposable
         var created = P("created.fifo");
         await using (var d = Dispatcher(created))
         {
-            d.InstanceChanged(Instance(), VrrpState.Master, 100);
+            d.Write(Line("MASTER"));
             Assert.True(Wait.Until(() => SafeFile.StatusOf(created)?.Kind == FileKind.Fifo));
             await d.FlushAsync(CancellationToken.None);
         }
@@ -88,11 +94,11 @@ public sealed class NotifyFifoTests : IDisposable
         Assert.True(SafeFile.CreateFifo(existing));
         await using (var d = Dispatcher(existing))
         {
-            d.InstanceChanged(Instance(), VrrpState.Master, 100);
+            d.Write(Line("MASTER"));
             await d.FlushAsync(CancellationToken.None);
         }
         Assert.Equal(FileKind.Fifo, SafeFile.StatusOf(existing)!.Value.Kind);
-        Assert.DoesNotContain(_logs.Lines, l => l.Contains("notify_fifo", StringComparison.Ordinal));
+        Assert.DoesNotContain(Lines, l => l.Contains("notify_fifo", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -100,13 +106,13 @@ public sealed class NotifyFifoTests : IDisposable
     {
         var fifo = P("unread.fifo");
         // ~1 KiB lines: the 64 KiB pipe is full after ~64 of them.
-        var big = Instance(new string('x', 1000));
+        var big = new string('x', 1000);
         var d = Dispatcher(fifo);
         for (var i = 0; i < 200; i++)
-            d.InstanceChanged(big, i % 2 == 0 ? VrrpState.Master : VrrpState.Backup, 100);
+            d.Write(Line(i % 2 == 0 ? "MASTER" : "BACKUP", big));
         await d.FlushAsync(CancellationToken.None);
         Assert.True(Wait.Until(() => Logged($"{fifo} is full (no reader?); dropping lines until it drains")));
         await d.DisposeAsync();
-        Assert.Single(_logs.Lines, l => l.Contains("is full", StringComparison.Ordinal));
+        Assert.Single(Lines, l => l.Contains("is full", StringComparison.Ordinal));
     }
 }
