@@ -138,10 +138,13 @@ public sealed class CheckerSubsystem : IAsyncDisposable
                 throw new InvalidOperationException("already started");
             _started = true;
             _cts = new CancellationTokenSource();
+            var fileValues = await Files.FileCheckStart.ReadFirstValuesAsync(_engine.VirtualServers, cancellationToken).ConfigureAwait(false);
             Task applied;
             await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
             try
             {
+                foreach (var (c, value) in fileValues)
+                    _engine.SetInitialFileValue(c, value);
                 applied = Submit(_engine.Init());
             }
             finally

@@ -43,6 +43,7 @@ public sealed class DefaultCheckFactory : ICheckFactory
         UdpCheckOptions u => new UdpCheck(u, target.Settings, _time),
         PingCheckOptions p => new PingCheck(p, target.Settings),
         SmtpCheckOptions s => new SmtpCheck(s, target.Settings, _time),
+        FileCheckOptions f => new Files.FileCheck(f),
         _ => throw new NotSupportedException($"checker {target.Checker.Keyword} is not supported"),
     };
 }

@@ -212,7 +212,7 @@ internal sealed partial class CheckerEngine
         var reason = (reload, up) switch
         {
             (false, true) => "start-up",
-            (false, false) => "alpha: down until the first successful check",
+            (false, false) => rs.Checkers.Find(x => x.Options is FileCheckOptions && !x.IsUp) is { } f ? $"FILE_CHECK: {f.LastReason}" : "alpha: down until the first successful check",
             (true, true) => ReloadReason,
             (true, false) => ReloadReason + "; alpha: down until the first successful check",
         };
@@ -257,12 +257,18 @@ internal sealed partial class CheckerEngine
         var rs = c.Rs;
         var vs = rs.Vs;
 
-        if (outcome.Success && outcome.DynamicWeight is int w)
+        if (c.Options is FileCheckOptions)
+            OnFileValue(c, outcome);
+        else if (outcome.Success && outcome.DynamicWeight is int w)
             UpdateWeight(vs, rs, w, $"misc_dynamic weight {w}", updateQuorum: true);
 
         var reason = outcome.Success || retriesMade == 0 ? outcome.Reason : $"{outcome.Reason} after {retriesMade} retries";
         var (checkerWasUp, rsWasAlive) = (c.IsUp, rs.Alive);
-        if (outcome.Success)
+        if (c.Options is FileCheckOptions)
+        {
+            // decided by OnFileValue
+        }
+        else if (outcome.Success)
         {
             if (!c.IsUp || !c.HasRun)
             {

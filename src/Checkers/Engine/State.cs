@@ -134,6 +134,9 @@ internal sealed class CheckerState
     public bool IsUp { get; set; }
     public bool HasRun { get; set; }
     public int RetryIt { get; set; }
+
+    /// <summary>What this checker adds to its real server's weight (keepalived's <c>cur_weight</c>; FILE_CHECK).</summary>
+    public int CurWeight { get; set; }
     public string LastReason { get; set; } = "not run yet";
     public DateTimeOffset? LastCheck { get; set; }
     public long Rounds { get; set; }

@@ -29,6 +29,9 @@ internal sealed record InstanceSettings
     public required bool V3ChecksumAsV2 { get; init; }
     public required bool NotifyPriorityChanges { get; init; }
     public required ValueList<byte> AuthData { get; init; }
+
+    /// <summary>An address owner drops received adverts (<c>owner_ignore_adverts</c>; only ever true at priority 255).</summary>
+    public bool OwnerIgnoreAdverts { get; init; }
     public bool IsUnicast => Options.UnicastPeers.Count > 0;
     public IPAddress? ConfiguredSource => IsUnicast ? Options.UnicastSrcIp ?? Options.McastSrcIp : Options.McastSrcIp ?? Options.UnicastSrcIp;
 
@@ -70,6 +73,7 @@ internal sealed record InstanceSettings
             CheckUnicastSrc = o.CheckUnicastSrc ?? (g.CheckUnicastSrc || o.UnicastPeers.Any(p => p.HasTtlRange)),
             V3ChecksumAsV2 = o.V3ChecksumAsV2 ?? g.V3ChecksumAsV2,
             NotifyPriorityChanges = o.NotifyPriorityChanges ?? g.NotifyPriorityChanges,
+            OwnerIgnoreAdverts = o.Priority == VrrpDefaults.OwnerPriority && (o.OwnerIgnoreAdverts ?? (strict || g.OwnerIgnoreAdverts)),
             AuthData = o.Authentication is { Type: VrrpAuthType.Pass } a && version == 2 ? Protocol.VrrpPacket.PasswordBytes(a.Password).ToValueList() : new byte[Protocol.VrrpPacket.AuthDataLength].ToValueList(),
         };
     }

@@ -36,6 +36,7 @@ internal sealed class VrrpInstanceMachine
     private byte[] _ahKey = [];
     private uint _ahSequence;
     private bool _ahCycle;
+    private long? _lastAdvertAt;
 
     public VrrpInstanceMachine(InstanceSettings settings, object gate, IVrrpActionSink sink, IVrrpEventSink events, TimeProvider time, ILogger logger)
     {
@@ -133,7 +134,14 @@ internal sealed class VrrpInstanceMachine
 
     public long PriorityZeroSent { get; private set; }
 
-    public int OwnFaults => _ownFaults;
+    /// <summary>Trackers in fault plus the configuration's own fault (unicast_fault_no_peer without peers).</summary>
+    public int OwnFaults => _ownFaults + ConfigFaults;
+
+    /// <summary>keepalived's <c>num_config_faults</c>: <c>unicast_fault_no_peer</c> with no <c>unicast_peer</c> keeps the instance in FAULT.</summary>
+    private int ConfigFaults => Settings.Options.UnicastFaultNoPeer && Settings.Options.UnicastPeers.Count == 0 ? 1 : 0;
+
+    /// <summary>Adverts an address owner dropped (<c>owner_ignore_adverts</c>); not counted as received, as keepalived.</summary>
+    public long OwnerIgnoredAdverts { get; private set; }
 
     internal SyncGroupCoordinator? Group { get; set; }
 
@@ -161,10 +169,12 @@ internal sealed class VrrpInstanceMachine
                 return;
             _started = true;
             _timer = _time.CreateTimer(_ => OnTimer(), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+            if (ConfigFaults > 0)
+                _logger.UnicastWithoutPeers(Name);
             if (IsFaulted)
             {
                 _logger.EnteringFaultStateInit(Name);
-                SetState(VrrpState.Fault, "init: tracking fault");
+                SetState(VrrpState.Fault, ConfigFaults > 0 ? "init: unicast_fault_no_peer without unicast peers" : "init: tracking fault");
                 Emit(new VrrpAction(VrrpActionKind.Notify, State: VrrpState.Fault));
                 return;
             }
@@ -224,7 +234,7 @@ internal sealed class VrrpInstanceMachine
         }
     }
 
-    internal bool IsFaulted => _ownFaults > 0 || (Group?.AnyMemberFaulted ?? false);
+    internal bool IsFaulted => OwnFaults > 0 || (Group?.AnyMemberFaulted ?? false);
 
     /// <summary>Moves into or out of FAULT according to the tracking state.</summary>
     internal void ApplyFault(string reason)
@@ -280,6 +290,14 @@ internal sealed class VrrpInstanceMachine
         {
             if (!_started || State is VrrpState.Fault or VrrpState.Stop or VrrpState.Init)
                 return;
+            // owner_ignore_adverts (keepalived 2.3.3): an address owner drops every advert, before it counts as received
+            if (Settings.OwnerIgnoreAdverts && EffectivePriority == VrrpDefaults.OwnerPriority)
+            {
+                OwnerIgnoredAdverts++;
+                if (_dropLog.ShouldLog(-1, out _))
+                    _logger.OwnerDroppingAdverts(Name, source);
+                return;
+            }
             var checkAddresses = !Settings.SkipCheckAdvAddr || MasterAddress is null || !MasterAddress.Equals(source);
             var reason = Validate(packet, source, ttl, checkAddresses, out var message);
             if (reason != VrrpDropReason.None)
@@ -565,6 +583,8 @@ internal sealed class VrrpInstanceMachine
             }
             else if (State == VrrpState.Master)
             {
+                if (TimerExpiredTooLate())
+                    return;
                 SendAdvert(EffectivePriority);
                 ScheduleMain(Settings.AdvertInterval);
             }
@@ -649,8 +669,30 @@ internal sealed class VrrpInstanceMachine
         Emit(new VrrpAction(VrrpActionKind.RemoveVips));
     }
 
+    /// <summary>
+    /// <c>timer_expired_backup</c> (keepalived 2.2.8 vrrp_thread_timeout_handler): the advert timer of a MASTER fired so
+    /// late that a router of the configured highest other priority may have taken over (3 × advert_int plus that
+    /// priority's skew time since our last advert): BACKUP instead of advertising (nopreempt keeps it there).
+    /// </summary>
+    private bool TimerExpiredTooLate()
+    {
+        if (Settings.Options.TimerExpiredBackup is not { } other || _lastAdvertAt is not { } last)
+            return false;
+        var skew = Settings.Version == 3
+            ? TimeSpan.FromTicks((256L - other) * Settings.AdvertInterval.Ticks / 256)
+            : TimeSpan.FromTicks((256L - other) * TimeSpan.TicksPerSecond / 256);
+        var since = _time.GetElapsedTime(last);
+        if (since < (Settings.AdvertInterval * 3) + skew)
+            return false;
+        var late = since - Settings.AdvertInterval;
+        _logger.ThreadTimerExpired(late.TotalSeconds.ToString("0.000000", System.Globalization.CultureInfo.InvariantCulture));
+        LeaveMaster(VrrpState.Backup, $"timer_expired_backup: no advert sent for {since.TotalSeconds:0.###} s");
+        return true;
+    }
+
     private void SendAdvert(int priority)
     {
+        _lastAdvertAt = _time.GetTimestamp();
         AdvertsSent++;
         if (priority == 0)
             PriorityZeroSent++;

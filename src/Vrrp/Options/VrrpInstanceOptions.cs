@@ -200,6 +200,22 @@ public sealed record VrrpInstanceOptions
     /// <summary><c>v3_checksum_as_v2</c> (null: global): VRRPv3 over IPv4 checksum without the pseudo-header.</summary>
     public bool? V3ChecksumAsV2 { get; init; }
 
+    /// <summary><c>no_virtual_ipaddress</c> (keepalived 2.2.8; 2.2.7 rejects it): an instance without VIPs is intended (no warning; VRRPv3 allowed).</summary>
+    public bool NoVirtualIpAddress { get; init; }
+
+    /// <summary>
+    /// <c>timer_expired_backup [PRIORITY]</c> (keepalived 2.2.8; requires nopreempt): the highest priority of the other
+    /// routers (default 254). A MASTER whose advert timer fires so late that such a router may have taken over
+    /// (3 × advert_int + its skew time since our last advert) goes BACKUP instead of advertising. Null: off.
+    /// </summary>
+    public int? TimerExpiredBackup { get; init; }
+
+    /// <summary>
+    /// <c>owner_ignore_adverts [BOOL]</c> (keepalived 2.3.3; null: <c>vrrp_owner_ignore_adverts</c>, on in strict mode):
+    /// an address owner (priority 255) drops every advert it receives, as RFC 9568 says.
+    /// </summary>
+    public bool? OwnerIgnoreAdverts { get; init; }
+
     /// <summary><c>native_ipv6</c>: force IPv6 (deprecated in keepalived; the VIPs decide).</summary>
     public bool NativeIpv6 { get; init; }
 

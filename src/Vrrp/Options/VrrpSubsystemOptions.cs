@@ -89,6 +89,9 @@ public sealed record VrrpSubsystemOptions
     /// <summary><c>v3_checksum_as_v2</c> (global default): compute the VRRPv3 IPv4 checksum without the pseudo-header (default false).</summary>
     public bool V3ChecksumAsV2 { get; init; }
 
+    /// <summary><c>vrrp_owner_ignore_adverts [BOOL]</c> (keepalived 2.3.3; global default of <c>owner_ignore_adverts</c>, default false).</summary>
+    public bool OwnerIgnoreAdverts { get; init; }
+
     /// <summary><c>script_user</c>: user (and optional group) scripts run as when none is given (default: the user Lb runs as).</summary>
     public string? ScriptUser { get; init; }
 

@@ -1,3 +1,4 @@
+using Lb.Netlink.TrackFile;
 using Lb.Scripts;
 using Lb.Vrrp.Diagnostics;
 using Lb.Vrrp.Engine;
@@ -87,7 +88,7 @@ internal sealed class TrackerHost(object gate, ILinkMonitor links, ScriptRunner 
         {
             var readers = files.Select(f => (File: f, Reader: ReaderFor(f.Path))).ToArray();
             foreach (var (f, r) in readers)
-                r.TryStart(f); // a read already in flight for this path (a poll) is waited for instead
+                r.TryStart(f.InitFileValue is { } iv ? new TrackFileInit(iv, f.InitFileOverwrite) : null); // a read already in flight for this path (a poll) is waited for instead
             try
             {
                 await Task.WhenAll(readers.Select(x => x.Reader.Current)).WaitAsync(FileReadBound, TimeProvider.System, ct).ConfigureAwait(false);

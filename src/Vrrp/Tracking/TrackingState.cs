@@ -1,3 +1,4 @@
+using Lb.Netlink.TrackFile;
 using Lb.Vrrp.Options;
 
 namespace Lb.Vrrp.Tracking;
@@ -53,24 +54,15 @@ internal sealed class TrackingState
             if (b.Kind == TrackerKind.File)
             {
                 var v = _fileValues.TryGetValue(b.Name, out var fv) ? fv : 0;
-                if (b.Weight == 0)
-                {
-                    if ((v != 0) != b.Reverse)
-                    {
-                        faults++;
-                        first ??= $"track_file {b.Name}";
-                    }
-                    continue;
-                }
-                var r = v * b.Weight * m;
-                if (r < -253)
+                var status = TrackFileStatus.ForVrrp(v, b.Weight, b.Reverse);
+                if (status.Fault)
                 {
                     faults++;
                     first ??= $"track_file {b.Name}";
                 }
                 else
                 {
-                    delta += (int)Math.Clamp(r, -253, 253);
+                    delta += (int)status.Adjustment;
                 }
                 continue;
             }

@@ -258,7 +258,7 @@ public sealed class KeywordCoverageTests
         var (reads, config) = LoadRecorded(Everything());
         Assert.Single(config.Options.Vrrp.Instances);
         var rs = Assert.Single(Assert.Single(config.Options.Checkers.VirtualServers).RealServers);
-        Assert.Equal(8, rs.Checkers.Count); // HTTP_GET, SSL_GET, TCP_CHECK, MISC_CHECK, DNS_CHECK, UDP_CHECK, PING_CHECK, SMTP_CHECK
+        Assert.Equal(9, rs.Checkers.Count); // HTTP_GET, SSL_GET, TCP_CHECK, MISC_CHECK, DNS_CHECK, UDP_CHECK, PING_CHECK, SMTP_CHECK, FILE_CHECK
         Assert.Contains(("url", "path"), reads);
     }
 

@@ -149,7 +149,7 @@ internal static class VrrpInstanceChecks
         }
 
         var vips = i.Children.Where(c => c.Keyword == "virtual_ipaddress").SelectMany(c => c.Children).ToList();
-        if (vips.Count == 0)
+        if (vips.Count == 0 && !NoVirtualIpAddress(i, strict, diagnostics))
         {
             // keepalived stops at "required": the rest of the instance is not examined.
             if (version == 3 || strict)
@@ -249,12 +249,44 @@ internal static class VrrpInstanceChecks
         else if (peers == 0 && i.UnicastConfigured && i.Last("unicast_fault_no_peer") is null)
             i.Error(node.Location, $"({name}) A unicast keyword has been specified without any unicast peers. Defaulting to multicast. This usage is deprecated - please update your configuration.");
 
+        NewerThan227(i, basePriority);
+
         if (strict)
             StrictGarps(i);
 
         AdvertInterval(i, version.Value);
         Tracking(i, sync, basePriority, globals);
         return i.Result();
+    }
+
+    /// <summary>
+    /// <c>no_virtual_ipaddress</c> (keepalived 2.2.8 vrrp.c): an instance without VIPs is intended, no "No VIP" message;
+    /// strict mode clears it with a warning. True when it stands.
+    /// </summary>
+    private static bool NoVirtualIpAddress(Instance i, bool strict, DiagnosticBag diagnostics)
+    {
+        if (i.Last("no_virtual_ipaddress") is not { } n || Flag(n) == false)
+            return false;
+        if (!strict)
+            return true;
+        diagnostics.Warning(n.Location, $"({i.Name}) no_virtual_ipaddress and strict mode incompatible, clearing no_virtual_ipaddress");
+        i.Remove("no_virtual_ipaddress");
+        return false;
+    }
+
+    /// <summary>The rules of keywords newer than keepalived 2.2.7: timer_expired_backup (2.2.8), owner_ignore_adverts (2.3.3).</summary>
+    private static void NewerThan227(Instance i, int basePriority)
+    {
+        if (i.Last("timer_expired_backup") is { } t && !i.Nopreempt)
+        {
+            i.Error(t.Location, $"({i.Name}) expired_timer_backup requires nopreempt - resetting");
+            i.Remove("timer_expired_backup");
+        }
+        if (i.Last("owner_ignore_adverts") is { } o && Flag(o) != false && basePriority != Owner)
+        {
+            i.Error(o.Location, $"({i.Name}) ignoring owner_ignore_adverts since priority is not {Owner}");
+            i.Remove("owner_ignore_adverts");
+        }
     }
 
     /// <summary>keepalived's authentication rules, first match wins; every one drops the authentication.</summary>

@@ -7,7 +7,7 @@ using Lb.Checkers.Options;
 namespace Lb.Config.Mapping;
 
 /// <summary>Maps the effective configuration tree onto the checker subsystem's options records.</summary>
-internal static class CheckerOptionsMapper
+internal static partial class CheckerOptionsMapper
 {
     public static CheckerSubsystemOptions Map(IReadOnlyList<ConfigNode> nodes, NodeValues v, string? journalPath)
     {
@@ -17,6 +17,7 @@ internal static class CheckerOptionsMapper
             .ToDictionary(x => x.Key, x => x.Last(), StringComparer.Ordinal);
         var scriptUser = g.Last("script_user");
         var flushOnStop = g.Last("lvs_flush_on_stop");
+        v.TrackFiles = TrackFiles(nodes);
         var journal = new JournalOptions();
         if (journalPath is not null)
             journal = journal with { Path = journalPath };
@@ -258,6 +259,11 @@ internal static class CheckerOptionsMapper
 
     private static CheckerOptions? Checker(ConfigNode realServer, ConfigNode n, NodeValues v)
     {
+        if (n.Keyword == "FILE_CHECK")
+        {
+            KeywordReads.Read(realServer, n.Keyword);
+            return FileCheck(n, v); // none of the common checker options
+        }
         CheckerOptions? checker = n.Keyword switch
         {
             "HTTP_GET" or "SSL_GET" => new HttpCheckOptions

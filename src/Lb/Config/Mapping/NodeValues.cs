@@ -9,6 +9,9 @@ internal sealed class NodeValues(DiagnosticBag diagnostics)
 {
     public DiagnosticBag Diagnostics { get; } = diagnostics;
 
+    /// <summary>The top-level <c>track_file</c> blocks by name (the first of a name, as keepalived finds it), for FILE_CHECK.</summary>
+    public IReadOnlyDictionary<string, ConfigNode> TrackFiles { get; set; } = new Dictionary<string, ConfigNode>(StringComparer.Ordinal);
+
     public static string Where(ConfigNode node) => node.Location.IsKnown ? $"{node.Location.File}:{node.Location.Line}" : "default";
 
     public string? Word(ConfigNode parent, string keyword, int index = 0) => parent.Last(keyword) is { } n && n.Args.Length > index ? n.Args[index] : null;

@@ -48,6 +48,7 @@ internal static class VrrpOptionsMapper
             StartupDelay = v.Timer(g, "vrrp_startup_delay") ?? defaults.StartupDelay,
             NotifyPriorityChanges = v.Flag(g, "vrrp_notify_priority_changes") ?? false,
             V3ChecksumAsV2 = v.Flag(g, "v3_checksum_as_v2") ?? false,
+            OwnerIgnoreAdverts = v.Flag(g, "vrrp_owner_ignore_adverts") ?? false, // keepalived 2.3.3
             ScriptUser = scriptUser?.Arg0,
             ScriptGroup = scriptUser is { Args.Length: > 1 } ? scriptUser.Args[1] : null,
             EnableScriptSecurity = v.Flag(g, "enable_script_security") ?? false,
@@ -128,6 +129,11 @@ internal static class VrrpOptionsMapper
             UnicastTtl = (int?)v.Integer(n, "unicast_ttl") ?? 255,
             CheckUnicastSrc = v.Flag(n, "check_unicast_src"),
             UnicastFaultNoPeer = v.Flag(n, "unicast_fault_no_peer") ?? false,
+            // keywords newer than keepalived 2.2.7 (2.2.8: the first three; 2.3.3: owner_ignore_adverts)
+            V3ChecksumAsV2 = v.Flag(n, "v3_checksum_as_v2"),
+            NoVirtualIpAddress = v.Flag(n, "no_virtual_ipaddress") ?? false,
+            TimerExpiredBackup = n.Last("timer_expired_backup") is null ? null : (int?)v.Integer(n, "timer_expired_backup") ?? VrrpDefaults.OwnerPriority - 1,
+            OwnerIgnoreAdverts = v.Flag(n, "owner_ignore_adverts"),
             TrackSrcIp = v.Flag(n, "track_src_ip") ?? false,
             GarpMasterDelay = v.Timer(n, "garp_master_delay"),
             GarpMasterRepeat = (int?)v.Integer(n, "garp_master_repeat"),

@@ -1,8 +1,8 @@
 using System.Text;
-using Lb.Vrrp.Tracking;
+using Lb.Netlink.TrackFile;
 using Xunit;
 
-namespace Lb.Vrrp.Tests.Tracking;
+namespace Lb.Netlink.Tests.TrackFile;
 
 /// <summary>The file's bytes read as keepalived 2.2.7 reads them: <c>strtol(buf, NULL, 0)</c>, then the INT32 range check.</summary>
 public class TrackFileReaderTests
@@ -44,7 +44,7 @@ public class TrackFileReaderTests
         {
             Assert.True(reader.TryStart());
             Assert.Equal(new TrackFileRead(0), await reader.Current);
-            Assert.True(reader.TryStart(new Lb.Vrrp.Options.VrrpTrackFileOptions { Name = "f", Path = path, InitFileValue = 4 }));
+            Assert.True(reader.TryStart(new TrackFileInit(4, Overwrite: false)));
             Assert.Equal(new TrackFileRead(4), await reader.Current);
             Assert.Equal("4\n", File.ReadAllText(path));
             lock (reads)
@@ -67,7 +67,7 @@ public class TrackFileReaderTests
             var path = Path.Combine(dir, "track");
             File.CreateSymbolicLink(path, victim);
             var reader = new TrackFileReader(path, (_, _) => { });
-            Assert.True(reader.TryStart(new Lb.Vrrp.Options.VrrpTrackFileOptions { Name = "f", Path = path, InitFileValue = 7, InitFileOverwrite = true }));
+            Assert.True(reader.TryStart(new TrackFileInit(7, Overwrite: true)));
             await reader.Current;
             Assert.Equal("root:x:0:0\n", File.ReadAllText(victim));
         }

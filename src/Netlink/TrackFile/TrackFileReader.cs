@@ -1,16 +1,17 @@
 using Lb.Netlink.Platform;
-using Lb.Vrrp.Options;
 
-namespace Lb.Vrrp.Tracking;
+namespace Lb.Netlink.TrackFile;
 
 /// <summary>
 /// What one read of a <c>track_file</c> gave: <see cref="Value"/>, or null with <see cref="Invalid"/> (the number
 /// read is out of range: keepalived logs "Invalid number … - ignoring" and keeps the previous value).
 /// </summary>
-internal readonly record struct TrackFileRead(long? Value, string? Invalid = null);
+/// <param name="Value">The number read (0 for a file that cannot be opened or is empty); null when out of range.</param>
+/// <param name="Invalid">The out-of-range number as keepalived logs it.</param>
+public readonly record struct TrackFileRead(long? Value, string? Invalid = null);
 
 /// <summary>How a poll found the reader of one file.</summary>
-internal enum TrackFilePoll
+public enum TrackFilePoll
 {
     /// <summary>The previous read had returned; a new one was started.</summary>
     Started,
@@ -27,9 +28,10 @@ internal enum TrackFilePoll
 /// nobody writes, a hung NFS mount — holds one thread-pool thread until it returns; polls meanwhile start
 /// nothing (no thread per poll) and the caller treats the file as unreadable. The read itself follows keepalived
 /// 2.2.7 (track_file.c process_track_file): at most 127 bytes, <c>strtol(buf, NULL, 0)</c>; a file that cannot be
-/// opened or is empty reads as 0; a number outside [INT32_MIN, INT32_MAX + 1] is ignored.
+/// opened or is empty reads as 0; a number outside [INT32_MIN, INT32_MAX + 1] is ignored. Shared by the VRRP trackers
+/// (<c>track_file</c> in a vrrp_instance or sync group) and the checkers (<c>FILE_CHECK</c>): the file is read one way.
 /// </summary>
-internal sealed class TrackFileReader
+public sealed class TrackFileReader
 {
     private const int MaxBytes = 127;
     private readonly object _gate = new();
@@ -45,6 +47,7 @@ internal sealed class TrackFileReader
         _onRead = onRead;
     }
 
+    /// <summary>The file.</summary>
     public string Path { get; }
 
     /// <summary>True while a read is in flight.</summary>
@@ -71,7 +74,7 @@ internal sealed class TrackFileReader
     /// Starts a read unless one is in flight; true when started. <paramref name="init"/>: write <c>init_file</c>'s
     /// value first (when the file is missing, or always with <c>overwrite</c>).
     /// </summary>
-    public bool TryStart(VrrpTrackFileOptions? init = null)
+    public bool TryStart(TrackFileInit? init = null)
     {
         lock (_gate)
         {
@@ -107,15 +110,17 @@ internal sealed class TrackFileReader
             return !_current.IsCompleted && ++_pollsWaited == 1;
     }
 
-    private static TrackFileRead ReadNow(string path, VrrpTrackFileOptions? init)
+    /// <summary>One read now, on the calling thread (init_file written first). Blocks as long as the file does.</summary>
+    public static TrackFileRead ReadNow(string path, TrackFileInit? init)
     {
-        if (init?.InitFileValue is { } v)
+        if (init is { } i)
         {
+            var v = i.Value;
             try
             {
                 // Never through a symbolic link or a second hard link at the path: a link planted there would
                 // have root overwrite its target.
-                if (init.InitFileOverwrite || SafeFile.StatusOf(path) is null)
+                if (i.Overwrite || SafeFile.StatusOf(path) is null)
                 {
                     using var fs = SafeFile.OpenRegularStream(path);
                     fs.SetLength(0);
@@ -141,7 +146,7 @@ internal sealed class TrackFileReader
     }
 
     /// <summary>keepalived's reading of the file's bytes: <c>strtol(buf, NULL, 0)</c>, then the INT32 range check.</summary>
-    internal static TrackFileRead Parse(ReadOnlySpan<byte> buf)
+    public static TrackFileRead Parse(ReadOnlySpan<byte> buf)
     {
         if (buf.IsEmpty)
             return new TrackFileRead(0);
@@ -198,3 +203,8 @@ internal sealed class TrackFileReader
         return d < radix ? d : -1;
     }
 }
+
+/// <summary><c>init_file [VALUE] [overwrite]</c> of a <c>track_file</c>: <paramref name="Value"/> is written when the file is missing, or always with <paramref name="Overwrite"/>.</summary>
+/// <param name="Value">The value written (keepalived's default 0).</param>
+/// <param name="Overwrite"><c>overwrite</c>: written even when the file exists.</param>
+public readonly record struct TrackFileInit(long Value, bool Overwrite);
