@@ -85,6 +85,12 @@ public static class Daemon
         // Registered first so it stops last (hosted services stop in reverse order).
         if (Environment.GetEnvironmentVariable(HangOnStopService.EnvironmentVariable) == "1")
             builder.Services.AddHostedService<HangOnStopService>();
+        // Before the subsystems: it starts first (sees the instances' first states) and stops last.
+        if (runVrrp || runCheckers)
+        {
+            builder.Services.AddSingleton(sp => new LvsSyncService(mapped.LvsSync, runVrrp, runCheckers, sp.GetService<VrrpService>(), sp.GetRequiredService<ILoggerFactory>()));
+            builder.Services.AddHostedService(sp => sp.GetRequiredService<LvsSyncService>());
+        }
         if (runVrrp)
         {
             builder.Services.AddSingleton<VrrpService>();
@@ -108,7 +114,7 @@ public static class Daemon
         var status = StatusServer.Start(socketPath, collector.Collect, hostLog);
         var dumps = new DumpWriter(collector.Collect, hostLog, options.DataFile, options.StatsFile, options.JsonFile);
         MetricsServer? metrics = null;
-        using var reloader = new Reloader(options, config, hostLog, notify, () => Summary(collector), vrrp, checkers);
+        using var reloader = new Reloader(options, config, hostLog, notify, () => Summary(collector), vrrp, checkers, host.Services.GetService<LvsSyncService>());
         var context = new DaemonContext(host, hostLog, notify, collector, reloader);
         var routes = new List<IDisposable>
         {

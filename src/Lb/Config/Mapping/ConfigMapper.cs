@@ -8,7 +8,11 @@ namespace Lb.Config.Mapping;
 /// What each subsystem gets from keepalived.conf: its own options records (subsystems never read the file).
 /// <see cref="Diagnostics"/> are the mappers' own findings; they are also part of <see cref="LoadedConfig.Diagnostics"/>.
 /// </summary>
-public sealed record SubsystemOptions(VrrpSubsystemOptions Vrrp, CheckerSubsystemOptions Checkers, IReadOnlyList<Diagnostic> Diagnostics);
+public sealed record SubsystemOptions(VrrpSubsystemOptions Vrrp, CheckerSubsystemOptions Checkers, IReadOnlyList<Diagnostic> Diagnostics)
+{
+    /// <summary>The kernel's connection-sync daemons and IPVS timeouts, applied by the host (<see cref="Hosting.LvsSyncController"/>).</summary>
+    public Hosting.LvsSyncOptions LvsSync { get; init; } = new();
+}
 
 /// <summary>The last stage of <see cref="ConfigLoader"/>: the effective tree onto the subsystems' options records.</summary>
 public static class ConfigMapper
@@ -20,9 +24,10 @@ public static class ConfigMapper
         var values = new NodeValues(bag);
         var vrrp = VrrpOptionsMapper.Map(nodes, values);
         var checkers = CheckerOptionsMapper.Map(nodes, values, journalPath);
+        var lvsSync = LvsSyncOptionsMapper.Map(nodes, values, vrrp);
         var found = bag.ToImmutable();
         foreach (var d in found)
             diagnostics.Add(d.Severity, d.Location, d.Message);
-        return new SubsystemOptions(vrrp, checkers, found);
+        return new SubsystemOptions(vrrp, checkers, found) { LvsSync = lvsSync };
     }
 }
