@@ -88,6 +88,12 @@ public static class Daemon
         // notify FIFOs and alert mail: started before the subsystems, stopped after them (their STOP lines and last mails).
         builder.Services.AddSingleton(sp => new Alerts.AlertHub(mapped.Alerts, runVrrp, runCheckers, sp.GetRequiredService<ILoggerFactory>(), TimeProvider.System));
         builder.Services.AddHostedService(sp => sp.GetRequiredService<Alerts.AlertHub>());
+        // Before the subsystems: it starts first (sees the instances' first states) and stops last.
+        if (runVrrp || runCheckers)
+        {
+            builder.Services.AddSingleton(sp => new LvsSyncService(mapped.LvsSync, runVrrp, runCheckers, sp.GetService<VrrpService>(), sp.GetRequiredService<ILoggerFactory>()));
+            builder.Services.AddHostedService(sp => sp.GetRequiredService<LvsSyncService>());
+        }
         if (runVrrp)
         {
             builder.Services.AddSingleton<VrrpService>();
@@ -111,7 +117,7 @@ public static class Daemon
         var status = StatusServer.Start(socketPath, collector.Collect, hostLog);
         var dumps = new DumpWriter(collector.Collect, hostLog, options.DataFile, options.StatsFile, options.JsonFile);
         MetricsServer? metrics = null;
-        using var reloader = new Reloader(options, config, hostLog, notify, () => Summary(collector), vrrp, checkers) { Alerts = host.Services.GetService<Alerts.AlertHub>() };
+        using var reloader = new Reloader(options, config, hostLog, notify, () => Summary(collector), vrrp, checkers, host.Services.GetService<LvsSyncService>()) { Alerts = host.Services.GetService<Alerts.AlertHub>() };
         var context = new DaemonContext(host, hostLog, notify, collector, reloader);
         var routes = new List<IDisposable>
         {

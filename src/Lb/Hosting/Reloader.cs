@@ -17,14 +17,17 @@ public sealed class Reloader : IDisposable
     private readonly Func<string> _statusText;
     private readonly VrrpService? _vrrp;
     private readonly CheckerService? _checkers;
+    private readonly LvsSyncService? _lvsSync;
     private readonly SemaphoreSlim _wake = new(0, int.MaxValue);
     private readonly CancellationTokenSource _cts = new();
     private readonly Task _loop;
     private HashSet<string> _acceptedErrors;
     private int _pending;
 
-    public Reloader(CliOptions options, LoadedConfig running, ILogger log, SdNotify notify, Func<string> statusText, VrrpService? vrrp, CheckerService? checkers)
+    public Reloader(CliOptions options, LoadedConfig running, ILogger log, SdNotify notify, Func<string> statusText, VrrpService? vrrp, CheckerService? checkers,
+        LvsSyncService? lvsSync = null)
     {
+        _lvsSync = lvsSync;
         _options = options;
         _log = log;
         _notify = notify;
@@ -138,6 +141,9 @@ public sealed class Reloader : IDisposable
             _log.LogWarning("Reload: virtual_server blocks were added but the checker subsystem is not running; restart lb to start it");
 
         Alerts?.Reload(mapped.Alerts);
+        if (_lvsSync is not null)
+            await _lvsSync.ReloadAsync(mapped.LvsSync, ct).ConfigureAwait(false);
+
         _acceptedErrors = keys;
         _log.LogInformation("Reload complete");
     }

@@ -12,6 +12,8 @@ public sealed record SubsystemOptions(VrrpSubsystemOptions Vrrp, CheckerSubsyste
 {
     /// <summary>The host's notify FIFOs and alert mail (both subsystems' events go there).</summary>
     public Lb.Alerts.AlertOptions Alerts { get; init; } = new();
+    /// <summary>The kernel's connection-sync daemons and IPVS timeouts, applied by the host (<see cref="Hosting.LvsSyncController"/>).</summary>
+    public Hosting.LvsSyncOptions LvsSync { get; init; } = new();
 }
 
 /// <summary>The last stage of <see cref="ConfigLoader"/>: the effective tree onto the subsystems' options records.</summary>
@@ -25,9 +27,10 @@ public static class ConfigMapper
         var vrrp = VrrpOptionsMapper.Map(nodes, values);
         var checkers = CheckerOptionsMapper.Map(nodes, values, journalPath);
         var alerts = AlertOptionsMapper.Map(nodes, values);
+        var lvsSync = LvsSyncOptionsMapper.Map(nodes, values, vrrp);
         var found = bag.ToImmutable();
         foreach (var d in found)
             diagnostics.Add(d.Severity, d.Location, d.Message);
-        return new SubsystemOptions(vrrp, checkers, found) { Alerts = alerts };
+        return new SubsystemOptions(vrrp, checkers, found) { Alerts = alerts, LvsSync = lvsSync };
     }
 }
