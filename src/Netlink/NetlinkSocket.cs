@@ -239,20 +239,26 @@ public sealed class NetlinkSocket : IDisposable
                 }
 
                 var description = index - first == 1 ? requests[first].Description : $"batch of {index - first} requests starting with '{requests[first].Description}'";
-                using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-                timeout.CancelAfter(_options.Timeout);
-                await SendAsync(datagram.AsMemory(0, used), description, timeout.Token, cancellationToken).ConfigureAwait(false);
-                while (pending.Count > 0)
-                {
-                    var received = await ReceiveAsync(description, timeout.Token, cancellationToken).ConfigureAwait(false);
-                    ProcessBatchReply(_readBuffer.AsSpan(0, received), requests, pending, results);
-                }
+                await SendAndCollectAsync(datagram.AsMemory(0, used), description, requests, pending, results, cancellationToken).ConfigureAwait(false);
             }
             return results;
         }
         finally
         {
             _gate.Release();
+        }
+    }
+
+    /// <summary>Sends one datagram of requests and reads replies until every pending request has its ACK or error (bounded by the timeout).</summary>
+    private async Task SendAndCollectAsync(ReadOnlyMemory<byte> datagram, string description, IReadOnlyList<NetlinkRequest> requests, Dictionary<uint, int> pending, NetlinkBatchItemResult[] results, CancellationToken cancellationToken)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(_options.Timeout);
+        await SendAsync(datagram, description, timeout.Token, cancellationToken).ConfigureAwait(false);
+        while (pending.Count > 0)
+        {
+            var received = await ReceiveAsync(description, timeout.Token, cancellationToken).ConfigureAwait(false);
+            ProcessBatchReply(_readBuffer.AsSpan(0, received), requests, pending, results);
         }
     }
 
@@ -293,14 +299,7 @@ public sealed class NetlinkSocket : IDisposable
                 Put(requests[i], i);
             Put(end, -1);
             var description = requests.Count == 1 ? requests[0].Description : $"transaction of {requests.Count} requests starting with '{requests[0].Description}'";
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            timeout.CancelAfter(_options.Timeout);
-            await SendAsync(datagram.AsMemory(0, used), description, timeout.Token, cancellationToken).ConfigureAwait(false);
-            while (pending.Count > 0)
-            {
-                var received = await ReceiveAsync(description, timeout.Token, cancellationToken).ConfigureAwait(false);
-                ProcessBatchReply(_readBuffer.AsSpan(0, received), requests, pending, results);
-            }
+            await SendAndCollectAsync(datagram.AsMemory(0, used), description, requests, pending, results, cancellationToken).ConfigureAwait(false);
             return results;
         }
         finally

@@ -176,12 +176,12 @@ internal sealed class AcceptModeFirewall : IDisposable
 /// <summary>Accept mode's log lines (keepalived's "(VI_1) setting firewall drop rule" wording).</summary>
 internal static partial class AcceptModeLog
 {
-    [LoggerMessage(301, LogLevel.Information, "({Instance}) setting firewall drop rule for {Addresses}")]
+    [LoggerMessage(311, LogLevel.Information, "({Instance}) setting firewall drop rule for {Addresses}")]
     public static partial void SettingFirewallDropRule(this ILogger logger, string instance, string addresses);
 
-    [LoggerMessage(302, LogLevel.Information, "({Instance}) removing firewall drop rule for {Addresses}")]
+    [LoggerMessage(312, LogLevel.Information, "({Instance}) removing firewall drop rule for {Addresses}")]
     public static partial void RemovingFirewallDropRule(this ILogger logger, string instance, string addresses);
 
-    [LoggerMessage(303, LogLevel.Warning, "({Instance}) accept mode: nftables change failed: {Error}")]
+    [LoggerMessage(313, LogLevel.Warning, "({Instance}) accept mode: nftables change failed: {Error}")]
     public static partial void AcceptModeFailed(this ILogger logger, string instance, string error);
 }

@@ -261,51 +261,28 @@ internal sealed class RouteManager : IDisposable
         }
     }
 
-    private async Task AddRouteAsync(string owner, VirtualRoute r, CancellationToken ct)
-    {
-        try
-        {
-            await _table!.AddRouteAsync(r, ct).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException)
-        {
-            _logger.ActionFailed(owner, $"add route {r.Text}", ex.Message);
-        }
-    }
+    private Task AddRouteAsync(string owner, VirtualRoute r, CancellationToken ct) =>
+        KernelAsync(owner, $"add route {r.Text}", c => _table!.AddRouteAsync(r, c), ct);
 
-    private async Task RemoveRouteAsync(string owner, VirtualRoute r, CancellationToken ct)
-    {
-        try
-        {
-            await _table!.RemoveRouteAsync(r, ct).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException)
-        {
-            _logger.ActionFailed(owner, $"remove route {r.Text}", ex.Message);
-        }
-    }
+    private Task RemoveRouteAsync(string owner, VirtualRoute r, CancellationToken ct) =>
+        KernelAsync(owner, $"remove route {r.Text}", c => _table!.RemoveRouteAsync(r, c), ct);
 
-    private async Task AddRuleAsync(string owner, VirtualRule r, CancellationToken ct)
-    {
-        try
-        {
-            await _table!.AddRuleAsync(r, ct).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException)
-        {
-            _logger.ActionFailed(owner, $"add rule {r.Text}", ex.Message);
-        }
-    }
+    private Task AddRuleAsync(string owner, VirtualRule r, CancellationToken ct) =>
+        KernelAsync(owner, $"add rule {r.Text}", c => _table!.AddRuleAsync(r, c), ct);
 
-    private async Task RemoveRuleAsync(string owner, VirtualRule r, CancellationToken ct)
+    private Task RemoveRuleAsync(string owner, VirtualRule r, CancellationToken ct) =>
+        KernelAsync(owner, $"remove rule {r.Text}", c => _table!.RemoveRuleAsync(r, c), ct);
+
+    /// <summary>One kernel change: a refusal is logged with the owner and the object, never thrown (the others go on).</summary>
+    private async Task KernelAsync(string owner, string what, Func<CancellationToken, Task> change, CancellationToken ct)
     {
         try
         {
-            await _table!.RemoveRuleAsync(r, ct).ConfigureAwait(false);
+            await change(ct).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
-            _logger.ActionFailed(owner, $"remove rule {r.Text}", ex.Message);
+            _logger.ActionFailed(owner, what, ex.Message);
         }
     }
 

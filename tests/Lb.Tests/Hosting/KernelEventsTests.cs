@@ -16,8 +16,12 @@ namespace Lb.Lb.Tests.Hosting;
 [Collection(KernelLabCollection.Name)]
 public sealed class KernelEventsTests(ITestOutputHelper output)
 {
-    /// <summary>RTNLGRP_LINK (1), RTNLGRP_IPV4_IFADDR (5), RTNLGRP_IPV6_IFADDR (9) as the bit mask /proc shows.</summary>
-    private const uint LinkAndAddressGroups = 1u << 0 | 1u << 4 | 1u << 8;
+    /// <summary>
+    /// The one monitor socket's groups as the bit mask /proc shows (bit = group - 1): RTNLGRP_LINK (1),
+    /// RTNLGRP_IPV4_IFADDR (5), RTNLGRP_IPV6_IFADDR (9), and for virtual/static routes and rules RTNLGRP_IPV4_ROUTE (7),
+    /// RTNLGRP_IPV4_RULE (8), RTNLGRP_IPV6_ROUTE (11), RTNLGRP_IPV6_RULE (19).
+    /// </summary>
+    private const uint LinkAndAddressGroups = 1u << 0 | 1u << 4 | 1u << 8 | 1u << 6 | 1u << 7 | 1u << 10 | 1u << 18;
 
     /// <summary>The rtnetlink (protocol 0) sockets of process <paramref name="pid"/> that joined a group: their group masks.</summary>
     internal static List<uint> RtnetlinkMonitorSockets(int pid)
