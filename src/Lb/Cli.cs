@@ -74,6 +74,9 @@ public static class Cli
         ["journal"] = Commands.JournalCommand.Run,
         ["genhash"] = Commands.GenhashCommand.Run,
         ["status"] = Status.StatusCommand.Run,
+        ["rs"] = (a, o, e) => Control.ControlCommand.Run("rs", a, o, e),
+        ["vrrp"] = (a, o, e) => Control.ControlCommand.Run("vrrp", a, o, e),
+        ["reload"] = (a, o, e) => Control.ControlCommand.Run("reload", a, o, e),
     };
 
     private static int Ipvs(IReadOnlyList<string> args, TextWriter stdout, TextWriter stderr)

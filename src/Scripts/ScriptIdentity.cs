@@ -86,8 +86,22 @@ public sealed record ScriptIdentity(uint Uid, uint Gid, string User)
 }
 
 /// <summary>Users and groups from /etc/passwd and /etc/group; a number stands for itself (keepalived uses getpwnam, which NSS usually serves from these files).</summary>
-internal static class UserDatabase
+public static class UserDatabase
 {
+    /// <summary>The name of <paramref name="uid"/> in /etc/passwd, or the number as text.</summary>
+    public static string UserName(uint uid)
+    {
+        var text = uid.ToString(CultureInfo.InvariantCulture);
+        foreach (var line in ReadLines("/etc/passwd"))
+        {
+            var f = line.Split(':');
+            if (f.Length >= 3 && f[2] == text)
+                return f[0];
+        }
+        return text;
+    }
+
+    /// <summary>The uid and primary gid of <paramref name="user"/> (a name, or a number), or null.</summary>
     public static (uint Uid, uint Gid)? User(string user)
     {
         foreach (var line in ReadLines("/etc/passwd"))
@@ -109,6 +123,7 @@ internal static class UserDatabase
         return null;
     }
 
+    /// <summary>The gid of <paramref name="group"/> (a name, or a number), or null.</summary>
     public static uint? Group(string group)
     {
         foreach (var line in ReadLines("/etc/group"))

@@ -167,5 +167,5 @@ public static class JournalCli
 
     /// <summary>One table row; every field from the file is <see cref="Escape">escaped</see>.</summary>
     public static string Row(JournalEntry e) =>
-        $"{e.Time.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss.fff", CultureInfo.InvariantCulture),-23}  {Escape(e.Kind),-12}  {Escape(e.VirtualServer ?? "-"),-24}  {Escape(e.RealServer ?? e.Instance ?? "-"),-24}  {Escape(e.OldState + " -> " + e.NewState),-18}  {Escape(e.Reason),-40}  {Escape(e.Action)}";
+        $"{e.Time.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss.fff", CultureInfo.InvariantCulture),-23}  {Escape(e.Kind),-12}  {Escape(e.VirtualServer ?? "-"),-24}  {Escape(e.RealServer ?? e.Instance ?? "-"),-24}  {Escape(e.OldState + " -> " + e.NewState),-18}  {Escape(e.Reason),-40}  {Escape(e.Action)}{(e.By is null ? "" : "  by " + Escape(e.By))}";
 }

@@ -50,6 +50,11 @@ public sealed record JournalEntry
     /// <summary>The kernel action taken (<c>removed from IPVS</c>, <c>weight 0 (inhibit)</c>, <c>none</c>, …).</summary>
     [JsonPropertyName("action")]
     public string Action { get; init; } = "none";
+
+    /// <summary>Who made the change when an operator did (<c>root (uid 0, pid 1234)</c>, from the control socket's peer credentials); null for the daemon's own decisions.</summary>
+    [JsonPropertyName("by")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? By { get; init; }
 }
 
 /// <summary>Source-generated JSON for <see cref="JournalEntry"/>.</summary>

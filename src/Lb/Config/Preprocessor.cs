@@ -359,6 +359,12 @@ public sealed partial class Preprocessor
             if (_stopped)
                 return;
             var location = new SourceLocation(display, cursor.Number);
+            if (ExtensionStatement(source.AsSpan(lineStart, lineLength), location) is { } extension)
+            {
+                if (extension.Length > 0)
+                    ProcessLine(extension, location, 0);
+                continue;
+            }
             var kept = StripComment(source.AsSpan(lineStart, lineLength), location);
             var (start, length) = TrimRange(source, lineStart, kept);
             if (length == 0)
@@ -366,6 +372,11 @@ public sealed partial class Preprocessor
             var span = source.AsSpan(start, length);
 
             var firstWord = FirstWord(span);
+            if (firstWord.StartsWith(ExtensionKeywordPrefix, StringComparison.Ordinal))
+            {
+                _diagnostics.Error(location, $"'{firstWord}' is an Lb extension keyword: write it as a comment line '{ExtensionLinePrefix} {firstWord[ExtensionKeywordPrefix.Length..]} …' so that keepalived ignores it; line ignored");
+                continue;
+            }
             if (firstWord is "include_check")
                 SetIncludeChecks(span[firstWord.Length..].Trim().ToString(), location);
 
@@ -866,6 +877,35 @@ public sealed partial class Preprocessor
     }
 
     private static string Truncate(string s) => s.Length > 60 ? s[..60] + "…" : s;
+
+    /// <summary>What starts an extension line: a comment to keepalived, a statement to Lb (<c>#lb: slow_start 30</c>).</summary>
+    public const string ExtensionLinePrefix = "#lb:";
+
+    /// <summary>The keyword prefix an extension statement gets in the tree (<c>lb:slow_start</c>).</summary>
+    public const string ExtensionKeywordPrefix = "lb:";
+
+    /// <summary>
+    /// Lb's extension statements: a line <c>#lb: KEYWORD ARGS</c> is a comment to keepalived and the statement
+    /// <c>lb:KEYWORD ARGS</c> to Lb, at that place in the file (so <c>keepalived -t</c> and keepalived itself still read the
+    /// file). Null when <paramref name="line"/> is not one; empty when it is one with nothing to read (or refused: one
+    /// statement per line, without braces, so the blocks keepalived sees stay as they are).
+    /// </summary>
+    private string? ExtensionStatement(ReadOnlySpan<char> line, SourceLocation location)
+    {
+        var text = line.TrimStart();
+        if (!text.StartsWith(ExtensionLinePrefix, StringComparison.Ordinal))
+            return null;
+        text = text[ExtensionLinePrefix.Length..];
+        var statement = text[..StripComment(text, location)].Trim();
+        if (statement.Length == 0)
+            return string.Empty;
+        if (statement.ContainsAny('{', '}'))
+        {
+            _diagnostics.Error(location, $"'{ExtensionLinePrefix}' lines hold one statement without braces (keepalived reads them as comments, so a block opened there would not be one); line ignored");
+            return string.Empty;
+        }
+        return ExtensionKeywordPrefix + statement.ToString();
+    }
 
     /// <summary>The length of <paramref name="line"/> without a <c>#</c> or <c>!</c> comment that is outside quotes. Reports an unterminated quote.</summary>
     private int StripComment(ReadOnlySpan<char> line, SourceLocation location)

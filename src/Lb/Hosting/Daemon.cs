@@ -76,6 +76,9 @@ public static class Daemon
             return 1;
 
         builder.Services.AddSingleton(options);
+        // Operator overrides (lb rs …, lb vrrp …) beside the journal: loaded before the subsystems start, which apply them.
+        var operatorState = Control.OperatorStateStore.Open(Control.OperatorStateStore.PathBeside(mapped.Checkers.Journal.Path), log);
+        builder.Services.AddSingleton(operatorState);
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton(mapped.Checkers);
         builder.Services.AddSingleton(Reloader.Apply(mapped.Vrrp, options));
@@ -114,7 +117,9 @@ public static class Daemon
         using var notify = SdNotify.FromEnvironment();
 
         var socketPath = StatusServer.DefaultPath(options.SocketPath, options.PidFile, Environment.GetEnvironmentVariable(NamespaceLauncher.EnvironmentVariable));
-        var status = StatusServer.Start(socketPath, collector.Collect, hostLog);
+        // Control commands by noun; a subsystem that does not run registers none (its nouns are refused with a reason).
+        var commands = new Control.ControlCommands();
+        var status = StatusServer.Start(socketPath, collector.Collect, hostLog, commands: commands, access: Control.ControlAccess.For(mapped.Control.Group));
         var dumps = new DumpWriter(collector.Collect, hostLog, options.DataFile, options.StatsFile, options.JsonFile);
         MetricsServer? metrics = null;
         using var reloader = new Reloader(options, config, hostLog, notify, () => Summary(collector), vrrp, checkers, host.Services.GetService<LvsSyncService>()) { Alerts = host.Services.GetService<Alerts.AlertHub>() };

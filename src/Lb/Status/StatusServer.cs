@@ -14,15 +14,16 @@ namespace Lb.Status;
 public sealed class StatusServer : IAsyncDisposable
 {
     public const string DefaultDirectory = "/run/lb";
-    public const int MaxRequestLength = 256;
+    /// <summary>Longest request line (a control command's argv as JSON).</summary>
+    public const int MaxRequestLength = 8192;
     public const int MaxConcurrentClients = 32;
 
     private readonly ControlServer _server;
 
-    private StatusServer(string path, Socket listener, ControlServerOptions options, Func<StatusReport> collect, ILogger logger)
+    private StatusServer(string path, Socket listener, ControlServerOptions options, IControlHandler handler, ILogger logger)
     {
         Path = path;
-        _server = new ControlServer(listener, new StatusRequestHandler(collect, logger), options, logger);
+        _server = new ControlServer(listener, handler, options, logger);
     }
 
     public string Path { get; }
@@ -51,8 +52,10 @@ public sealed class StatusServer : IAsyncDisposable
 
     /// <summary>Binds and starts serving; null (with a warning) when the path is served by another live daemon, lies in a
     /// directory other users could rewrite, or cannot be bound (see <see cref="StatusSocketSecurity"/>).</summary>
-    public static StatusServer? Start(string path, Func<StatusReport> collect, ILogger logger, TimeSpan? readTimeout = null)
+    public static StatusServer? Start(string path, Func<StatusReport> collect, ILogger logger, TimeSpan? readTimeout = null,
+        ControlCommands? commands = null, ControlAccess? access = null)
     {
+        access ??= ControlAccess.OwnerOnly;
         try
         {
             path = System.IO.Path.GetFullPath(path);
@@ -72,6 +75,16 @@ public sealed class StatusServer : IAsyncDisposable
                 listener.Bind(new UnixDomainSocketEndPoint(path));
                 // Restrict before listen(): nobody can connect until then, so there is no window with a wider mode.
                 File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+                if (access.Gid is { } gid)
+                {
+                    // The control group may connect: the socket becomes the group's, mode 0660.
+                    Netlink.Platform.PeerCredentials.SetGroup(path, gid);
+                    File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.GroupWrite);
+                }
+                else if (access.GroupName is { } missing)
+                {
+                    logger.LogError("control_group {Group} does not exist: only root and uid {Uid} can use {Path}", missing, Netlink.Platform.PeerCredentials.EffectiveUid, path);
+                }
                 listener.Listen(64);
             }
             catch
@@ -88,7 +101,7 @@ public sealed class StatusServer : IAsyncDisposable
                 ReadTimeout = readTimeout ?? TimeSpan.FromSeconds(2),
                 SendTimeout = SendTimeout,
             };
-            return new StatusServer(path, listener, options, collect, logger);
+            return new StatusServer(path, listener, options, new StatusRequestHandler(collect, logger, commands, access), logger);
         }
         catch (Exception e) when (e is SocketException or IOException or UnauthorizedAccessException or Netlink.ErrnoException)
         {

@@ -138,6 +138,12 @@ public sealed class SchemaValidator
         var isListEntry = false;
         if (!specs.TryGetValue(node.Keyword, out var spec))
         {
+            if (node.Keyword.StartsWith(Preprocessor.ExtensionKeywordPrefix, StringComparison.Ordinal))
+            {
+                // keepalived reads the line as a comment, so its verdict does not change: a warning, never an error.
+                _diagnostics.Warning(node.Location, $"Unknown Lb extension keyword '{Preprocessor.ExtensionLinePrefix} {node.Keyword[Preprocessor.ExtensionKeywordPrefix.Length..]}'{(context.Length > 0 ? $" in {context}" : "")}; ignored");
+                return null;
+            }
             if (specs.TryGetValue("*", out var any))
             {
                 spec = any;
