@@ -2,8 +2,9 @@
 # Installs what Lb's main job and tests need on a fresh Debian/Ubuntu machine (the .NET SDK is assumed).
 # Idempotent: installs only what is missing.
 set -euo pipefail
-# clang: the linker driver `dotnet publish` of lb uses (NativeAOT); time: bench/configtest (/usr/bin/time).
-pkgs=(clang time iproute2 keepalived ipvsadm tshark tcpdump iputils-ping arping nginx qemu-system-x86 busybox-static cpio kmod linux-libc-dev gcc procps psmisc nftables)
+# clang: the linker driver `dotnet publish` of lb uses (NativeAOT); time: bench/configtest (/usr/bin/time);
+# prometheus: its promtool checks examples/prometheus-alerts.yml (ExamplesTests).
+pkgs=(clang time iproute2 keepalived ipvsadm tshark tcpdump iputils-ping arping nginx qemu-system-x86 busybox-static cpio kmod linux-libc-dev gcc procps psmisc nftables prometheus)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -122,6 +122,7 @@ public static class Daemon
         var status = StatusServer.Start(socketPath, collector.Collect, hostLog, commands: commands, access: Control.ControlAccess.For(mapped.Control.Group));
         var dumps = new DumpWriter(collector.Collect, hostLog, options.DataFile, options.StatsFile, options.JsonFile);
         MetricsServer? metrics = null;
+        MetricsSource? metricsSource = null;
         using var reloader = new Reloader(options, config, hostLog, notify, () => Summary(collector), vrrp, checkers, host.Services.GetService<LvsSyncService>()) { Alerts = host.Services.GetService<Alerts.AlertHub>() };
         var context = new DaemonContext(host, hostLog, notify, collector, reloader);
         var routes = new List<IDisposable>
@@ -147,7 +148,7 @@ public static class Daemon
         try
         {
             if (options.MetricsListen is { } endPoint)
-                metrics = MetricsServer.Start(endPoint, () => MetricsText.Render(collector.Collect(), checkers?.Statistics, checkers?.Subsystem?.Pacing), hostLog);
+                metrics = MetricsServer.Start(endPoint, (metricsSource = new MetricsSource(collector.Collect, checkers, vrrp, hostLog)).RenderAsync, hostLog);
             if (signals.IsPending(PosixSignal.SIGTERM) || signals.IsPending(PosixSignal.SIGINT))
             {
                 log.LogInformation("Stop requested during start-up; exiting before starting the subsystems");
@@ -184,6 +185,7 @@ public static class Daemon
             foreach (var r in routes)
                 r.Dispose();
             metrics?.DisposeAsync().AsTask().Wait(TimeSpan.FromSeconds(5));
+            metricsSource?.DisposeAsync().AsTask().Wait(TimeSpan.FromSeconds(5));
             status?.DisposeAsync().AsTask().Wait(TimeSpan.FromSeconds(5));
             dumps.DisposeAsync().AsTask().Wait(TimeSpan.FromSeconds(5));
         }

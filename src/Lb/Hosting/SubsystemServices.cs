@@ -27,7 +27,7 @@ public sealed class CheckerService(
     public CheckerSubsystem? Subsystem => _subsystem;
 
     /// <summary>Rounds and measured round durations per checker kind, for metrics.</summary>
-    public CheckStatistics Statistics { get; } = new();
+    public CheckStatistics Statistics { get; } = new(time);
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
@@ -41,6 +41,7 @@ public sealed class CheckerService(
             StopBound = Daemon.StopTimeout - TimeSpan.FromSeconds(3),
         };
         _subsystem.CheckCompleted += (_, e) => Statistics.OnCheckCompleted(e);
+        _subsystem.StateChanged += (_, e) => Statistics.OnStateChanged(e);
         if (alerts is not null)
             _subsystem.Notified += (_, n) => alerts.OnChecker(n);
         if (options.VirtualServers.Any(v => v.HaSuspend))

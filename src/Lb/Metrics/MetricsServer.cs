@@ -20,7 +20,7 @@ public sealed class MetricsServer : IAsyncDisposable
 
     private readonly ControlServer _server;
 
-    private MetricsServer(Socket listener, ControlServerOptions options, Func<string> render, ILogger logger)
+    private MetricsServer(Socket listener, ControlServerOptions options, Func<CancellationToken, ValueTask<string>> render, ILogger logger)
     {
         EndPoint = (IPEndPoint)listener.LocalEndPoint!;
         _server = new ControlServer(listener, new MetricsRequestHandler(render), options, logger);
@@ -55,7 +55,12 @@ public sealed class MetricsServer : IAsyncDisposable
     }
 
     /// <param name="readTimeout">The request bound; <see cref="ReadTimeout"/> unless a test shortens it.</param>
-    public static MetricsServer Start(IPEndPoint endPoint, Func<string> render, ILogger logger, TimeSpan? readTimeout = null)
+    public static MetricsServer Start(IPEndPoint endPoint, Func<string> render, ILogger logger, TimeSpan? readTimeout = null) =>
+        Start(endPoint, _ => ValueTask.FromResult(render()), logger, readTimeout);
+
+    /// <summary>Starts the endpoint with a render that may read the kernel (bounded by its own timeout; see <see cref="MetricsSource"/>).</summary>
+    /// <param name="readTimeout">The request bound; <see cref="ReadTimeout"/> unless a test shortens it.</param>
+    public static MetricsServer Start(IPEndPoint endPoint, Func<CancellationToken, ValueTask<string>> render, ILogger logger, TimeSpan? readTimeout = null)
     {
         var listener = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         try

@@ -4,7 +4,10 @@ using Lb.Status;
 
 namespace Lb.Metrics;
 
-/// <summary>Prometheus text exposition format 0.0.4 of a <see cref="StatusReport"/> and the checker statistics.</summary>
+/// <summary>
+/// Prometheus text exposition format 0.0.4 of a <see cref="StatusReport"/>, the checker statistics, the VRRP statistics
+/// and the kernel's IPVS counters (<see cref="RealServerMetrics"/>, <see cref="IpvsKernelMetrics"/>).
+/// </summary>
 public static class MetricsText
 {
     public const string ContentType = "text/plain; version=0.0.4; charset=utf-8";
@@ -12,8 +15,12 @@ public static class MetricsText
     private static readonly string[] States = ["INIT", "BACKUP", "MASTER", "FAULT", "STOP"];
     private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
 
-    public static string Render(StatusReport r, CheckStatistics? checks, global::Lb.Checkers.Engine.CheckPacerSnapshot? pacing = null)
+    /// <param name="ipvs">This scrape's read of the kernel's IPVS table (null: the checkers do not run, no IPVS families).</param>
+    /// <param name="vrrp">Transitions into MASTER per instance.</param>
+    public static string Render(StatusReport r, CheckStatistics? checks, global::Lb.Checkers.Engine.CheckPacerSnapshot? pacing = null,
+        IpvsScrape? ipvs = null, VrrpStatistics? vrrp = null)
     {
+        ArgumentNullException.ThrowIfNull(r);
         var sb = new StringBuilder();
         Family(sb, "lb_up", "gauge", "1 while the daemon runs.");
         sb.Append("lb_up 1\n");
@@ -38,6 +45,12 @@ public static class MetricsText
         Family(sb, "lb_vrrp_instance_transitions_total", "counter", "State changes since the daemon started.");
         foreach (var i in r.VrrpInstances)
             sb.Append(Inv, $"lb_vrrp_instance_transitions_total{{instance=\"{Esc(i.Name)}\"}} {i.Transitions}\n");
+        if (vrrp is not null)
+        {
+            Family(sb, "lb_vrrp_instance_master_transitions_total", "counter", "Times the instance became MASTER since the daemon started.");
+            foreach (var i in r.VrrpInstances)
+                sb.Append(Inv, $"lb_vrrp_instance_master_transitions_total{{instance=\"{Esc(i.Name)}\"}} {vrrp.MasterTransitions(i.Name)}\n");
+        }
         Family(sb, "lb_vrrp_adverts_sent_total", "counter", "Advertisements sent.");
         foreach (var i in r.VrrpInstances)
             sb.Append(Inv, $"lb_vrrp_adverts_sent_total{{instance=\"{Esc(i.Name)}\"}} {i.AdvertsSent}\n");
@@ -71,6 +84,7 @@ public static class MetricsText
             foreach (var rs in vs.RealServers)
                 sb.Append(Inv, $"lb_real_server_weight{{virtual_server=\"{Esc(vs.Name)}\",real_server=\"{Esc(rs.Name)}\"}} {rs.Weight}\n");
         }
+        RealServerMetrics.Render(sb, r, checks);
         if (checks is not null)
         {
             Family(sb, "lb_checks_total", "counter", "Checker rounds, by checker kind and result.");
@@ -108,10 +122,12 @@ public static class MetricsText
         sb.Append(Inv, $"lb_ipvs_operations_total {r.Ipvs.Operations}\n");
         Family(sb, "lb_ipvs_errors_total", "counter", "IPVS netlink operations that failed.");
         sb.Append(Inv, $"lb_ipvs_errors_total {r.Ipvs.Errors}\n");
+        if (ipvs is not null)
+            IpvsKernelMetrics.Render(sb, ipvs);
         return sb.ToString();
     }
 
-    private static void Family(StringBuilder sb, string name, string type, string help) =>
+    internal static void Family(StringBuilder sb, string name, string type, string help) =>
         sb.Append("# HELP ").Append(name).Append(' ').Append(help).Append("\n# TYPE ").Append(name).Append(' ').Append(type).Append('\n');
 
     /// <summary>Label value escaping of the text format: backslash, double quote, newline.</summary>
