@@ -201,12 +201,22 @@ public sealed record CliOptions
         Signals: TERM/INT stop (VIPs and IPVS entries removed unless -V/-I), HUP reloads, USR1 writes the data dump,
         USR2 the statistics, RTMIN+2 the JSON dump. With $NOTIFY_SOCKET set, readiness is reported to systemd.
 
-        Subcommands:
-          lb status [--json] [--watch [--interval S]] [--socket PATH | -p PIDFILE] [-s NAME]
-                                            The running daemon's VRRP instances and virtual servers
-          lb ipvs list [--json] [--stats]   The kernel's IPVS table, read through Lb's own netlink client
-          lb journal [--since T] [--vs X] [--rs Y] [--follow] [--json]
-          lb genhash -s SERVER -p PORT -u URL [-S] [-H HOST]
+        Commands (each is a client; the daemon is not started):
+          lb status [--json] [--watch [--interval S]]   The running daemon's VRRP instances, virtual servers, operator state
+          lb journal [--since T] [--vs X] [--rs Y] [--follow] [--json] [--file PATH]   State changes and operator actions
+          lb ipvs list [--json] [--stats]               The kernel's IPVS table, read through Lb's own netlink client
+          lb genhash -s SERVER -p PORT -u URL [-S] [-H HOST]   The MD5 digest of a URL, for HTTP_GET/SSL_GET digest lines
+          lb rs drain VS RS [--timeout S]               Weight 0 now; out of IPVS at 0 active connections or the deadline
+          lb rs disable VS RS                           Out of IPVS until enabled, whatever its checks say
+          lb rs enable VS RS                            Back under its checks (ends drain, disable, weight)
+          lb rs weight VS RS N                          Set the IPVS weight to N
+          lb vrrp maintenance INSTANCE on|off           on: leave MASTER (priority-0 advert) and stay BACKUP
+          lb vrrp failover INSTANCE                     Hand MASTER to the peer
+          lb reload [--plan]                            Reload and print what changed; --plan: only print what would change
+        VS, RS: IP:PORT, [IPV6]:PORT or fwmark:N. The daemon to talk to: --socket PATH, -p PIDFILE (socket beside it)
+        or -s NAMESPACE. rs/vrrp/reload need root, the daemon's user or the group of '#lb: control_group NAME'.
+        Exit codes: 0 done, 1 refused or invalid (reload: configuration errors), 3 daemon unreachable,
+        5 permission denied. Lb's own configuration keywords are comment lines '#lb: KEYWORD ARGS'. See lb(8).
 
         """;
 }
