@@ -94,7 +94,7 @@ public sealed partial class VrrpSubsystem : IAsyncDisposable
         _engine = new VrrpEngine(options, new PriorityForwardingSink(this, events), timers, loggerFactory, (g, s) => _notify.GroupChanged(g.Options, s));
         _trackers = new TrackerHost(_engine.Gate, links, scripts, timeProvider, _logger, () => _options, () => _runtimes.Values);
         _vmacs = new VmacManager(links, _logger);
-        _splitBrain = new SplitBrain.SplitBrainMonitor(() => _options, links, timeProvider, _logger, events, 
+        _splitBrain = new SplitBrain.SplitBrainMonitor(() => _options, links, _vips.Links, timeProvider, _logger, events, 
             probes ?? (garpFactory is null ? () => new ProbeSocket() : () => new NullProbeTransport()),
             rt => _vips.Announce(rt, [.. VipManager.AllVips(rt.Machine.Settings.Options)], rt.Machine.Settings.GarpMasterRepeat));
         _services = new InstanceServices(_engine, _pool, _vips, _notify, links, _logger, _vmacs) { Routes = _routes, SplitBrain = _splitBrain };

@@ -34,6 +34,7 @@ internal sealed class SplitBrainMonitor : IDisposable
 
     private readonly Func<VrrpSubsystemOptions> _options;
     private readonly ILinkMonitor _links;
+    private readonly LinkCache _cache;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly IVrrpEventSink _events;
@@ -47,17 +48,19 @@ internal sealed class SplitBrainMonitor : IDisposable
     private bool _disposed;
 
     /// <param name="options">The current global options (the default interval), read at each probe round.</param>
-    /// <param name="links">Interface index and MAC of the VIP's interface; every interface's MAC (ours are never "another master").</param>
+    /// <param name="links">Every interface's MAC (ours are never "another master").</param>
+    /// <param name="cache">Interface index and MAC of the VIP's interface (the GARP path's cache: no name lookup per probe).</param>
     /// <param name="time">Probe timers and timestamps.</param>
     /// <param name="logger">Log.</param>
     /// <param name="events">Where a detection goes (the host journals it).</param>
     /// <param name="transportFactory">Opens the probe socket (on first use).</param>
     /// <param name="garpBurst">Sends the instance's GARP/NA burst (the existing GARP path).</param>
-    public SplitBrainMonitor(Func<VrrpSubsystemOptions> options, ILinkMonitor links, TimeProvider time, ILogger logger, IVrrpEventSink events,
+    public SplitBrainMonitor(Func<VrrpSubsystemOptions> options, ILinkMonitor links, LinkCache cache, TimeProvider time, ILogger logger, IVrrpEventSink events,
         Func<IProbeTransport> transportFactory, Action<InstanceRuntime> garpBurst)
     {
         _options = options;
         _links = links;
+        _cache = cache;
         _time = time;
         _logger = logger;
         _events = events;
@@ -206,19 +209,16 @@ internal sealed class SplitBrainMonitor : IDisposable
         }
         if (rt.Vmac is { } vmac)
             ours.Add(MacText(vmac.Mac.GetAddressBytes()));
-        var baseLink = o.Interface is { } ifname ? _links.GetLink(ifname) : null;
-        if (baseLink?.MacAddress is { } bm)
-            ours.Add(MacText(bm.GetAddressBytes()));
+        var baseLink = o.Interface is { } ifname ? _cache.Get(ifname) ?? _cache.Resolve(ifname) : null;
+        if (baseLink is not null)
+            ours.Add(MacText(baseLink.Mac));
         var list = new List<Target>();
         foreach (var v in VipManager.AllVips(o))
         {
-            if (VmacManager.DeviceOf(rt, v) is not { } dev || _links.GetLink(dev) is not { Exists: true, MacAddress: { } mac } link)
+            if (VmacManager.DeviceOf(rt, v) is not { } dev || (_cache.Get(dev) ?? _cache.Resolve(dev)) is not { Mac.Length: 6 } link)
                 continue;
-            var macBytes = mac.GetAddressBytes();
-            if (macBytes.Length != 6)
-                continue;
-            ours.Add(MacText(macBytes));
-            list.Add(new Target(dev, link.Index, baseLink?.Index ?? link.Index, macBytes, v.Address, ours));
+            ours.Add(MacText(link.Mac));
+            list.Add(new Target(dev, link.Index, baseLink?.Index ?? link.Index, link.Mac, v.Address, ours));
         }
         return list;
     }
