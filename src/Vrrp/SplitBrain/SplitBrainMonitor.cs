@@ -68,9 +68,6 @@ internal sealed class SplitBrainMonitor : IDisposable
         _garpBurst = garpBurst;
     }
 
-    /// <summary>The interval of <paramref name="o"/> (instance setting, else global_defs'); zero: off.</summary>
-    public static TimeSpan IntervalOf(VrrpInstanceOptions o, VrrpSubsystemOptions g) => o.SplitBrainProbe ?? g.SplitBrainProbe;
-
     /// <summary>The instance became MASTER and its VIPs are being added: probing starts one (jittered) interval later.</summary>
     public void Start(InstanceRuntime rt)
     {
@@ -85,7 +82,7 @@ internal sealed class SplitBrainMonitor : IDisposable
             p.SuspectAt = null;
             p.EpisodeActive = false;
             p.Timer?.Dispose();
-            var interval = IntervalOf(rt.Machine.Settings.Options, _options());
+            var interval = SplitBrainProbeInterval.Of(rt.Machine.Settings.Options, _options());
             p.Timer = _time.CreateTimer(_ => Tick(p), null, interval > TimeSpan.Zero ? Jitter(interval) : OffRecheck, Timeout.InfiniteTimeSpan);
         }
     }
@@ -126,7 +123,7 @@ internal sealed class SplitBrainMonitor : IDisposable
 
     private TimeSpan Window(Probe p)
     {
-        var interval = p.Runtime is { } rt ? IntervalOf(rt.Machine.Settings.Options, _options()) : TimeSpan.Zero;
+        var interval = p.Runtime is { } rt ? SplitBrainProbeInterval.Of(rt.Machine.Settings.Options, _options()) : TimeSpan.Zero;
         return interval * EpisodeProbes + TimeSpan.FromMilliseconds(500);
     }
 
@@ -143,7 +140,7 @@ internal sealed class SplitBrainMonitor : IDisposable
             if (!p.Active || _disposed || p.Runtime is null)
                 return;
             rt = p.Runtime;
-            interval = IntervalOf(rt.Machine.Settings.Options, _options());
+            interval = SplitBrainProbeInterval.Of(rt.Machine.Settings.Options, _options());
             if (interval <= TimeSpan.Zero)
             {
                 p.Targets = [];
