@@ -61,6 +61,15 @@ public sealed record VrrpInstanceStatus
 
     /// <summary>The sync group, if any.</summary>
     public string? SyncGroup { get; init; }
+
+    /// <summary>Split-brain episodes detected (another MAC answered a probe for one of our VIPs while we were MASTER), since the daemon started.</summary>
+    public long SplitBrainDetected { get; init; }
+
+    /// <summary>The current split brain, while one is detected (the last answer is recent: within three probe intervals); null otherwise.</summary>
+    public VrrpSplitBrain? SplitBrain { get; init; }
+
+    /// <summary>When another MAC last answered for one of our VIPs (this MASTER term or an earlier one), if ever.</summary>
+    public DateTimeOffset? SplitBrainLastSeen { get; init; }
 }
 
 /// <summary>One sync group, for <c>lb status</c>.</summary>
@@ -73,4 +82,8 @@ public sealed record VrrpSyncGroupStatus(string Name, VrrpState State, IReadOnly
 /// <param name="Instances">Instances, in configuration order.</param>
 /// <param name="SyncGroups">Sync groups.</param>
 /// <param name="UnattributedDrops">Drops not attributable to an instance (unknown VRID, unparsable packets), by reason.</param>
-public sealed record VrrpStatus(IReadOnlyList<VrrpInstanceStatus> Instances, IReadOnlyList<VrrpSyncGroupStatus> SyncGroups, IReadOnlyDictionary<VrrpDropReason, long> UnattributedDrops);
+public sealed record VrrpStatus(IReadOnlyList<VrrpInstanceStatus> Instances, IReadOnlyList<VrrpSyncGroupStatus> SyncGroups, IReadOnlyDictionary<VrrpDropReason, long> UnattributedDrops)
+{
+    /// <summary>Frames the split-brain probe socket refused as malformed (truncated, bad lengths or checksum), by reason.</summary>
+    public IReadOnlyDictionary<ProbeFrameDrop, long> ProbeDrops { get; init; } = new Dictionary<ProbeFrameDrop, long>();
+}

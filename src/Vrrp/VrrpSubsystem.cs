@@ -38,6 +38,7 @@ public sealed partial class VrrpSubsystem : IAsyncDisposable
     private readonly TrackerHost _trackers;
     private readonly VmacManager _vmacs;
     private readonly InstanceServices _services;
+    private readonly SplitBrain.SplitBrainMonitor _splitBrain;
     // copy-on-write: replaced (never mutated) under the engine lock by a reload, so readers iterate a stable snapshot
     private volatile Dictionary<string, InstanceRuntime> _runtimes = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _lifecycle = new(1, 1);
@@ -63,7 +64,7 @@ public sealed partial class VrrpSubsystem : IAsyncDisposable
     }
 
     /// <summary>Test seam: the GARP/NA sender (null: the real one) and the transports of the socket pool.</summary>
-    internal VrrpSubsystem(VrrpSubsystemOptions options, IAddressTable addresses, ILinkMonitor links, IVrrpEventSink events, ILoggerFactory loggerFactory, TimeProvider timeProvider, Func<IGarpSender>? garpFactory, IVrrpTransportFactory transports)
+    internal VrrpSubsystem(VrrpSubsystemOptions options, IAddressTable addresses, ILinkMonitor links, IVrrpEventSink events, ILoggerFactory loggerFactory, TimeProvider timeProvider, Func<IGarpSender>? garpFactory, IVrrpTransportFactory transports, Func<IProbeTransport>? probes = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(loggerFactory);
@@ -93,7 +94,10 @@ public sealed partial class VrrpSubsystem : IAsyncDisposable
         _engine = new VrrpEngine(options, new PriorityForwardingSink(this, events), timers, loggerFactory, (g, s) => _notify.GroupChanged(g.Options, s));
         _trackers = new TrackerHost(_engine.Gate, links, scripts, timeProvider, _logger, () => _options, () => _runtimes.Values);
         _vmacs = new VmacManager(links, _logger);
-        _services = new InstanceServices(_engine, _pool, _vips, _notify, links, _logger, _vmacs) { Routes = _routes };
+        _splitBrain = new SplitBrain.SplitBrainMonitor(() => _options, links, _vips.Links, timeProvider, _logger, events, 
+            probes ?? (garpFactory is null ? () => new ProbeSocket() : () => new NullProbeTransport()),
+            rt => _vips.Announce(rt, [.. VipManager.AllVips(rt.Machine.Settings.Options)], rt.Machine.Settings.GarpMasterRepeat));
+        _services = new InstanceServices(_engine, _pool, _vips, _notify, links, _logger, _vmacs) { Routes = _routes, SplitBrain = _splitBrain };
         _vips.Firewall = new AcceptModeFirewall(() => _options, AcceptModeFirewall.CommitWithNewSocketAsync, _logger);
         foreach (var io in options.Instances)
         {
@@ -220,12 +224,13 @@ public sealed partial class VrrpSubsystem : IAsyncDisposable
         if (_vips.Firewall is { } firewall)
             await firewall.StopAsync(cancellationToken).ConfigureAwait(false);
         await _cts.CancelAsync().ConfigureAwait(false);
+        _splitBrain.Dispose();
         _pool.CloseAll();
         _garp?.Dispose();
     }
 
     /// <summary>A snapshot for <c>lb status</c>.</summary>
-    public VrrpStatus GetStatus() => _engine.GetStatus(_pool.UnattributedDrops);
+    public VrrpStatus GetStatus() => _splitBrain.Decorate(_engine.GetStatus(_pool.UnattributedDrops));
 
     /// <inheritdoc/>
     public async ValueTask DisposeAsync()

@@ -67,6 +67,23 @@ public sealed class JournalVrrpEventSink : IVrrpEventSink, IAsyncDisposable
         });
     }
 
+    /// <summary>A split brain (another MAC answering for a VIP of ours while we are MASTER) is journalled once per episode.</summary>
+    public void OnSplitBrain(VrrpSplitBrain detection)
+    {
+        ArgumentNullException.ThrowIfNull(detection);
+        _queue.Writer.TryWrite(new JournalEntry
+        {
+            Time = detection.At,
+            Subsystem = "vrrp",
+            Kind = "split_brain",
+            Instance = detection.Instance,
+            OldState = "MASTER",
+            NewState = "MASTER",
+            Reason = $"{detection.Vip} on {detection.Interface} also answered by {detection.OtherMac} (ours {detection.OurMac}): another MASTER",
+            Action = "gratuitous ARP/NA burst",
+        });
+    }
+
     private async Task WriteAsync()
     {
         await foreach (var entry in _queue.Reader.ReadAllAsync().ConfigureAwait(false))

@@ -38,6 +38,8 @@ public sealed partial class RtnetlinkHost : IAddressTable, ILinkMonitor, IAsyncD
 
     public VrrpLink? GetLink(string name) => _cache.GetLink(name) is { } l ? ToVrrp(l, exists: true) : null;
 
+    public IReadOnlyList<VrrpLink> GetLinks() => [.. _cache.GetLinks().Select(l => ToVrrp(l, exists: true))];
+
     public async Task AddAsync(string interfaceName, VirtualAddress address, CancellationToken cancellationToken)
     {
         var index = await IndexAsync(interfaceName, cancellationToken).ConfigureAwait(false);

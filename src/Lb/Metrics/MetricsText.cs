@@ -51,6 +51,15 @@ public static class MetricsText
             foreach (var i in r.VrrpInstances)
                 sb.Append(Inv, $"lb_vrrp_instance_master_transitions_total{{instance=\"{Esc(i.Name)}\"}} {vrrp.MasterTransitions(i.Name)}\n");
         }
+        Family(sb, "lb_vrrp_split_brain_detected_total", "counter", "Split brains detected: another MAC answered a probe for a VIP while this instance was MASTER.");
+        foreach (var i in r.VrrpInstances)
+            sb.Append(Inv, $"lb_vrrp_split_brain_detected_total{{instance=\"{Esc(i.Name)}\"}} {i.SplitBrainDetected}\n");
+        Family(sb, "lb_vrrp_split_brain", "gauge", "1 while a split brain is detected for the instance (answers within the last 3 probes).");
+        foreach (var i in r.VrrpInstances)
+            sb.Append(Inv, $"lb_vrrp_split_brain{{instance=\"{Esc(i.Name)}\"}} {(i.SplitBrain is null ? 0 : 1)}\n");
+        Family(sb, "lb_vrrp_split_brain_probe_drops_total", "counter", "Frames the split-brain probe refused as malformed, by reason.");
+        foreach (var (reason, n) in r.SplitBrainProbeDrops.OrderBy(k => k.Key, StringComparer.Ordinal))
+            sb.Append(Inv, $"lb_vrrp_split_brain_probe_drops_total{{reason=\"{Esc(reason)}\"}} {n}\n");
         Family(sb, "lb_vrrp_adverts_sent_total", "counter", "Advertisements sent.");
         foreach (var i in r.VrrpInstances)
             sb.Append(Inv, $"lb_vrrp_adverts_sent_total{{instance=\"{Esc(i.Name)}\"}} {i.AdvertsSent}\n");

@@ -41,9 +41,12 @@ public sealed class StatusCollector(CliOptions options, TimeProvider time, VrrpS
                 AdvertsReceived = i.AdvertsReceived,
                 AdvertsDropped = i.Drops.ToDictionary(d => d.Key.ToString(), d => d.Value, StringComparer.Ordinal),
                 SyncGroup = i.SyncGroup,
+                SplitBrainDetected = i.SplitBrainDetected,
+                SplitBrain = i.SplitBrain is { } sb ? $"{sb.Vip} on {sb.Interface} answered by {sb.OtherMac}" : null,
             }).ToList() ?? [],
             SyncGroups = vrrpStatus?.SyncGroups.Select(g => new SyncGroupReport(g.Name, StateText(g.State), g.Members)).ToList() ?? [],
             UnattributedDrops = vrrpStatus?.UnattributedDrops.ToDictionary(d => d.Key.ToString(), d => d.Value, StringComparer.Ordinal) ?? new Dictionary<string, long>(),
+            SplitBrainProbeDrops = vrrpStatus?.ProbeDrops.ToDictionary(d => d.Key.ToString(), d => d.Value, StringComparer.Ordinal) ?? new Dictionary<string, long>(),
             VirtualServers = snapshot?.VirtualServers.Select(vs => new VirtualServerReport
             {
                 Name = vs.Name,

@@ -17,6 +17,9 @@ public sealed record StatusReport
     /// <summary>Dropped adverts that no instance could be blamed for (unknown VRID, unparsable), by reason.</summary>
     public required IReadOnlyDictionary<string, long> UnattributedDrops { get; init; }
 
+    /// <summary>Frames the split-brain probe refused as malformed (truncated, bad lengths or checksum), by reason.</summary>
+    public IReadOnlyDictionary<string, long> SplitBrainProbeDrops { get; init; } = new Dictionary<string, long>();
+
     public required IReadOnlyList<VirtualServerReport> VirtualServers { get; init; }
 
     public required IpvsReport Ipvs { get; init; }
@@ -85,6 +88,12 @@ public sealed record VrrpInstanceReport
     public required IReadOnlyDictionary<string, long> AdvertsDropped { get; init; }
 
     public string? SyncGroup { get; init; }
+
+    /// <summary>Split-brain episodes detected since the daemon started (another MAC answered for one of our VIPs while MASTER).</summary>
+    public long SplitBrainDetected { get; init; }
+
+    /// <summary>The current split brain, while detected: "VIP on IFACE answered by MAC"; null otherwise.</summary>
+    public string? SplitBrain { get; init; }
 }
 
 public sealed record SyncGroupReport(string Name, string State, IReadOnlyList<string> Members);

@@ -25,6 +25,8 @@ public static class StatusText
                     i.MasterAddress ?? "-", i.VirtualAddresses.Count == 0 ? "-" : string.Join(',', i.VirtualAddresses),
                     i.LastTransition is { } t ? $"{Age(d.Now - t)} ago ({i.LastReason})" : "-",
                 }));
+            foreach (var i in r.VrrpInstances.Where(i => i.SplitBrain is not null))
+                sb.Append(Inv, $"WARNING: split brain: {i.Name} is MASTER and {i.SplitBrain} (another MASTER; detected {i.SplitBrainDetected} time(s))\n");
         }
         else
         {

@@ -36,6 +36,9 @@ internal sealed class VipManager
         _options = options;
     }
 
+    /// <summary>The ifindex and MAC of every interface an instance announces on (the split-brain probe sends from them too).</summary>
+    public LinkCache Links => _linkCache;
+
     /// <summary>The AF_PACKET sender (null: GARP disabled).</summary>
     public IGarpSender? Sender
     {

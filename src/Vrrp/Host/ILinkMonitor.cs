@@ -16,6 +16,9 @@ public interface ILinkMonitor
     /// <summary>The current state of <paramref name="name"/>, or null when there is no such interface.</summary>
     LinkInfo? GetLink(string name);
 
+    /// <summary>Every interface of the namespace (the split-brain probe ignores answers from a MAC of our own); empty when the host cannot list them.</summary>
+    IReadOnlyList<LinkInfo> GetLinks() => [];
+
     /// <summary>Raised (on any thread) when an interface changes (up/down, renamed, created, deleted: <see cref="LinkInfo.Exists"/> false).</summary>
     event EventHandler<LinkInfo>? LinkChanged;
 }

@@ -39,6 +39,19 @@ public enum VrrpEntityKind
 /// <param name="Reason">Why, in words (e.g. "advertisement timeout", "higher priority advert from 10.0.0.3 (150)", "track_script chk_http failed").</param>
 public sealed record VrrpStateChange(DateTimeOffset At, VrrpEntityKind Kind, string Name, VrrpState OldState, VrrpState NewState, int Priority, string Reason);
 
+/// <summary>
+/// A MASTER found another host answering for one of its VIPs (two masters: split brain) — the first confirmed answer of an
+/// episode; later answers of the same episode are only counted in the status.
+/// </summary>
+/// <param name="At">When it was confirmed.</param>
+/// <param name="Instance">The instance that is MASTER here.</param>
+/// <param name="Vip">The VIP the other host answered for.</param>
+/// <param name="Interface">Where (the VIP's interface).</param>
+/// <param name="OtherMac">The other host's MAC address (aa:bb:cc:dd:ee:ff).</param>
+/// <param name="OurMac">The MAC we probe and announce from.</param>
+/// <param name="Detections">Episodes detected for this instance so far, this one included.</param>
+public sealed record VrrpSplitBrain(DateTimeOffset At, string Instance, System.Net.IPAddress Vip, string Interface, string OtherMac, string OurMac, long Detections);
+
 /// <summary>Receives every state change (the host writes them to its journal). Called on the instance's thread; must not block.</summary>
 public interface IVrrpEventSink
 {
@@ -50,6 +63,9 @@ public interface IVrrpEventSink
 
     /// <summary>A reload applied one change (an instance, group or tracker added, removed, changed in place or restarted).</summary>
     void OnReloadApplied(Reload.VrrpReloadChange change) { }
+
+    /// <summary>A split brain was detected (see <see cref="VrrpSplitBrain"/>); called on the probe's thread, must not block.</summary>
+    void OnSplitBrain(VrrpSplitBrain detection) { }
 
     /// <summary>A notification for the notify FIFOs and mail (after its notify scripts ran); called off the engine lock, in order.</summary>
     void OnNotification(Notify.VrrpNotification notification) { }

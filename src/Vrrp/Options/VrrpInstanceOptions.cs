@@ -161,6 +161,9 @@ public sealed record VrrpInstanceOptions
     /// <summary><c>garp_master_repeat</c> (null: global).</summary>
     public int? GarpMasterRepeat { get; init; }
 
+    /// <summary>Lb extension <c>#lb: split_brain_probe SECONDS|off</c> in the instance (null: global_defs'; <see cref="TimeSpan.Zero"/>: off).</summary>
+    public TimeSpan? SplitBrainProbe { get; init; }
+
     /// <summary><c>garp_lower_prio_delay</c> (null: global).</summary>
     public TimeSpan? GarpLowerPrioDelay { get; init; }
 

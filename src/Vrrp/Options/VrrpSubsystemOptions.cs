@@ -80,6 +80,12 @@ public sealed record VrrpSubsystemOptions
     /// <summary><c>vrrp_down_timer_adverts</c>: default number of advert intervals in the master-down timer (default 3).</summary>
     public int DownTimerAdverts { get; init; } = 3;
 
+    /// <summary>
+    /// Lb extension <c>#lb: split_brain_probe SECONDS|off</c> in global_defs: how often a MASTER probes each of its VIPs
+    /// (ARP probe / neighbour solicitation) for another host answering for it (default 2 s; <see cref="TimeSpan.Zero"/>: off).
+    /// </summary>
+    public TimeSpan SplitBrainProbe { get; init; } = TimeSpan.FromSeconds(2);
+
     /// <summary><c>vrrp_startup_delay</c>: delay before instances start (default 0).</summary>
     public TimeSpan StartupDelay { get; init; } = TimeSpan.Zero;
 

@@ -19,6 +19,9 @@ internal sealed record InstanceServices(VrrpEngine Engine, SocketPool Sockets, V
 {
     /// <summary>virtual_routes / virtual_rules, installed after the VIPs and removed before them (null: none).</summary>
     public RouteManager? Routes { get; init; }
+
+    /// <summary>Split-brain probing while MASTER (null: none).</summary>
+    public SplitBrain.SplitBrainMonitor? SplitBrain { get; init; }
 }
 
 /// <summary>
@@ -74,8 +77,10 @@ internal sealed class InstanceRuntime : IVrrpActionSink, IDisposable
                 // the list was taken at emission, under the engine lock: a reload changing it later does not rewrite queued work
                 _services.Vips.Add(this, action.Vips);
                 _services.Routes?.Add(this, action.Instance!);
+                _services.SplitBrain?.Start(this);
                 break;
             case VrrpActionKind.RemoveVips:
+                _services.SplitBrain?.Stop(this);
                 CancelGarps();
                 _services.Routes?.Remove(this, action.Instance!);
                 _services.Vips.Remove(this, action.Vips);

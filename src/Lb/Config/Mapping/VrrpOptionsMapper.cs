@@ -46,6 +46,7 @@ internal static class VrrpOptionsMapper
             SkipCheckAdvAddr = v.Flag(g, "vrrp_skip_check_adv_addr") ?? false,
             DownTimerAdverts = (int?)v.Integer(g, "vrrp_down_timer_adverts") ?? defaults.DownTimerAdverts,
             StartupDelay = v.Timer(g, "vrrp_startup_delay") ?? defaults.StartupDelay,
+            SplitBrainProbe = SplitBrainProbe(g) ?? defaults.SplitBrainProbe,
             NotifyPriorityChanges = v.Flag(g, "vrrp_notify_priority_changes") ?? false,
             V3ChecksumAsV2 = v.Flag(g, "v3_checksum_as_v2") ?? false,
             OwnerIgnoreAdverts = v.Flag(g, "vrrp_owner_ignore_adverts") ?? false, // keepalived 2.3.3
@@ -137,6 +138,7 @@ internal static class VrrpOptionsMapper
             TrackSrcIp = v.Flag(n, "track_src_ip") ?? false,
             GarpMasterDelay = v.Timer(n, "garp_master_delay"),
             GarpMasterRepeat = (int?)v.Integer(n, "garp_master_repeat"),
+            SplitBrainProbe = SplitBrainProbe(n),
             GarpLowerPrioDelay = v.Timer(n, "garp_lower_prio_delay"),
             GarpLowerPrioRepeat = (int?)v.Integer(n, "garp_lower_prio_repeat"),
             GarpMasterRefresh = v.Timer(n, "garp_master_refresh"),
@@ -284,4 +286,9 @@ internal static class VrrpOptionsMapper
             FullCommand = v.Flag(n, "full_command") ?? false,
         };
     }
+
+    /// <summary>Lb's <c>#lb: split_brain_probe SECONDS|off</c> (checked by the schema): off is zero; null when absent.</summary>
+    private static TimeSpan? SplitBrainProbe(ConfigNode parent) => parent.Last("lb:split_brain_probe") is { Args.Length: > 0 } n
+        ? n.Args[0] == "off" ? TimeSpan.Zero : TimeSpan.FromSeconds(double.Parse(n.Args[0], CultureInfo.InvariantCulture))
+        : null;
 }

@@ -23,8 +23,21 @@ public static class ArgumentChecks
         "fwd_virtual" => ForwardingMethod(args, "virtual", location, diagnostics),
         "fwd_real" => ForwardingMethod(args, "real", location, diagnostics),
         "fwd_sorry" => ForwardingMethod(args, "sorry", location, diagnostics),
+        "seconds_or_off" => SecondsOrOff(args, location, diagnostics),
         _ => args,
     };
+
+    /// <summary>Lb's <c>split_brain_probe SECONDS|off</c>: decimal seconds in [0.1, 3600], or <c>off</c>.</summary>
+    private static ImmutableArray<string> SecondsOrOff(ImmutableArray<string> args, SourceLocation location, DiagnosticBag diagnostics)
+    {
+        if (args.Length == 1 && (args[0] == "off"
+            || (double.TryParse(args[0], NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var seconds) && seconds is >= 0.1 and <= 3600)))
+        {
+            return args;
+        }
+        diagnostics.Error(location, $"split_brain_probe '{string.Join(' ', args)}' must be a number of seconds in [0.1, 3600] or 'off'");
+        return default;
+    }
 
     public static bool TryParsePrefix(string value, out IPAddress? address, out int prefix, SourceLocation location, DiagnosticBag? diagnostics)
     {
