@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using Lb.Checkers.Engine;
 using Lb.Checkers.Journal;
 using Lb.Checkers.Logging;
+using Lb.Checkers.Operator;
 using Lb.Checkers.Options;
 using Lb.Netlink.Ipvs;
 using Lb.Scripts;
@@ -21,7 +22,7 @@ namespace Lb.Checkers;
 /// table Lb owns), then starts its scripts, publishes the status and raises <see cref="StateChanged"/>. The gate is never
 /// held across an fsync or a netlink round trip, and status readers (<see cref="GetSnapshot"/>) never wait.
 /// </remarks>
-public sealed class CheckerSubsystem : IAsyncDisposable
+public sealed partial class CheckerSubsystem : IAsyncDisposable
 {
     private CheckerSubsystemOptions _options;
     private readonly TimeProvider _time;
@@ -61,6 +62,10 @@ public sealed class CheckerSubsystem : IAsyncDisposable
     private long _changeSetsApplied;
     private long _ipvsOperations;
     private long _ipvsErrors;
+
+    // Operator overrides and slow start: the loop that steps ramps and watches drains, woken when there is work.
+    private readonly SemaphoreSlim _operatorWake = new(0, 1);
+    private Task _operatorLoop = Task.CompletedTask;
 
     /// <summary>Creates the subsystem. <paramref name="httpClientFactory"/> should have the client registered by
     /// <see cref="CheckerServiceCollectionExtensions.AddLbCheckers"/>; null: a private handler per HTTP check.</summary>
@@ -160,6 +165,7 @@ public sealed class CheckerSubsystem : IAsyncDisposable
                         StartChecker(c);
                 }
             }
+            _operatorLoop = OperatorLoopAsync(_cts.Token);
         }
         finally
         {
@@ -380,7 +386,7 @@ public sealed class CheckerSubsystem : IAsyncDisposable
         TimeSpan Left() => StopBound - System.Diagnostics.Stopwatch.GetElapsedTime(bound) is var left && left > TimeSpan.Zero ? left : TimeSpan.Zero;
         try
         {
-            await Task.WhenAll(_loops.Select(l => l.Loop)).WaitAsync(StopBound).ConfigureAwait(false);
+            await Task.WhenAll(_loops.Select(l => l.Loop).Append(_operatorLoop)).WaitAsync(StopBound).ConfigureAwait(false);
         }
         catch (TimeoutException)
         {
@@ -422,7 +428,11 @@ public sealed class CheckerSubsystem : IAsyncDisposable
         {
             var realServers = new List<RealServerStatus>(vs.RealServers.Count);
             foreach (var rs in vs.RealServers)
-                realServers.Add(new RealServerStatus(rs.Name, rs.Alive, rs.InIpvs, rs.Weight, rs.LastReason, rs.Checkers.Select(c => c.Status).ToList()));
+                realServers.Add(new RealServerStatus(rs.Name, rs.Alive, rs.InIpvs, rs.Weight, rs.LastReason, rs.Checkers.Select(c => c.Status).ToList())
+                {
+                    Operator = rs.Operator,
+                    SlowStart = rs.SlowStart,
+                });
             list.Add(new VirtualServerStatus(vs.Name, vs.QuorumUp, vs.LiveWeight, vs.SorryServer, vs.SorryServerActive, realServers));
         }
         return new CheckerSnapshot(_time.GetUtcNow(), list)
@@ -456,6 +466,8 @@ public sealed class CheckerSubsystem : IAsyncDisposable
     /// <summary>Queues a change set; called under the gate, so the queue is in decision order. Returns when it is applied.</summary>
     private Task Submit(ChangeSet changes)
     {
+        if (_engine.HasTimedWork)
+            WakeOperatorLoop();
         if (changes.IsEmpty)
             return _lastSubmitted;
         var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -527,6 +539,17 @@ public sealed class CheckerSubsystem : IAsyncDisposable
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ObjectDisposedException)
             {
                 _logger.JournalFailed(ex.Message);
+            }
+        }
+        foreach (var (key, value) in changes.OverrideWrites)
+        {
+            try
+            {
+                PersistOverride?.Invoke(key, value);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ObjectDisposedException or InvalidOperationException)
+            {
+                _logger.PersistFailed(key, ex.Message);
             }
         }
         if (changes.HasIpvsWork)
@@ -613,6 +636,7 @@ public sealed class CheckerSubsystem : IAsyncDisposable
             _cts?.Dispose();
             _applyCancel.Dispose();
             _gate.Dispose();
+            _operatorWake.Dispose();
             _pacer.Dispose();
             _lifecycle.Dispose();
         }

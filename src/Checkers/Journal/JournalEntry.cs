@@ -50,6 +50,11 @@ public sealed record JournalEntry
     /// <summary>The kernel action taken (<c>removed from IPVS</c>, <c>weight 0 (inhibit)</c>, <c>none</c>, …).</summary>
     [JsonPropertyName("action")]
     public string Action { get; init; } = "none";
+
+    /// <summary>Who did it (an operator command's caller), if anyone.</summary>
+    [JsonPropertyName("by")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? By { get; init; }
 }
 
 /// <summary>Source-generated JSON for <see cref="JournalEntry"/>.</summary>
