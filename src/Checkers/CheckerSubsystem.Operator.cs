@@ -98,7 +98,6 @@ public sealed partial class CheckerSubsystem
                 var active = await ReadActiveAsync(draining[0].Services, draining[0].Destination, new Dictionary<IpvsServiceKey, IReadOnlyList<IpvsDestinationStatus>>(), cancellationToken).ConfigureAwait(false);
                 var left = deadline - _time.GetUtcNow();
                 text += $", {(active is long n ? n.ToString(CultureInfo.InvariantCulture) : "unknown")} active connection{(active == 1 ? "" : "s")}, deadline {Math.Max(0, Math.Round(left.TotalSeconds)).ToString(CultureInfo.InvariantCulture)} s";
-                WakeOperatorLoop();
             }
             return result with { Text = prefix + text };
         }
@@ -108,85 +107,64 @@ public sealed partial class CheckerSubsystem
         }
     }
 
-    private void WakeOperatorLoop()
+    /// <summary>
+    /// Arms the next operator tick (under the gate) when a ramp or a drain is in progress and none is armed: every
+    /// <see cref="CheckerEngine.TickInterval"/> on the subsystem's clock while there is such work, none otherwise.
+    /// </summary>
+    private void ArmOperatorTick()
     {
-        if (_operatorWake.CurrentCount == 0)
-        {
-            try
-            {
-                _operatorWake.Release();
-            }
-            catch (SemaphoreFullException)
-            {
-                // woken already
-            }
-        }
+        if (_operatorArmed || _stopping is not null || _cts is not { IsCancellationRequested: false })
+            return;
+        _operatorArmed = true;
+        _operatorTimer ??= _time.CreateTimer(_ => _operatorTick = OperatorTickAsync(), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        _operatorTimer.Change(CheckerEngine.TickInterval, Timeout.InfiniteTimeSpan);
     }
 
     /// <summary>
-    /// Steps the slow-start ramps and watches the drains every <see cref="CheckerEngine.TickInterval"/> while there are any
-    /// (otherwise it sleeps until a change set brings some): reads each draining server's active connections from the
-    /// kernel (outside the gate), then lets the engine decide (under the gate) and queues the change set.
+    /// One tick: reads each draining server's active connections from the kernel (outside the gate), then lets the engine
+    /// step the ramps and end the drains (under the gate) and queues its change set; the next tick is armed by that submit.
     /// </summary>
-    private async Task OperatorLoopAsync(CancellationToken ct)
+    private async Task OperatorTickAsync()
     {
+        var ct = _cts?.Token ?? CancellationToken.None;
         try
         {
-            while (!ct.IsCancellationRequested)
+            List<(RsState Rs, IReadOnlyList<IpvsServiceKey> Services, IpvsDestinationKey Destination)> draining;
+            await _gate.WaitAsync(ct).ConfigureAwait(false);
+            try
             {
-                bool work;
-                await _gate.WaitAsync(ct).ConfigureAwait(false);
-                try
-                {
-                    work = _engine.HasTimedWork;
-                }
-                finally
-                {
-                    _gate.Release();
-                }
-                if (!work)
-                {
-                    await _operatorWake.WaitAsync(ct).ConfigureAwait(false);
-                    continue;
-                }
-                await TimerDelay.DelayAsync(_time, CheckerEngine.TickInterval, ct).ConfigureAwait(false);
-
-                List<(RsState Rs, IReadOnlyList<IpvsServiceKey> Services, IpvsDestinationKey Destination)> draining;
-                await _gate.WaitAsync(ct).ConfigureAwait(false);
-                try
-                {
-                    draining = _engine.Draining();
-                }
-                finally
-                {
-                    _gate.Release();
-                }
-
-                var active = new Dictionary<RsState, long>();
-                var dumps = new Dictionary<IpvsServiceKey, IReadOnlyList<IpvsDestinationStatus>>();
-                foreach (var (rs, services, dest) in draining)
-                {
-                    if (await ReadActiveAsync(services, dest, dumps, ct).ConfigureAwait(false) is long n)
-                        active[rs] = n;
-                    else
-                        _logger.DrainReadFailed(rs.Name, rs.Vs.Name, "destination not found in the kernel's table");
-                }
-                await _gate.WaitAsync(ct).ConfigureAwait(false);
-                try
-                {
-                    _ = Submit(_engine.OnOperatorTick(active));
-                }
-                finally
-                {
-                    _gate.Release();
-                }
-                KickApplier();
+                draining = _engine.Draining();
             }
+            finally
+            {
+                _gate.Release();
+            }
+            var active = new Dictionary<RsState, long>();
+            var dumps = new Dictionary<IpvsServiceKey, IReadOnlyList<IpvsDestinationStatus>>();
+            foreach (var (rs, services, dest) in draining)
+            {
+                if (await ReadActiveAsync(services, dest, dumps, ct).ConfigureAwait(false) is long n)
+                    active[rs] = n;
+                else
+                    _logger.DrainReadFailed(rs.Name, rs.Vs.Name, "destination not found in the kernel's table");
+            }
+            await _gate.WaitAsync(ct).ConfigureAwait(false);
+            try
+            {
+                _operatorArmed = false;
+                if (_stopping is null)
+                    _ = Submit(_engine.OnOperatorTick(active));
+            }
+            finally
+            {
+                _gate.Release();
+            }
+            KickApplier();
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
         }
-        catch (Exception ex)
+        catch (Exception ex) when (ex is not OutOfMemoryException)
         {
             _logger.ApplyFailed(ex.ToString());
         }

@@ -63,9 +63,10 @@ public sealed partial class CheckerSubsystem : IAsyncDisposable
     private long _ipvsOperations;
     private long _ipvsErrors;
 
-    // Operator overrides and slow start: the loop that steps ramps and watches drains, woken when there is work.
-    private readonly SemaphoreSlim _operatorWake = new(0, 1);
-    private Task _operatorLoop = Task.CompletedTask;
+    // Operator overrides and slow start: a timer on the subsystem's clock, armed (under the gate) while ramps or drains run.
+    private ITimer? _operatorTimer;
+    private bool _operatorArmed;
+    private Task _operatorTick = Task.CompletedTask;
 
     /// <summary>Creates the subsystem. <paramref name="httpClientFactory"/> should have the client registered by
     /// <see cref="CheckerServiceCollectionExtensions.AddLbCheckers"/>; null: a private handler per HTTP check.</summary>
@@ -165,7 +166,6 @@ public sealed partial class CheckerSubsystem : IAsyncDisposable
                         StartChecker(c);
                 }
             }
-            _operatorLoop = OperatorLoopAsync(_cts.Token);
         }
         finally
         {
@@ -386,7 +386,7 @@ public sealed partial class CheckerSubsystem : IAsyncDisposable
         TimeSpan Left() => StopBound - System.Diagnostics.Stopwatch.GetElapsedTime(bound) is var left && left > TimeSpan.Zero ? left : TimeSpan.Zero;
         try
         {
-            await Task.WhenAll(_loops.Select(l => l.Loop).Append(_operatorLoop)).WaitAsync(StopBound).ConfigureAwait(false);
+            await Task.WhenAll(_loops.Select(l => l.Loop)).WaitAsync(StopBound).ConfigureAwait(false);
         }
         catch (TimeoutException)
         {
@@ -394,6 +394,10 @@ public sealed partial class CheckerSubsystem : IAsyncDisposable
         }
         foreach (var (_, c) in _loops)
             c.Stop?.Dispose();
+        // No operator tick after this (a ramp or a drain in progress stops where it is; a drain resumes after a restart).
+        if (_operatorTimer is { } timer)
+            await timer.DisposeAsync().ConfigureAwait(false);
+        await _operatorTick.WaitAsync(Left()).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         await _gate.WaitAsync(CancellationToken.None).ConfigureAwait(false);
         try
         {
@@ -467,7 +471,7 @@ public sealed partial class CheckerSubsystem : IAsyncDisposable
     private Task Submit(ChangeSet changes)
     {
         if (_engine.HasTimedWork)
-            WakeOperatorLoop();
+            ArmOperatorTick();
         if (changes.IsEmpty)
             return _lastSubmitted;
         var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -636,7 +640,6 @@ public sealed partial class CheckerSubsystem : IAsyncDisposable
             _cts?.Dispose();
             _applyCancel.Dispose();
             _gate.Dispose();
-            _operatorWake.Dispose();
             _pacer.Dispose();
             _lifecycle.Dispose();
         }

@@ -216,7 +216,7 @@ internal sealed partial class CheckerEngine
         if (!rs.Set)
             return "up, not in IPVS (the sorry server serves)";
         var w = rs.Vs.WeightInIpvs(rs);
-        return rs.Operator.RampWeight is not null ? $"weight {w}, slow start to {rs.FullWeight} over {rs.Operator.RampDuration.TotalSeconds.ToString(CultureInfo.InvariantCulture)} s" : $"weight {w}";
+        return rs.Operator.RampWeight is not null ? $"in IPVS with weight {w}, slow start to {rs.FullWeight} over {rs.Operator.RampDuration.TotalSeconds.ToString(CultureInfo.InvariantCulture)} s" : $"in IPVS with weight {w}";
     }
 
     private static string RampNote(RsState rs) =>
@@ -347,7 +347,7 @@ internal sealed partial class CheckerEngine
             }
             else
             {
-                op.RampWeight = Math.Max(1, (int)(rs.FullWeight * (elapsed.Ticks / (double)op.RampDuration.Ticks)));
+                op.RampWeight = Math.Max(1, (int)((Int128)rs.FullWeight * elapsed.Ticks / op.RampDuration.Ticks));
                 if (op.RampWeight == ramp)
                     continue;
             }
