@@ -101,7 +101,14 @@ public class OperatorTests
         Assert.False((await rig.Subsystem.ControlAsync(Cmd(RealServerAction.Weight, weight: 2), CancellationToken.None)).Ok);
         check.Always(Refused);
         rig.Advance(5);
-        rig.Ipvs.TakeOperations();
+        Assert.Equal(["del 10.0.0.2:80"], rig.Ipvs.TakeOperations()); // the disable's
+        check.Always(Ok);
+        rig.Advance(5); // its check recovers: a disabled server stays out
+        Assert.Empty(rig.Ipvs.TakeOperations());
+        Assert.Equal("TCP_CHECK: connected (held out: disabled by the operator)", Status(rig).LastReason);
+        check.Always(Refused);
+        rig.Advance(5);
+        Assert.Empty(rig.Ipvs.TakeOperations());
         r = await rig.Subsystem.ControlAsync(Cmd(RealServerAction.Enable), CancellationToken.None);
         Assert.Equal("10.0.0.2:80 of 10.0.0.100:80: enabled, down (its checks fail), not in the pool", r.Text);
         Assert.Empty(rig.Ipvs.TakeOperations());
