@@ -35,7 +35,14 @@ public sealed record VirtualServerStatus(string Name, bool QuorumUp, long LiveWe
 /// <param name="Weight">Effective weight (misc_dynamic may change it).</param>
 /// <param name="LastReason">Reason of the last state change.</param>
 /// <param name="Checkers">Its checkers.</param>
-public sealed record RealServerStatus(string Name, bool Alive, bool InIpvs, int Weight, string LastReason, IReadOnlyList<CheckerStatus> Checkers);
+public sealed record RealServerStatus(string Name, bool Alive, bool InIpvs, int Weight, string LastReason, IReadOnlyList<CheckerStatus> Checkers)
+{
+    /// <summary>The operator's override (<c>lb rs</c>) in words: <c>disabled</c>, <c>draining (3 active, deadline 12:00:30)</c>, <c>weight 5</c>; null: none.</summary>
+    public string? Operator { get; init; }
+
+    /// <summary>The slow-start ramp in words (<c>weight 4 of 10</c>); null: not ramping.</summary>
+    public string? SlowStart { get; init; }
+}
 
 /// <summary>One checker's state.</summary>
 /// <param name="Kind">The keepalived keyword (<c>HTTP_GET</c>).</param>

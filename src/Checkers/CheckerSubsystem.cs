@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using Lb.Checkers.Engine;
 using Lb.Checkers.Journal;
 using Lb.Checkers.Logging;
+using Lb.Checkers.Operator;
 using Lb.Checkers.Options;
 using Lb.Netlink.Ipvs;
 using Lb.Scripts;
@@ -21,7 +22,7 @@ namespace Lb.Checkers;
 /// table Lb owns), then starts its scripts, publishes the status and raises <see cref="StateChanged"/>. The gate is never
 /// held across an fsync or a netlink round trip, and status readers (<see cref="GetSnapshot"/>) never wait.
 /// </remarks>
-public sealed class CheckerSubsystem : IAsyncDisposable
+public sealed partial class CheckerSubsystem : IAsyncDisposable
 {
     private CheckerSubsystemOptions _options;
     private readonly TimeProvider _time;
@@ -61,6 +62,11 @@ public sealed class CheckerSubsystem : IAsyncDisposable
     private long _changeSetsApplied;
     private long _ipvsOperations;
     private long _ipvsErrors;
+
+    // Operator overrides and slow start: a timer on the subsystem's clock, armed (under the gate) while ramps or drains run.
+    private ITimer? _operatorTimer;
+    private bool _operatorArmed;
+    private Task _operatorTick = Task.CompletedTask;
 
     /// <summary>Creates the subsystem. <paramref name="httpClientFactory"/> should have the client registered by
     /// <see cref="CheckerServiceCollectionExtensions.AddLbCheckers"/>; null: a private handler per HTTP check.</summary>
@@ -388,6 +394,10 @@ public sealed class CheckerSubsystem : IAsyncDisposable
         }
         foreach (var (_, c) in _loops)
             c.Stop?.Dispose();
+        // No operator tick after this (a ramp or a drain in progress stops where it is; a drain resumes after a restart).
+        if (_operatorTimer is { } timer)
+            await timer.DisposeAsync().ConfigureAwait(false);
+        await _operatorTick.WaitAsync(Left()).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         await _gate.WaitAsync(CancellationToken.None).ConfigureAwait(false);
         try
         {
@@ -422,7 +432,11 @@ public sealed class CheckerSubsystem : IAsyncDisposable
         {
             var realServers = new List<RealServerStatus>(vs.RealServers.Count);
             foreach (var rs in vs.RealServers)
-                realServers.Add(new RealServerStatus(rs.Name, rs.Alive, rs.InIpvs, rs.Weight, rs.LastReason, rs.Checkers.Select(c => c.Status).ToList()));
+                realServers.Add(new RealServerStatus(rs.Name, rs.Alive, rs.InIpvs, rs.Weight, rs.LastReason, rs.Checkers.Select(c => c.Status).ToList())
+                {
+                    Operator = rs.Operator,
+                    SlowStart = rs.SlowStart,
+                });
             list.Add(new VirtualServerStatus(vs.Name, vs.QuorumUp, vs.LiveWeight, vs.SorryServer, vs.SorryServerActive, realServers));
         }
         return new CheckerSnapshot(_time.GetUtcNow(), list)
@@ -456,6 +470,8 @@ public sealed class CheckerSubsystem : IAsyncDisposable
     /// <summary>Queues a change set; called under the gate, so the queue is in decision order. Returns when it is applied.</summary>
     private Task Submit(ChangeSet changes)
     {
+        if (_engine.HasTimedWork)
+            ArmOperatorTick();
         if (changes.IsEmpty)
             return _lastSubmitted;
         var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -527,6 +543,17 @@ public sealed class CheckerSubsystem : IAsyncDisposable
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ObjectDisposedException)
             {
                 _logger.JournalFailed(ex.Message);
+            }
+        }
+        foreach (var (key, value) in changes.OverrideWrites)
+        {
+            try
+            {
+                PersistOverride?.Invoke(key, value);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ObjectDisposedException or InvalidOperationException)
+            {
+                _logger.PersistFailed(key, ex.Message);
             }
         }
         if (changes.HasIpvsWork)

@@ -39,7 +39,10 @@ internal sealed class ChangeSet
     /// <summary>The virtual servers' status after this change set (null: unchanged), published once it is applied.</summary>
     public IReadOnlyList<VirtualServerView>? Status { get; set; }
 
+    /// <summary>Operator overrides to persist (key, value; null: removed), before the IPVS work.</summary>
+    public List<(string Key, Operator.RealServerOverride? Value)> OverrideWrites { get; } = new();
+
     public bool HasIpvsWork => Flush || Reconcile is not null || Operations.Count > 0;
 
-    public bool IsEmpty => Journal.Count == 0 && !HasIpvsWork && Scripts.Count == 0 && Notifications.Count == 0 && Status is null && LogAfterApply.Count == 0;
+    public bool IsEmpty => Journal.Count == 0 && !HasIpvsWork && Scripts.Count == 0 && Notifications.Count == 0 && Status is null && LogAfterApply.Count == 0 && OverrideWrites.Count == 0;
 }

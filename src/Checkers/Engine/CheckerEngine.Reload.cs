@@ -109,6 +109,7 @@ internal sealed partial class CheckerEngine
             Journal(ReloadKind, vs, rs.Name, rs.Alive ? "up" : "down", "removed", ReloadReason,
                 rs.Set ? "removed from IPVS with its virtual server" : "none");
             run.Changes.Add(new ReloadChange(ReloadObjectKind.RealServer, ReloadChangeKind.Removed, vs.Name, rs.Name, "with its virtual server"));
+            DropOverride(rs);
             if (rs.Alive)
             {
                 RunNotify(rs.Options.NotifyDown, wait: false);
@@ -306,6 +307,16 @@ internal sealed partial class CheckerEngine
         return true;
     }
 
+    /// <summary>A real server the reload removes loses its operator override (persisted as removed).</summary>
+    private void DropOverride(RsState rs)
+    {
+        _timed.Remove(rs);
+        if (!rs.Operator.IsSet)
+            return;
+        rs.Operator.Clear();
+        Persist(rs);
+    }
+
     private void AddRealServer(VsState vs, RsState rs, ReloadRun run)
     {
         run.Changes.Add(new ReloadChange(ReloadObjectKind.RealServer, ReloadChangeKind.Added, vs.Name, rs.Name, ""));
@@ -320,6 +331,7 @@ internal sealed partial class CheckerEngine
             _logger.ServiceStateChange("Removing", rs.Name, "from", vs.Name);
         Journal(ReloadKind, vs, rs.Name, rs.Alive ? "up" : "down", "removed", ReloadReason, rs.Set ? "removed from IPVS" : "none");
         run.Changes.Add(new ReloadChange(ReloadObjectKind.RealServer, ReloadChangeKind.Removed, vs.Name, rs.Name, ""));
+        DropOverride(rs);
         if (rs.Set)
         {
             RemoveDestinations(vs, rs.Destination(0));
@@ -401,7 +413,7 @@ internal sealed partial class CheckerEngine
             {
                 checkers.Add(new CheckerState(rs, c.Options, c.Settings, c.Index)
                 {
-                    IsUp = rs.Alive,
+                    IsUp = rs.Alive || (rs.Operator.Mode != OperatorMode.None && rs.NumFailedCheckers == 0), // held out by the operator, checks fine
                     HasRun = true,
                     LastReason = "configuration reload: state kept",
                 });

@@ -116,7 +116,11 @@ internal sealed partial class CheckerEngine
             var rs = vs.RealServers[i];
             foreach (var c in rs.Checkers)
                 c.Publish();
-            realServers[i] = new RealServerView(rs.Name, rs.Alive, rs.Set, rs.EffectiveWeight, rs.LastReason, rs.Checkers.ToArray());
+            realServers[i] = new RealServerView(rs.Name, rs.Alive, rs.Set, rs.Operator.Weight ?? rs.EffectiveWeight, rs.LastReason, rs.Checkers.ToArray())
+            {
+                Operator = OperatorText(rs),
+                SlowStart = SlowStartText(rs),
+            };
         }
         return new VirtualServerView(vs.Name, vs.QuorumUp, vs.LiveWeight(), vs.Sorry?.Name, vs.SorryActive, realServers);
     }
@@ -205,11 +209,15 @@ internal sealed partial class CheckerEngine
             if (c.Settings.Alpha)
                 SetCheckerState(c, false);
         }
-        var up = rs.NumFailedCheckers == 0;
+        var disabled = rs.Operator.Mode == OperatorMode.Disabled;
+        var up = rs.NumFailedCheckers == 0 && !disabled;
         var serving = !vs.SorryServing;
+        // Slow start: a server a reload adds joins a serving pool; at start-up only with at_start (all start together).
+        if (up && (reload || rs.SlowStart is { AtStart: true }))
+            StartRamp(rs);
         var kind = reload ? ReloadKind : "real_server";
         var old = reload ? "absent" : "init";
-        var reason = (reload, up) switch
+        var reason = disabled ? $"operator: disabled{(rs.Operator.By is { } by ? $" by {by}" : "")}" : (reload, up) switch
         {
             (false, true) => "start-up",
             (false, false) => rs.Checkers.Find(x => x.Options is FileCheckOptions && !x.IsUp) is { } f ? $"FILE_CHECK: {f.LastReason}" : "alpha: down until the first successful check",
@@ -218,11 +226,11 @@ internal sealed partial class CheckerEngine
         };
         if ((up && serving) || rs.Inhibit)
         {
-            var weight = up && serving ? Math.Max(0, rs.EffectiveWeight) : 0;
+            var weight = up && serving ? rs.PoolWeight : 0;
             if (reload)
                 _logger.ServiceStateChange("Adding", rs.Name, "to", vs.Name);
             Journal(kind, vs, rs.Name, old, up ? "up" : "down", reason,
-                up && serving ? $"added with weight {weight}" : "added with weight 0 (inhibit_on_failure)");
+                up && serving ? $"added with weight {weight}{RampNote(rs)}" + (rs.Operator.Mode == OperatorMode.Draining ? " (draining)" : "") : "added with weight 0 (inhibit_on_failure)");
             AddDestinations(vs, rs.Destination(weight));
             rs.Set = true;
         }
@@ -423,12 +431,26 @@ internal sealed partial class CheckerEngine
         SetCheckerState(c, alive);
     }
 
-    /// <summary><c>perform_svr_state</c>: add or remove a real server from the pool.</summary>
-    private void PerformServerState(RsState rs, bool alive, string reason)
+    /// <summary>
+    /// <c>perform_svr_state</c>: add or remove a real server from the pool. A server the operator holds out (disabled,
+    /// draining) is not added back by its checks; <paramref name="byOperator"/> (an operator command) journals the change
+    /// as kind <c>operator</c>. A server coming up starts its slow-start ramp.
+    /// </summary>
+    private void PerformServerState(RsState rs, bool alive, string reason, OperatorJournal? byOperator = null)
     {
         var vs = rs.Vs;
         if (rs.Alive == alive)
             return;
+        if (alive && byOperator is null && rs.Operator.Mode != OperatorMode.None)
+        {
+            rs.LastReason = $"{reason} (held out: {rs.Operator.StateText} by the operator)";
+            _touched.Add(vs);
+            return;
+        }
+        if (alive)
+            StartRamp(rs);
+        else
+            rs.Operator.RampWeight = null;
         _logger.ServiceStateChange(
             alive ? (rs.Inhibit ? "Enabling" : "Adding") : (rs.Inhibit ? "Disabling" : "Removing"),
             rs.Name,
@@ -437,7 +459,10 @@ internal sealed partial class CheckerEngine
         var applies = vs.QuorumUp || vs.Sorry is null || !vs.Sorry.Alive;
         var action = !applies ? "none (sorry server active, quorum down)" : DescribeAddDel(rs, alive);
         rs.LastReason = reason;
-        Journal("real_server", vs, rs.Name, alive ? "down" : "up", alive ? "up" : "down", reason, action);
+        if (byOperator is not null)
+            Journal(OperatorKind, vs, rs.Name, byOperator.Old, byOperator.New, reason, action, byOperator.By);
+        else
+            Journal("real_server", vs, rs.Name, alive ? "down" : "up", alive ? "up" : "down", reason, action);
         if (applies)
             AddOrDel(rs, alive);
         rs.Alive = alive;
@@ -449,8 +474,8 @@ internal sealed partial class CheckerEngine
     private static string DescribeAddDel(RsState rs, bool add)
     {
         if (add)
-            return rs.Inhibit && rs.Set ? $"weight 0 -> {Math.Max(0, rs.EffectiveWeight)} (inhibit_on_failure)" : $"added to IPVS with weight {Math.Max(0, rs.EffectiveWeight)}";
-        return rs.Inhibit && rs.Set ? $"weight {Math.Max(0, rs.EffectiveWeight)} -> 0 (inhibit_on_failure)" : "removed from IPVS";
+            return (rs.Inhibit && rs.Set ? $"weight 0 -> {rs.PoolWeight} (inhibit_on_failure)" : $"added to IPVS with weight {rs.PoolWeight}") + RampNote(rs);
+        return rs.Inhibit && rs.Set ? $"weight {rs.PoolWeight} -> 0 (inhibit_on_failure)" : "removed from IPVS";
     }
 
     /// <summary><c>ipvs_cmd(LVS_CMD_ADD_DEST|LVS_CMD_DEL_DEST)</c> with inhibit_on_failure turning either into an edit.</summary>
@@ -459,7 +484,7 @@ internal sealed partial class CheckerEngine
         var vs = rs.Vs;
         if (add)
         {
-            var dest = rs.Destination(Math.Max(0, rs.EffectiveWeight));
+            var dest = rs.Destination(rs.PoolWeight);
             if (rs.Inhibit && rs.Set)
                 EditDestinations(vs, dest);
             else
@@ -573,17 +598,21 @@ internal sealed partial class CheckerEngine
     /// <summary><c>update_svr_wgt</c>.</summary>
     public void UpdateWeight(VsState vs, RsState rs, int weight, string reason, bool updateQuorum)
     {
-        var newWeight = Math.Max(0, weight);
-        var oldWeight = Math.Max(0, rs.EffectiveWeight);
+        // The pool weight (in IPVS) and the full weight (quorum) differ from the effective weight under an operator weight,
+        // a drain or a slow-start ramp; without them all three are max(0, weight), as keepalived's.
+        var (oldWeight, oldPool) = (rs.FullWeight, rs.PoolWeight);
         rs.EffectiveWeight = weight;
-        if (newWeight == oldWeight)
+        var (newWeight, newPool) = (rs.FullWeight, rs.PoolWeight);
+        if (newWeight == oldWeight && newPool == oldPool)
             return;
         _logger.ChangingWeight(oldWeight, newWeight, rs.Alive ? "" : "in", rs.Name, vs.Name);
         var applies = rs.Set && rs.Alive && (vs.QuorumUp || vs.Sorry is null || !vs.Sorry.Alive);
         Journal("weight", vs, rs.Name, $"weight {oldWeight}", $"weight {newWeight}", reason,
-            applies ? $"weight {oldWeight} -> {newWeight}" : "none (takes effect when the server is in the pool)");
-        if (applies)
-            EditDestinations(vs, rs.Destination(newWeight));
+            !applies ? "none (takes effect when the server is in the pool)"
+            : newPool != oldPool ? $"weight {oldPool} -> {newPool}"
+            : $"none (weight {newPool} in IPVS: {(rs.Operator.Mode == OperatorMode.Draining ? "draining" : "slow start")})");
+        if (applies && newPool != oldPool)
+            EditDestinations(vs, rs.Destination(newPool));
         if (updateQuorum)
             UpdateQuorumState(vs, init: false);
     }
@@ -667,7 +696,7 @@ internal sealed partial class CheckerEngine
 
     // ---------------------------------------------------------------- helpers
 
-    private void Journal(string kind, VsState vs, string? rs, string oldState, string newState, string reason, string action)
+    private void Journal(string kind, VsState vs, string? rs, string oldState, string newState, string reason, string action, string? by = null)
     {
         _touched.Add(vs);
         _cs.Journal.Add(new JournalEntry
@@ -681,6 +710,7 @@ internal sealed partial class CheckerEngine
             NewState = newState,
             Reason = reason,
             Action = action,
+            By = by,
         });
     }
 

@@ -33,7 +33,7 @@ internal sealed class VsState
         foreach (var rs in RealServers)
         {
             if (rs.Alive)
-                sum += Math.Max(0, rs.EffectiveWeight);
+                sum += rs.QuorumWeight;
         }
         return sum;
     }
@@ -44,7 +44,7 @@ internal sealed class VsState
     public bool SorryServing => Sorry is { Alive: true } && !QuorumUp;
 
     /// <summary>The weight <paramref name="rs"/> has in IPVS while it is there (0 when down, inhibited, or while the sorry server serves).</summary>
-    public int WeightInIpvs(RsState rs) => rs.Alive && !SorryServing ? Math.Max(0, rs.EffectiveWeight) : 0;
+    public int WeightInIpvs(RsState rs) => rs.Alive && !SorryServing ? rs.PoolWeight : 0;
 
     /// <summary>The destinations this virtual server has in each of its IPVS services right now.</summary>
     public List<IpvsDestination> CurrentDestinations()
@@ -86,6 +86,22 @@ internal sealed class RsState
     public int NumFailedCheckers { get; set; }
     public List<CheckerState> Checkers { get; set; } = new();
     public string LastReason { get; set; } = "";
+
+    /// <summary>The operator's override (<c>lb rs …</c>) and the slow-start ramp (Engine/CheckerEngine.Operator.cs).</summary>
+    public OperatorState Operator { get; } = new();
+
+    /// <summary>The weight it has in the pool when fully up: the operator's weight, else the effective weight (quorum counts it).</summary>
+    public int FullWeight => Math.Max(0, Operator.Weight ?? EffectiveWeight);
+
+    /// <summary>What it adds to its virtual server's live weight while alive: its full weight (not the slow-start ramp), 0 while draining.</summary>
+    public int QuorumWeight => Operator.Mode == OperatorMode.Draining ? 0 : FullWeight;
+
+    /// <summary>The weight it has in IPVS while in the pool: 0 while draining, the slow-start ramp while ramping, else its full weight.</summary>
+    public int PoolWeight => Operator.Mode == OperatorMode.Draining ? 0
+        : Operator.RampWeight is int ramp ? Math.Min(ramp, FullWeight) : FullWeight;
+
+    /// <summary>Its slow start: its own <c>#lb: slow_start</c>, else its virtual server's (null or zero duration: none).</summary>
+    public SlowStartOptions? SlowStart => Options.SlowStart ?? Vs.Options.SlowStart;
 
     public IpvsDestination Destination(int weight) => IpvsMapping.Destination(
         Options.Address, Options.Port ?? Vs.Options.Port ?? 0, weight,
@@ -188,4 +204,11 @@ internal sealed class CheckerState
 internal sealed record VirtualServerView(string Name, bool QuorumUp, long LiveWeight, string? SorryServer, bool SorryServerActive, IReadOnlyList<RealServerView> RealServers);
 
 /// <summary>A real server's state as decided by one change set.</summary>
-internal sealed record RealServerView(string Name, bool Alive, bool InIpvs, int Weight, string LastReason, IReadOnlyList<CheckerState> Checkers);
+internal sealed record RealServerView(string Name, bool Alive, bool InIpvs, int Weight, string LastReason, IReadOnlyList<CheckerState> Checkers)
+{
+    /// <summary>The operator's override in words (<c>disabled</c>, <c>draining (3 active, deadline …)</c>, <c>weight 5</c>); null: none.</summary>
+    public string? Operator { get; init; }
+
+    /// <summary>The slow-start ramp in words (<c>weight 4 of 10</c>); null: not ramping.</summary>
+    public string? SlowStart { get; init; }
+}

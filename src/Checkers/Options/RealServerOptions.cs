@@ -65,6 +65,9 @@ public sealed record RealServerOptions
     /// <summary><c>delay_loop &lt;TIMER&gt;</c>; null: inherited.</summary>
     public TimeSpan? DelayLoop { get; init; }
 
+    /// <summary>Lb extension <c>#lb: slow_start SECONDS [at_start]</c>; null: the virtual server's.</summary>
+    public SlowStartOptions? SlowStart { get; init; }
+
     /// <summary>The checker blocks (HTTP_GET, SSL_GET, TCP_CHECK, MISC_CHECK, DNS_CHECK, UDP_CHECK, PING_CHECK, SMTP_CHECK), in file order.</summary>
     public ValueList<CheckerOptions> Checkers { get; init; } = [];
 
@@ -89,4 +92,17 @@ public sealed record ScriptOptions
 
     /// <summary>The <c>groupname</c>; null: the user's primary group.</summary>
     public string? Group { get; init; }
+}
+
+/// <summary>
+/// Lb extension <c>#lb: slow_start SECONDS [at_start]</c> (virtual_server: the default of its real servers; real_server):
+/// a real server coming up ramps its IPVS weight from 1 to its weight over <see cref="Duration"/>.
+/// </summary>
+public sealed record SlowStartOptions
+{
+    /// <summary>How long the ramp takes (0: none).</summary>
+    public required TimeSpan Duration { get; init; }
+
+    /// <summary><c>at_start</c>: also ramp the servers that are up when Lb starts (default: only later arrivals).</summary>
+    public bool AtStart { get; init; }
 }

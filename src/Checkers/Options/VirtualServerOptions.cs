@@ -108,6 +108,9 @@ public sealed record VirtualServerOptions
     /// <summary><c>inhibit_on_failure</c>: a failed real server stays in IPVS with weight 0 instead of being removed.</summary>
     public bool InhibitOnFailure { get; init; }
 
+    /// <summary>Lb extension <c>#lb: slow_start SECONDS [at_start]</c>: the default slow start of its real servers.</summary>
+    public SlowStartOptions? SlowStart { get; init; }
+
     /// <summary>The <c>real_server</c> blocks, in file order.</summary>
     public ValueList<RealServerOptions> RealServers { get; init; } = [];
 

@@ -26,6 +26,9 @@ public sealed class CheckerService(
 
     public CheckerSubsystem? Subsystem => _subsystem;
 
+    /// <summary>Called with the new subsystem before it starts (the operator state's restore and persistence hook).</summary>
+    public Action<CheckerSubsystem>? BeforeStart { get; set; }
+
     /// <summary>Rounds and measured round durations per checker kind, for metrics.</summary>
     public CheckStatistics Statistics { get; } = new(time);
 
@@ -49,6 +52,7 @@ public sealed class CheckerService(
             _local = await LocalAddresses.StartAsync(kernel, cancellationToken).ConfigureAwait(false);
             _subsystem.IsLocalAddress = _local.Contains;
         }
+        BeforeStart?.Invoke(_subsystem);
         await _subsystem.StartAsync(cancellationToken).ConfigureAwait(false);
         _logger.LogInformation("Startup complete");
     }

@@ -61,6 +61,8 @@ public sealed class StatusCollector(CliOptions options, TimeProvider time, VrrpS
                     InIpvs = rs.InIpvs,
                     Weight = rs.Weight,
                     LastReason = rs.LastReason,
+                    Operator = rs.Operator,
+                    SlowStart = rs.SlowStart,
                     Checkers = rs.Checkers.Select(c => new CheckerReport(c.Kind, c.Up, c.HasRun, c.LastCheck, c.LastResult, c.Rounds, c.Failures)).ToList(),
                 }).ToList(),
             }).ToList() ?? [],

@@ -125,6 +125,12 @@ public sealed record RealServerReport
 
     public required string LastReason { get; init; }
 
+    /// <summary>The operator's override (<c>lb rs</c>): <c>disabled</c>, <c>draining (3 active, deadline 12:00:30)</c>, <c>weight 5</c>; null: none.</summary>
+    public string? Operator { get; init; }
+
+    /// <summary>The slow-start ramp (<c>weight 4 of 10</c>); null: not ramping.</summary>
+    public string? SlowStart { get; init; }
+
     public required IReadOnlyList<CheckerReport> Checkers { get; init; }
 }
 

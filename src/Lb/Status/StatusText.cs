@@ -41,7 +41,8 @@ public static class StatusText
                     : vs.RealServers.Select((rs, i) => new[]
                     {
                         i == 0 ? vs.Name : "", i == 0 ? (vs.QuorumUp ? "up" : "DOWN") + (vs.SorryServerActive ? " (sorry server)" : "") : "",
-                        i == 0 ? vs.LiveWeight.ToString(Inv) : "", rs.Name, rs.Up ? "up" : "DOWN", rs.Weight.ToString(Inv),
+                        i == 0 ? vs.LiveWeight.ToString(Inv) : "", rs.Name, (rs.Up ? "up" : "DOWN") + (rs.Operator is { } o ? $", {o}" : ""),
+                        rs.Weight.ToString(Inv) + (rs.SlowStart is { } ramp ? $" (slow start: {ramp})" : ""),
                         rs.Checkers.Count == 0 ? "-" : string.Join(',', rs.Checkers.Select(c => $"{c.Kind}:{(c.HasRun ? (c.Up ? "ok" : "fail") : "pending")}")),
                         rs.LastReason,
                     })));
@@ -100,6 +101,8 @@ public static class StatusText
             foreach (var rs in vs.RealServers)
             {
                 sb.Append(Inv, $"   Real server = {rs.Name}\n     Status = {(rs.Up ? "UP" : "DOWN")}, in IPVS = {(rs.InIpvs ? "yes" : "no")}, weight = {rs.Weight}\n     Last reason = {rs.LastReason}\n");
+                if (rs.Operator is not null || rs.SlowStart is not null)
+                    sb.Append(Inv, $"     Operator = {rs.Operator ?? "enabled"}{(rs.SlowStart is { } ramp ? $", slow start: {ramp}" : "")}\n");
                 foreach (var c in rs.Checkers)
                     sb.Append(Inv, $"     Checker = {c.Kind}: {(c.HasRun ? (c.Up ? "up" : "down") : "not run yet")}, last = {(c.LastCheck is { } lc ? lc.ToString("O", Inv) : "-")} ({c.LastResult})\n");
             }

@@ -26,6 +26,12 @@ public interface IIpvsTable
     /// <summary>Removes the destination; succeeds when it is already gone.</summary>
     Task RemoveDestinationAsync(IpvsServiceKey service, IpvsDestinationKey destination, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// The destinations of one service as the kernel has them now, with their connection counts (GET_DEST dump:
+    /// <c>IPVS_DEST_ATTR_ACTIVE_CONNS</c>, …). Throws <see cref="NetlinkException"/> (ESRCH) when the service is missing.
+    /// </summary>
+    Task<IReadOnlyList<IpvsDestinationStatus>> GetDestinationsAsync(IpvsServiceKey key, CancellationToken cancellationToken = default);
+
     /// <summary>Removes every service (ipvsadm -C).</summary>
     Task FlushAsync(CancellationToken cancellationToken = default);
 }

@@ -84,7 +84,7 @@ public sealed class IpvsClient : IpvsTableBase, IDisposable
         }
     }
 
-    public async Task<IReadOnlyList<IpvsDestinationStatus>> GetDestinationsAsync(IpvsServiceKey key, CancellationToken cancellationToken = default)
+    public override async Task<IReadOnlyList<IpvsDestinationStatus>> GetDestinationsAsync(IpvsServiceKey key, CancellationToken cancellationToken = default)
     {
         var family = key.Family;
         return await _socket.RequestAsync(IpvsMessages.GetDestinations(FamilyId, key),

@@ -20,6 +20,13 @@ public abstract class IpvsTableBase : IIpvsTable
 
     public abstract Task FlushAsync(CancellationToken cancellationToken = default);
 
+    /// <summary>The destinations of one service (default: from <see cref="DumpAsync"/>; the kernel client asks for that service only).</summary>
+    public virtual async Task<IReadOnlyList<IpvsDestinationStatus>> GetDestinationsAsync(IpvsServiceKey key, CancellationToken cancellationToken = default)
+    {
+        var dump = await DumpAsync(cancellationToken).ConfigureAwait(false);
+        return dump.Find(key)?.Destinations ?? throw new NetlinkException($"get destinations of {key}", Errno.ESRCH);
+    }
+
     public async Task<IpvsApplyResult> ReconcileAsync(IReadOnlyList<IpvsVirtualServer> desired, IpvsOwnership ownership, CancellationToken cancellationToken = default)
     {
         var current = await DumpAsync(cancellationToken).ConfigureAwait(false);

@@ -83,14 +83,17 @@ public sealed class InMemoryIpvsTable : IpvsTableBase
         _ => op.ToString(),
     };
 
-    /// <summary>The table now (services flagged hashed, as the kernel reports them; counters zero).</summary>
+    /// <summary>Active connections a dump reports for a destination (<c>10.0.0.2:80</c>); absent: 0 (tests of draining).</summary>
+    public System.Collections.Concurrent.ConcurrentDictionary<string, uint> ActiveConnections { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>The table now (services flagged hashed, as the kernel reports them; counters zero but <see cref="ActiveConnections"/>).</summary>
     public IpvsTableSnapshot Snapshot()
     {
         lock (_gate)
         {
             var entries = _services.Select(s => new IpvsTableEntry(
                 new IpvsServiceStatus(s.Service with { Flags = s.Service.Flags | IpvsServiceFlags.Hashed }, IpvsStats.Zero),
-                s.Destinations.Select(d => new IpvsDestinationStatus(d, 0, 0, 0, IpvsStats.Zero)).ToList())).ToList();
+                s.Destinations.Select(d => new IpvsDestinationStatus(d, ActiveConnections.GetValueOrDefault(Endpoint(d.Address, d.Port)), 0, 0, IpvsStats.Zero)).ToList())).ToList();
             return new IpvsTableSnapshot(entries);
         }
     }

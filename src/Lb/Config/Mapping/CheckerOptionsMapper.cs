@@ -126,6 +126,7 @@ internal static partial class CheckerOptionsMapper
             DelayBeforeRetry = v.Timer(n, "delay_before_retry"),
             Warmup = v.Timer(n, "warmup"),
             InhibitOnFailure = v.Flag(n, "inhibit_on_failure") ?? false,
+            SlowStart = SlowStart(n, v),
             // keepalived: a real server without its own weight takes the virtual server's (default 1).
             RealServers = n.All("real_server").Select(rs => RealServer(rs, v, alert, (int?)v.Integer(n, "weight") ?? 1)).OfType<RealServerOptions>().ToList(),
             SourceLocation = NodeValues.Where(n),
@@ -227,6 +228,12 @@ internal static partial class CheckerOptionsMapper
             ? new ScriptOptions { Command = s, Argv = argv?.ToValueList(), User = n.Args.Length > 1 ? n.Args[1] : null, Group = n.Args.Length > 2 ? n.Args[2] : null }
             : null;
 
+    /// <summary>Lb extension <c>#lb: slow_start SECONDS [at_start]</c> (virtual_server and real_server).</summary>
+    private static SlowStartOptions? SlowStart(ConfigNode n, NodeValues v) =>
+        v.Timer(n, "lb:slow_start") is { } duration
+            ? new SlowStartOptions { Duration = duration, AtStart = n.Last("lb:slow_start") is { Args.Length: > 1 } }
+            : null;
+
     private static RealServerOptions? RealServer(ConfigNode n, NodeValues v, bool? alert, int defaultWeight)
     {
         if (n.Arg0 is not string a || v.ParseAddress(n, a) is not { } address)
@@ -252,6 +259,7 @@ internal static partial class CheckerOptionsMapper
             DelayBeforeRetry = v.Timer(n, "delay_before_retry"),
             Warmup = v.Timer(n, "warmup"),
             DelayLoop = v.Timer(n, "delay_loop"),
+            SlowStart = SlowStart(n, v),
             Checkers = n.Children.Select(c => Checker(n, c, v)).OfType<CheckerOptions>().ToList(),
             SourceLocation = NodeValues.Where(n),
         };
