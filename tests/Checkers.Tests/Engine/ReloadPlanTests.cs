@@ -112,6 +112,12 @@ public class ReloadPlanTests
         Assert.Equal(status, rig.Subsystem.GetSnapshot().VirtualServers.SelectMany(v => v.RealServers).Select(r => $"{r.Name} {r.Alive} {r.InIpvs} {r.Weight}"));
         Assert.Equal(0, rig.Checks.For("10.0.0.4").Calls);
         Assert.DoesNotContain(rig.Logs.Info(), l => l.Contains("reloaded", StringComparison.Ordinal) || l.Contains("Adding", StringComparison.Ordinal));
+        // The checker the plan would stop still runs its rounds (a dry run that retired it would end its loop).
+        var calls3 = rig.Checks.For("10.0.0.3").Calls;
+        rig.Advance(5);
+        rig.Advance(5);
+        Assert.Equal(calls3 + 2, rig.Checks.For("10.0.0.3").Calls);
+        rig.Ipvs.TakeOperations();
 
         // The reload: the same lines, and its IPVS lines are what the table shows changed.
         var servicesBefore = rig.Ipvs.Services;
