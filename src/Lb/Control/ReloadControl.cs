@@ -13,6 +13,11 @@ namespace Lb.Control;
 /// with its file and line. The plan is the reload's own decisions (each subsystem plans with the code that applies), so
 /// <c>lb reload</c> right after prints the same lines.
 /// </summary>
+/// <remarks>
+/// Registered on the control socket as the noun <c>reload</c> (args <c>[]</c> or <c>["--plan"]</c>) once the control
+/// foundation is on main: <c>commands.Register("reload", async (caller, args, ct) =&gt; { var (code, text) = await
+/// ReloadControl.RunAsync(reloader, args, caller.Describe(), log, ct); return new ControlReply(code, text); })</c>.
+/// </remarks>
 public static class ReloadControl
 {
     /// <summary>How long the reply waits for the reload (or plan) to finish; a reload still running then goes on.</summary>
