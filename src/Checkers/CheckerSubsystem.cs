@@ -213,6 +213,7 @@ public sealed partial class CheckerSubsystem : IAsyncDisposable
 
             var previous = _options;
             EngineReload applied;
+            ChangeSet changes;
             Task done;
             await _gate.WaitAsync(CancellationToken.None).ConfigureAwait(false);
             try
@@ -225,7 +226,6 @@ public sealed partial class CheckerSubsystem : IAsyncDisposable
                     _engine.Scripts = scripts;
                 }
                 _options = next;
-                ChangeSet changes;
                 (applied, changes) = _engine.Reload(next);
                 done = Submit(changes);
             }
@@ -251,7 +251,49 @@ public sealed partial class CheckerSubsystem : IAsyncDisposable
             foreach (var c in applied.Started)
                 StartChecker(c);
             _logger.Reloaded(applied.Result.ToString());
-            return applied.Result;
+            return applied.Result with { Lines = ReloadPlanText.Lines(applied.Result.Changes, changes.Ipvs, applied.Retired, applied.Started) };
+        }
+        finally
+        {
+            _lifecycle.Release();
+        }
+    }
+
+    /// <summary>
+    /// What <see cref="ReloadAsync"/> would do with <paramref name="next"/>, without doing it (<c>lb reload --plan</c>): the
+    /// reload's own decisions run on a copy of the running state (<see cref="CheckerEngine.Fork"/>), and the IPVS operations
+    /// are the diff its reconcile would send, computed by the applier at the place in its queue the reload would take,
+    /// against the table the reload would start from. Nothing is journalled, sent to the kernel, started or logged. Runs
+    /// one at a time with reloads, start and stop. <see cref="ReloadResult.Lines"/> holds the plan.
+    /// </summary>
+    public async Task<ReloadResult> PlanReloadAsync(CheckerSubsystemOptions next, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(next);
+        await _lifecycle.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (!_started)
+                throw new InvalidOperationException("the checker subsystem is not started");
+            if (_stopping is not null)
+                throw new InvalidOperationException("the checker subsystem is stopped");
+            EngineReload planned;
+            ChangeSet dryRun;
+            Task done;
+            await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                ChangeSet changes;
+                (planned, changes) = _engine.Fork().Reload(next);
+                dryRun = new ChangeSet { DryRun = true, Reconcile = changes.Reconcile };
+                done = Submit(dryRun);
+            }
+            finally
+            {
+                _gate.Release();
+            }
+            KickApplier();
+            await done.WaitAsync(ApplyBound, cancellationToken).ConfigureAwait(false);
+            return planned.Result with { Lines = ReloadPlanText.Lines(planned.Result.Changes, dryRun.Ipvs, planned.Retired, planned.Started) };
         }
         finally
         {
@@ -534,6 +576,22 @@ public sealed partial class CheckerSubsystem : IAsyncDisposable
     /// <summary>One change set: journal batch (one fsync), then the IPVS batch, then status, events and scripts.</summary>
     private async Task ApplyAsync(ChangeSet changes)
     {
+        if (changes.DryRun)
+        {
+            if (changes.Reconcile is { } plan)
+            {
+                try
+                {
+                    var (before, operations) = await _applied.PlanAsync(plan.Desired, plan.Ownership, _applyCancel.Token).ConfigureAwait(false);
+                    changes.Ipvs = new IpvsReconcileOutcome(before, operations, null);
+                }
+                catch (Exception ex) when (ex is not OutOfMemoryException)
+                {
+                    changes.Ipvs = new IpvsReconcileOutcome(new IpvsTableSnapshot([]), [], null, ex.Message);
+                }
+            }
+            return;
+        }
         if (changes.Journal.Count > 0)
         {
             try
@@ -583,9 +641,18 @@ public sealed partial class CheckerSubsystem : IAsyncDisposable
             }
             // Start-up reads the kernel (what is there, what Lb may own); a reload sends only what differs from the table
             // Lb last applied; checker results and the stop send their operations as they are.
-            var result = changes.Reconcile is { } r
-                ? await _applied.ReconcileAsync(r.Desired, r.Ownership, ct).ConfigureAwait(false)
-                : await _applied.ApplyAsync(changes.Operations, ct).ConfigureAwait(false);
+            IpvsApplyResult result;
+            if (changes.Reconcile is { } r)
+            {
+                // IpvsAppliedTable.ReconcileAsync, in its two steps: the table before and the operations are kept for the reload's lines.
+                var (before, operations) = await _applied.PlanAsync(r.Desired, r.Ownership, ct).ConfigureAwait(false);
+                result = await _applied.ApplyAsync(operations, ct).ConfigureAwait(false);
+                changes.Ipvs = new IpvsReconcileOutcome(before, operations, result.Operations);
+            }
+            else
+            {
+                result = await _applied.ApplyAsync(changes.Operations, ct).ConfigureAwait(false);
+            }
             Interlocked.Add(ref _ipvsOperations, result.Operations.Count);
             foreach (var failure in result.Failures)
             {

@@ -15,6 +15,14 @@ public sealed record ReloadResult
     /// </summary>
     public bool Superseded { get; init; }
 
+    /// <summary>
+    /// What the reload did, one line per change, grouped: <c>virtual_server:</c> (servers added, removed, changed),
+    /// <c>ipvs:</c> (the operations its reconcile sent, each with what it changes, <c>FAILED: …</c> when the kernel refused),
+    /// <c>checkers:</c> (checkers stopped and started). The same lines as <see cref="CheckerSubsystem.PlanReloadAsync"/>
+    /// printed before it; empty when nothing changed.
+    /// </summary>
+    public IReadOnlyList<string> Lines { get; init; } = [];
+
     /// <summary>Added objects.</summary>
     public IReadOnlyList<ReloadChange> Added => Changes.Where(c => c.Change == ReloadChangeKind.Added).ToList();
 

@@ -44,23 +44,56 @@ public sealed partial class VrrpSubsystem
         }
     }
 
+    /// <summary>
+    /// What <see cref="ReloadAsync"/> would do with <paramref name="next"/>, without doing it (<c>lb reload --plan</c>): the
+    /// reload's own plan (<see cref="ReloadPlanner"/>, against the running state read as the reload reads it), rendered one
+    /// line per change (<see cref="ReloadPlanText"/>). Runs one at a time with reloads, start and stop; touches nothing.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The subsystem was stopped.</exception>
+    public async Task<IReadOnlyList<string>> PlanReloadAsync(VrrpSubsystemOptions next, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(next);
+        if (Volatile.Read(ref _disposed) != 0)
+            throw new InvalidOperationException("the VRRP subsystem is stopped");
+        await _lifecycle.WaitAsync(ct).ConfigureAwait(false);
+        try
+        {
+            if (_stopped)
+                throw new InvalidOperationException("the VRRP subsystem is stopped");
+            var (snapshot, now) = TakeReloadSnapshot(_runtimes, _started && !_stopped);
+            return ReloadPlanText.Lines(ReloadPlanner.Plan(snapshot, next), snapshot, now);
+        }
+        finally
+        {
+            _lifecycle.Release();
+        }
+    }
+
+    /// <summary>The running state a reload plans against, and each instance's state now (for the plan's text).</summary>
+    private (ReloadSnapshot Snapshot, Dictionary<string, InstanceNow> Now) TakeReloadSnapshot(Dictionary<string, InstanceRuntime> runtimes, bool running)
+    {
+        lock (_engine.Gate)
+        {
+            var snapshot = new ReloadSnapshot(
+                _options,
+                runtimes.Values.ToDictionary(r => r.Name, r => new InstanceSnapshot(r.Machine.Settings, r.Bindings), StringComparer.Ordinal),
+                _engine.Groups.Values.Select(g => new GroupSnapshot(g.Name, g.Options, g.Members.Select(m => m.Name).ToArray())).ToArray(),
+                _trackers.Running,
+                running);
+            var now = runtimes.Values.ToDictionary(r => r.Name, r => new InstanceNow(r.Machine.State, r.Machine.VipsSet), StringComparer.Ordinal);
+            return (snapshot, now);
+        }
+    }
+
     private async Task<VrrpReloadResult> ReloadCoreAsync(VrrpSubsystemOptions next, CancellationToken ct)
     {
         var running = _started && !_stopped;
 
         // ---- plan (no side effects) ----
         var runtimes = _runtimes;
-        ReloadSnapshot snapshot;
-        lock (_engine.Gate)
-        {
-            snapshot = new ReloadSnapshot(
-                _options,
-                runtimes.Values.ToDictionary(r => r.Name, r => new InstanceSnapshot(r.Machine.Settings, r.Bindings), StringComparer.Ordinal),
-                _engine.Groups.Values.Select(g => new GroupSnapshot(g.Name, g.Options, g.Members.Select(m => m.Name).ToArray())).ToArray(),
-                _trackers.Running,
-                running);
-        }
+        var (snapshot, now) = TakeReloadSnapshot(runtimes, running);
         var plan = ReloadPlanner.Plan(snapshot, next);
+        var lines = ReloadPlanText.Lines(plan, snapshot, now);
         foreach (var w in plan.RestartOnly)
             _logger.ReloadNeedsRestart(w.Name, w.Consequence);
 
@@ -212,6 +245,7 @@ public sealed partial class VrrpSubsystem
         {
             Changes = journal.Changes,
             Kept = plan.Kept,
+            Lines = lines,
             Warnings = plan.RestartOnly.Select(w => $"{w.Name} changed - {w.Consequence}").ToArray(),
         };
     }

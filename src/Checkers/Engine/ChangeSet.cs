@@ -42,7 +42,20 @@ internal sealed class ChangeSet
     /// <summary>Operator overrides to persist (key, value; null: removed), before the IPVS work.</summary>
     public List<(string Key, Operator.RealServerOverride? Value)> OverrideWrites { get; } = new();
 
+    /// <summary>
+    /// A reload's dry run (<c>lb reload --plan</c>): the applier only computes, at this change set's turn, the operations
+    /// the <see cref="Reconcile"/> would send (into <see cref="Ipvs"/>); nothing is journalled, sent, run or published.
+    /// </summary>
+    public bool DryRun { get; init; }
+
+    /// <summary>Filled in by the applier for a <see cref="Reconcile"/>: the table before it and the operations sent (or, dry run, that would be).</summary>
+    public IpvsReconcileOutcome? Ipvs { get; set; }
+
     public bool HasIpvsWork => Flush || Reconcile is not null || Operations.Count > 0;
 
     public bool IsEmpty => Journal.Count == 0 && !HasIpvsWork && Scripts.Count == 0 && Notifications.Count == 0 && Status is null && LogAfterApply.Count == 0 && OverrideWrites.Count == 0;
 }
+
+/// <summary>What one reconcile did (or, dry run, would do): the table it started from and each operation with its outcome (null: not sent).</summary>
+/// <param name="Error">Why the operations could not be computed (the kernel could not be read), else null.</param>
+internal sealed record IpvsReconcileOutcome(IpvsTableSnapshot Before, IReadOnlyList<IpvsOperation> Operations, IReadOnlyList<IpvsOperationResult>? Results, string? Error = null);

@@ -45,6 +45,9 @@ internal sealed class OperatorState
         _ => Weight is int w ? $"weight {w}" : "enabled",
     };
 
+    /// <summary>A copy sharing nothing with this one (a reload's dry run decides on copies: <see cref="RsState.Fork"/>).</summary>
+    public OperatorState Copy() => (OperatorState)MemberwiseClone();
+
     public void Clear()
     {
         Mode = OperatorMode.None;

@@ -18,7 +18,7 @@ internal sealed class VsState
 
     public IReadOnlyList<IpvsService> Services { get; set; }
     public string Name { get; }
-    public List<RsState> RealServers { get; } = new();
+    public List<RsState> RealServers { get; private set; } = new();
     public SorryState? Sorry { get; set; }
     public bool QuorumUp { get; set; }
     public bool Added { get; set; }
@@ -45,6 +45,20 @@ internal sealed class VsState
 
     /// <summary>The weight <paramref name="rs"/> has in IPVS while it is there (0 when down, inhibited, or while the sorry server serves).</summary>
     public int WeightInIpvs(RsState rs) => rs.Alive && !SorryServing ? rs.PoolWeight : 0;
+
+    /// <summary>
+    /// A copy of this virtual server and everything below it (real, sorry servers, checkers) that shares no mutable state
+    /// with it: the dry run of a reload (<see cref="CheckerEngine.Fork"/>) decides on the copy. Field by field
+    /// (<see cref="object.MemberwiseClone"/>), so a field added later is copied too; only the links between objects are
+    /// re-pointed.
+    /// </summary>
+    public VsState Fork()
+    {
+        var copy = (VsState)MemberwiseClone();
+        copy.RealServers = RealServers.Select(rs => rs.Fork(copy)).ToList();
+        copy.Sorry = Sorry?.Fork();
+        return copy;
+    }
 
     /// <summary>The destinations this virtual server has in each of its IPVS services right now.</summary>
     public List<IpvsDestination> CurrentDestinations()
@@ -88,7 +102,7 @@ internal sealed class RsState
     public string LastReason { get; set; } = "";
 
     /// <summary>The operator's override (<c>lb rs …</c>) and the slow-start ramp (Engine/CheckerEngine.Operator.cs).</summary>
-    public OperatorState Operator { get; } = new();
+    public OperatorState Operator { get; private set; } = new();
 
     /// <summary>The weight it has in the pool when fully up: the operator's weight, else the effective weight (quorum counts it).</summary>
     public int FullWeight => Math.Max(0, Operator.Weight ?? EffectiveWeight);
@@ -102,6 +116,16 @@ internal sealed class RsState
 
     /// <summary>Its slow start: its own <c>#lb: slow_start</c>, else its virtual server's (null or zero duration: none).</summary>
     public SlowStartOptions? SlowStart => Options.SlowStart ?? Vs.Options.SlowStart;
+
+    /// <summary>A copy under <paramref name="vs"/> (see <see cref="VsState.Fork"/>).</summary>
+    public RsState Fork(VsState vs)
+    {
+        var copy = (RsState)MemberwiseClone();
+        copy.Vs = vs;
+        copy.Checkers = Checkers.Select(c => c.Fork(copy)).ToList();
+        copy.Operator = Operator.Copy();
+        return copy;
+    }
 
     public IpvsDestination Destination(int weight) => IpvsMapping.Destination(
         Options.Address, Options.Port ?? Vs.Options.Port ?? 0, weight,
@@ -128,6 +152,9 @@ internal sealed class SorryState
     public bool Alive { get; set; }
     public bool Set { get; set; }
     public IpvsDestination Destination { get; }
+
+    /// <summary>A copy (see <see cref="VsState.Fork"/>).</summary>
+    public SorryState Fork() => (SorryState)MemberwiseClone();
 }
 
 /// <summary>Runtime state of one checker (keepalived's <c>checker_t</c>).</summary>
@@ -143,7 +170,7 @@ internal sealed class CheckerState
         RetryIt = settings.Retry;
     }
 
-    public RsState Rs { get; }
+    public RsState Rs { get; private set; }
     public CheckerOptions Options { get; }
     public EffectiveSettings Settings { get; }
     public int Index { get; }
@@ -185,6 +212,15 @@ internal sealed class CheckerState
 
     /// <summary>Cancels this checker's loop (owned by the subsystem).</summary>
     public CancellationTokenSource? Stop { get; set; }
+
+    /// <summary>A copy under <paramref name="rs"/> (see <see cref="VsState.Fork"/>); its loop (<see cref="Stop"/>) is not the copy's.</summary>
+    public CheckerState Fork(RsState rs)
+    {
+        var copy = (CheckerState)MemberwiseClone();
+        copy.Rs = rs;
+        copy.Stop = null;
+        return copy;
+    }
 
     /// <summary>keepalived's TCP_CHECK keeps retrying while down; HTTP_GET, SSL_GET and MISC_CHECK do not.</summary>
     public bool RetriesWhileDown => Options is TcpCheckOptions;

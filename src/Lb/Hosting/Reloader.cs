@@ -19,6 +19,7 @@ public sealed class Reloader : IDisposable
     private readonly CheckerService? _checkers;
     private readonly LvsSyncService? _lvsSync;
     private readonly SemaphoreSlim _wake = new(0, int.MaxValue);
+    private readonly System.Collections.Concurrent.ConcurrentQueue<(bool PlanOnly, TaskCompletionSource<ReloadOutcome> Done)> _requests = new();
     private readonly CancellationTokenSource _cts = new();
     private readonly Task _loop;
     private HashSet<string> _acceptedErrors;
@@ -53,6 +54,24 @@ public sealed class Reloader : IDisposable
             _wake.Release();
     }
 
+    /// <summary>
+    /// <c>lb reload [--plan]</c>: queues a reload (or, <paramref name="planOnly"/>, its plan) to the same loop SIGHUP uses,
+    /// so a control request and a SIGHUP never run at once; the task completes when it has run. A plan reads the file and
+    /// the running state and changes nothing.
+    /// </summary>
+    public Task<ReloadOutcome> SubmitAsync(bool planOnly)
+    {
+        var done = new TaskCompletionSource<ReloadOutcome>(TaskCreationOptions.RunContinuationsAsynchronously);
+        if (_cts.IsCancellationRequested)
+        {
+            done.SetResult(ReloadOutcome.Failed("the daemon is stopping"));
+            return done.Task;
+        }
+        _requests.Enqueue((planOnly, done));
+        _wake.Release();
+        return done.Task;
+    }
+
     private async Task LoopAsync()
     {
         while (!_cts.IsCancellationRequested)
@@ -63,26 +82,64 @@ public sealed class Reloader : IDisposable
             }
             catch (OperationCanceledException)
             {
-                return;
+                break;
             }
-            Interlocked.Exchange(ref _pending, 0);
             try
             {
-                await ReloadOnceAsync(_cts.Token).ConfigureAwait(false);
+                if (Interlocked.Exchange(ref _pending, 0) != 0)
+                    await ReloadAsync(_cts.Token).ConfigureAwait(false);
+                while (_requests.TryDequeue(out var request))
+                {
+                    try
+                    {
+                        var outcome = request.PlanOnly ? await PlanAsync(_cts.Token).ConfigureAwait(false) : await ReloadAsync(_cts.Token).ConfigureAwait(false);
+                        request.Done.TrySetResult(outcome);
+                    }
+                    finally
+                    {
+                        request.Done.TrySetResult(ReloadOutcome.Failed("the daemon is stopping"));
+                    }
+                }
             }
             catch (OperationCanceledException) when (_cts.IsCancellationRequested)
             {
-                return;
+                break;
             }
-            catch (Exception e)
-            {
-                _log.LogError("Reload failed: {Message}; the running configuration stays in force", e.Message);
-            }
-            finally
-            {
-                Interlocked.Increment(ref _completed);
-                _notify.Ready(_statusText());
-            }
+        }
+        while (_requests.TryDequeue(out var request))
+            request.Done.TrySetResult(ReloadOutcome.Failed("the daemon is stopping"));
+    }
+
+    /// <summary>One reload (SIGHUP or <c>lb reload</c>): RELOADING=1, validate, apply, READY=1.</summary>
+    private async Task<ReloadOutcome> ReloadAsync(CancellationToken ct)
+    {
+        try
+        {
+            return await ReloadOnceAsync(planOnly: false, ct).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
+        {
+            _log.LogError("Reload failed: {Message}; the running configuration stays in force", e.Message);
+            return ReloadOutcome.Failed($"reload failed: {e.Message}; the running configuration stays in force");
+        }
+        finally
+        {
+            Interlocked.Increment(ref _completed);
+            _notify.Ready(_statusText());
+        }
+    }
+
+    /// <summary>One plan (<c>lb reload --plan</c>): validate, and ask each subsystem what it would change.</summary>
+    private async Task<ReloadOutcome> PlanAsync(CancellationToken ct)
+    {
+        try
+        {
+            return await ReloadOnceAsync(planOnly: true, ct).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
+        {
+            _log.LogError("Reload plan failed: {Message}", e.Message);
+            return ReloadOutcome.Failed($"reload plan failed: {e.Message}");
         }
     }
 
@@ -92,11 +149,18 @@ public sealed class Reloader : IDisposable
         .Select(d => $"{Path.GetFileName(d.Location.File)}|{d.Message}")
         .ToHashSet(StringComparer.Ordinal);
 
-    private async Task ReloadOnceAsync(CancellationToken ct)
+    /// <summary>
+    /// Loads and validates the file, then applies it to each running subsystem — or, <paramref name="planOnly"/>, asks each
+    /// for the plan of that same reload (the subsystems decide it with the code that applies it) and changes nothing.
+    /// </summary>
+    private async Task<ReloadOutcome> ReloadOnceAsync(bool planOnly, CancellationToken ct)
     {
-        _notify.Reloading();
-        _log.LogInformation("Reloading");
-        _log.LogInformation("Opening file '{File}'.", _options.ConfigFile);
+        if (!planOnly)
+        {
+            _notify.Reloading();
+            _log.LogInformation("Reloading");
+            _log.LogInformation("Opening file '{File}'.", _options.ConfigFile);
+        }
         var config = ConfigLoader.Load(_options.ConfigFile, new ConfigLoadOptions
         {
             Preprocessor = new PreprocessorOptions { ConfigId = _options.ConfigId ?? PreprocessorOptions.DefaultConfigId() },
@@ -105,40 +169,78 @@ public sealed class Reloader : IDisposable
         });
         var keys = ErrorKeys(config.Diagnostics);
         var fresh = config.Diagnostics.Where(d => d.Severity >= Severity.Error && !_acceptedErrors.Contains($"{Path.GetFileName(d.Location.File)}|{d.Message}")).ToList();
-        foreach (var d in config.Diagnostics)
+        if (!planOnly)
         {
-            if (d.Severity == Severity.Warning)
-                _log.LogWarning("{Diagnostic}", d.ToString());
-            else
-                _log.LogError("{Diagnostic}", d.ToString());
+            foreach (var d in config.Diagnostics)
+            {
+                if (d.Severity == Severity.Warning)
+                    _log.LogWarning("{Diagnostic}", d.ToString());
+                else
+                    _log.LogError("{Diagnostic}", d.ToString());
+            }
         }
+        var errors = config.Diagnostics.Where(d => d.Severity >= Severity.Error).Select(ReloadOutcome.ErrorLine).ToArray();
         if (config.HasFatal || fresh.Count > 0)
         {
-            _log.LogError("Reload refused: the new configuration has {Count} error(s) (first: {First}); keeping the running configuration",
-                fresh.Count > 0 ? fresh.Count : config.Diagnostics.Count(d => d.Severity == Severity.Fatal),
-                (fresh.FirstOrDefault() ?? config.Diagnostics.First(d => d.Severity == Severity.Fatal)).ToString());
-            return;
+            if (!planOnly)
+            {
+                _log.LogError("Reload refused: the new configuration has {Count} error(s) (first: {First}); keeping the running configuration",
+                    fresh.Count > 0 ? fresh.Count : config.Diagnostics.Count(d => d.Severity == Severity.Fatal),
+                    (fresh.FirstOrDefault() ?? config.Diagnostics.First(d => d.Severity == Severity.Fatal)).ToString());
+            }
+            var refusedFor = fresh.Count > 0 ? fresh : config.Diagnostics.Where(d => d.Severity == Severity.Fatal).ToList();
+            return new ReloadOutcome(Refused: true, refusedFor.Select(ReloadOutcome.ErrorLine).ToArray(), []);
         }
         // The mappers ran inside the loader: their findings were among the errors above, judged as lb -t and start judge them.
         var mapped = config.Options;
+        var lines = new List<string>();
 
         if (_vrrp?.Subsystem is { } vrrp)
         {
-            var result = await vrrp.ReloadAsync(Apply(mapped.Vrrp, _options), ct).ConfigureAwait(false);
-            foreach (var w in result.Warnings)
-                _log.LogWarning("VRRP reload: {Warning}", w);
-            _log.LogInformation("VRRP reload: {Result}", result.Changes.Count == 0 ? "no change" : string.Join("; ", result.Changes));
+            if (planOnly)
+            {
+                lines.AddRange(await vrrp.PlanReloadAsync(Apply(mapped.Vrrp, _options), ct).ConfigureAwait(false));
+            }
+            else
+            {
+                var result = await vrrp.ReloadAsync(Apply(mapped.Vrrp, _options), ct).ConfigureAwait(false);
+                foreach (var w in result.Warnings)
+                    _log.LogWarning("VRRP reload: {Warning}", w);
+                _log.LogInformation("VRRP reload: {Result}", result.Changes.Count == 0 ? "no change" : string.Join("; ", result.Changes));
+                lines.AddRange(result.Lines);
+            }
         }
         else if (!_options.CheckOnly && mapped.Vrrp.Instances.Count > 0)
-            _log.LogWarning("Reload: vrrp_instance blocks were added but the VRRP subsystem is not running; restart lb to start it");
+        {
+            const string Message = "vrrp_instance blocks were added but the VRRP subsystem is not running; restart lb to start it";
+            if (!planOnly)
+                _log.LogWarning("Reload: {Message}", Message);
+            lines.Add("vrrp: warning: " + Message);
+        }
 
         if (_checkers?.Subsystem is { } checkers)
         {
-            var result = await checkers.ReloadAsync(mapped.Checkers, ct).ConfigureAwait(false);
-            _log.LogInformation("Checker reload: {Result}", result.IsEmpty ? "no change" : result.ToString());
+            if (planOnly)
+            {
+                lines.AddRange((await checkers.PlanReloadAsync(mapped.Checkers, ct).ConfigureAwait(false)).Lines);
+            }
+            else
+            {
+                var result = await checkers.ReloadAsync(mapped.Checkers, ct).ConfigureAwait(false);
+                _log.LogInformation("Checker reload: {Result}", result.IsEmpty ? "no change" : result.ToString());
+                lines.AddRange(result.Lines);
+            }
         }
         else if (!_options.VrrpOnly && mapped.Checkers.VirtualServers.Count > 0)
-            _log.LogWarning("Reload: virtual_server blocks were added but the checker subsystem is not running; restart lb to start it");
+        {
+            const string Message = "virtual_server blocks were added but the checker subsystem is not running; restart lb to start it";
+            if (!planOnly)
+                _log.LogWarning("Reload: {Message}", Message);
+            lines.Add("virtual_server: warning: " + Message);
+        }
+
+        if (planOnly)
+            return new ReloadOutcome(Refused: false, errors, lines);
 
         Alerts?.Reload(mapped.Alerts);
         if (_lvsSync is not null)
@@ -146,6 +248,7 @@ public sealed class Reloader : IDisposable
 
         _acceptedErrors = keys;
         _log.LogInformation("Reload complete");
+        return new ReloadOutcome(Refused: false, errors, lines);
     }
 
     /// <summary>The command-line switches that shape VRRP behaviour (-V, -X) carried into its options.</summary>
@@ -155,6 +258,8 @@ public sealed class Reloader : IDisposable
     public void Dispose()
     {
         _cts.Cancel();
+        while (_requests.TryDequeue(out var request))
+            request.Done.TrySetResult(ReloadOutcome.Failed("the daemon is stopping"));
         try
         {
             _loop.Wait(TimeSpan.FromSeconds(5));
@@ -164,5 +269,27 @@ public sealed class Reloader : IDisposable
         }
         _cts.Dispose();
         _wake.Dispose();
+    }
+}
+
+/// <summary>What one reload or plan found (<c>lb reload [--plan]</c>).</summary>
+/// <param name="Refused">The configuration has errors the running one did not have (or a fatal one): refused, as SIGHUP refuses it.</param>
+/// <param name="Errors">
+/// Refused: the errors that refused it; otherwise the errors the file still has that the running configuration had too
+/// (accepted, as SIGHUP accepts them). Each <c>FILE:LINE: error: MESSAGE</c>.
+/// </param>
+/// <param name="Lines">What the reload did (or, a plan, would do), one line per change, grouped: <c>vrrp:</c>,
+/// <c>virtual_server:</c>, <c>ipvs:</c>, <c>checkers:</c>. Empty: no change.</param>
+/// <param name="Failure">The reload or plan could not run (the daemon is stopping, a subsystem failed), else null.</param>
+public sealed record ReloadOutcome(bool Refused, IReadOnlyList<string> Errors, IReadOnlyList<string> Lines, string? Failure = null)
+{
+    public static ReloadOutcome Failed(string why) => new(false, [], [], why);
+
+    /// <summary><c>/etc/keepalived/keepalived.conf:12: error: virtual_router_id 300 outside range [1, 255]</c>.</summary>
+    public static string ErrorLine(Diagnostic d)
+    {
+        var where = d.Location.IsKnown ? $"{d.Location.File}:{d.Location.Line.ToString(System.Globalization.CultureInfo.InvariantCulture)}: "
+            : d.Location.File.Length > 0 ? $"{d.Location.File}: " : "";
+        return $"{where}{(d.Severity == Severity.Fatal ? "fatal" : "error")}: {d.Message}";
     }
 }

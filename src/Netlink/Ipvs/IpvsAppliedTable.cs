@@ -41,13 +41,25 @@ public sealed class IpvsAppliedTable
     /// </summary>
     public async Task<IpvsApplyResult> ReconcileAsync(IReadOnlyList<IpvsVirtualServer> desired, IpvsOwnership ownership, CancellationToken cancellationToken = default)
     {
+        var (_, ops) = await PlanAsync(desired, ownership, cancellationToken).ConfigureAwait(false);
+        return await ApplyAsync(ops, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// What <see cref="ReconcileAsync"/> would send, without sending it: the table as it stands (read from the kernel
+    /// first when it is not known, as the reconcile reads it) and the operations of the diff (<c>lb reload --plan</c>; the
+    /// reconcile itself is this, then <see cref="ApplyAsync"/>).
+    /// </summary>
+    public async Task<(IpvsTableSnapshot Before, IReadOnlyList<IpvsOperation> Operations)> PlanAsync(
+        IReadOnlyList<IpvsVirtualServer> desired, IpvsOwnership ownership, CancellationToken cancellationToken = default)
+    {
         if (!Known)
         {
             var dump = await _table.DumpAsync(cancellationToken).ConfigureAwait(false);
             Reset(dump);
         }
-        var ops = IpvsDiff.Compute(Snapshot(), desired, ownership);
-        return await ApplyAsync(ops, cancellationToken).ConfigureAwait(false);
+        var before = Snapshot();
+        return (before, IpvsDiff.Compute(before, desired, ownership));
     }
 
     /// <summary>Applies explicit operations (one batch) and records what the kernel did.</summary>

@@ -56,6 +56,12 @@ public sealed record VrrpReloadResult
     /// <summary>Every change applied, in the order applied.</summary>
     public IReadOnlyList<VrrpReloadChange> Changes { get; init; } = [];
 
+    /// <summary>
+    /// The plan the reload executed, one line per change (<c>vrrp: instance VI_1: virtual_ipaddress + 10.0.0.101/32 dev
+    /// eth0</c>): the same lines <see cref="VrrpSubsystem.PlanReloadAsync"/> printed before it; empty when nothing changed.
+    /// </summary>
+    public IReadOnlyList<string> Lines { get; init; } = [];
+
     /// <summary>Instances left exactly as they were.</summary>
     public IReadOnlyList<string> Kept { get; init; } = [];
 
