@@ -61,6 +61,12 @@ public sealed record VrrpInstanceStatus
 
     /// <summary>The sync group, if any.</summary>
     public string? SyncGroup { get; init; }
+
+    /// <summary>
+    /// The operator's hold (<c>lb vrrp</c>), null when none: "maintenance" (never MASTER), "maintenance (sync group G)" (held
+    /// BACKUP because another member of G is in maintenance) or "failover" (handed MASTER over; stays BACKUP while a master is heard).
+    /// </summary>
+    public string? Operator { get; init; }
 }
 
 /// <summary>One sync group, for <c>lb status</c>.</summary>
@@ -74,3 +80,10 @@ public sealed record VrrpSyncGroupStatus(string Name, VrrpState State, IReadOnly
 /// <param name="SyncGroups">Sync groups.</param>
 /// <param name="UnattributedDrops">Drops not attributable to an instance (unknown VRID, unparsable packets), by reason.</param>
 public sealed record VrrpStatus(IReadOnlyList<VrrpInstanceStatus> Instances, IReadOnlyList<VrrpSyncGroupStatus> SyncGroups, IReadOnlyDictionary<VrrpDropReason, long> UnattributedDrops);
+
+/// <summary>The outcome of an operator action (<c>lb vrrp maintenance</c>, <c>lb vrrp failover</c>).</summary>
+/// <param name="Done">False when refused (<paramref name="Text"/> says why).</param>
+/// <param name="Text">What was done, e.g. "maintenance on: was MASTER, sent priority 0, now BACKUP" (without the instance name).</param>
+/// <param name="OldMode">The operator mode before: "normal", "maintenance" or "failover".</param>
+/// <param name="NewMode">The operator mode after.</param>
+public sealed record VrrpOperatorResult(bool Done, string Text, string OldMode, string NewMode);
