@@ -41,6 +41,7 @@ public sealed class StatusCollector(CliOptions options, TimeProvider time, VrrpS
                 AdvertsReceived = i.AdvertsReceived,
                 AdvertsDropped = i.Drops.ToDictionary(d => d.Key.ToString(), d => d.Value, StringComparer.Ordinal),
                 SyncGroup = i.SyncGroup,
+                Operator = i.Operator,
             }).ToList() ?? [],
             SyncGroups = vrrpStatus?.SyncGroups.Select(g => new SyncGroupReport(g.Name, StateText(g.State), g.Members)).ToList() ?? [],
             UnattributedDrops = vrrpStatus?.UnattributedDrops.ToDictionary(d => d.Key.ToString(), d => d.Value, StringComparer.Ordinal) ?? new Dictionary<string, long>(),

@@ -85,6 +85,9 @@ public sealed record VrrpInstanceReport
     public required IReadOnlyDictionary<string, long> AdvertsDropped { get; init; }
 
     public string? SyncGroup { get; init; }
+
+    /// <summary>The operator's hold (<c>lb vrrp maintenance|failover</c>): "maintenance", "maintenance (sync group G)", "failover"; null when none.</summary>
+    public string? Operator { get; init; }
 }
 
 public sealed record SyncGroupReport(string Name, string State, IReadOnlyList<string> Members);
