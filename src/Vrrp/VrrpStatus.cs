@@ -70,6 +70,12 @@ public sealed record VrrpInstanceStatus
 
     /// <summary>When another MAC last answered for one of our VIPs (this MASTER term or an earlier one), if ever.</summary>
     public DateTimeOffset? SplitBrainLastSeen { get; init; }
+
+    /// <summary>
+    /// The operator's hold (<c>lb vrrp</c>), null when none: "maintenance" (never MASTER), "maintenance (sync group G)" (held
+    /// BACKUP because another member of G is in maintenance) or "failover" (handed MASTER over; stays BACKUP while a master is heard).
+    /// </summary>
+    public string? Operator { get; init; }
 }
 
 /// <summary>One sync group, for <c>lb status</c>.</summary>
@@ -87,3 +93,10 @@ public sealed record VrrpStatus(IReadOnlyList<VrrpInstanceStatus> Instances, IRe
     /// <summary>Frames the split-brain probe socket refused as malformed (truncated, bad lengths or checksum), by reason.</summary>
     public IReadOnlyDictionary<ProbeFrameDrop, long> ProbeDrops { get; init; } = new Dictionary<ProbeFrameDrop, long>();
 }
+
+/// <summary>The outcome of an operator action (<c>lb vrrp maintenance</c>, <c>lb vrrp failover</c>).</summary>
+/// <param name="Done">False when refused (<paramref name="Text"/> says why).</param>
+/// <param name="Text">What was done, e.g. "maintenance on: was MASTER, sent priority 0, now BACKUP" (without the instance name).</param>
+/// <param name="OldMode">The operator mode before: "normal", "maintenance" or "failover".</param>
+/// <param name="NewMode">The operator mode after.</param>
+public sealed record VrrpOperatorResult(bool Done, string Text, string OldMode, string NewMode);

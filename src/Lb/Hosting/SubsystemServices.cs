@@ -94,6 +94,12 @@ public sealed class VrrpService(
 
     public VrrpSubsystem? Subsystem => _subsystem;
 
+    /// <summary>
+    /// Instances in operator maintenance (the operator state file, section "vrrp"), asked for when the subsystem is created:
+    /// handed to it before any instance starts, so a node restarted in maintenance is never MASTER, not even briefly.
+    /// </summary>
+    public Func<IEnumerable<string>>? MaintenanceAtStart { get; set; }
+
     /// <summary>State changes per instance since start (the subsystem has no counter; counted from its events).</summary>
     public long Transitions(string instance) => _transitions.TryGetValue(instance, out var n) ? n : 0;
 
@@ -114,6 +120,8 @@ public sealed class VrrpService(
         if (alerts is not null)
             _sink.Notified += alerts.OnVrrp;
         _subsystem = new VrrpSubsystem(options, _kernel, _kernel, _sink, loggerFactory, time);
+        if (MaintenanceAtStart?.Invoke() is { } maintenance)
+            _subsystem.RestoreMaintenance(maintenance);
         await _subsystem.StartAsync(cancellationToken).ConfigureAwait(false);
     }
 

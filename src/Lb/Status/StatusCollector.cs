@@ -43,6 +43,7 @@ public sealed class StatusCollector(CliOptions options, TimeProvider time, VrrpS
                 SyncGroup = i.SyncGroup,
                 SplitBrainDetected = i.SplitBrainDetected,
                 SplitBrain = i.SplitBrain is { } sb ? $"{sb.Vip} on {sb.Interface} answered by {sb.OtherMac}" : null,
+                Operator = i.Operator,
             }).ToList() ?? [],
             SyncGroups = vrrpStatus?.SyncGroups.Select(g => new SyncGroupReport(g.Name, StateText(g.State), g.Members)).ToList() ?? [],
             UnattributedDrops = vrrpStatus?.UnattributedDrops.ToDictionary(d => d.Key.ToString(), d => d.Value, StringComparer.Ordinal) ?? new Dictionary<string, long>(),

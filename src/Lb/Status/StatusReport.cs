@@ -94,6 +94,9 @@ public sealed record VrrpInstanceReport
 
     /// <summary>The current split brain, while detected: "VIP on IFACE answered by MAC"; null otherwise.</summary>
     public string? SplitBrain { get; init; }
+
+    /// <summary>The operator's hold (<c>lb vrrp maintenance|failover</c>): "maintenance", "maintenance (sync group G)", "failover"; null when none.</summary>
+    public string? Operator { get; init; }
 }
 
 public sealed record SyncGroupReport(string Name, string State, IReadOnlyList<string> Members);

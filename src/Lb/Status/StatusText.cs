@@ -21,7 +21,7 @@ public static class StatusText
             Table(sb, ["INSTANCE", "STATE", "PRIO", "BASE", "VRID", "IFACE", "MASTER", "VIPS", "LAST TRANSITION"],
                 r.VrrpInstances.Select(i => new[]
                 {
-                    i.Name, i.State, i.EffectivePriority.ToString(Inv), i.BasePriority.ToString(Inv), i.VirtualRouterId.ToString(Inv), i.Interface ?? "-",
+                    i.Name, i.Operator is null ? i.State : $"{i.State} ({i.Operator})", i.EffectivePriority.ToString(Inv), i.BasePriority.ToString(Inv), i.VirtualRouterId.ToString(Inv), i.Interface ?? "-",
                     i.MasterAddress ?? "-", i.VirtualAddresses.Count == 0 ? "-" : string.Join(',', i.VirtualAddresses),
                     i.LastTransition is { } t ? $"{Age(d.Now - t)} ago ({i.LastReason})" : "-",
                 }));
@@ -86,6 +86,8 @@ public static class StatusText
             sb.Append(Inv, $"   Base priority = {i.BasePriority}\n   Effective priority = {i.EffectivePriority}\n");
             sb.Append(Inv, $"   Master address = {i.MasterAddress ?? "-"}\n   Source address = {i.SourceAddress ?? "-"}\n");
             sb.Append(Inv, $"   Last transition = {(i.LastTransition is { } t ? t.ToString("O", Inv) : "-")} ({i.LastReason})\n");
+            if (i.Operator is not null)
+                sb.Append(Inv, $"   Operator = {i.Operator}\n");
             sb.Append(Inv, $"   Sync group = {i.SyncGroup ?? "-"}\n   VIPs set = {(i.VipsSet ? "yes" : "no")}\n   Virtual IP = {i.VirtualAddresses.Count}\n");
             foreach (var v in i.VirtualAddresses)
                 sb.Append(Inv, $"     {v}\n");

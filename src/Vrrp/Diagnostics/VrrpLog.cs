@@ -144,6 +144,12 @@ internal static partial class VrrpLog
     [LoggerMessage(47, LogLevel.Warning, "Unable to lock process in memory - {Error}")]
     public static partial void CannotLockMemory(this ILogger logger, string error);
 
+    [LoggerMessage(48, LogLevel.Information, "({Instance}) Operator: {Text}")]
+    public static partial void OperatorAction(this ILogger logger, string instance, string text);
+
+    [LoggerMessage(49, LogLevel.Information, "({Instance}) In maintenance: no master heard, not taking over")]
+    public static partial void MaintenanceNotTakingOver(this ILogger logger, string instance);
+
     [LoggerMessage(90, LogLevel.Information, "({Instance}) IPSEC-AH : Syncing seq_num - Increment seq")]
     public static partial void AhSyncingSequence(this ILogger logger, string instance);
 }

@@ -68,6 +68,9 @@ internal sealed class SyncGroupCoordinator
 
     public bool CanGotoMaster(VrrpInstanceMachine member) => !AnyMemberFaulted;
 
+    /// <summary>A member is in operator maintenance: the whole group is held BACKUP (as a fault holds it in FAULT).</summary>
+    public bool AnyMemberInMaintenance => Members.Any(m => m.InMaintenance);
+
     public void MemberBecameMaster(VrrpInstanceMachine member)
     {
         if (_syncing)

@@ -50,7 +50,10 @@ internal sealed class VrrpEngine
         => CreateMachine(settings, _sink ?? throw new InvalidOperationException("this engine has no shared action sink"));
 
     /// <summary>A machine wired to this engine's lock and events, executing its actions on <paramref name="sink"/>; not yet registered.</summary>
-    public VrrpInstanceMachine CreateMachine(InstanceSettings settings, IVrrpActionSink sink) => new(settings, Gate, sink, _events, _time, _logger);
+    public VrrpInstanceMachine CreateMachine(InstanceSettings settings, IVrrpActionSink sink) => new(settings, Gate, sink, _events, _time, _logger) { Holds = Holds };
+
+    /// <summary>The operator's holds, by instance name (they outlive a reload that restarts or re-adds an instance). Under <see cref="Gate"/>.</summary>
+    public OperatorHolds Holds { get; } = new();
 
     /// <summary>Registers a machine (reload: added or restarted instance). Caller holds <see cref="Gate"/>.</summary>
     public void Add(VrrpInstanceMachine machine) => _instances[machine.Name] = machine;
@@ -144,6 +147,7 @@ internal sealed class VrrpEngine
                     LowerPriorityReceived = m.LowerPriorityReceived,
                     Drops = m.Drops.Snapshot(),
                     SyncGroup = m.Group?.Name,
+                    Operator = OperatorActions.Describe(m),
                 };
             }).ToArray();
             var groups = _groups.Values.Select(g => new VrrpSyncGroupStatus(g.Name, g.State, g.Members.Select(m => m.Name).ToArray())).ToArray();

@@ -145,6 +145,27 @@ internal sealed class VrrpInstanceMachine
 
     internal SyncGroupCoordinator? Group { get; set; }
 
+    /// <summary>The operator's holds of this machine's engine (maintenance by instance name; see <see cref="OperatorActions"/>).</summary>
+    internal OperatorHolds Holds { get; init; } = new();
+
+    /// <summary>The operator put this instance in maintenance (<c>lb vrrp maintenance NAME on</c>): it never becomes MASTER.</summary>
+    public bool InMaintenance => Holds.Maintenance.Contains(Name);
+
+    /// <summary>Maintenance of this instance or of a member of its sync group: held in BACKUP (or FAULT), never MASTER.</summary>
+    internal bool HeldBackup => InMaintenance || (Group?.AnyMemberInMaintenance ?? false);
+
+    /// <summary>
+    /// After <c>lb vrrp failover</c>: this BACKUP accepts any master it hears, whatever its priority (as with nopreempt), and
+    /// becomes MASTER again only when no master is heard (master-down timer, or a priority-0 advert); cleared then.
+    /// </summary>
+    public bool FailoverHold { get; internal set; }
+
+    /// <summary>A valid advert from another router has been received since start (a peer exists; a silent BACKUP is not heard).</summary>
+    public bool PeerHeard { get; private set; }
+
+    /// <summary>Master-down expiries ignored in maintenance since the last advert heard (logged on the first only).</summary>
+    private long _heldExpiries;
+
     /// <summary>The master-down interval: down_timer_adverts × Master_Adver_Interval + Skew_Time.</summary>
     public TimeSpan MasterDownInterval => (MasterAdverInterval * Settings.DownTimerAdverts) + SkewTime;
 
@@ -178,7 +199,7 @@ internal sealed class VrrpInstanceMachine
                 Emit(new VrrpAction(VrrpActionKind.Notify, State: VrrpState.Fault));
                 return;
             }
-            if (Settings.Options.InitialState == VrrpInitialState.Master && BasePriority == VrrpDefaults.OwnerPriority)
+            if (Settings.Options.InitialState == VrrpInitialState.Master && BasePriority == VrrpDefaults.OwnerPriority && !HeldBackup)
             {
                 GotoMaster("init: address owner", force: false);
                 return;
@@ -259,7 +280,7 @@ internal sealed class VrrpInstanceMachine
         else if (!fault && State == VrrpState.Fault)
         {
             MasterAdverInterval = Settings.AdvertInterval;
-            if (Settings.Options.InitialState == VrrpInitialState.Master && BasePriority == VrrpDefaults.OwnerPriority)
+            if (Settings.Options.InitialState == VrrpInitialState.Master && BasePriority == VrrpDefaults.OwnerPriority && !HeldBackup)
             {
                 GotoMaster(reason, force: false);
                 return;
@@ -306,6 +327,8 @@ internal sealed class VrrpInstanceMachine
                 return;
             }
             AdvertsReceived++;
+            PeerHeard = true;
+            _heldExpiries = 0;
             if (packet.Priority == 0)
                 PriorityZeroReceived++;
             if (State == VrrpState.Backup)
@@ -455,6 +478,8 @@ internal sealed class VrrpInstanceMachine
         }
         var preemptDelay = Settings.Options.PreemptDelay;
         if (!Settings.Options.Preempt
+            || FailoverHold
+            || HeldBackup
             || p.Priority >= EffectivePriority
             || (preemptDelay > TimeSpan.Zero && (_preemptAt is null || _preemptAt.Value > now)))
         {
@@ -576,7 +601,14 @@ internal sealed class VrrpInstanceMachine
             // forward: stale, the new expiry is still queued (2 ms of tolerance for clocks that round)
             if (_timerDueAt - _time.GetTimestamp() > _time.TimestampFrequency / 500)
                 return;
-            if (State == VrrpState.Backup)
+            if (State == VrrpState.Backup && HeldBackup)
+            {
+                // maintenance: the master-down timer runs (the state is an ordinary BACKUP) but never promotes
+                if (_heldExpiries++ == 0)
+                    _logger.MaintenanceNotTakingOver(Name);
+                ScheduleMain(MasterDownInterval);
+            }
+            else if (State == VrrpState.Backup)
             {
                 _logger.ReceiveAdvertisementTimeout(Name);
                 GotoMaster("advertisement timeout", force: false);
@@ -594,10 +626,15 @@ internal sealed class VrrpInstanceMachine
     /// <summary>BACKUP → MASTER. Unless forced by the sync group, a group member waits until the group may go MASTER.</summary>
     internal void GotoMaster(string reason, bool force)
     {
-        if (!force && Group is not null && !Group.CanGotoMaster(this))
+        if (HeldBackup || (!force && Group is not null && !Group.CanGotoMaster(this)))
         {
             ScheduleMain(MasterDownInterval);
             return;
+        }
+        if (FailoverHold)
+        {
+            FailoverHold = false;
+            _logger.OperatorAction(Name, $"failover hold ended: {reason}");
         }
         var previous = State;
         if (_ahCycle)
@@ -689,6 +726,12 @@ internal sealed class VrrpInstanceMachine
         LeaveMaster(VrrpState.Backup, $"timer_expired_backup: no advert sent for {since.TotalSeconds:0.###} s");
         return true;
     }
+
+    /// <summary>
+    /// An operator's leave (maintenance, failover): a priority-0 advert first (RFC 5798 6.4.3: the backups take over after
+    /// Skew_Time, not the master-down interval). Sync-group members are left by <see cref="OperatorActions"/>.
+    /// </summary>
+    internal void SendPriorityZero() => SendAdvert(0);
 
     private void SendAdvert(int priority)
     {

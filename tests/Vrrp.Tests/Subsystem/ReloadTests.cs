@@ -284,6 +284,29 @@ public class ReloadTests
     }
 
     [Fact]
+    public async Task Maintenance_survives_a_reload_that_restarts_the_instance()
+    {
+        await using var r = new Rig(Config(Instance()));
+        await r.StartMasterAsync(1);
+        var on = r.Subsystem.SetMaintenance("VI_1", on: true);
+        Assert.Equal("maintenance on: was MASTER, sent priority 0, now BACKUP", on.Text);
+        Assert.True(Wait.Until(() => r.Addresses.Vips.Count == 0));
+
+        var result = await r.Subsystem.ReloadAsync(Config(Instance(vrid: 60)), CancellationToken.None);
+        Assert.Equal(["VI_1"], result.ChangedHard);
+        r.Time.Advance(TimeSpan.FromSeconds(30));
+        Assert.Equal(VrrpState.Backup, r.Status().State);
+        Assert.Equal("maintenance", r.Status().Operator);
+        Assert.Empty(r.Addresses.Vips);
+
+        r.Subsystem.SetMaintenance("VI_1", on: false);
+        r.Time.Advance(TimeSpan.FromSeconds(4));
+        Assert.True(Wait.Until(() => r.Addresses.Vips.Count == 1));
+        Assert.Equal(VrrpState.Master, r.Status().State);
+        Assert.Null(r.Status().Operator);
+    }
+
+    [Fact]
     public async Task A_new_vrid_restarts_only_that_instance()
     {
         await using var r = new Rig(Config(Instance(), Instance("VI_2", 52, 100, "10.0.0.200")));
