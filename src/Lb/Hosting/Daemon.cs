@@ -124,6 +124,14 @@ public static class Daemon
         MetricsServer? metrics = null;
         MetricsSource? metricsSource = null;
         using var reloader = new Reloader(options, config, hostLog, notify, () => Summary(collector), vrrp, checkers, host.Services.GetService<LvsSyncService>()) { Alerts = host.Services.GetService<Alerts.AlertHub>() };
+        // The control nouns: each subsystem's (none when it does not run) and the reload.
+        Control.RsControl.Register(commands, checkers, operatorState, hostLog);
+        Control.VrrpControl.Register(commands, vrrp, operatorState, host.Services.GetRequiredService<JournalWriter>(), hostLog);
+        commands.Register("reload", async (caller, args, ct) =>
+        {
+            var (exit, text) = await Control.ReloadControl.RunAsync(reloader, args, caller.Describe(), hostLog, ct).ConfigureAwait(false);
+            return new Control.ControlReply(exit, text);
+        });
         var context = new DaemonContext(host, hostLog, notify, collector, reloader);
         var routes = new List<IDisposable>
         {

@@ -188,6 +188,8 @@ public sealed class MetricsTextTests
 
         public Task FlushAsync(CancellationToken cancellationToken = default) => throw new NotSupportedException();
 
+        public Task<IReadOnlyList<IpvsDestinationStatus>> GetDestinationsAsync(IpvsServiceKey key, CancellationToken cancellationToken = default) => throw new NotSupportedException();
+
         public void Dispose() => Disposed = true;
     }
 }

@@ -25,6 +25,7 @@ public sealed partial class VrrpControlJsonContext : JsonSerializerContext;
 /// maintenance) and survives SIGHUP and restart; a failover is not saved (after a restart the node follows its configuration).
 /// Every action is journaled (Kind "operator", By = the caller) and logged.
 /// </summary>
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "Lives as long as the daemon; its semaphore never allocates a wait handle")]
 public sealed class VrrpControl
 {
     /// <summary>The state file's section.</summary>
