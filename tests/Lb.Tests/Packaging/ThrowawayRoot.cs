@@ -54,7 +54,7 @@ internal sealed class ThrowawayRoot : IDisposable
     public string Root { get; }
 
     private string[] Enter(bool chroot) =>
-        ["nsenter", "-t", _holder.Pid.ToString(CultureInfo.InvariantCulture), "-m", "--", .. chroot ? (string[])["chroot", Root] : [], .. CleanEnvironment];
+        ["nsenter", "-t", _holder.Pid.ToString(CultureInfo.InvariantCulture), "-m", "-r", "--", .. chroot ? (string[])["chroot", Root] : [], .. CleanEnvironment];
 
     /// <summary>Runs a command inside the throwaway root (chrooted, clean environment).</summary>
     public ProcessResult Run(params string[] command) => Run(null, command);
