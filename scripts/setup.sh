@@ -3,8 +3,8 @@
 # Idempotent: installs only what is missing.
 set -euo pipefail
 # clang: the linker driver `dotnet publish` of lb uses (NativeAOT); time: bench/configtest (/usr/bin/time);
-# prometheus: its promtool checks examples/prometheus-alerts.yml (ExamplesTests).
-pkgs=(clang time iproute2 keepalived ipvsadm tshark tcpdump iputils-ping arping nginx qemu-system-x86 busybox-static cpio kmod linux-libc-dev gcc procps psmisc nftables prometheus)
+# groff-base: ManPageTests render docs/lb.8. prometheus: its promtool checks examples/prometheus-alerts.yml (ExamplesTests).
+pkgs=(clang time iproute2 keepalived ipvsadm tshark tcpdump iputils-ping arping nginx qemu-system-x86 busybox-static cpio kmod linux-libc-dev gcc procps psmisc nftables prometheus groff-base)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
