@@ -152,7 +152,10 @@ public sealed class RsControlKernelTests(ITestOutputHelper output)
             r = Rs(socket, "drain", Vs, "10.0.0.11:8080");
             Assert.Equal((0, "10.0.0.11:8080 of 10.0.0.100:8080: draining, weight 0, 1 active connection, deadline 300 s"), (r.Code, r.Out));
             Assert.Equal((0, 1), Dest(lab, director, "10.0.0.11"));
-            Assert.Contains("draining (1 active", ProcessRunner.Run(LbLab.LbPath, "status", "--socket", socket).Stdout, StringComparison.Ordinal);
+            // The status shows the drain with the count the daemon read from the kernel (its first read follows the reply).
+            var statusText = "";
+            Assert.True(NetnsLab.WaitFor(() => (statusText = ProcessRunner.Run(LbLab.LbPath, "status", "--socket", socket).Stdout).Contains("draining (1 active", StringComparison.Ordinal), Bound),
+                "lb status does not show the drain with 1 active connection:\n" + statusText);
             hold.CloseStdin();
             Assert.True(NetnsLab.WaitFor(() => Dest(lab, director, "10.0.0.11") is null, Bound), "10.0.0.11 not removed after its last connection closed");
             Assert.Equal([Svc, Dest("10.0.0.12", 5)], Table(lab, director));
