@@ -22,10 +22,12 @@ public static class GratuitousFrames
     /// <summary>Length of an unsolicited NA frame: 14 + 40 + 32.</summary>
     public const int NaFrameLength = 86;
 
-    /// <summary>A gratuitous ARP request (keepalived sends requests): sender and target protocol address the VIP, target hardware broadcast.</summary>
-    public static int WriteGratuitousArp(Span<byte> d, ReadOnlySpan<byte> sourceMac, IPAddress vip)
+    /// <summary>
+    /// The broadcast Ethernet header and the fixed part of an ARP request from <paramref name="sourceMac"/> (Ethernet/IPv4,
+    /// opcode 1, sender hardware address); returns the ARP payload for the caller's protocol and target addresses.
+    /// </summary>
+    internal static Span<byte> WriteArpRequest(Span<byte> d, ReadOnlySpan<byte> sourceMac)
     {
-        d = d[..ArpFrameLength];
         Broadcast.CopyTo(d);
         sourceMac[..6].CopyTo(d[6..]);
         BinaryPrimitives.WriteUInt16BigEndian(d[12..], 0x0806);
@@ -36,6 +38,14 @@ public static class GratuitousFrames
         a[5] = 4;
         BinaryPrimitives.WriteUInt16BigEndian(a[6..], 1); // request
         sourceMac[..6].CopyTo(a[8..]);
+        return a;
+    }
+
+    /// <summary>A gratuitous ARP request (keepalived sends requests): sender and target protocol address the VIP, target hardware broadcast.</summary>
+    public static int WriteGratuitousArp(Span<byte> d, ReadOnlySpan<byte> sourceMac, IPAddress vip)
+    {
+        d = d[..ArpFrameLength];
+        var a = WriteArpRequest(d, sourceMac);
         vip.TryWriteBytes(a[14..18], out _);
         Broadcast.CopyTo(a[18..]);
         vip.TryWriteBytes(a[24..28], out _);

@@ -56,16 +56,7 @@ public static class ProbeFrames
             throw new ArgumentException("IPv4 address expected", nameof(vip));
         d = d[..ArpProbeLength];
         d.Clear();
-        GratuitousFrames.Broadcast.CopyTo(d);
-        sourceMac[..6].CopyTo(d[6..]);
-        BinaryPrimitives.WriteUInt16BigEndian(d[12..], 0x0806);
-        var a = d[14..];
-        BinaryPrimitives.WriteUInt16BigEndian(a, 1); // Ethernet
-        BinaryPrimitives.WriteUInt16BigEndian(a[2..], 0x0800);
-        a[4] = 6;
-        a[5] = 4;
-        BinaryPrimitives.WriteUInt16BigEndian(a[6..], 1); // request
-        sourceMac[..6].CopyTo(a[8..]);
+        var a = GratuitousFrames.WriteArpRequest(d, sourceMac);
         // sender protocol address 0.0.0.0, target hardware address 0 (RFC 5227 2.1.1)
         vip.TryWriteBytes(a[24..28], out _);
         return ArpProbeLength;

@@ -28,8 +28,6 @@ internal sealed class ProbeSocket : IProbeTransport
 {
     private const int SolPacket = 263;
     private const int PacketIgnoreOutgoing = 23;
-    private const int SolSocket = 1;
-    private const int SoAttachFilter = 26;
     private const ushort EthPAll = 0x0003;
 
     private readonly Socket _socket;
@@ -65,7 +63,7 @@ internal sealed class ProbeSocket : IProbeTransport
     /// "Accept if not outgoing and (ARP with opcode 2, or IPv6 with next header 58 and ICMPv6 type 136)"; offsets from the
     /// Ethernet header. A frame too short for a load is dropped by the kernel (BPF returns 0).
     /// </summary>
-    private static unsafe void AttachFilter(Socket socket)
+    private static void AttachFilter(Socket socket)
     {
         ReadOnlySpan<(ushort Code, byte Jt, byte Jf, uint K)> program =
         [
@@ -83,27 +81,7 @@ internal sealed class ProbeSocket : IProbeTransport
             (0x06, 0, 0, 0x40000), // 11: ret #262144
             (0x06, 0, 0, 0), // 12: ret #0
         ];
-        var filter = (byte*)NativeMemory.Alloc((nuint)(program.Length * 8));
-        try
-        {
-            for (var i = 0; i < program.Length; i++)
-            {
-                var f = new Span<byte>(filter + (i * 8), 8);
-                BitConverter.TryWriteBytes(f, program[i].Code);
-                f[2] = program[i].Jt;
-                f[3] = program[i].Jf;
-                BitConverter.TryWriteBytes(f[4..], program[i].K);
-            }
-            Span<byte> prog = stackalloc byte[16];
-            prog.Clear();
-            BitConverter.TryWriteBytes(prog, (ushort)program.Length);
-            BitConverter.TryWriteBytes(prog[8..], (ulong)filter);
-            socket.SetRawSocketOption(SolSocket, SoAttachFilter, prog);
-        }
-        finally
-        {
-            NativeMemory.Free(filter);
-        }
+        SocketOptions.AttachFilter(socket, program);
     }
 
     /// <inheritdoc/>

@@ -1,4 +1,5 @@
 using System.Net.Sockets;
+using System.Runtime.InteropServices;
 using System.Text;
 
 namespace Lb.Vrrp.Transport;
@@ -8,6 +9,7 @@ internal static class SocketOptions
 {
     private const int SolSocket = 1;
     private const int SoBindToDevice = 25;
+    private const int SoAttachFilter = 26;
     private const int SoRcvBuf = 8;
     private const int IpProtoIp = 0;
     private const int IpMulticastAll = 49;
@@ -41,4 +43,31 @@ internal static class SocketOptions
     }
 
     public static void ReceiveBuffer(Socket socket, int bytes) => SetInt(socket, SolSocket, SoRcvBuf, bytes);
+
+    /// <summary>Attaches <paramref name="program"/> (<c>struct sock_filter</c> entries) to <paramref name="socket"/>.</summary>
+    public static unsafe void AttachFilter(Socket socket, ReadOnlySpan<(ushort Code, byte Jt, byte Jf, uint K)> program)
+    {
+        var filter = (byte*)NativeMemory.Alloc((nuint)(program.Length * 8));
+        try
+        {
+            for (var i = 0; i < program.Length; i++)
+            {
+                var f = new Span<byte>(filter + (i * 8), 8);
+                BitConverter.TryWriteBytes(f, program[i].Code);
+                f[2] = program[i].Jt;
+                f[3] = program[i].Jf;
+                BitConverter.TryWriteBytes(f[4..], program[i].K);
+            }
+            // struct sock_fprog { unsigned short len; struct sock_filter *filter; }
+            Span<byte> prog = stackalloc byte[16];
+            prog.Clear();
+            BitConverter.TryWriteBytes(prog, (ushort)program.Length);
+            BitConverter.TryWriteBytes(prog[8..], (ulong)filter);
+            socket.SetRawSocketOption(SolSocket, SoAttachFilter, prog);
+        }
+        finally
+        {
+            NativeMemory.Free(filter);
+        }
+    }
 }

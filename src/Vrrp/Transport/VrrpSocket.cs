@@ -30,8 +30,6 @@ internal sealed class VrrpSocket : IVrrpTransport
 {
     private const int SolPacket = 263;
     private const int PacketIgnoreOutgoing = 23;
-    private const int SolSocket = 1;
-    private const int SoAttachFilter = 26;
     private const int Ipv6HdrIncl = 36;
 
     private readonly Socket _rx;
@@ -105,7 +103,7 @@ internal sealed class VrrpSocket : IVrrpTransport
     /// Attaches "accept if not outgoing and the IP protocol byte at <paramref name="protocolOffset"/> is 112 or 51 (AH)".
     /// struct sock_filter { u16 code; u8 jt; u8 jf; u32 k; }, struct sock_fprog { u16 len; sock_filter *filter; }.
     /// </summary>
-    private static unsafe void AttachFilter(Socket socket, int protocolOffset)
+    private static void AttachFilter(Socket socket, int protocolOffset)
     {
         ReadOnlySpan<(ushort Code, byte Jt, byte Jf, uint K)> program =
         [
@@ -117,27 +115,7 @@ internal sealed class VrrpSocket : IVrrpTransport
             (0x06, 0, 0, 0x40000), // ret #262144
             (0x06, 0, 0, 0), // ret #0
         ];
-        var filter = (byte*)NativeMemory.Alloc((nuint)(program.Length * 8));
-        try
-        {
-            for (var i = 0; i < program.Length; i++)
-            {
-                var f = new Span<byte>(filter + (i * 8), 8);
-                BitConverter.TryWriteBytes(f, program[i].Code);
-                f[2] = program[i].Jt;
-                f[3] = program[i].Jf;
-                BitConverter.TryWriteBytes(f[4..], program[i].K);
-            }
-            Span<byte> prog = stackalloc byte[16];
-            prog.Clear();
-            BitConverter.TryWriteBytes(prog, (ushort)program.Length);
-            BitConverter.TryWriteBytes(prog[8..], (ulong)filter);
-            socket.SetRawSocketOption(SolSocket, SoAttachFilter, prog);
-        }
-        finally
-        {
-            NativeMemory.Free(filter);
-        }
+        SocketOptions.AttachFilter(socket, program);
     }
 
     /// <summary>
