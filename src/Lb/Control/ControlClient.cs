@@ -21,7 +21,7 @@ public static class ControlClient
         using var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         await socket.ConnectAsync(new UnixDomainSocketEndPoint(socketPath), cts.Token).ConfigureAwait(false);
         var server = PeerCredentials.Of(socket);
-        if (!StatusSocketSecurity.IsTrusted(server.Uid))
+        if (!StatusSocketSecurity.IsTrustedServer(socketPath, server.Uid))
             throw new UntrustedStatusServerException(socketPath, server);
         var request = JsonSerializer.Serialize(new ControlRequestMessage(argv), ControlJsonContext.Default.ControlRequestMessage) + "\n";
         await socket.SendAsync(Encoding.UTF8.GetBytes(request), SocketFlags.None, cts.Token).ConfigureAwait(false);

@@ -15,9 +15,9 @@ public static class StatusClient
         cts.CancelAfter(timeout ?? TimeSpan.FromSeconds(10));
         using var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         await socket.ConnectAsync(new UnixDomainSocketEndPoint(path), cts.Token).ConfigureAwait(false);
-        // Before sending anything: the listener must be root's or ours (a foreign one may sit on a path in /tmp).
+        // Before sending anything: the listener must be root's, ours or the owner's of a directory only it can write (a foreign one may sit on a path in /tmp).
         var server = PeerCredentials.Of(socket);
-        if (!StatusSocketSecurity.IsTrusted(server.Uid))
+        if (!StatusSocketSecurity.IsTrustedServer(path, server.Uid))
             throw new UntrustedStatusServerException(path, server);
         await socket.SendAsync(Encoding.UTF8.GetBytes(request + "\n"), SocketFlags.None, cts.Token).ConfigureAwait(false);
         using var ms = new MemoryStream();

@@ -7,7 +7,8 @@ namespace Lb.Status;
 /// Who may stand behind the status socket, for both ends. The socket carries no secret, but a foreign listener on the path
 /// could feed root's <c>lb status</c> a made-up state or make a daemon give up its socket, so:
 /// <list type="bullet">
-/// <item>the client talks only to a server run by root or by the client's own uid (SO_PEERCRED of the listener);</item>
+/// <item>the client talks only to a server run by root, by the client's own uid, or by the owner of the socket's
+/// directory when only that owner can write there (SO_PEERCRED of the listener; <see cref="IsTrustedServer"/>);</item>
 /// <item>the server answers only root and its own uid (SO_PEERCRED of the client; the socket's 0600 mode already keeps the
 /// others out — this is the second lock);</item>
 /// <item>the server opens its socket only in a directory nobody else can rewrite: every directory from / down must be owned
@@ -21,6 +22,26 @@ public static class StatusSocketSecurity
 {
     /// <summary>Root and the uid this process runs as.</summary>
     public static bool IsTrusted(uint uid) => uid == 0 || uid == PeerCredentials.EffectiveUid;
+
+    /// <summary>
+    /// Whether a client may talk to the listener <paramref name="serverUid"/> on <paramref name="path"/>: root, the
+    /// client's own uid, or the uid the socket's directory belongs to when nobody else can write there and every
+    /// directory above it is secure (<see cref="InsecureDirectory"/>) — a service user's runtime directory that root
+    /// made for it (systemd's <c>RuntimeDirectory=</c>: /run/lb of the packaged lb.service, owned by the user
+    /// <c>lb</c>). Only that uid (or root) can have put a listener there: it is the daemon.
+    /// </summary>
+    public static bool IsTrustedServer(string path, uint serverUid)
+    {
+        if (IsTrusted(serverUid))
+            return true;
+        if (Path.GetDirectoryName(Path.GetFullPath(path)) is not { Length: > 0 } dir
+            || FileStatus.RealPath(dir, out _) is not { } real
+            || FileStatus.TryGetLink(real) is not { } st)
+            return false;
+        var othersWrite = (st.Permissions & (UnixFileMode.GroupWrite | UnixFileMode.OtherWrite)) != 0;
+        return st.Uid == serverUid && !othersWrite
+            && Path.GetDirectoryName(real) is { Length: > 0 } parent && InsecureDirectory(parent) is null;
+    }
 
     /// <summary>Why a socket in <paramref name="directory"/> could be replaced by another user, or null when it cannot.</summary>
     public static string? InsecureDirectory(string directory)
@@ -82,7 +103,7 @@ public static class StatusSocketSecurity
 
 /// <summary><c>lb status</c> reached a socket served by a process that is neither root nor the caller's uid.</summary>
 public sealed class UntrustedStatusServerException(string path, PeerCredentials server)
-    : IOException($"{path} is served by uid {server.Uid} (pid {server.Pid}), which is neither root nor you (uid {PeerCredentials.EffectiveUid}): refusing to talk to it — another user may have put a listener there; give --socket PATH in a directory only root can write")
+    : IOException($"{path} is served by uid {server.Uid} (pid {server.Pid}), which is neither root nor you (uid {PeerCredentials.EffectiveUid}) nor the owner of its directory: refusing to talk to it — another user may have put a listener there; give --socket PATH in a directory only root can write")
 {
     public PeerCredentials Server { get; } = server;
 }

@@ -197,6 +197,49 @@ public sealed class SocketDefenceTests(ITestOutputHelper output)
         }
     }
 
+    [RootFact("setpriv", "chown")]
+    public async Task Lb_status_talks_to_the_service_user_whose_runtime_directory_holds_the_socket_and_to_nobody_else()
+    {
+        // As lb.service runs it: the daemon is the user lb, its socket in /run/lb (RuntimeDirectory=, owned by lb, 0755):
+        // only lb (or root) can have put a listener there, so root's lb status talks to it. The same listener in a
+        // directory its group can also write is refused.
+        foreach (var (mode, trusted) in new[] { (Mode755, true), (Mode755 | UnixFileMode.GroupWrite, false) })
+        {
+            var dir = Directory(Mode755);
+            NetnsLab.Run("chown", $"{Nobody}:{Nobody}", dir.FullName);
+            File.SetUnixFileMode(dir.FullName, mode);
+            var path = Path.Combine(dir.FullName, "lb.sock");
+            var reply = Path.Combine(Path.GetTempPath(), $"lbsock-reply-{Guid.NewGuid():N}.json");
+            File.WriteAllText(reply, JsonSerializer.Serialize(new StatusResponse(true, null, DaemonUnitTests.Report("MASTER")), StatusJsonContext.Default.StatusResponse) + "\n");
+            File.SetUnixFileMode(reply, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
+            using var daemon = StartAsNobody(dir.FullName, ForgingServer, path, reply);
+            try
+            {
+                Assert.Equal("ready", await daemon.StandardOutput.ReadLineAsync().WaitAsync(DaemonLab.Bound));
+                var (code, stdout, stderr) = DaemonLab.RunLb("status", "--socket", path);
+                output.WriteLine($"mode {Convert.ToString((int)mode, 8)}: lb status: exit {code}\n{stdout}{stderr}");
+                if (trusted)
+                {
+                    Assert.Equal(0, code);
+                    Assert.Contains("MASTER", stdout, StringComparison.Ordinal);
+                }
+                else
+                {
+                    Assert.Equal(3, code);
+                    Assert.Contains($"served by uid {Nobody}", stderr, StringComparison.Ordinal);
+                    Assert.DoesNotContain("MASTER", stdout, StringComparison.Ordinal);
+                }
+            }
+            finally
+            {
+                daemon.Kill();
+                await daemon.WaitForExitAsync();
+                File.Delete(reply);
+                dir.Delete(true);
+            }
+        }
+    }
+
     [RootFact("chown")]
     public void Status_server_refuses_a_directory_others_can_rewrite_and_leaves_a_file_that_is_not_a_socket()
     {

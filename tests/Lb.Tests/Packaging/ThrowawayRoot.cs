@@ -57,13 +57,14 @@ internal sealed class ThrowawayRoot : IDisposable
         ["nsenter", "-t", _holder.Pid.ToString(CultureInfo.InvariantCulture), "-m", "-r", "--", .. chroot ? (string[])["chroot", Root] : [], .. CleanEnvironment];
 
     /// <summary>Runs a command inside the throwaway root (chrooted, clean environment).</summary>
-    public ProcessResult Run(params string[] command) => Run(null, command);
-
-    /// <summary>Runs a command inside the throwaway root with <paramref name="stdin"/>.</summary>
-    public ProcessResult Run(string? stdin, params string[] command)
+    /// <remarks>
+    /// One overload only: a second one taking a leading <c>string? stdin</c> won C# overload resolution for every
+    /// call with string arguments (the command's first word became stdin), so every such call failed.
+    /// </remarks>
+    public ProcessResult Run(params string[] command)
     {
         var all = Enter(chroot: true).Concat(command).ToArray();
-        return ProcessRunner.Run(new ProcessOptions { Timeout = Bound, Label = string.Join(' ', command), Stdin = stdin }, all[0], all[1..]);
+        return ProcessRunner.Run(new ProcessOptions { Timeout = Bound, Label = string.Join(' ', command) }, all[0], all[1..]);
     }
 
     /// <summary>Runs a command inside the throwaway root; throws with its output unless it exits 0; returns stdout.</summary>
