@@ -199,7 +199,26 @@ public sealed class Announcer : IAsyncDisposable
             IAnnounceKernel? kernel = null;
             if ((options.Vips.Count > 0 || _installed.Count > 0 || _addedToLo.Count > 0) && (kernel = await KernelAsync(cancellationToken).ConfigureAwait(false)) is not null)
                 await PrepareAsync(kernel, options, cancellationToken).ConfigureAwait(false);
-            // The evaluation withdraws routes of VIPs no longer configured (they are not wanted any more).
+            // The evaluation withdraws routes of VIPs no longer configured (they are not wanted any more): journaled here.
+            var entries = new List<JournalEntry>();
+            lock (_stateLock)
+            {
+                foreach (var g in gone.Where(g => _states.TryGetValue(g.Address, out var st) && st.Announced))
+                {
+                    entries.Add(new JournalEntry
+                    {
+                        Time = now,
+                        Subsystem = "announce",
+                        Kind = "announce",
+                        Instance = g.Prefix,
+                        OldState = AnnouncePlan.AnnouncedState,
+                        NewState = AnnouncePlan.WithdrawnState,
+                        Reason = "configuration reload: no longer announced",
+                        Action = $"route {g.Prefix} table {_installedTable} proto {AnnounceOptions.RouteProtocol} deleted",
+                    });
+                }
+            }
+            await AppendAsync(entries, cancellationToken).ConfigureAwait(false);
             await EvaluateAsync(cancellationToken, reason: "configuration reload").ConfigureAwait(false);
             foreach (var g in gone)
             {
@@ -327,17 +346,7 @@ public sealed class Announcer : IAsyncDisposable
             else
                 _log.LogWarning("Announce: {Vip} withdrawn ({Reason})", c.Vip, c.Reason);
         }
-        if (entries.Count > 0)
-        {
-            try
-            {
-                await _journal.AppendBatchAsync(entries, ct).ConfigureAwait(false);
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException or ObjectDisposedException)
-            {
-                _log.LogError("Journal: cannot record announce changes: {Message}", e.Message);
-            }
-        }
+        await AppendAsync(entries, ct).ConfigureAwait(false);
         foreach (var c in changed)
             Changed?.Invoke(c);
         var steps = AnnouncePlan.Plan(decisions, _installed, _installedTable, _options.Table);
@@ -377,6 +386,20 @@ public sealed class Announcer : IAsyncDisposable
             _installedTable = _options.Table;
         if (failed && !_stopping)
             ArmRetry();
+    }
+
+    private async Task AppendAsync(List<JournalEntry> entries, CancellationToken ct)
+    {
+        if (entries.Count == 0)
+            return;
+        try
+        {
+            await _journal.AppendBatchAsync(entries, ct).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ObjectDisposedException)
+        {
+            _log.LogError("Journal: cannot record announce changes: {Message}", e.Message);
+        }
     }
 
     private void ArmRetry()

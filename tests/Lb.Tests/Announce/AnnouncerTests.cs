@@ -247,5 +247,6 @@ public sealed class AnnouncerTests
         Assert.Equal([(Vip2, 201u)], rig.Kernel.Routes.Keys);
         Assert.False(rig.Kernel.Lo.ContainsKey(Vip)); // Lb had added it
         Assert.Equal([Vip2], rig.Announcer.Snapshot().Vips.Select(v => v.Vip));
+        Assert.Contains("announce 10.0.0.100/32 announced->withdrawn | configuration reload: no longer announced", rig.Journal.Lines());
     }
 }

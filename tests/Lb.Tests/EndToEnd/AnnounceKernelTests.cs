@@ -10,6 +10,7 @@ namespace Lb.Lb.Tests.EndToEnd;
 /// (inside the tests/kernel VM, where IPVS exists): a director with two direct-routing virtual servers (:80 and :8080,
 /// <c>lb_algo mh</c>) announcing 10.0.0.100, and a third (10.0.0.101:80) announcing 10.0.0.101, whose address is on
 /// <c>lo</c> before Lb starts. Real servers are python HTTP servers (one process per port) in two other namespaces.
+/// A reload that removes one <c>#lb: announce</c> line withdraws that VIP alone.
 /// Oracles: <c>ip route show table 200</c> (the route, <c>proto 249</c>, <c>dev lo</c>), <c>ip addr show dev lo</c>,
 /// <c>/proc/sys/net/ipv4/vs/sloppy_tcp</c> of the director's namespace, <c>lb status</c>, <c>lb journal</c> and the metrics.
 /// </summary>
@@ -20,13 +21,13 @@ public sealed class AnnounceKernelTests(ITestOutputHelper output)
     private static readonly TimeSpan Bound = TimeSpan.FromSeconds(90);
     private const int MetricsPort = 9663;
 
-    private static string Vs(string vip, int port) => $$"""
+    private static string Vs(string vip, int port, bool announce = true) => $$"""
         virtual_server {{vip}} {{port}} {
             delay_loop 1
             lb_algo mh
             lb_kind DR
             protocol TCP
-            #lb: announce
+            {{(announce ? "#lb: announce" : "")}}
             real_server 10.0.0.11 {{port}} {
                 HTTP_GET {
                     url {
@@ -53,13 +54,13 @@ public sealed class AnnounceKernelTests(ITestOutputHelper output)
 
         """;
 
-    private static readonly string Config = """
+    private static string Config(bool announce101 = true) => """
         global_defs {
             router_id ann-director
             #lb: announce_table 200
         }
 
-        """ + Vs("10.0.0.100", 80) + Vs("10.0.0.100", 8080) + Vs("10.0.0.101", 80);
+        """ + Vs("10.0.0.100", 80) + Vs("10.0.0.100", 8080) + Vs("10.0.0.101", 80, announce101);
 
     private static string Table200(string ns) => NetnsLab.Run("ip", "-n", ns, "route", "show", "table", "200");
 
@@ -103,7 +104,7 @@ public sealed class AnnounceKernelTests(ITestOutputHelper output)
         }
         var journal = Path.Combine(lab.Directory, "journal.jsonl");
         var socket = Path.Combine(lab.Directory, "lb.sock");
-        var conf = lab.WriteFile("lb.conf", Config);
+        var conf = lab.WriteFile("lb.conf", Config());
         var lb = lab.StartLb(director, "lb", "-n", "-l", "-C", "-f", conf, "--journal", journal, "--socket", socket, "--metrics", $"127.0.0.1:{MetricsPort}");
         try
         {
@@ -152,6 +153,15 @@ public sealed class AnnounceKernelTests(ITestOutputHelper output)
             Assert.Contains(lines, l => l.Contains("10.0.0.101/32", StringComparison.Ordinal) && l.Contains("announced -> withdrawn", StringComparison.Ordinal)
                 && l.Contains("maintenance", StringComparison.Ordinal) && l.Contains("by root (uid 0", StringComparison.Ordinal));
             Assert.Contains(lines, l => l.Contains("normal -> maintenance", StringComparison.Ordinal) && l.Contains("by root (uid 0", StringComparison.Ordinal));
+
+            // A reload that stops announcing 10.0.0.101: its route goes, 10.0.0.100's stays.
+            File.WriteAllText(conf, Config(announce101: false));
+            Lb(socket, "reload");
+            Assert.True(NetnsLab.WaitFor(() => !Announced(director, "10.0.0.101"), Bound), "10.0.0.101 still announced after the reload:\n" + Table200(director));
+            Assert.True(Announced(director, "10.0.0.100"), "10.0.0.100 withdrawn by the reload:\n" + Table200(director));
+            Assert.DoesNotContain("10.0.0.101", Lb(socket, "announce"), StringComparison.Ordinal);
+            Assert.Contains(File.ReadAllLines(journal), l => l.Contains("\"instance\":\"10.0.0.101/32\"", StringComparison.Ordinal)
+                && l.Contains("configuration reload: no longer announced", StringComparison.Ordinal));
 
             // SIGTERM: Lb's routes and its lo address gone; the address that was there before and the other route stay.
             lb.Signal("TERM");
