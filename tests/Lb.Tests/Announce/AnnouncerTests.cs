@@ -19,11 +19,12 @@ public sealed class AnnouncerTests
     private static readonly IPAddress Vip = AnnouncePlanTests.Vip;
     private static readonly IPAddress Vip2 = AnnouncePlanTests.Vip2;
 
-    /// <summary>A test stand-in for the kernel (unit tests only): routes of table/proto 249, lo addresses and sysctls in memory; scripted errors.</summary>
+    /// <summary>A test stand-in for the kernel (unit tests only): routes of proto 249, local routes, addresses and sysctls in memory; scripted errors.</summary>
     internal sealed class FakeAnnounceKernel : IAnnounceKernel
     {
         public ConcurrentDictionary<(IPAddress, uint), bool> Routes { get; } = new();
-        public ConcurrentDictionary<IPAddress, bool> Lo { get; } = new();
+        /// <summary>Lb's local routes (table local, proto 249).</summary>
+        public ConcurrentDictionary<IPAddress, bool> Local { get; } = new();
         public ConcurrentDictionary<string, int> Sysctls { get; } = new(StringComparer.Ordinal) { [Announcer.SloppyTcp] = 0, [Announcer.SloppySctp] = 0 };
         public ConcurrentQueue<string> Log { get; } = new();
 
@@ -51,19 +52,24 @@ public sealed class AnnouncerTests
             return Task.CompletedTask;
         }
 
-        public Task<bool> HasLoopbackAddressAsync(IPAddress vip, CancellationToken cancellationToken) => Task.FromResult(Lo.ContainsKey(vip));
+        /// <summary>Addresses of the host's interfaces (local, not Lb's).</summary>
+        public ConcurrentDictionary<IPAddress, bool> Addresses { get; } = new();
 
-        public Task AddLoopbackAddressAsync(IPAddress vip, CancellationToken cancellationToken)
+        public Task<bool> IsLocalAsync(IPAddress vip, CancellationToken cancellationToken) => Task.FromResult(Addresses.ContainsKey(vip));
+
+        public Task<IReadOnlyList<IPAddress>> ListLocalRoutesAsync(CancellationToken cancellationToken) => Task.FromResult<IReadOnlyList<IPAddress>>([.. Local.Keys]);
+
+        public Task AddLocalRouteAsync(IPAddress vip, CancellationToken cancellationToken)
         {
-            Lo[vip] = true;
-            Log.Enqueue($"lo add {vip}");
+            Local[vip] = true;
+            Log.Enqueue($"local add {vip}");
             return Task.CompletedTask;
         }
 
-        public Task RemoveLoopbackAddressAsync(IPAddress vip, CancellationToken cancellationToken)
+        public Task RemoveLocalRouteAsync(IPAddress vip, CancellationToken cancellationToken)
         {
-            Lo.TryRemove(vip, out _);
-            Log.Enqueue($"lo remove {vip}");
+            Local.TryRemove(vip, out _);
+            Log.Enqueue($"local delete {vip}");
             return Task.CompletedTask;
         }
 
@@ -125,17 +131,18 @@ public sealed class AnnouncerTests
     }
 
     [Fact]
-    public async Task Start_adds_lo_addresses_sets_sloppy_tcp_clears_leftovers_and_announces()
+    public async Task Start_makes_the_vips_local_sets_sloppy_tcp_clears_leftovers_and_announces()
     {
         await using var rig = new Rig();
-        rig.Kernel.Lo[Vip2] = true; // already there
+        rig.Kernel.Addresses[Vip2] = true; // already an address of the host
+        rig.Kernel.Local[IPAddress.Parse("10.0.0.97")] = true; // an earlier run's local route, no longer configured
         rig.Kernel.Routes[(IPAddress.Parse("10.0.0.99"), 200)] = true; // an earlier run's leftover
         rig.Kernel.Routes[(IPAddress.Parse("10.0.0.99"), 201)] = true; // another table: not Lb's business
         await rig.Announcer.StartAsync(CancellationToken.None);
         Assert.True(rig.Kernel.Has(Vip) && rig.Kernel.Has(Vip2));
         Assert.False(rig.Kernel.Has(IPAddress.Parse("10.0.0.99")));
         Assert.True(rig.Kernel.Has(IPAddress.Parse("10.0.0.99"), 201));
-        Assert.Equal(["lo add 10.0.0.100", "delete 10.0.0.99 200", "add 10.0.0.100 200", "add 10.0.0.101 200"], rig.Kernel.Log);
+        Assert.Equal(["local delete 10.0.0.97", "local add 10.0.0.100", "delete 10.0.0.99 200", "add 10.0.0.100 200", "add 10.0.0.101 200"], rig.Kernel.Log);
         Assert.Equal(1, rig.Kernel.Sysctls[Announcer.SloppyTcp]);
         Assert.Equal(0, rig.Kernel.Sysctls[Announcer.SloppySctp]); // no SCTP virtual server
         Assert.Equal(["announce 10.0.0.100/32 withdrawn->announced | quorum up", "announce 10.0.0.101/32 withdrawn->announced | quorum up"], rig.Journal.Lines());
@@ -180,12 +187,23 @@ public sealed class AnnouncerTests
     }
 
     [Fact]
+    public async Task A_local_route_of_an_earlier_run_for_a_configured_vip_is_adopted_and_deleted_at_stop()
+    {
+        await using var rig = new Rig();
+        rig.Kernel.Local[Vip] = true;
+        await rig.Announcer.StartAsync(CancellationToken.None);
+        Assert.DoesNotContain("local add 10.0.0.100", rig.Kernel.Log);
+        await rig.Announcer.StopAsync(CancellationToken.None);
+        Assert.Empty(rig.Kernel.Local);
+    }
+
+    [Fact]
     public async Task Started_in_maintenance_announces_nothing()
     {
         await using var rig = new Rig(maintenance: true);
         await rig.Announcer.StartAsync(CancellationToken.None);
         Assert.Empty(rig.Kernel.Routes);
-        Assert.True(rig.Kernel.Lo.ContainsKey(Vip)); // the VIP is still served locally
+        Assert.True(rig.Kernel.Local.ContainsKey(Vip)); // the VIP is still served locally
     }
 
     [Fact]
@@ -205,15 +223,16 @@ public sealed class AnnouncerTests
     }
 
     [Fact]
-    public async Task Stop_withdraws_everything_and_removes_only_the_lo_addresses_it_added()
+    public async Task Stop_withdraws_everything_and_removes_only_the_local_routes_it_added()
     {
         await using var rig = new Rig();
-        rig.Kernel.Lo[Vip2] = true;
+        rig.Kernel.Addresses[Vip2] = true;
         await rig.Announcer.StartAsync(CancellationToken.None);
+        Assert.Equal([Vip], rig.Kernel.Local.Keys);
         await rig.Announcer.StopAsync(CancellationToken.None);
         Assert.Empty(rig.Kernel.Routes);
-        Assert.False(rig.Kernel.Lo.ContainsKey(Vip));
-        Assert.True(rig.Kernel.Lo.ContainsKey(Vip2));
+        Assert.Empty(rig.Kernel.Local);
+        Assert.True(rig.Kernel.Addresses.ContainsKey(Vip2));
         Assert.Contains("announce 10.0.0.100/32 announced->withdrawn | stopping", rig.Journal.Lines());
         Assert.Equal(1, rig.Kernel.Sysctls[Announcer.SloppyTcp]); // not restored
     }
@@ -245,7 +264,8 @@ public sealed class AnnouncerTests
         var next = new AnnounceOptions { Table = 201, Vips = [AnnouncePlanTests.Options.Vips[1]] };
         await rig.Announcer.ReloadAsync(next, CancellationToken.None);
         Assert.Equal([(Vip2, 201u)], rig.Kernel.Routes.Keys);
-        Assert.False(rig.Kernel.Lo.ContainsKey(Vip)); // Lb had added it
+        Assert.False(rig.Kernel.Local.ContainsKey(Vip)); // Lb had added it
+        Assert.True(rig.Kernel.Local.ContainsKey(Vip2));
         Assert.Equal([Vip2], rig.Announcer.Snapshot().Vips.Select(v => v.Vip));
         Assert.Contains("announce 10.0.0.100/32 announced->withdrawn | configuration reload: no longer announced", rig.Journal.Lines());
     }
