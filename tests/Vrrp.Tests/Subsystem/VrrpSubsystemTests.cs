@@ -413,7 +413,10 @@ public class GarpPacingTests
         };
         await using var s = new VrrpSubsystem(options, addrs, links, new RecordingEventSink(), new ListLogger(), time, () => garp, new InMemoryTransportFactory());
         await s.StartAsync(default);
-        time.Advance(TimeSpan.FromSeconds(4)); // master at 3.609 s
+        // Exactly to the master-down time (3 × advert_int + (256 − 100)/256 s): the burst's pacing timer is armed at the
+        // clock's "now" whenever its continuation runs; a clock already past the transition (e.g. at 4 s) made the second
+        // packet's time depend on the thread pool (flaky under load).
+        time.Advance(TimeSpan.FromSeconds(3.609375));
         Assert.True(Wait.Until(() => garp.Sent.Count == 1));
         for (var i = 0; i < 3; i++)
         {
