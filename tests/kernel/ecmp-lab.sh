@@ -86,7 +86,46 @@ ecm_frr_stop() { # NAME [SIGNAL]
 
 ecm_down() {
   local h
+  for h in "${ECM_DIRECTORS[@]}"; do ecm_lb_stop "$h" KILL; done
   for h in rt "${ECM_DIRECTORS[@]}"; do ecm_frr_stop "$h" KILL; done
   for h in cl rt "${ECM_DIRECTORS[@]}" "${ECM_WEBS[@]}" sw; do ip netns pids "$ECM-$h" 2>/dev/null | xargs -r kill -9; ip netns del "$ECM-$h" 2>/dev/null; done
   rm -rf "$ECM_DIR"
+}
+
+# ecm_lb_start NAME: lb with examples/keepalived.active-active.conf in director NAME (LB = the lb executable)
+ecm_lb_start() {
+  local name=$1 d=$ECM_DIR/lb-$1
+  mkdir -p "$d"
+  sed "s/router_id director1/router_id $ECM-$name/" "$ECM_REPO/examples/keepalived.active-active.conf" >"$d/lb.conf"
+  ip netns exec "$(ecm_ns "$name")" "$LB" -n -l -C -f "$d/lb.conf" --journal "$d/journal.jsonl" --socket "$d/lb.sock" \
+    -p "$d/lb.pid" >"$d/lb.log" 2>&1 &
+  echo $! >"$d/lb.run"
+}
+
+ecm_lb_stop() { # NAME [SIGNAL]
+  local f=$ECM_DIR/lb-$1/lb.run
+  [ -f "$f" ] && kill -"${2:-TERM}" "$(cat "$f")" 2>/dev/null
+}
+
+# ecm_nexthops: the router's next hops for the VIP, one per line
+ecm_nexthops() { ip -n "$ECM-rt" route show "$ECM_VIP" | grep -o 'via [0-9.]*' | cut -d' ' -f2 | sort; }
+
+# ecm_wait_nexthops N SECONDS: until the router has N next hops (polled every 10 ms)
+ecm_wait_nexthops() {
+  local n=$1 deadline=$(( $(date +%s) + $2 ))
+  while [ "$(ecm_nexthops | grep -c .)" != "$n" ]; do
+    [ "$(date +%s)" -gt "$deadline" ] && return 1
+    sleep 0.01
+  done
+}
+
+# ecm_web_start: busybox httpd on each web server (index names the server, /health, /big.bin)
+ecm_web_start() {
+  local w root
+  for w in "${ECM_WEBS[@]}"; do
+    root=$ECM_DIR/www-$w; mkdir -p "$root"
+    echo "Hello from $w (real server $(ecm_ip "$w"))" >"$root/index.html"
+    echo ok >"$root/health"
+    ip netns exec "$(ecm_ns "$w")" busybox httpd -p 80 -h "$root"
+  done
 }
