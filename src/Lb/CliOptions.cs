@@ -212,9 +212,11 @@ public sealed record CliOptions
           lb rs weight VS RS N                          Set the IPVS weight to N
           lb vrrp maintenance INSTANCE on|off           on: leave MASTER (priority-0 advert) and stay BACKUP
           lb vrrp failover INSTANCE                     Hand MASTER to the peer
+          lb announce [status]                          Each announced VIP (#lb: announce): announced or withdrawn, and why
+          lb announce maintenance on|off                on: withdraw every VIP's route and keep it withdrawn; off: back to health
           lb reload [--plan]                            Reload and print what changed; --plan: only print what would change
         VS, RS: IP:PORT, [IPV6]:PORT or fwmark:N. The daemon to talk to: --socket PATH, -p PIDFILE (socket beside it)
-        or -s NAMESPACE. rs/vrrp/reload need root, the daemon's user or the group of '#lb: control_group NAME'.
+        or -s NAMESPACE. rs/vrrp/announce/reload need root, the daemon's user or the group of '#lb: control_group NAME'.
         Exit codes: 0 done, 1 refused or invalid (reload: configuration errors), 3 daemon unreachable,
         5 permission denied. Lb's own configuration keywords are comment lines '#lb: KEYWORD ARGS'. See lb(8).
 

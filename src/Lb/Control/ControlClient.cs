@@ -74,7 +74,7 @@ public static class ControlCommand
                     break;
             }
         }
-        if (rest.Count == 1 && noun != "reload")
+        if (rest.Count == 1 && noun is not ("reload" or "announce"))
         {
             stderr.Write(Usage(noun));
             return ControlCommands.Refused;

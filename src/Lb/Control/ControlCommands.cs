@@ -103,7 +103,7 @@ public sealed class ControlCommands
 public static class ControlUsage
 {
     /// <summary>The nouns a daemon may answer.</summary>
-    public static readonly IReadOnlyList<string> Nouns = ["rs", "vrrp", "reload"];
+    public static readonly IReadOnlyList<string> Nouns = ["rs", "vrrp", "announce", "reload"];
 
     /// <summary>The usage lines of <paramref name="noun"/>.</summary>
     public static IReadOnlyList<string> Of(string noun) => noun switch
@@ -119,6 +119,11 @@ public static class ControlUsage
         [
             "lb vrrp maintenance INSTANCE on|off     on: leave MASTER with a priority-0 advert and stay BACKUP; off: back to normal",
             "lb vrrp failover INSTANCE               hand MASTER to the peer",
+        ],
+        "announce" =>
+        [
+            "lb announce [status]                    each announced VIP: announced or withdrawn, and why",
+            "lb announce maintenance on|off          on: withdraw every VIP's route (the routers stop sending here); off: announce the healthy ones",
         ],
         "reload" =>
         [

@@ -106,12 +106,17 @@ public static class Daemon
         {
             builder.Services.AddSingleton<CheckerService>();
             builder.Services.AddHostedService(sp => sp.GetRequiredService<CheckerService>());
+            // After the checkers: starts once their first state is published, stops (withdraws the routes) before IPVS is torn down.
+            builder.Services.AddSingleton(sp => new Announce.AnnounceService(mapped.Announce, sp.GetRequiredService<CheckerService>(),
+                sp.GetRequiredService<JournalWriter>(), sp.GetRequiredService<ILoggerFactory>(), () => Control.AnnounceControl.SavedMaintenance(operatorState, log)));
+            builder.Services.AddHostedService(sp => sp.GetRequiredService<Announce.AnnounceService>());
         }
 
         using var host = builder.Build();
         var vrrp = host.Services.GetService<VrrpService>();
         var checkers = host.Services.GetService<CheckerService>();
-        var collector = new StatusCollector(options, TimeProvider.System, vrrp, checkers);
+        var announce = host.Services.GetService<Announce.AnnounceService>();
+        var collector = new StatusCollector(options, TimeProvider.System, vrrp, checkers) { Announce = announce?.Announcer };
         var lifetime = host.Services.GetRequiredService<IHostApplicationLifetime>();
         var hostLog = host.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Lb");
         using var notify = SdNotify.FromEnvironment();
@@ -123,10 +128,15 @@ public static class Daemon
         var dumps = new DumpWriter(collector.Collect, hostLog, options.DataFile, options.StatsFile, options.JsonFile);
         MetricsServer? metrics = null;
         MetricsSource? metricsSource = null;
-        using var reloader = new Reloader(options, config, hostLog, notify, () => Summary(collector), vrrp, checkers, host.Services.GetService<LvsSyncService>()) { Alerts = host.Services.GetService<Alerts.AlertHub>() };
+        using var reloader = new Reloader(options, config, hostLog, notify, () => Summary(collector), vrrp, checkers, host.Services.GetService<LvsSyncService>())
+        {
+            Alerts = host.Services.GetService<Alerts.AlertHub>(),
+            Announce = announce,
+        };
         // The control nouns: each subsystem's (none when it does not run) and the reload.
         Control.RsControl.Register(commands, checkers, operatorState, hostLog);
         Control.VrrpControl.Register(commands, vrrp, operatorState, host.Services.GetRequiredService<JournalWriter>(), hostLog);
+        Control.AnnounceControl.Register(commands, announce?.Announcer, operatorState, host.Services.GetRequiredService<JournalWriter>(), hostLog);
         commands.Register("reload", async (caller, args, ct) =>
         {
             var (exit, text) = await Control.ReloadControl.RunAsync(reloader, args, caller.Describe(), hostLog, ct).ConfigureAwait(false);

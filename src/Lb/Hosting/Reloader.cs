@@ -42,6 +42,9 @@ public sealed class Reloader : IDisposable
     /// <summary>The notify FIFOs and alert mail: the mail follows a reload (the FIFOs are kept until a restart).</summary>
     public Alerts.AlertHub? Alerts { get; init; }
 
+    /// <summary>The VIP announcer (null when the checkers do not run): reloaded after the checkers.</summary>
+    public Announce.AnnounceService? Announce { get; init; }
+
     /// <summary>Reloads completed (applied or refused), for tests and status.</summary>
     public int Completed => Volatile.Read(ref _completed);
 
@@ -245,6 +248,8 @@ public sealed class Reloader : IDisposable
         Alerts?.Reload(mapped.Alerts);
         if (_lvsSync is not null)
             await _lvsSync.ReloadAsync(mapped.LvsSync, ct).ConfigureAwait(false);
+        if (Announce is not null)
+            await Announce.ReloadAsync(mapped.Announce, ct).ConfigureAwait(false);
 
         _acceptedErrors = keys;
         _log.LogInformation("Reload complete");

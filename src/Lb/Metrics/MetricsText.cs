@@ -127,6 +127,18 @@ public static class MetricsText
             Family(sb, "lb_checker_answers_processed_late_total", "counter", "Attempts whose time limit passed with the answer already at the socket: waited for, not timeouts.");
             sb.Append(Inv, $"lb_checker_answers_processed_late_total {pacing.AnswersLate}\n");
         }
+        if (r.Announce is { } announce)
+        {
+            Family(sb, "lb_announce_state", "gauge", "1 while the VIP is announced (its route is wanted in the announce table), 0 while withdrawn.");
+            foreach (var v in announce.Vips)
+                sb.Append(Inv, $"lb_announce_state{{vip=\"{Esc(v.Vip)}\"}} {(v.State == "announced" ? 1 : 0)}\n");
+            Family(sb, "lb_announce_transitions_total", "counter", "Announcements and withdrawals of the VIP since the daemon started, by the state entered.");
+            foreach (var v in announce.Vips)
+            {
+                sb.Append(Inv, $"lb_announce_transitions_total{{vip=\"{Esc(v.Vip)}\",to=\"announced\"}} {v.TransitionsToAnnounced}\n");
+                sb.Append(Inv, $"lb_announce_transitions_total{{vip=\"{Esc(v.Vip)}\",to=\"withdrawn\"}} {v.TransitionsToWithdrawn}\n");
+            }
+        }
         Family(sb, "lb_ipvs_operations_total", "counter", "IPVS netlink operations issued.");
         sb.Append(Inv, $"lb_ipvs_operations_total {r.Ipvs.Operations}\n");
         Family(sb, "lb_ipvs_errors_total", "counter", "IPVS netlink operations that failed.");

@@ -13,6 +13,9 @@ public sealed class StatusCollector(CliOptions options, TimeProvider time, VrrpS
 
     public static string StateText(VrrpState s) => s.ToString().ToUpperInvariant();
 
+    /// <summary>The VIP announcer (null: it does not run).</summary>
+    public Announce.Announcer? Announce { get; init; }
+
     public StatusReport Collect()
     {
         var vrrpStatus = vrrp?.Subsystem?.GetStatus();
@@ -69,6 +72,10 @@ public sealed class StatusCollector(CliOptions options, TimeProvider time, VrrpS
             }).ToList() ?? [],
             Ipvs = new IpvsReport(snapshot?.IpvsOperations ?? 0, snapshot?.IpvsErrors ?? 0),
             CheckerPacing = snapshot is not null && checkers?.Subsystem is { } subsystem ? CheckerPacingReport.From(subsystem.Pacing) : null,
+            Announce = Announce?.Snapshot() is { } a
+                ? new AnnounceReport(a.Table, a.Maintenance, [.. a.Vips.Select(v => new AnnouncedVipReport(v.Vip.ToString(), v.State, v.Reason, v.Since, v.VirtualServers,
+                    v.RouteInstalled, v.ToAnnounced, v.ToWithdrawn, v.LastError))])
+                : null,
         };
     }
 

@@ -26,7 +26,27 @@ public sealed record StatusReport
 
     /// <summary>How the checkers are paced (null without checkers): delay_loop stretched while the process cannot keep up.</summary>
     public CheckerPacingReport? CheckerPacing { get; init; }
+
+    /// <summary>The announced VIPs (<c>#lb: announce</c>); null when the announcer does not run (no checkers).</summary>
+    public AnnounceReport? Announce { get; init; }
 }
+
+/// <summary>The announcer's state: the routing table of its routes, the node's announce maintenance, each VIP.</summary>
+public sealed record AnnounceReport(uint Table, bool Maintenance, IReadOnlyList<AnnouncedVipReport> Vips);
+
+/// <summary>One announced VIP.</summary>
+/// <param name="Vip">The address.</param>
+/// <param name="State"><c>announced</c> or <c>withdrawn</c>.</param>
+/// <param name="Reason">Why: <c>quorum up</c>, <c>quorum down: 10.0.0.100:80</c>, <c>maintenance</c>, <c>stopping</c>.</param>
+/// <param name="Since">When it entered the state.</param>
+/// <param name="VirtualServers">The virtual servers announcing it.</param>
+/// <param name="RouteInstalled">Whether Lb's route for it is in the kernel.</param>
+/// <param name="TransitionsToAnnounced">Transitions to announced since start.</param>
+/// <param name="TransitionsToWithdrawn">Transitions to withdrawn since start.</param>
+/// <param name="LastError">The last kernel error for it; null when none.</param>
+public sealed record AnnouncedVipReport(
+    string Vip, string State, string Reason, DateTimeOffset Since, IReadOnlyList<string> VirtualServers, bool RouteInstalled,
+    long TransitionsToAnnounced, long TransitionsToWithdrawn, string? LastError);
 
 /// <summary>
 /// The checker pacer's state: <paramref name="Stretch"/> is the multiple applied to every delay_loop (1: checking as

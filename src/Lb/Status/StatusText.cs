@@ -53,6 +53,28 @@ public static class StatusText
         {
             sb.Append("\nCheckers: not running\n");
         }
+        if (r.Announce is { Vips.Count: > 0 } announce)
+            sb.Append('\n').Append(Announce(announce));
+        return sb.ToString();
+    }
+
+    /// <summary>
+    /// The announced VIPs: <c>Announced VIPs:</c>, then <c>  10.0.0.100  announced  (table 200)</c> or
+    /// <c>  10.0.0.101  withdrawn  quorum down: 10.0.0.101:80</c>.
+    /// </summary>
+    public static string Announce(AnnounceReport a)
+    {
+        ArgumentNullException.ThrowIfNull(a);
+        var sb = new StringBuilder();
+        sb.Append(a.Maintenance ? "Announced VIPs: (announce maintenance: every VIP withdrawn)\n" : "Announced VIPs:\n");
+        var width = a.Vips.Count == 0 ? 0 : a.Vips.Max(v => v.Vip.Length);
+        foreach (var v in a.Vips)
+        {
+            var detail = v.State == "announced" ? $"(table {a.Table.ToString(Inv)})" : v.Reason;
+            if (v.LastError is { } error)
+                detail += $"; kernel: {error}";
+            sb.Append("  ").Append(v.Vip.PadRight(width)).Append("  ").Append(v.State.PadRight(9)).Append("  ").Append(detail).Append('\n');
+        }
         return sb.ToString();
     }
 

@@ -16,6 +16,8 @@ public sealed record SubsystemOptions(VrrpSubsystemOptions Vrrp, CheckerSubsyste
     public Hosting.LvsSyncOptions LvsSync { get; init; } = new();
     /// <summary>Who besides root and the daemon's uid may use the control socket (<c>#lb: control_group</c>).</summary>
     public Lb.Control.ControlOptions Control { get; init; } = new();
+    /// <summary>The VIPs announced by a host route while healthy (<c>#lb: announce</c>), applied by the host (<see cref="Lb.Announce.Announcer"/>).</summary>
+    public Lb.Announce.AnnounceOptions Announce { get; init; } = new();
 }
 
 /// <summary>The last stage of <see cref="ConfigLoader"/>: the effective tree onto the subsystems' options records.</summary>
@@ -30,10 +32,11 @@ public static class ConfigMapper
         var checkers = CheckerOptionsMapper.Map(nodes, values, journalPath);
         var alerts = AlertOptionsMapper.Map(nodes, values);
         var lvsSync = LvsSyncOptionsMapper.Map(nodes, values, vrrp);
+        var announce = AnnounceOptionsMapper.Map(nodes, values, checkers);
         var control = new Lb.Control.ControlOptions { Group = values.Word(KeywordReads.LastOrEmpty(nodes, "global_defs"), "lb:control_group") };
         var found = bag.ToImmutable();
         foreach (var d in found)
             diagnostics.Add(d.Severity, d.Location, d.Message);
-        return new SubsystemOptions(vrrp, checkers, found) { Alerts = alerts, LvsSync = lvsSync, Control = control };
+        return new SubsystemOptions(vrrp, checkers, found) { Alerts = alerts, LvsSync = lvsSync, Control = control, Announce = announce };
     }
 }
