@@ -121,13 +121,9 @@ internal sealed class EcmpLab : IDisposable
         _ => "192.0.2.1",
     };
 
-    public static string RepoFile(string relative)
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Lb.sln")))
-            dir = dir.Parent;
-        return Path.Combine(dir?.FullName ?? throw new InvalidOperationException("repository root not found"), relative);
-    }
+    /// <summary>A file of the repository (found from this source file's path, as the other example tests do: the build may be elsewhere).</summary>
+    public static string RepoFile(string relative, [System.Runtime.CompilerServices.CallerFilePath] string self = "") =>
+        Path.Combine(Path.GetFullPath(Path.Combine(Path.GetDirectoryName(self)!, "..", "..", "..", "..")), relative);
 
     /// <summary>examples/frr/router.frr.conf or director.frr.conf with this host's values (what tests/kernel/ecmp-lab.sh's ecm_conf makes).</summary>
     public static string FrrConfig(string host, bool bfd)
@@ -197,6 +193,12 @@ internal sealed class EcmpLab : IDisposable
         var lb = _lb[d] = Lab.StartLb(Ns[d], "lb-" + d, "-n", "-l", "-C", "-f", conf, "--journal", Path.Combine(dir, "journal.jsonl"),
             "--socket", Path.Combine(dir, "lb.sock"), "-p", Path.Combine(dir, "lb.pid"));
         StartFrr(d, Ns[d]);
+        if (Environment.GetEnvironmentVariable("LB_ECM_DEV_LOCAL_ROUTE") == "1")
+        {
+            NetnsLab.WaitFor(() => NetnsLab.Run("ip", "-n", Ns[d], "addr", "show", "dev", "lo").Contains(Vip, StringComparison.Ordinal), TimeSpan.FromSeconds(300));
+            NetnsLab.Run("ip", "-n", Ns[d], "addr", "del", Vip + "/32", "dev", "lo");
+            NetnsLab.Run("ip", "-n", Ns[d], "route", "add", "local", Vip + "/32", "dev", "lo", "table", "local", "proto", "249");
+        }
         return lb;
     }
 
