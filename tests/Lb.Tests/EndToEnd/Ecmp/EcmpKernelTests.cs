@@ -50,6 +50,9 @@ public sealed class EcmpKernelTests(ITestOutputHelper output)
             Assert.Contains($"{EcmpLab.Ip(d)} from {EcmpLab.Ip(d)}", bgp, StringComparison.Ordinal);
             // what lb installed and FRR imported: the host route in table 200, proto 249
             Assert.Contains(EcmpLab.Vip + " dev lo", lab.Lab.Exec(lab.Ns[d], "ip", "route", "show", "table", "200", "proto", "249"), StringComparison.Ordinal);
+            // mh with mh-port (the source port in the hash), as the example asks: ipvsadm names the kernel's flag
+            Assert.Contains($"{EcmpLab.Vip}:80 mh (mh-port)", lab.Lab.Exec(lab.Ns[d], "ipvsadm", "-Ln"), StringComparison.Ordinal);
+            Assert.Equal("1", lab.Lab.Exec(lab.Ns[d], "cat", "/proc/sys/net/ipv4/vs/sloppy_tcp").Trim());
         }
 
         var answers = lab.Requests(90);
