@@ -7,7 +7,7 @@ using static Lb.Netlink.Route.RtnetlinkRouteConstants;
 namespace Lb.Announce;
 
 /// <summary>
-/// What the <see cref="Announcer"/> needs of the kernel: Lb's announce routes in one table, the VIPs on <c>lo</c>, and the
+/// What the <see cref="Announcer"/> needs of the kernel: Lb's announce routes in one table, the VIPs made local, and the
 /// IPVS sloppy switches. Failures throw <see cref="Netlink.ErrnoException"/> (a <see cref="Netlink.NetlinkException"/>
 /// names the request and the object). The product's implementation is <see cref="NetlinkAnnounceKernel"/>.
 /// </summary>
@@ -22,14 +22,24 @@ public interface IAnnounceKernel : IDisposable
     /// <summary>Deletes that route (an absent one is success).</summary>
     Task DeleteRouteAsync(IPAddress vip, uint table, CancellationToken cancellationToken);
 
-    /// <summary>Whether <paramref name="vip"/> is an address of <c>lo</c>.</summary>
-    Task<bool> HasLoopbackAddressAsync(IPAddress vip, CancellationToken cancellationToken);
+    /// <summary>
+    /// Whether <paramref name="vip"/> is already local without Lb: an address of any interface, or a local route
+    /// (<c>table local type local</c>) of another protocol.
+    /// </summary>
+    Task<bool> IsLocalAsync(IPAddress vip, CancellationToken cancellationToken);
 
-    /// <summary>Adds <c>VIP/32</c> (<c>/128</c>) to <c>lo</c>.</summary>
-    Task AddLoopbackAddressAsync(IPAddress vip, CancellationToken cancellationToken);
+    /// <summary>The VIPs Lb made local: its local routes (protocol 249) in table local.</summary>
+    Task<IReadOnlyList<IPAddress>> ListLocalRoutesAsync(CancellationToken cancellationToken);
 
-    /// <summary>Removes <c>VIP/32</c> (<c>/128</c>) from <c>lo</c> (an absent one is success).</summary>
-    Task RemoveLoopbackAddressAsync(IPAddress vip, CancellationToken cancellationToken);
+    /// <summary>
+    /// Makes <paramref name="vip"/> local (AnyIP): <c>local VIP/32 dev lo table local proto 249 scope host</c>, so the kernel
+    /// delivers its packets to IPVS. Not an address: an address gives FRR's zebra a connected route that beats the imported
+    /// announce route, and nothing would be announced.
+    /// </summary>
+    Task AddLocalRouteAsync(IPAddress vip, CancellationToken cancellationToken);
+
+    /// <summary>Deletes that local route (an absent one is success).</summary>
+    Task RemoveLocalRouteAsync(IPAddress vip, CancellationToken cancellationToken);
 
     /// <summary>The integer value of a /proc/sys parameter (<c>net/ipv4/vs/sloppy_tcp</c>); null when it does not exist.</summary>
     int? ReadSysctl(string key);
@@ -65,18 +75,44 @@ public sealed class NetlinkAnnounceKernel(RtnetlinkClient client) : IAnnounceKer
     public async Task DeleteRouteAsync(IPAddress vip, uint table, CancellationToken cancellationToken) =>
         await client.DeleteRouteAsync(await RouteAsync(vip, table, delete: true, cancellationToken).ConfigureAwait(false), Describe(vip, table), cancellationToken).ConfigureAwait(false);
 
-    public async Task<bool> HasLoopbackAddressAsync(IPAddress vip, CancellationToken cancellationToken)
+    public async Task<bool> IsLocalAsync(IPAddress vip, CancellationToken cancellationToken)
     {
-        var lo = await LoopbackAsync(cancellationToken).ConfigureAwait(false);
-        var list = await client.GetAddressesAsync(lo, vip.AddressFamily, cancellationToken).ConfigureAwait(false);
-        return list.Any(a => a.Address.Equals(vip));
+        var addresses = await client.GetAddressesAsync(null, vip.AddressFamily, cancellationToken).ConfigureAwait(false);
+        if (addresses.Any(a => a.Address.Equals(vip)))
+            return true;
+        var routes = await client.GetRoutesAsync(vip.AddressFamily, cancellationToken).ConfigureAwait(false);
+        return routes.Any(r => IsLocalRoute(r, vip) && r.Protocol != AnnounceOptions.RouteProtocol);
     }
 
-    public async Task AddLoopbackAddressAsync(IPAddress vip, CancellationToken cancellationToken) =>
-        await client.EnsureAddressAsync(new InterfaceAddress(await LoopbackAsync(cancellationToken).ConfigureAwait(false), vip, HostLength(vip)), cancellationToken).ConfigureAwait(false);
+    public async Task<IReadOnlyList<IPAddress>> ListLocalRoutesAsync(CancellationToken cancellationToken)
+    {
+        var routes = await client.GetRoutesAsync(null, cancellationToken).ConfigureAwait(false);
+        return [.. routes.Where(r => r.Destination is { } d && IsLocalRoute(r, d) && r.Protocol == AnnounceOptions.RouteProtocol).Select(r => r.Destination!)];
+    }
 
-    public async Task RemoveLoopbackAddressAsync(IPAddress vip, CancellationToken cancellationToken) =>
-        await client.RemoveAddressAsync(new InterfaceAddress(await LoopbackAsync(cancellationToken).ConfigureAwait(false), vip, HostLength(vip)), cancellationToken).ConfigureAwait(false);
+    public async Task AddLocalRouteAsync(IPAddress vip, CancellationToken cancellationToken) =>
+        await client.AddRouteAsync(LocalRoute(vip, await LoopbackAsync(cancellationToken).ConfigureAwait(false)), RouteAddMode.Create, DescribeLocal(vip), cancellationToken).ConfigureAwait(false);
+
+    public async Task RemoveLocalRouteAsync(IPAddress vip, CancellationToken cancellationToken) =>
+        await client.DeleteRouteAsync(LocalRoute(vip, await LoopbackAsync(cancellationToken).ConfigureAwait(false)), DescribeLocal(vip), cancellationToken).ConfigureAwait(false);
+
+    /// <summary>What <c>ip route add local VIP/32 dev lo table local proto 249</c> sends (scope host, type local).</summary>
+    internal static RouteEntry LocalRoute(IPAddress vip, int loopbackIndex) => new()
+    {
+        Family = vip.AddressFamily,
+        Destination = vip,
+        DestinationLength = HostLength(vip),
+        Table = RT_TABLE_LOCAL,
+        Protocol = AnnounceOptions.RouteProtocol,
+        Scope = Netlink.Route.RtnetlinkConstants.RT_SCOPE_HOST,
+        Type = RTN_LOCAL,
+        OutputInterface = loopbackIndex,
+    };
+
+    private static bool IsLocalRoute(RouteEntry r, IPAddress vip) =>
+        r.Table == RT_TABLE_LOCAL && r.Type == RTN_LOCAL && vip.Equals(r.Destination) && r.DestinationLength == HostLength(vip);
+
+    private static string DescribeLocal(IPAddress vip) => $"local {vip}/{HostLength(vip)} dev lo table local proto {AnnounceOptions.RouteProtocol}";
 
     public int? ReadSysctl(string key) => Sysctl.TryRead(key);
 

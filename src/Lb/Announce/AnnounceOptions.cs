@@ -6,7 +6,9 @@ namespace Lb.Announce;
 /// <summary>
 /// Health-driven announcement of VIPs (Lb's extension lines <c>#lb: announce [ADDRESS...]</c> in a virtual_server and
 /// <c>#lb: announce_table N</c> in global_defs): while every virtual server announcing a VIP has its quorum up, the host
-/// keeps the route <c>VIP/32 dev lo table N proto 249</c>, which the local FRR redistributes into BGP. The host applies it
+/// keeps the route <c>VIP/32 dev lo table N proto 249</c>, which the local FRR redistributes into BGP; the VIP is made local
+/// by <c>local VIP/32 dev lo table local proto 249</c> (not an address: zebra would select the address's connected route over
+/// the imported one and announce nothing). The host applies it
 /// (<see cref="Announcer"/>): it reads the checker subsystem's state, so this record lives with the host, not the checkers.
 /// </summary>
 public sealed record AnnounceOptions

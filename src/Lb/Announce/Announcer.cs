@@ -33,9 +33,9 @@ public sealed record AnnounceSnapshot(uint Table, bool Maintenance, IReadOnlyLis
 /// the decisions from the checker subsystem's published state (<see cref="AnnouncePlan.Decide"/>) and reconciles the
 /// kernel with what this process installed (<see cref="AnnouncePlan.Plan"/>). Each transition is journaled (kind
 /// "announce") before its kernel operation; a kernel refusal is logged with the object and the errno and retried
-/// (<see cref="RetryDelay"/>), never fatal. At start it adds the VIPs to <c>lo</c> (unless there), sets IPVS's sloppy
-/// switches and deletes its protocol's leftovers in the table; at stop it withdraws everything and removes the
-/// <c>lo</c> addresses it added.
+/// (<see cref="RetryDelay"/>), never fatal. At start it makes the VIPs local (<c>local VIP/32 dev lo table local proto
+/// 249</c>, unless they are local already), sets IPVS's sloppy switches and deletes its protocol's leftovers; at stop it
+/// withdraws everything and deletes the local routes it added.
 /// </summary>
 public sealed class Announcer : IAsyncDisposable
 {
@@ -56,7 +56,7 @@ public sealed class Announcer : IAsyncDisposable
     private readonly Lock _stateLock = new();
     private readonly Dictionary<IPAddress, VipAnnounceStatus> _states = [];
     private readonly HashSet<IPAddress> _installed = [];
-    private readonly HashSet<IPAddress> _addedToLo = [];
+    private readonly HashSet<IPAddress> _madeLocal = [];
     private readonly Dictionary<IPAddress, string> _errors = [];
     private AnnounceOptions _options;
     private uint _installedTable;
@@ -105,7 +105,7 @@ public sealed class Announcer : IAsyncDisposable
         }
     }
 
-    /// <summary>Prepares the kernel (lo addresses, sloppy switches, leftovers), announces what is healthy, then follows wake-ups.</summary>
+    /// <summary>Prepares the kernel (local VIPs, sloppy switches, leftovers), announces what is healthy, then follows wake-ups.</summary>
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -120,6 +120,24 @@ public sealed class Announcer : IAsyncDisposable
             _started = true;
             if (_options.Vips.Count > 0 && await KernelAsync(cancellationToken).ConfigureAwait(false) is { } kernel)
             {
+                // Local routes of an earlier run: kept (adopted) for a VIP still configured, deleted otherwise.
+                try
+                {
+                    foreach (var vip in await kernel.ListLocalRoutesAsync(cancellationToken).ConfigureAwait(false))
+                    {
+                        if (_options.Vips.Any(v => v.Address.Equals(vip)))
+                        {
+                            _madeLocal.Add(vip);
+                            continue;
+                        }
+                        await kernel.RemoveLocalRouteAsync(vip, cancellationToken).ConfigureAwait(false);
+                        _log.LogInformation("Announce: deleted route local {Vip} table local proto {Proto} left by an earlier run", vip, AnnounceOptions.RouteProtocol);
+                    }
+                }
+                catch (ErrnoException e)
+                {
+                    _log.LogError("Announce: cannot clear the local routes' leftovers: {Message}", e.Message);
+                }
                 await PrepareAsync(kernel, _options, cancellationToken).ConfigureAwait(false);
                 // A crash's leftovers: routes of Lb's protocol in the table that are not (or not yet) announced.
                 try
@@ -171,7 +189,7 @@ public sealed class Announcer : IAsyncDisposable
         return Snapshot();
     }
 
-    /// <summary>A reload: VIPs no longer announced are withdrawn and their lo addresses (if Lb added them) removed; new ones prepared; then one evaluation.</summary>
+    /// <summary>A reload: VIPs no longer announced are withdrawn and their local routes (if Lb added them) deleted; new ones prepared; then one evaluation.</summary>
     public async Task ReloadAsync(AnnounceOptions options, CancellationToken cancellationToken)
     {
         await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -197,9 +215,28 @@ public sealed class Announcer : IAsyncDisposable
                 }
             }
             IAnnounceKernel? kernel = null;
-            if ((options.Vips.Count > 0 || _installed.Count > 0 || _addedToLo.Count > 0) && (kernel = await KernelAsync(cancellationToken).ConfigureAwait(false)) is not null)
+            if ((options.Vips.Count > 0 || _installed.Count > 0 || _madeLocal.Count > 0) && (kernel = await KernelAsync(cancellationToken).ConfigureAwait(false)) is not null)
                 await PrepareAsync(kernel, options, cancellationToken).ConfigureAwait(false);
-            // The evaluation withdraws routes of VIPs no longer configured (they are not wanted any more).
+            // The evaluation withdraws routes of VIPs no longer configured (they are not wanted any more): journaled here.
+            var entries = new List<JournalEntry>();
+            lock (_stateLock)
+            {
+                foreach (var g in gone.Where(g => _states.TryGetValue(g.Address, out var st) && st.Announced))
+                {
+                    entries.Add(new JournalEntry
+                    {
+                        Time = now,
+                        Subsystem = "announce",
+                        Kind = "announce",
+                        Instance = g.Prefix,
+                        OldState = AnnouncePlan.AnnouncedState,
+                        NewState = AnnouncePlan.WithdrawnState,
+                        Reason = "configuration reload: no longer announced",
+                        Action = $"route {g.Prefix} table {_installedTable} proto {AnnounceOptions.RouteProtocol} deleted",
+                    });
+                }
+            }
+            await AppendAsync(entries, cancellationToken).ConfigureAwait(false);
             await EvaluateAsync(cancellationToken, reason: "configuration reload").ConfigureAwait(false);
             foreach (var g in gone)
             {
@@ -207,8 +244,8 @@ public sealed class Announcer : IAsyncDisposable
                 {
                     lock (_stateLock)
                         _states.Remove(vip);
-                    if (kernel is not null && _addedToLo.Contains(vip))
-                        await RemoveLoopbackAsync(kernel, vip, cancellationToken).ConfigureAwait(false);
+                    if (kernel is not null && _madeLocal.Contains(vip))
+                        await RemoveLocalAsync(kernel, vip, cancellationToken).ConfigureAwait(false);
                 }
             }
         }
@@ -218,7 +255,7 @@ public sealed class Announcer : IAsyncDisposable
         }
     }
 
-    /// <summary>Withdraws every VIP (reason "stopping") and removes the lo addresses this process added. Call before IPVS is torn down.</summary>
+    /// <summary>Withdraws every VIP (reason "stopping") and deletes the local routes this process added. Call before IPVS is torn down.</summary>
     public async Task StopAsync(CancellationToken cancellationToken)
     {
         _wake.Writer.TryComplete();
@@ -232,8 +269,8 @@ public sealed class Announcer : IAsyncDisposable
             _stopped = true;
             if (_kernel is { } kernel)
             {
-                foreach (var vip in _addedToLo.ToList())
-                    await RemoveLoopbackAsync(kernel, vip, cancellationToken).ConfigureAwait(false);
+                foreach (var vip in _madeLocal.ToList())
+                    await RemoveLocalAsync(kernel, vip, cancellationToken).ConfigureAwait(false);
             }
         }
         finally
@@ -327,17 +364,7 @@ public sealed class Announcer : IAsyncDisposable
             else
                 _log.LogWarning("Announce: {Vip} withdrawn ({Reason})", c.Vip, c.Reason);
         }
-        if (entries.Count > 0)
-        {
-            try
-            {
-                await _journal.AppendBatchAsync(entries, ct).ConfigureAwait(false);
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException or ObjectDisposedException)
-            {
-                _log.LogError("Journal: cannot record announce changes: {Message}", e.Message);
-            }
-        }
+        await AppendAsync(entries, ct).ConfigureAwait(false);
         foreach (var c in changed)
             Changed?.Invoke(c);
         var steps = AnnouncePlan.Plan(decisions, _installed, _installedTable, _options.Table);
@@ -379,34 +406,48 @@ public sealed class Announcer : IAsyncDisposable
             ArmRetry();
     }
 
+    private async Task AppendAsync(List<JournalEntry> entries, CancellationToken ct)
+    {
+        if (entries.Count == 0)
+            return;
+        try
+        {
+            await _journal.AppendBatchAsync(entries, ct).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ObjectDisposedException)
+        {
+            _log.LogError("Journal: cannot record announce changes: {Message}", e.Message);
+        }
+    }
+
     private void ArmRetry()
     {
         _retry?.Dispose();
         _retry = _time.CreateTimer(_ => Wake(), null, RetryDelay, Timeout.InfiniteTimeSpan);
     }
 
-    /// <summary>The VIPs on lo (unless there) and the sloppy switches, for <paramref name="options"/>.</summary>
+    /// <summary>The VIPs made local (unless they are) and the sloppy switches, for <paramref name="options"/>.</summary>
     private async Task PrepareAsync(IAnnounceKernel kernel, AnnounceOptions options, CancellationToken ct)
     {
         foreach (var v in options.Vips)
         {
             var vip = v.Address;
-            if (_addedToLo.Contains(vip))
+            if (_madeLocal.Contains(vip))
                 continue;
             try
             {
-                if (await kernel.HasLoopbackAddressAsync(vip, ct).ConfigureAwait(false))
+                if (await kernel.IsLocalAsync(vip, ct).ConfigureAwait(false))
                 {
-                    _log.LogInformation("Announce: {Vip} is already an address of this host; kept as it is", vip);
+                    _log.LogInformation("Announce: {Vip} is already local on this host (an address or a local route); kept as it is", vip);
                     continue;
                 }
-                await kernel.AddLoopbackAddressAsync(vip, ct).ConfigureAwait(false);
-                _addedToLo.Add(vip);
-                _log.LogInformation("Announce: added {Vip}/{Length} to lo (IPVS serves the VIP only when it is local)", vip, v.PrefixLength);
+                await kernel.AddLocalRouteAsync(vip, ct).ConfigureAwait(false);
+                _madeLocal.Add(vip);
+                _log.LogInformation("Announce: made {Vip}/{Length} local (route local dev lo table local proto {Proto}): IPVS serves the VIP only when it is local", vip, v.PrefixLength, AnnounceOptions.RouteProtocol);
             }
             catch (ErrnoException e)
             {
-                _log.LogError("Announce: cannot add {Vip} to lo: {Message}", vip, e.Message);
+                _log.LogError("Announce: cannot make {Vip} local: {Message}", vip, e.Message);
             }
         }
         if (options.Vips.Count > 0 && !_sloppyTcpSet)
@@ -432,17 +473,17 @@ public sealed class Announcer : IAsyncDisposable
         return true;
     }
 
-    private async Task RemoveLoopbackAsync(IAnnounceKernel kernel, IPAddress vip, CancellationToken ct)
+    private async Task RemoveLocalAsync(IAnnounceKernel kernel, IPAddress vip, CancellationToken ct)
     {
         try
         {
-            await kernel.RemoveLoopbackAddressAsync(vip, ct).ConfigureAwait(false);
-            _addedToLo.Remove(vip);
-            _log.LogInformation("Announce: removed {Vip} from lo", vip);
+            await kernel.RemoveLocalRouteAsync(vip, ct).ConfigureAwait(false);
+            _madeLocal.Remove(vip);
+            _log.LogInformation("Announce: deleted route local {Vip} table local proto {Proto}", vip, AnnounceOptions.RouteProtocol);
         }
         catch (ErrnoException e)
         {
-            _log.LogError("Announce: cannot remove {Vip} from lo: {Message}", vip, e.Message);
+            _log.LogError("Announce: cannot delete the local route of {Vip}: {Message}", vip, e.Message);
         }
     }
 

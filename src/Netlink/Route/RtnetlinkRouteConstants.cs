@@ -58,6 +58,7 @@ public static class RtnetlinkRouteConstants
     public const byte RTNH_F_ONLINK = 4;
 
     public const byte RTN_UNICAST = 1;
+    public const byte RTN_LOCAL = 2;
     public const byte RTN_BLACKHOLE = 6;
     public const byte RTN_UNREACHABLE = 7;
     public const byte RTN_PROHIBIT = 8;

@@ -10,7 +10,9 @@ namespace Lb.Lb.Tests.EndToEnd;
 /// (inside the tests/kernel VM, where IPVS exists): a director with two direct-routing virtual servers (:80 and :8080,
 /// <c>lb_algo mh</c>) announcing 10.0.0.100, and a third (10.0.0.101:80) announcing 10.0.0.101, whose address is on
 /// <c>lo</c> before Lb starts. Real servers are python HTTP servers (one process per port) in two other namespaces.
-/// Oracles: <c>ip route show table 200</c> (the route, <c>proto 249</c>, <c>dev lo</c>), <c>ip addr show dev lo</c>,
+/// A reload that removes one <c>#lb: announce</c> line withdraws that VIP alone.
+/// Oracles: <c>ip route show table 200</c> (the route, <c>proto 249</c>, <c>dev lo</c>), <c>ip route show table local</c>
+/// (the VIP made local by <c>local VIP dev lo proto 249</c>), <c>ip addr show dev lo</c>, a client's curl through the VIP,
 /// <c>/proc/sys/net/ipv4/vs/sloppy_tcp</c> of the director's namespace, <c>lb status</c>, <c>lb journal</c> and the metrics.
 /// </summary>
 [Collection(KernelLabCollection.Name)]
@@ -20,13 +22,13 @@ public sealed class AnnounceKernelTests(ITestOutputHelper output)
     private static readonly TimeSpan Bound = TimeSpan.FromSeconds(90);
     private const int MetricsPort = 9663;
 
-    private static string Vs(string vip, int port) => $$"""
+    private static string Vs(string vip, int port, bool announce = true) => $$"""
         virtual_server {{vip}} {{port}} {
             delay_loop 1
             lb_algo mh
             lb_kind DR
             protocol TCP
-            #lb: announce
+            {{(announce ? "#lb: announce" : "")}}
             real_server 10.0.0.11 {{port}} {
                 HTTP_GET {
                     url {
@@ -53,17 +55,22 @@ public sealed class AnnounceKernelTests(ITestOutputHelper output)
 
         """;
 
-    private static readonly string Config = """
+    private static string Config(bool announce101 = true) => """
         global_defs {
             router_id ann-director
             #lb: announce_table 200
         }
 
-        """ + Vs("10.0.0.100", 80) + Vs("10.0.0.100", 8080) + Vs("10.0.0.101", 80);
+        """ + Vs("10.0.0.100", 80) + Vs("10.0.0.100", 8080) + Vs("10.0.0.101", 80, announce101);
 
     private static string Table200(string ns) => NetnsLab.Run("ip", "-n", ns, "route", "show", "table", "200");
 
     private static string Lo(string ns) => NetnsLab.Run("ip", "-n", ns, "addr", "show", "dev", "lo");
+
+    private static string LocalTable(string ns) => NetnsLab.Run("ip", "-n", ns, "route", "show", "table", "local");
+
+    private static bool MadeLocal(string ns, string vip) =>
+        LocalTable(ns).Split('\n').Any(l => l.StartsWith($"local {vip} dev lo proto 249 scope host", StringComparison.Ordinal));
 
     private static bool Announced(string ns, string vip) =>
         Table200(ns).Split('\n').Any(l => l.StartsWith(vip + " dev lo proto 249", StringComparison.Ordinal));
@@ -83,11 +90,12 @@ public sealed class AnnounceKernelTests(ITestOutputHelper output)
     {
         using var lab = new NetnsLab();
         var director = lab.AddHost("anndir", "10.0.0.2/24");
-        // Already on lo before start: Lb keeps it (and does not remove it at stop).
+        // Already an address before start: Lb adds no local route for it (and removes nothing at stop).
         NetnsLab.Run("ip", "-n", director, "addr", "add", "10.0.0.101/32", "dev", "lo");
         // A crash's leftover (Lb's protocol, not announced) and someone else's route in the same table.
         NetnsLab.Run("ip", "-n", director, "route", "add", "10.0.0.99/32", "dev", "lo", "table", "200", "proto", "249");
         NetnsLab.Run("ip", "-n", director, "route", "add", "10.0.0.98/32", "dev", "lo", "table", "200", "proto", "static");
+        NetnsLab.Run("ip", "-n", director, "route", "add", "local", "10.0.0.97/32", "dev", "lo", "table", "local", "proto", "249");
         Assert.Equal("0", lab.Exec(director, "cat", "/proc/sys/net/ipv4/vs/sloppy_tcp").Trim());
         var servers = new Dictionary<(string Ns, int Port), RunningProcess>();
         var webs = new List<string>();
@@ -101,9 +109,12 @@ public sealed class AnnounceKernelTests(ITestOutputHelper output)
             foreach (var port in new[] { 80, 8080 })
                 servers[(ns, port)] = lab.Start(ns, $"{name}:{port}", "python3", "-m", "http.server", "--bind", "0.0.0.0", port.ToString(System.Globalization.CultureInfo.InvariantCulture));
         }
+        // A client that reaches the VIP through the director (the routers' part in production).
+        var client = lab.AddHost("anncl", "10.0.0.50/24");
+        NetnsLab.Run("ip", "-n", client, "route", "add", "10.0.0.100/32", "via", "10.0.0.2");
         var journal = Path.Combine(lab.Directory, "journal.jsonl");
         var socket = Path.Combine(lab.Directory, "lb.sock");
-        var conf = lab.WriteFile("lb.conf", Config);
+        var conf = lab.WriteFile("lb.conf", Config());
         var lb = lab.StartLb(director, "lb", "-n", "-l", "-C", "-f", conf, "--journal", journal, "--socket", socket, "--metrics", $"127.0.0.1:{MetricsPort}");
         try
         {
@@ -114,8 +125,17 @@ public sealed class AnnounceKernelTests(ITestOutputHelper output)
             output.WriteLine("table 200:\n" + table);
             Assert.DoesNotContain("10.0.0.99", table, StringComparison.Ordinal);
             Assert.Contains("10.0.0.98 dev lo proto static", table, StringComparison.Ordinal);
-            Assert.Contains("inet 10.0.0.100/32", Lo(director), StringComparison.Ordinal);
+            // The VIP made local by a local route (not an address, which FRR would prefer as connected), the leftover one deleted.
+            var local = LocalTable(director);
+            output.WriteLine("table local:\n" + local);
+            Assert.True(MadeLocal(director, "10.0.0.100"), "no local route for 10.0.0.100:\n" + local);
+            Assert.False(MadeLocal(director, "10.0.0.101"), "10.0.0.101 is an address already:\n" + local);
+            Assert.DoesNotContain("10.0.0.97", local, StringComparison.Ordinal);
+            Assert.DoesNotContain("10.0.0.100", Lo(director), StringComparison.Ordinal);
             Assert.Equal("1", lab.Exec(director, "cat", "/proc/sys/net/ipv4/vs/sloppy_tcp").Trim());
+            // IPVS serves the VIP made local: the client's request goes through the director to a real server (DR).
+            var page = ProcessRunner.Run("ip", "netns", "exec", client, "curl", "-sS", "-m", "20", "http://10.0.0.100:8080/");
+            Assert.True(page.ExitCode == 0 && page.Stdout.Contains("Directory listing", StringComparison.Ordinal), $"curl through the VIP: {page.ExitCode} {page.Stderr}");
             var status = Lb(socket, "status");
             Assert.Contains("Announced VIPs:\n  10.0.0.100  announced  (table 200)\n  10.0.0.101  announced  (table 200)\n", status, StringComparison.Ordinal);
 
@@ -124,7 +144,7 @@ public sealed class AnnounceKernelTests(ITestOutputHelper output)
             servers[(webs[1], 8080)].Kill();
             Assert.True(NetnsLab.WaitFor(() => !Announced(director, "10.0.0.100"), Bound), "10.0.0.100 not withdrawn:\n" + Table200(director));
             Assert.True(Announced(director, "10.0.0.101"), "10.0.0.101 withdrawn too:\n" + Table200(director));
-            Assert.Contains("inet 10.0.0.100/32", Lo(director), StringComparison.Ordinal); // kept while running
+            Assert.True(MadeLocal(director, "10.0.0.100"), "the local route went with the announcement"); // kept while running
             status = Lb(socket, "status");
             Assert.Contains("  10.0.0.100  withdrawn  quorum down: 10.0.0.100:8080\n", status, StringComparison.Ordinal);
             var metrics = DaemonLab.Scrape(director, MetricsPort);
@@ -153,6 +173,15 @@ public sealed class AnnounceKernelTests(ITestOutputHelper output)
                 && l.Contains("maintenance", StringComparison.Ordinal) && l.Contains("by root (uid 0", StringComparison.Ordinal));
             Assert.Contains(lines, l => l.Contains("normal -> maintenance", StringComparison.Ordinal) && l.Contains("by root (uid 0", StringComparison.Ordinal));
 
+            // A reload that stops announcing 10.0.0.101: its route goes, 10.0.0.100's stays.
+            File.WriteAllText(conf, Config(announce101: false));
+            Lb(socket, "reload");
+            Assert.True(NetnsLab.WaitFor(() => !Announced(director, "10.0.0.101"), Bound), "10.0.0.101 still announced after the reload:\n" + Table200(director));
+            Assert.True(Announced(director, "10.0.0.100"), "10.0.0.100 withdrawn by the reload:\n" + Table200(director));
+            Assert.DoesNotContain("10.0.0.101", Lb(socket, "announce"), StringComparison.Ordinal);
+            Assert.Contains(File.ReadAllLines(journal), l => l.Contains("\"instance\":\"10.0.0.101/32\"", StringComparison.Ordinal)
+                && l.Contains("configuration reload: no longer announced", StringComparison.Ordinal));
+
             // SIGTERM: Lb's routes and its lo address gone; the address that was there before and the other route stay.
             lb.Signal("TERM");
             Assert.True(lb.WaitForExit(Bound), "lb did not stop");
@@ -160,9 +189,8 @@ public sealed class AnnounceKernelTests(ITestOutputHelper output)
             table = Table200(director);
             Assert.DoesNotContain("proto 249", table, StringComparison.Ordinal);
             Assert.Contains("10.0.0.98 dev lo proto static", table, StringComparison.Ordinal);
-            var lo = Lo(director);
-            Assert.DoesNotContain("inet 10.0.0.100/32", lo, StringComparison.Ordinal);
-            Assert.Contains("inet 10.0.0.101/32", lo, StringComparison.Ordinal);
+            Assert.DoesNotContain("proto 249", LocalTable(director), StringComparison.Ordinal);
+            Assert.Contains("inet 10.0.0.101/32", Lo(director), StringComparison.Ordinal);
             Assert.Equal("1", lab.Exec(director, "cat", "/proc/sys/net/ipv4/vs/sloppy_tcp").Trim()); // not restored
         }
         finally
