@@ -100,11 +100,6 @@ ecm_lb_start() {
   ip netns exec "$(ecm_ns "$name")" "$LB" -n -l -C -f "$d/lb.conf" --journal "$d/journal.jsonl" --socket "$d/lb.sock" \
     -p "$d/lb.pid" >"$d/lb.log" 2>&1 &
   echo $! >"$d/lb.run"
-  if [ "${LB_ECM_DEV_LOCAL_ROUTE:-}" = 1 ]; then # DEV ONLY (until lb makes the VIP local by a route)
-    ( local ns; ns=$(ecm_ns "$name")
-      for _ in $(seq 3000); do ip -n "$ns" addr show dev lo | grep -q "$ECM_VIP" && break; sleep 0.1; done
-      ip -n "$ns" addr del "$ECM_VIP/32" dev lo; ip -n "$ns" route add local "$ECM_VIP/32" dev lo table local proto 249 ) &
-  fi
 }
 
 ecm_lb_stop() { # NAME [SIGNAL]

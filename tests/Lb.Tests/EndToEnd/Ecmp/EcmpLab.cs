@@ -193,12 +193,6 @@ internal sealed class EcmpLab : IDisposable
         var lb = _lb[d] = Lab.StartLb(Ns[d], "lb-" + d, "-n", "-l", "-C", "-f", conf, "--journal", Path.Combine(dir, "journal.jsonl"),
             "--socket", Path.Combine(dir, "lb.sock"), "-p", Path.Combine(dir, "lb.pid"));
         StartFrr(d, Ns[d]);
-        if (Environment.GetEnvironmentVariable("LB_ECM_DEV_LOCAL_ROUTE") == "1")
-        {
-            NetnsLab.WaitFor(() => NetnsLab.Run("ip", "-n", Ns[d], "addr", "show", "dev", "lo").Contains(Vip, StringComparison.Ordinal), TimeSpan.FromSeconds(300));
-            NetnsLab.Run("ip", "-n", Ns[d], "addr", "del", Vip + "/32", "dev", "lo");
-            NetnsLab.Run("ip", "-n", Ns[d], "route", "add", "local", Vip + "/32", "dev", "lo", "table", "local", "proto", "249");
-        }
         return lb;
     }
 
