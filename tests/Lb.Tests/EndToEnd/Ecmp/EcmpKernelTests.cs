@@ -60,8 +60,10 @@ public sealed class EcmpKernelTests(ITestOutputHelper output)
         Assert.Equal(90, answers.Count);
         Assert.All(answers, a => Assert.StartsWith("ok w", a, StringComparison.Ordinal));
         Assert.Equal(["ok w1", "ok w2", "ok w3"], answers.Distinct().Order(StringComparer.Ordinal));
-        // Every director forwarded some of them: its own IPVS counters.
-        var counts = All.ToDictionary(d => d, lab.Connections);
+        // Every director forwarded some of them: its own IPVS counters. The kernel folds its per-CPU counters into the
+        // totals every 2 s, so a read right after the requests can lag: wait (bounded) for all 90 to be counted.
+        Dictionary<string, long> counts = [];
+        NetnsLab.WaitFor(() => (counts = All.ToDictionary(d => d, lab.Connections)).Values.Sum() >= 90, TimeSpan.FromSeconds(30));
         output.WriteLine("IPVS connections per director: " + string.Join(", ", counts.Select(c => $"{c.Key}={c.Value}")));
         Assert.All(counts, c => Assert.True(c.Value > 0, $"{c.Key} forwarded no connection"));
         Assert.Equal(90, counts.Values.Sum());
