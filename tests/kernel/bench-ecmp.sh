@@ -6,14 +6,14 @@
 #  1. Convergence: a steady request stream from the client (new connection each, 1 s timeout); director d2's link is
 #     cut; time until the router's route to the VIP no longer has d2, and the requests that failed meanwhile; then
 #     d2 is plugged back and the router waits for three next hops again. REPS times, with BGP timers only
-#     (keepalive 1 / hold 3) and with BFD (100 ms x 3).
+#     (keepalive 1 / hold 3) and with BFD (100 ms x 3). MODES="0 1" (default): 0 = BGP timers only, 1 = BFD.
 #  2. Throughput: 8 parallel clients for 10 s with three directors announcing, then with one (the two others in
 #     "lb announce maintenance on"); requests/s and the ratio.
 set -uo pipefail
 REPS=${1:-5}
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/ecmp-lab.sh"
-LB=${LB:-/tmp/lab-art/bin/Lb/release/native/lb}
+LB=${LB:-/tmp/lab-art/bin/Lb.Tests/release/native/lb}
 [ -x "$LB" ] || { echo "no lb at $LB (build: dotnet build tests/Lb.Tests -c Release --artifacts-path /tmp/lab-art)"; exit 2; }
 trap ecm_down EXIT
 
@@ -68,6 +68,10 @@ run_mode() { # BFD(0|1)
   ecm_wait_nexthops 3 300 || { echo "no ECMP route: $(ip -n "$ECM-rt" route show "$ECM_VIP")"; tail -20 "$ECM_DIR"/lb-d1/lb.log; return 1; }
   local conv=() fails=() r
   for r in $(seq 1 "$REPS"); do
+    if [ "$bfd" = 1 ]; then # the router's BFD sessions to all three directors up (after a replug, too)
+      local bd=$(( $(date +%s) + 120 ))
+      while [ "$(ecm_vtysh rt -c 'show bfd peers brief' | grep -c ' up ')" != 3 ] && [ "$(date +%s)" -lt "$bd" ]; do sleep 0.1; done
+    fi
     local out=$ECM_DIR/stream-$bfd-$r.txt stop=$ECM_DIR/stop-$bfd-$r
     ip netns exec "$ECM-cl" python3 -c "$STREAM" "$stop" 1 >"$out" 2>&1 &
     local sp=$!
@@ -105,5 +109,4 @@ run_mode() { # BFD(0|1)
 }
 
 echo "bench-ecmp: $(uname -r), $(nproc) CPUs, lb $LB, $REPS repetitions"
-run_mode 0
-run_mode 1
+for m in ${MODES:-0 1}; do run_mode "$m"; done
