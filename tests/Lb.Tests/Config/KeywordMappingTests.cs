@@ -209,10 +209,11 @@ public sealed class KeywordMappingTests
         Assert.Equal(SchedulerFlags.Flag1, VirtualServer("flag-1").SchedulerFlags);
         Assert.Equal(SchedulerFlags.Flag2, VirtualServer("flag-2").SchedulerFlags);
         Assert.Equal(SchedulerFlags.Flag3, VirtualServer("flag-3").SchedulerFlags);
-        Assert.Equal(SchedulerFlags.Flag1, VirtualServer("sh-port").SchedulerFlags);
-        Assert.Equal(SchedulerFlags.Flag2, VirtualServer("sh-fallback").SchedulerFlags);
-        Assert.Equal(SchedulerFlags.Flag1, VirtualServer("mh-port").SchedulerFlags);
-        Assert.Equal(SchedulerFlags.Flag2, VirtualServer("mh-fallback").SchedulerFlags);
+        // keepalived 2.2.7 check_parser.c: sh-port/mh-port = IP_VS_SVC_F_SCHED2, sh-fallback/mh-fallback = SCHED1
+        Assert.Equal(SchedulerFlags.Flag2, VirtualServer("sh-port").SchedulerFlags);
+        Assert.Equal(SchedulerFlags.Flag1, VirtualServer("sh-fallback").SchedulerFlags);
+        Assert.Equal(SchedulerFlags.Flag2, VirtualServer("mh-port").SchedulerFlags);
+        Assert.Equal(SchedulerFlags.Flag1, VirtualServer("mh-fallback").SchedulerFlags);
         Assert.Equal(System.Net.Sockets.AddressFamily.InterNetworkV6, VirtualServer("ip_family inet6").IpFamily);
         Assert.Equal("sip", VirtualServer("persistence_engine sip").PersistenceEngine);
         var sorry = VirtualServer("sorry_server 10.0.0.3 80\n  sorry_server_lvs_method DR").SorryServer;

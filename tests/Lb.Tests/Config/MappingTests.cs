@@ -149,7 +149,7 @@ public sealed class MappingTests
         Assert.Equal(42u, vss[0].FirewallMark);
         Assert.Equal("sh", vss[0].Scheduler);
         Assert.Equal(TimeSpan.FromSeconds(360), vss[0].PersistenceTimeout);
-        Assert.Equal(SchedulerFlags.Flag1, vss[0].SchedulerFlags);
+        Assert.Equal(SchedulerFlags.Flag2, vss[0].SchedulerFlags); // sh-port: IP_VS_SVC_F_SCHED_SH_PORT = SCHED2
         var rs = Assert.Single(vss[0].RealServers);
         Assert.Null(rs.Port);
         Assert.Equal(ForwardingMethod.Tunnel, rs.ForwardingMethod);

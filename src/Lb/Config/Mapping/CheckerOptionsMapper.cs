@@ -76,9 +76,10 @@ internal static partial class CheckerOptionsMapper
         var sorryMethod = n.Last("sorry_server_lvs_method");
         var flags = SchedulerFlags.None;
         // Each spelling is read (no short-circuit): the keyword-coverage test sees what the mapper reads.
-        if (v.Has(n, "flag-1") | v.Has(n, "sh-port") | v.Has(n, "mh-port"))
+        // As keepalived and <linux/ip_vs.h>: the fallback flags are SCHED1, the port flags SCHED2.
+        if (v.Has(n, "flag-1") | v.Has(n, "sh-fallback") | v.Has(n, "mh-fallback"))
             flags |= SchedulerFlags.Flag1;
-        if (v.Has(n, "flag-2") | v.Has(n, "sh-fallback") | v.Has(n, "mh-fallback"))
+        if (v.Has(n, "flag-2") | v.Has(n, "sh-port") | v.Has(n, "mh-port"))
             flags |= SchedulerFlags.Flag2;
         if (v.Has(n, "flag-3"))
             flags |= SchedulerFlags.Flag3;
