@@ -116,8 +116,12 @@ public sealed class DebPackageKernelTests
             Assert.Contains("VI_PKG", status!.Stdout, StringComparison.Ordinal);
             var pid = root.Check("cat", pidFile).Trim();
             Assert.Equal(user, root.Check("ps", "-o", "user=", "-p", pid).Trim());
-            Assert.Contains($"inet {Vip}/24", root.Check("ip", "-n", Ns, "-4", "addr", "show", "dev", "eth0"), StringComparison.Ordinal);
-            var ipvs = root.Check("ip", "netns", "exec", Ns, "ipvsadm", "-Ln");
+            // lb status says MASTER when the instance enters the state; the VIP is added right after: wait for it (bounded).
+            var addr = "";
+            Assert.True(Wait.Until(() => (addr = root.Check("ip", "-n", Ns, "-4", "addr", "show", "dev", "eth0")).Contains($"inet {Vip}/24", StringComparison.Ordinal), bound, pollMilliseconds: 200),
+                $"{Vip} not on eth0:\n{addr}\n--- daemon ---\n{daemon.Output}");
+            var ipvs = "";
+            Wait.Until(() => (ipvs = root.Check("ip", "netns", "exec", Ns, "ipvsadm", "-Ln")).Contains("10.231.0.11:80", StringComparison.Ordinal), bound, pollMilliseconds: 200);
             Assert.Contains($"TCP  {Vip}:80 rr", ipvs, StringComparison.Ordinal);
             Assert.Contains("10.231.0.11:80", ipvs, StringComparison.Ordinal);
             var journal = DebPackage.ArgumentOf(exec, "--journal");
