@@ -10,6 +10,9 @@ namespace Lb.Announce;
 public sealed record VipDecision(AnnouncedVip Vip, bool Announced, string Reason)
 {
     public string State => Announced ? AnnouncePlan.AnnouncedState : AnnouncePlan.WithdrawnState;
+
+    /// <summary>Withdrawn only until its real servers' first checks complete (the checkers raise no event for a first success that changes nothing).</summary>
+    public bool AwaitingChecks => !Announced && Reason.StartsWith(AnnouncePlan.AwaitingChecksReason, StringComparison.Ordinal);
 }
 
 public enum AnnounceAction
@@ -22,26 +25,40 @@ public enum AnnounceAction
 public sealed record AnnounceStep(AnnounceAction Action, IPAddress Vip, uint Table);
 
 /// <summary>
-/// The announce rule as pure functions. A VIP is ANNOUNCED iff the daemon runs (started, not stopping), every virtual
-/// server announcing it has its quorum up (the checker engine's state) and the node is not in announce maintenance;
-/// otherwise WITHDRAWN, with the first reason in that order.
+/// The announce rule as pure functions. A VIP is ANNOUNCED iff the daemon runs (started, not stopping), the node is not
+/// in announce maintenance and every virtual server announcing it has its quorum up (the checker engine's state);
+/// otherwise WITHDRAWN, with the first reason in that order. A withdrawn VIP is announced only on evidence: besides the
+/// quorum, every checker of its virtual servers' real servers has completed a round — a real server starts alive (as in
+/// keepalived) before any check, and a route would attract the routers' traffic to a director whose real servers may be
+/// unreachable. An announced VIP stays announced while its quorum holds (a real server added by a reload does not
+/// withdraw it before its first check).
 /// </summary>
 public static class AnnouncePlan
 {
     public const string AnnouncedState = "announced";
     public const string WithdrawnState = "withdrawn";
 
+    /// <summary>The reason of a VIP withdrawn until its real servers' first checks complete.</summary>
+    public const string AwaitingChecksReason = "first checks pending";
+
     /// <summary>The decision for every configured VIP.</summary>
     /// <param name="options">The configuration.</param>
     /// <param name="virtualServers">The checker subsystem's virtual servers (null: not running yet; every one counts as down).</param>
     /// <param name="running">Started and not stopping.</param>
     /// <param name="maintenance">The node is in announce maintenance.</param>
-    public static IReadOnlyList<VipDecision> Decide(AnnounceOptions options, IReadOnlyList<VirtualServerStatus>? virtualServers, bool running, bool maintenance)
+    /// <param name="announced">The VIPs announced now (null: none).</param>
+    public static IReadOnlyList<VipDecision> Decide(AnnounceOptions options, IReadOnlyList<VirtualServerStatus>? virtualServers, bool running, bool maintenance,
+        IReadOnlySet<IPAddress>? announced = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         var quorum = new Dictionary<string, bool>(StringComparer.Ordinal);
+        var awaitingChecks = new HashSet<string>(StringComparer.Ordinal);
         foreach (var vs in virtualServers ?? [])
+        {
             quorum[vs.Name] = (!quorum.TryGetValue(vs.Name, out var q) || q) && vs.QuorumUp;
+            if (vs.RealServers.Any(rs => rs.Checkers.Any(c => !c.HasRun)))
+                awaitingChecks.Add(vs.Name);
+        }
         var result = new List<VipDecision>(options.Vips.Count);
         foreach (var vip in options.Vips)
         {
@@ -56,9 +73,15 @@ public static class AnnouncePlan
                 continue;
             }
             var down = vip.VirtualServers.Where(s => !quorum.TryGetValue(s.Name, out var up) || !up).Select(s => s.Display).ToList();
-            result.Add(down.Count == 0
-                ? new VipDecision(vip, true, "quorum up")
-                : new VipDecision(vip, false, "quorum down: " + string.Join(", ", down)));
+            if (down.Count > 0)
+            {
+                result.Add(new VipDecision(vip, false, "quorum down: " + string.Join(", ", down)));
+                continue;
+            }
+            var pending = vip.VirtualServers.Where(s => awaitingChecks.Contains(s.Name)).Select(s => s.Display).ToList();
+            result.Add(pending.Count > 0 && announced?.Contains(vip.Address) != true
+                ? new VipDecision(vip, false, AwaitingChecksReason + ": " + string.Join(", ", pending))
+                : new VipDecision(vip, true, "quorum up"));
         }
         return result;
     }

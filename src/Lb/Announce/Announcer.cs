@@ -69,6 +69,7 @@ public sealed class Announcer : IAsyncDisposable
     private bool _sloppyTcpSet;
     private bool _sloppySctpSet;
     private ITimer? _retry;
+    private ITimer? _poll;
     private Task? _loop;
 
     public Announcer(AnnounceOptions options, Func<IReadOnlyList<VirtualServerStatus>?> status, Func<CancellationToken, Task<IAnnounceKernel>> open,
@@ -86,6 +87,12 @@ public sealed class Announcer : IAsyncDisposable
 
     /// <summary>After a kernel error, the next evaluation runs this much later (sooner when something else wakes it).</summary>
     public TimeSpan RetryDelay { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// While a VIP waits for its real servers' first checks, how often the announcer looks again (a first round that
+    /// confirms a real server changes no state, so no checker event wakes it).
+    /// </summary>
+    public TimeSpan AwaitingChecksPoll { get; init; } = TimeSpan.FromMilliseconds(250);
 
     /// <summary>Raised after each transition is journaled (metrics, tests).</summary>
     public event Action<VipAnnounceStatus>? Changed;
@@ -310,12 +317,20 @@ public sealed class Announcer : IAsyncDisposable
         }
     }
 
-    private IReadOnlyList<VipDecision> Decide() => AnnouncePlan.Decide(_options, _status(), _started && !_stopping, _maintenance);
+    private IReadOnlyList<VipDecision> Decide()
+    {
+        HashSet<IPAddress> announced;
+        lock (_stateLock)
+            announced = [.. _states.Values.Where(s => s.Announced).Select(s => s.Vip)];
+        return AnnouncePlan.Decide(_options, _status(), _started && !_stopping, _maintenance, announced);
+    }
 
     /// <summary>One evaluation (under the gate): decide, journal the transitions, then bring the kernel's routes to the decisions.</summary>
     private async Task EvaluateAsync(CancellationToken ct, string? by = null, string? reason = null)
     {
         var decisions = Decide();
+        if (decisions.Any(d => d.AwaitingChecks))
+            ArmPoll();
         var now = _time.GetUtcNow();
         var entries = new List<JournalEntry>();
         var changed = new List<VipAnnounceStatus>();
@@ -426,6 +441,12 @@ public sealed class Announcer : IAsyncDisposable
         _retry = _time.CreateTimer(_ => Wake(), null, RetryDelay, Timeout.InfiniteTimeSpan);
     }
 
+    private void ArmPoll()
+    {
+        _poll?.Dispose();
+        _poll = _time.CreateTimer(_ => Wake(), null, AwaitingChecksPoll, Timeout.InfiniteTimeSpan);
+    }
+
     /// <summary>The VIPs made local (unless they are) and the sloppy switches, for <paramref name="options"/>.</summary>
     private async Task PrepareAsync(IAnnounceKernel kernel, AnnounceOptions options, CancellationToken ct)
     {
@@ -510,6 +531,7 @@ public sealed class Announcer : IAsyncDisposable
         if (_loop is not null)
             await _loop.ConfigureAwait(false);
         _retry?.Dispose();
+        _poll?.Dispose();
         _kernel?.Dispose();
         _cts.Dispose();
         _gate.Dispose();

@@ -49,6 +49,25 @@ public sealed class AnnouncePlanTests
             Text(AnnouncePlan.Decide(Options, [Vs("[10.0.0.100]:tcp:80", true), Vs("[10.0.0.101]:tcp:80", true)], true, false))[0]);
     }
 
+    /// <summary>A virtual server up by quorum whose first real server's checker has (not) completed a round.</summary>
+    internal static VirtualServerStatus Checked(string name, bool hasRun) => new(name, true, 1, null, false,
+        [new RealServerStatus("[10.0.0.2]:tcp:80", true, true, 1, "starting", [new CheckerStatus("HTTP_GET", true, hasRun, null, "")])]);
+
+    [Fact]
+    public void A_withdrawn_vip_waits_for_its_real_servers_first_checks_and_an_announced_one_does_not()
+    {
+        VirtualServerStatus[] status = [Checked("[10.0.0.100]:tcp:80", hasRun: false), Checked("[10.0.0.100]:tcp:8080", hasRun: true), Vs("[10.0.0.101]:tcp:80", true)];
+        var start = AnnouncePlan.Decide(Options, status, running: true, maintenance: false);
+        Assert.Equal(["10.0.0.100 withdrawn first checks pending: 10.0.0.100:80", "10.0.0.101 announced quorum up"], Text(start));
+        Assert.Equal([true, false], start.Select(d => d.AwaitingChecks));
+        // Announced already (a reload added a real server not yet checked): it stays announced.
+        Assert.Equal("10.0.0.100 announced quorum up",
+            Text(AnnouncePlan.Decide(Options, status, running: true, maintenance: false, announced: new HashSet<IPAddress> { Vip }))[0]);
+        // Quorum down is said before pending checks.
+        status[1] = Vs("[10.0.0.100]:tcp:8080", false);
+        Assert.Equal("10.0.0.100 withdrawn quorum down: 10.0.0.100:8080", Text(AnnouncePlan.Decide(Options, status, true, false))[0]);
+    }
+
     [Fact]
     public void Stopping_comes_before_maintenance_which_comes_before_quorum()
     {

@@ -170,6 +170,22 @@ public sealed class AnnouncerTests
     }
 
     [Fact]
+    public async Task A_vip_is_first_announced_once_its_real_servers_first_checks_passed_without_a_checker_event()
+    {
+        await using var rig = new Rig();
+        rig.Status = [AnnouncePlanTests.Checked("[10.0.0.100]:tcp:80", hasRun: false), AnnouncePlanTests.Vs("[10.0.0.100]:tcp:8080", true), AnnouncePlanTests.Vs("[10.0.0.101]:tcp:80", true)];
+        await rig.Announcer.StartAsync(CancellationToken.None);
+        Assert.False(rig.Kernel.Has(Vip));
+        Assert.True(rig.Kernel.Has(Vip2));
+        Assert.Equal("first checks pending: 10.0.0.100:80", rig.Announcer.Snapshot().Vips[0].Reason);
+        // The first round passes: the checker's state does not change, no event wakes the announcer; its poll does.
+        rig.Status = [AnnouncePlanTests.Checked("[10.0.0.100]:tcp:80", hasRun: true), .. rig.Status![1..]];
+        rig.Time.Advance(rig.Announcer.AwaitingChecksPoll);
+        Assert.True(Wait.Until(() => rig.Kernel.Has(Vip)), "not announced after the first checks");
+        Assert.Equal(["announce 10.0.0.101/32 withdrawn->announced | quorum up", "announce 10.0.0.100/32 withdrawn->announced | quorum up"], rig.Journal.Lines());
+    }
+
+    [Fact]
     public async Task Maintenance_withdraws_every_vip_and_is_journaled_with_the_caller()
     {
         await using var rig = new Rig();

@@ -62,6 +62,8 @@ internal static class AnnounceOptionsMapper
                 d.Warning(where, $"virtual_server {Format.VirtualServer(vs)} is announced with lb_algo {vs.Scheduler}: flows do not survive a director change: every director must pick the same real server; use lb_algo mh");
             if (vs.ForwardingMethod == ForwardingMethod.Nat)
                 d.Warning(where, $"virtual_server {Format.VirtualServer(vs)} is announced with lb_kind NAT: replies do not return through the same director when the routers spread flows over several; use DR or TUN");
+            if (vs.HaSuspend)
+                d.Warning(where, $"virtual_server {Format.VirtualServer(vs)} is announced with ha_suspend: its checks pause until the VIP is an address on this host, and Lb makes an announced VIP local by a route: its checks never run, so it is never announced; remove ha_suspend");
             var announcer = new AnnouncingVirtualServer(Format.VirtualServer(vs), Display(vs), vs.Protocol == IpvsProtocol.Sctp);
             foreach (var vip in vips.Distinct())
             {

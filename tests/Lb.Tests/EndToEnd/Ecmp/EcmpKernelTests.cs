@@ -37,6 +37,12 @@ public sealed class EcmpKernelTests(ITestOutputHelper output)
 
     private static string Tail(string text) => text.Length > 3000 ? text[^3000..] : text;
 
+    /// <summary>What each director holds now (its IPVS table, its journal, its routes) and the router's route: for failure messages.</summary>
+    private static string State(EcmpLab lab) =>
+        "\n--- router: " + lab.RouterRoutes() + string.Concat(All.Select(d =>
+            $"\n--- {d}: ipvsadm -Ln\n{lab.Lab.Exec(lab.Ns[d], "ipvsadm", "-Ln")}--- {d}: table 200\n" +
+            $"{lab.Lab.Exec(lab.Ns[d], "ip", "route", "show", "table", "200")}--- {d}: journal\n{Tail(lab.Journal(d))}"));
+
     [KernelFact]
     public void All_three_directors_announce_and_carry_flows_from_many_client_ports()
     {
@@ -124,7 +130,7 @@ public sealed class EcmpKernelTests(ITestOutputHelper output)
                 }
             }
             return false;
-        }, Bound), "no director shows the download's connection: " + curl.Output);
+        }, Bound), "no director shows the download's connection: " + curl.Output + State(lab) + Logs(lab));
         output.WriteLine($"the download {entry.From} -> {entry.To} goes through {carrier} ({EcmpLab.Ip(carrier!)})");
         Assert.False(curl.HasExited, "the download ended before the director died: " + curl.Output);
 
@@ -135,14 +141,15 @@ public sealed class EcmpKernelTests(ITestOutputHelper output)
         Assert.True(NetnsLab.WaitFor(() => lab.NextHopsAre(rest), Bound), $"the router kept {carrier}: " + lab.RouterRoutes());
         output.WriteLine($"{carrier} withdrawn from the router {watch.Elapsed.TotalMilliseconds:F0} ms after its link was cut (BFD)\n" + lab.RouterRoutes());
 
-        Assert.True(curl.WaitForExit(TimeSpan.FromSeconds(600)), "the download did not finish: " + curl.Output);
-        Assert.True(curl.ExitCode == 0, $"curl exited {curl.ExitCode}: {curl.Output}");
+        Assert.True(curl.WaitForExit(TimeSpan.FromSeconds(600)), "the download did not finish: " + curl.Output + State(lab));
+        Assert.True(curl.ExitCode == 0, $"curl exited {curl.ExitCode}: {curl.Output}" + State(lab));
         Assert.Equal(lab.BigFileSha256, Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(target))));
         // Another director carried the rest of the connection (sloppy_tcp: it never saw the SYN) to the same real
         // server (mh: the same choice on every director).
         var after = rest.Select(d => (d, c: lab.ClientConnections(d).FirstOrDefault(c => c.From == entry.From))).Where(x => x.c.From is not null).ToList();
         foreach (var (d, c) in after)
             output.WriteLine($"ipvsadm -Lnc on {d}: {c.State} {c.From} -> {c.To}");
+        output.WriteLine(State(lab));
         Assert.NotEmpty(after);
         Assert.All(after, x => Assert.Equal(entry.To, x.c.To));
     }

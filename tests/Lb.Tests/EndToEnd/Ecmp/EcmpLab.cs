@@ -198,6 +198,13 @@ internal sealed class EcmpLab : IDisposable
 
     public RunningProcess Lb(string d) => _lb[d];
 
+    /// <summary>Director <paramref name="d"/>'s journal (JSON lines) as far as written.</summary>
+    public string Journal(string d)
+    {
+        var path = Path.Combine(Lab.Directory, "lb-" + d, "journal.jsonl");
+        return File.Exists(path) ? File.ReadAllText(path) : "(no journal)";
+    }
+
     public void KillFrr(string host, string signal)
     {
         foreach (var p in _frr[host])
