@@ -76,7 +76,7 @@ public static class Cli
         ["status"] = Status.StatusCommand.Run,
         ["rs"] = (a, o, e) => Control.ControlCommand.Run("rs", a, o, e),
         ["vrrp"] = (a, o, e) => Control.ControlCommand.Run("vrrp", a, o, e),
-        ["announce"] = (a, o, e) => Control.ControlCommand.Run("announce", a, o, e),
+        ["announce"] = (a, o, e) => a is ["withdraw", ..] ? Announce.WithdrawCommand.Run([.. a.Skip(1)], o, e) : Control.ControlCommand.Run("announce", a, o, e),
         ["reload"] = (a, o, e) => Control.ControlCommand.Run("reload", a, o, e),
     };
 

@@ -214,6 +214,7 @@ public sealed record CliOptions
           lb vrrp failover INSTANCE                     Hand MASTER to the peer
           lb announce [status]                          Each announced VIP (#lb: announce): announced or withdrawn, and why
           lb announce maintenance on|off                on: withdraw every VIP's route and keep it withdrawn; off: back to health
+          lb announce withdraw [--journal PATH]         With lb not running (the unit's ExecStopPost): delete its announce routes
           lb reload [--plan]                            Reload and print what changed; --plan: only print what would change
         VS, RS: IP:PORT, [IPV6]:PORT or fwmark:N. The daemon to talk to: --socket PATH, -p PIDFILE (socket beside it)
         or -s NAMESPACE. rs/vrrp/announce/reload need root, the daemon's user or the group of '#lb: control_group NAME'.

@@ -22,7 +22,7 @@ public sealed class AnnounceControl
     /// <summary>The one key of the section: maintenance is node level.</summary>
     public const string NodeKey = "node";
 
-    private const string Usage = "usage: lb announce [status] | lb announce maintenance on|off";
+    private const string Usage = "usage: lb announce [status] | lb announce maintenance on|off | lb announce withdraw (with lb not running)";
 
     private readonly Announcer? _announcer;
     private readonly OperatorStateStore _store;

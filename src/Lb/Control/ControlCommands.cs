@@ -124,6 +124,7 @@ public static class ControlUsage
         [
             "lb announce [status]                    each announced VIP: announced or withdrawn, and why",
             "lb announce maintenance on|off          on: withdraw every VIP's route (the routers stop sending here); off: announce the healthy ones",
+            "lb announce withdraw [--journal PATH]   lb not running (a crash; the unit's ExecStopPost): delete the announce routes it left",
         ],
         "reload" =>
         [

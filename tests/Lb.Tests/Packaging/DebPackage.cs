@@ -63,11 +63,14 @@ internal static partial class DebPackage
     }
 
     /// <summary>ExecStart= split into words (the package's unit has no quoting, continuation or $VARIABLES; asserted).</summary>
-    public static string[] ExecStart(Dictionary<string, string> unit)
+    public static string[] ExecStart(Dictionary<string, string> unit) => Exec(unit, "ExecStart");
+
+    /// <summary>The command line of [Service] <paramref name="key"/> (ExecStart, ExecStopPost) split into words, as <see cref="ExecStart"/>.</summary>
+    public static string[] Exec(Dictionary<string, string> unit, string key)
     {
-        var exec = unit["Service.ExecStart"];
+        var exec = unit["Service." + key];
         if (exec.IndexOfAny(['"', '\'', '\\', '$', '%']) >= 0 || exec.Length == 0 || exec[0] is '-' or '@' or '+' or '!' or ':')
-            throw new InvalidOperationException($"ExecStart has syntax this test does not expand: {exec}");
+            throw new InvalidOperationException($"{key} has syntax this test does not expand: {exec}");
         return exec.Split(' ', StringSplitOptions.RemoveEmptyEntries);
     }
 

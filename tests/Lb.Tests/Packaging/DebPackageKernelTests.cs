@@ -134,6 +134,17 @@ public sealed class DebPackageKernelTests
             Assert.Equal(0, daemon.ExitCode);
             Assert.DoesNotContain(Vip, root.Check("ip", "-n", Ns, "-4", "addr", "show", "dev", "eth0"), StringComparison.Ordinal);
             Assert.DoesNotContain(Vip, root.Check("ip", "netns", "exec", Ns, "ipvsadm", "-Ln"), StringComparison.Ordinal);
+
+            // ExecStopPost (run by systemd after lb exits, however it ended) as the unit's user: deletes the announce routes a
+            // crashed lb left (one is put there as a dead lb leaves it), and nothing else; journaled in the daemon's journal.
+            root.Check("ip", "-n", Ns, "route", "add", "198.51.100.77/32", "dev", "lo", "table", "200", "proto", "249");
+            root.Check("ip", "-n", Ns, "route", "add", "198.51.100.78/32", "dev", "lo", "table", "200", "proto", "static");
+            var post = root.Run(["ip", "netns", "exec", Ns, "setpriv", "--reuid", user, "--regid", unit["Service.Group"], "--init-groups",
+                "--inh-caps", caps, "--ambient-caps", caps, "--", .. DebPackage.Exec(unit, "ExecStopPost")]);
+            Assert.True(post.ExitCode == 0, post.Output);
+            Assert.Equal("deleted route 198.51.100.77/32 table 200 proto 249", post.Stdout.Trim());
+            Assert.Equal("198.51.100.78 dev lo proto static scope link", root.Check("ip", "-n", Ns, "route", "show", "table", "200").Trim());
+            Assert.Contains("\"reason\":\"lb not running (lb announce withdraw)\"", root.Check("tail", "-n", "1", journal), StringComparison.Ordinal);
         }
         finally
         {

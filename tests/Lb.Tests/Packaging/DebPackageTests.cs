@@ -128,6 +128,11 @@ public sealed partial class DebPackageTests : IDisposable
         Assert.Equal("/var/lib/" + unit["Service.StateDirectory"], Path.GetDirectoryName(DebPackage.ArgumentOf(exec, "--journal")));
         foreach (var dump in (string[])["--data-file", "--stats-file", "--json-file"])
             Assert.StartsWith("/run/lb/", DebPackage.ArgumentOf(exec, dump));
+        // After lb exits, ExecStopPost withdraws the announce routes a crash left: the same binary, socket (beside -p) and journal.
+        var post = DebPackage.Exec(unit, "ExecStopPost");
+        Assert.Equal([exec[0], "announce", "withdraw"], post[..3]);
+        Assert.Equal(pid, DebPackage.ArgumentOf(post, "-p"));
+        Assert.Equal(DebPackage.ArgumentOf(exec, "--journal"), DebPackage.ArgumentOf(post, "--journal"));
         // The daemon accepts the unit's arguments (with -t: parse, check the file, exit).
         var packaged = InPackage(exec[0]);
         var cli = ProcessRunner.Run(new ProcessOptions { Label = "lb -t" }, packaged, [.. exec[1..].Select(a => a == config ? InPackage(config) : a), "-t"]);

@@ -17,7 +17,7 @@ public sealed partial class ManPageTests
     private static readonly string[] Expected =
     [
         "status", "journal", "ipvs list", "genhash", "rs drain", "rs disable", "rs enable", "rs weight", "vrrp maintenance",
-        "vrrp failover", "announce", "announce maintenance", "reload",
+        "vrrp failover", "announce", "announce maintenance", "announce withdraw", "reload",
     ];
 
     [ToolFact("groff")]

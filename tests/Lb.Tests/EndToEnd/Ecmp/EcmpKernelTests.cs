@@ -155,6 +155,34 @@ public sealed class EcmpKernelTests(ITestOutputHelper output)
     }
 
     [KernelFact]
+    public void A_crashed_lb_is_withdrawn_by_the_units_ExecStopPost_while_its_FRR_lives_on()
+    {
+        using var lab = new EcmpLab(bfd: false);
+        StartAll(lab);
+        // lb alone dies (SIGKILL: no stop handler runs); zebra and bgpd live on and would keep announcing its route.
+        lab.Lb("d2").Signal("KILL");
+        Assert.True(lab.Lb("d2").WaitForExit(TimeSpan.FromSeconds(30)), "lb d2 did not die");
+        Assert.Contains(EcmpLab.Vip + " dev lo", lab.Lab.Exec(lab.Ns["d2"], "ip", "route", "show", "table", "200", "proto", "249"), StringComparison.Ordinal);
+        // What systemd runs next: packaging/lb.service's ExecStopPost, with this lab's lb, pid file and journal.
+        var unit = Packaging.DebPackage.UnitSettings(File.ReadAllText(EcmpLab.RepoFile("packaging/lb.service")));
+        var post = Packaging.DebPackage.Exec(unit, "ExecStopPost");
+        Assert.Equal("/usr/sbin/lb", post[0]);
+        var dir = Path.Combine(lab.Lab.Directory, "lb-d2");
+        string[] command = [LbLab.LbPath, .. post[1..]];
+        command[Array.IndexOf(command, "-p") + 1] = Path.Combine(dir, "lb.pid");
+        command[Array.IndexOf(command, "--journal") + 1] = Path.Combine(dir, "journal.jsonl");
+        var watch = Stopwatch.StartNew();
+        var withdraw = lab.Lab.Exec(lab.Ns["d2"], command);
+        Assert.Equal($"deleted route {EcmpLab.Vip}/32 table 200 proto 249", withdraw.Trim());
+        Assert.True(NetnsLab.WaitFor(() => lab.NextHopsAre("d1", "d3"), Bound), "the router kept d2: " + lab.RouterRoutes() + State(lab));
+        output.WriteLine($"d2 withdrawn from the router {watch.Elapsed.TotalMilliseconds:F0} ms after ExecStopPost began\n" + lab.RouterRoutes());
+        Assert.Contains("lb not running (lb announce withdraw)", lab.Journal("d2"), StringComparison.Ordinal);
+        var answers = lab.Requests(60);
+        Assert.Equal(60, answers.Count);
+        Assert.All(answers, a => Assert.StartsWith("ok w", a, StringComparison.Ordinal));
+    }
+
+    [KernelFact]
     public void Stop_withdraws_everywhere_and_leaves_no_route()
     {
         using var lab = new EcmpLab(bfd: false);
