@@ -6,7 +6,9 @@
 #  1. Convergence: a steady request stream from the client (new connection each, 1 s timeout); director d2's link is
 #     cut; time until the router's route to the VIP no longer has d2, and the requests that failed meanwhile; then
 #     d2 is plugged back and the router waits for three next hops again. REPS times, with BGP timers only
-#     (keepalive 1 / hold 3) and with BFD (100 ms x 3). MODES="0 1" (default): 0 = BGP timers only, 1 = BFD.
+#     (keepalive 1 / hold 3) and with BFD (100 ms x 3). MODES="0 1 crash" (default): 0 = BGP timers only, 1 = BFD,
+#     crash = lb alone is killed on d2 (SIGKILL; zebra and bgpd live on) and `lb announce withdraw` runs as lb.service's
+#     ExecStopPost would; then lb is started again and the time until the router has d2 again is measured too.
 #  2. Throughput: 8 parallel clients for 10 s with three directors announcing, then with one (the two others in
 #     "lb announce maintenance on"); requests/s and the ratio.
 set -uo pipefail
@@ -60,8 +62,9 @@ print(sum(ok))
 
 median() { sort -n | awk '{a[NR]=$1} END {if (NR==0) {print "-"} else if (NR%2) {print a[(NR+1)/2]} else {print (a[NR/2]+a[NR/2+1])/2}}'; }
 
-run_mode() { # BFD(0|1)
-  local bfd=$1 d
+run_mode() { # MODE: 0 | 1 (BFD) | crash
+  local mode=$1 bfd=0 d restarts=()
+  [ "$mode" = 1 ] && bfd=1
   ecm_down 2>/dev/null; ecm_up; ecm_web_start
   ecm_frr_start rt "$bfd" >/dev/null 2>&1
   for d in "${ECM_DIRECTORS[@]}"; do ecm_lb_start "$d"; ecm_frr_start "$d" "$bfd" >/dev/null 2>&1; done
@@ -72,13 +75,19 @@ run_mode() { # BFD(0|1)
       local bd=$(( $(date +%s) + 120 ))
       while [ "$(ecm_vtysh rt -c 'show bfd peers brief' | grep -c ' up ')" != 3 ] && [ "$(date +%s)" -lt "$bd" ]; do sleep 0.1; done
     fi
-    local out=$ECM_DIR/stream-$bfd-$r.txt stop=$ECM_DIR/stop-$bfd-$r
+    local out=$ECM_DIR/stream-$mode-$r.txt stop=$ECM_DIR/stop-$mode-$r
     ip netns exec "$ECM-cl" python3 -c "$STREAM" "$stop" 1 >"$out" 2>&1 &
     local sp=$!
     local deadline=$(( $(date +%s) + 60 ))
     while [ "$(grep -c ' ok ' "$out")" -lt 10 ] && [ "$(date +%s)" -lt "$deadline" ]; do sleep 0.05; done
     local t0 t1; t0=$(now_ms)
-    ip -n "$ECM-sw" link set "${ECM}d2" down
+    if [ "$mode" = crash ]; then
+      local lbpid; lbpid=$(cat "$ECM_DIR/lb-d2/lb.run")
+      kill -KILL "$lbpid"; while kill -0 "$lbpid" 2>/dev/null; do sleep 0.005; done
+      ip netns exec "$ECM-d2" "$LB" announce withdraw --socket "$ECM_DIR/lb-d2/lb.sock" --journal "$ECM_DIR/lb-d2/journal.jsonl" >/dev/null
+    else
+      ip -n "$ECM-sw" link set "${ECM}d2" down
+    fi
     while ecm_nexthops | grep -qx 192.0.2.12; do sleep 0.005; done
     t1=$(now_ms)
     # keep the stream 3 s past convergence, then stop it
@@ -87,12 +96,20 @@ run_mode() { # BFD(0|1)
     touch "$stop"; wait "$sp"
     local f; f=$(awk -v t0="$t0" '$1 >= t0 - 1000 && $2 == "fail"' "$out" | wc -l)
     conv+=($(( t1 - t0 ))); fails+=("$f")
-    echo "  bfd=$bfd rep $r: converged in $(( t1 - t0 )) ms; failed requests $f of $(awk -v t0="$t0" '$1 >= t0 - 1000' "$out" | wc -l) from 1 s before the cut to 3 s after convergence"
-    ip -n "$ECM-sw" link set "${ECM}d2" up
-    ecm_wait_nexthops 3 120 || { echo "d2 did not come back"; return 1; }
+    echo "  mode=$mode rep $r: converged in $(( t1 - t0 )) ms; failed requests $f of $(awk -v t0="$t0" '$1 >= t0 - 1000' "$out" | wc -l) from 1 s before the cut to 3 s after convergence"
+    if [ "$mode" = crash ]; then
+      local t2; t2=$(now_ms); ecm_lb_start d2
+      ecm_wait_nexthops 3 120 || { echo "d2 did not come back"; return 1; }
+      restarts+=($(( $(now_ms) - t2 )))
+      echo "  mode=crash rep $r: lb started again -> router has d2 again in ${restarts[-1]} ms"
+    else
+      ip -n "$ECM-sw" link set "${ECM}d2" up
+      ecm_wait_nexthops 3 120 || { echo "d2 did not come back"; return 1; }
+    fi
   done
-  echo "RESULT bfd=$bfd convergence_ms median $(printf '%s\n' "${conv[@]}" | median) (samples ${conv[*]}); failed requests median $(printf '%s\n' "${fails[@]}" | median) (samples ${fails[*]})"
-  if [ "$bfd" = 0 ]; then
+  [ "$mode" = crash ] && echo "RESULT crash restart_to_announced_ms median $(printf '%s\n' "${restarts[@]}" | median) (samples ${restarts[*]})"
+  echo "RESULT mode=$mode convergence_ms median $(printf '%s\n' "${conv[@]}" | median) (samples ${conv[*]}); failed requests median $(printf '%s\n' "${fails[@]}" | median) (samples ${fails[*]})"
+  if [ "$mode" = 0 ]; then
     local three=() one=()
     for r in $(seq 1 "$REPS"); do
       three+=("$(ip netns exec "$ECM-cl" python3 -c "$LOAD" 8 10)")
@@ -109,4 +126,4 @@ run_mode() { # BFD(0|1)
 }
 
 echo "bench-ecmp: $(uname -r), $(nproc) CPUs, lb $LB, $REPS repetitions"
-for m in ${MODES:-0 1}; do run_mode "$m"; done
+for m in ${MODES:-0 1 crash}; do run_mode "$m"; done
