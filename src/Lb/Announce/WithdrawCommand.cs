@@ -25,6 +25,8 @@ public static class WithdrawCommand
     public const int Done = 0;
     public const int Failed = 1;
 
+    private const string Usage = "usage: lb announce withdraw [--socket PATH | -p PIDFILE] [--journal PATH]";
+
     /// <summary>Runs the command with the arguments after <c>lb announce withdraw</c>.</summary>
     public static int Run(IReadOnlyList<string> args, TextWriter stdout, TextWriter stderr)
     {
@@ -45,8 +47,13 @@ public static class WithdrawCommand
                 case "--journal":
                     journal = args[++i];
                     break;
+                case "-h" or "--help":
+                    stdout.WriteLine(Usage);
+                    stdout.WriteLine("With no lb running (a crash; lb.service runs it as ExecStopPost): deletes the announce routes lb left");
+                    stdout.WriteLine("(host routes of protocol 249 outside table local), prints and, with --journal, journals each.");
+                    return Done;
                 default:
-                    stderr.WriteLine($"lb announce withdraw: unknown argument '{args[i]}' (usage: lb announce withdraw [--socket PATH | -p PIDFILE] [--journal PATH])");
+                    stderr.WriteLine($"lb announce withdraw: unknown argument '{args[i]}' ({Usage})");
                     return Failed;
             }
         }

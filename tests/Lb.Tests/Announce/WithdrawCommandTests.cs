@@ -80,5 +80,9 @@ public sealed class WithdrawCommandTests
         r = Withdraw(ns, "--bogus");
         Assert.Equal(1, r.ExitCode);
         Assert.Contains("unknown argument '--bogus'", r.Stderr, StringComparison.Ordinal);
+        r = Withdraw(ns, "--help");
+        Assert.Equal(0, r.ExitCode);
+        Assert.StartsWith("usage: lb announce withdraw", r.Stdout, StringComparison.Ordinal);
+        Assert.Equal(before, Proto249(ns));
     }
 }
